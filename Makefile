@@ -1,0 +1,83 @@
+# Panjereh: two commands do all set-up on a fresh machine — `make demo` and `make test`.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+UV_VERSION := 0.13.9
+TOOLS := .tools
+UV := $(TOOLS)/bin/uv
+VENV := .venv
+PY := $(VENV)/bin/python
+PANJEREH := $(VENV)/bin/panjereh
+export PANJEREH_HOME ?= $(CURDIR)/var
+PG_TEST_URL ?= $(or $(PANJEREH_TEST_DATABASE_URL),postgresql://postgres@127.0.0.1:5432/panjereh_test)
+REDIS_TEST_URL ?= $(or $(PANJEREH_TEST_REDIS_URL),redis://127.0.0.1:6379/15)
+PYTEST_WORKERS ?= auto
+
+.PHONY: help demo test test-sqlite test-postgres lint typecheck bench install assets chromium services messages clean
+
+help: ## List the targets
+	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
+
+$(UV):
+	$(PYTHON) -m venv $(TOOLS)
+	$(TOOLS)/bin/pip install --quiet uv==$(UV_VERSION)
+
+$(VENV)/.synced: $(UV) pyproject.toml uv.lock
+	$(UV) sync --frozen --quiet --python $(PYTHON)
+	@touch $@
+
+node_modules/.synced: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
+install: $(VENV)/.synced assets ## Python dependencies from the lockfile (the virtualenv is made if missing)
+
+assets: node_modules/.synced ## Front-end assets from the npm registry (package-lock.json)
+
+demo: install ## Run the product on its embedded default (SQLite under ./var, demo data, registries, portal)
+	$(PANJEREH) demo
+
+chromium: ## Headless Chromium for the browser tests, from the Debian packages, when missing
+	@command -v chromium >/dev/null || { \
+	  echo "installing chromium from the Debian packages"; \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium >/dev/null; }
+
+services: ## Check PostgreSQL and Redis (fatal with CI=true; never silently skipped)
+	@$(PY) -m tests.support.services "$(PG_TEST_URL)" "$(REDIS_TEST_URL)"
+
+test: install chromium services lint ## Install what the tests need, then run them on SQLite and on PostgreSQL + Redis
+	@mkdir -p var; set -o pipefail; \
+	$(MAKE) --no-print-directory test-sqlite 2>&1 | tee var/test-sqlite.log; sqlite_rc=$$?; \
+	$(MAKE) --no-print-directory test-postgres 2>&1 | tee var/test-postgres.log; pg_rc=$$?; \
+	echo; echo "== summary per database =="; \
+	echo "SQLite:              $$(tail -n 1 var/test-sqlite.log | sed 's/=//g')"; \
+	echo "PostgreSQL + Redis:  $$(tail -n 1 var/test-postgres.log | sed 's/=//g')"; \
+	[ $$sqlite_rc = 0 ] && [ $$pg_rc = 0 ]
+
+test-sqlite: install ## The suite on SQLite (browser tests included), with coverage
+	@mkdir -p var
+	PANJEREH_TEST_DATABASE_URL=sqlite $(VENV)/bin/pytest -n $(PYTEST_WORKERS) -p no:cacheprovider \
+	  --cov=panjereh --cov-report=term:skip-covered --cov-report=xml:var/coverage.xml -q
+
+test-postgres: install ## The suite on PostgreSQL and Redis (browser tests run in the SQLite pass)
+	@mkdir -p var
+	PANJEREH_TEST_DATABASE_URL=$(PG_TEST_URL) PANJEREH_TEST_REDIS_URL=$(REDIS_TEST_URL) \
+	  $(VENV)/bin/pytest -n $(PYTEST_WORKERS) -p no:cacheprovider -m "not browser" -q
+
+lint: install ## ruff, the import-linter contracts, mypy
+	$(VENV)/bin/ruff check src tests bench
+	$(VENV)/bin/ruff format --check src tests bench
+	$(VENV)/bin/lint-imports --no-cache
+	$(VENV)/bin/mypy src/panjereh
+
+bench: install ## Benchmarks: ratios measured in one run (see docs/performance.md)
+	@for b in bench/bench_*.py; do echo "== $$b"; $(PY) $$b || exit 1; done
+
+messages: install ## Extract translatable messages and update the English catalog
+	$(VENV)/bin/pybabel extract -F babel.cfg -o var/messages.pot src/panjereh
+	$(VENV)/bin/pybabel update -i var/messages.pot -d src/panjereh/locale -l en --no-fuzzy-matching
+
+clean: ## Remove the virtualenvs, assets and local data
+	rm -rf $(VENV) $(TOOLS) node_modules var

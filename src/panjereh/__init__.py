@@ -1,0 +1,1 @@
+"""Panjereh: the national single window for smart government services."""

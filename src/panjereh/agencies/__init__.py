@@ -1,0 +1,1 @@
+"""Agencies: the hierarchy (ministry → organization → subsidiary), their systems and connection status."""

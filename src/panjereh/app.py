@@ -1,0 +1,94 @@
+"""The application factory: builds the portal, API, exchange and OIDC provider from settings."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from fastapi.responses import JSONResponse
+from starlette.requests import Request
+
+from panjereh.core.config import Settings, get_settings
+from panjereh.core.db import make_engine, make_sessionmaker, ping
+from panjereh.core.logging import configure_logging, get_logger
+from panjereh.core.metrics import HttpMetrics, MetricsMiddleware
+from panjereh.core.problems import install_problem_handlers
+from panjereh.core.redis import make_redis
+from panjereh.core.requests import RequestIdMiddleware
+from panjereh.web import pages as web_pages
+from panjereh.web.templating import Templates
+
+log = get_logger(__name__)
+
+API_PREFIX = "/api/v1"
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """Build an application; nothing connects to a database until the app starts serving."""
+    settings = settings or get_settings()
+    configure_logging(settings.log_level, json=settings.log_json)
+    settings.ensure_home()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        log.info("startup", database=app.state.engine.url.render_as_string(hide_password=True))
+        yield
+        if app.state.redis is not None:
+            app.state.redis.close()
+        app.state.engine.dispose()
+
+    app = FastAPI(
+        title="Panjereh — national window of smart government services",
+        version="1",
+        openapi_url=f"{API_PREFIX}/openapi.json",
+        docs_url=f"{API_PREFIX}/docs",
+        redoc_url=None,
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.engine = make_engine(
+        settings.resolved_database_url, echo=settings.db_echo, pool_size=settings.sql_pool_size
+    )
+    app.state.sessionmaker = make_sessionmaker(app.state.engine)
+    app.state.redis = make_redis(settings.redis_url) if settings.redis_url else None
+    app.state.templates = Templates(settings)
+
+    metrics = HttpMetrics()
+    app.state.metrics = metrics
+    install_problem_handlers(app, html_renderer=app.state.templates.render_problem)
+    _add_operations_routes(app, metrics)
+    web_pages.mount(app, settings)
+
+    app.add_middleware(MetricsMiddleware, metrics=metrics)
+    app.add_middleware(RequestIdMiddleware)
+    return app
+
+
+def _add_operations_routes(app: FastAPI, metrics: HttpMetrics) -> None:
+    """Liveness, readiness and Prometheus metrics; kept out of the public API document."""
+
+    @app.get("/healthz", include_in_schema=False)
+    def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @app.get("/readyz", include_in_schema=False)
+    def readyz(request: Request) -> JSONResponse:
+        checks: dict[str, str] = {}
+        try:
+            ping(request.app.state.engine)
+            checks["database"] = "ok"
+        except Exception as exc:  # readiness reports every failure; it never raises
+            checks["database"] = f"error: {type(exc).__name__}"
+        if request.app.state.redis is not None:
+            try:
+                request.app.state.redis.ping()
+                checks["redis"] = "ok"
+            except Exception as exc:
+                checks["redis"] = f"error: {type(exc).__name__}"
+        ready = all(value == "ok" for value in checks.values())
+        return JSONResponse(
+            {"status": "ok" if ready else "unavailable", "checks": checks}, status_code=200 if ready else 503
+        )
+
+    app.add_api_route("/metrics", metrics.render, methods=["GET"], include_in_schema=False)

@@ -1,0 +1,157 @@
+"""The `panjereh` command line: run, migrate and seed the platform, and each domain's own commands."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import httpx
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
+
+from panjereh import migrations, seeding
+from panjereh.core.config import Settings, get_settings
+from panjereh.core.db import make_engine, make_sessionmaker, unit_of_work
+
+app = typer.Typer(help="Panjereh — the national window of smart government services.", no_args_is_help=True)
+registries_app = typer.Typer(help="The simulated agency registries (for the demo and the tests).")
+app.add_typer(registries_app, name="registries")
+
+console = Console(stderr=True)
+
+
+def main() -> None:
+    """Entry point of the `panjereh` script."""
+    app()
+
+
+@app.command()
+def migrate(revision: str = typer.Argument("head", help="Target revision (default: the newest).")) -> None:
+    """Bring the database schema up to date."""
+    settings = _settings()
+    engine = make_engine(settings.resolved_database_url)
+    migrations.upgrade(engine, revision)
+    console.print(f"[green]schema at {migrations.current_revision(engine)}[/green]")
+
+
+@app.command()
+def seed(scale: str = typer.Option("demo", help="demo (1:1,000 of the nation) or national.")) -> None:
+    """Load demo data (idempotent: running it again adds nothing twice)."""
+    settings = _settings()
+    engine = make_engine(settings.resolved_database_url)
+    migrations.upgrade(engine)
+    factory = make_sessionmaker(engine)
+    with _progress() as progress:
+        for step in seeding.demo_steps(scale):
+            task = progress.add_task(step.name, total=step.total)
+
+            def advance(count: int, task: TaskID = task) -> None:
+                progress.advance(task, count)
+
+            with unit_of_work(factory) as session:
+                step.run(session, settings, advance)
+            progress.update(task, completed=step.total)
+    console.print("[green]demo data loaded[/green]")
+
+
+@app.command()
+def serve(
+    host: str = typer.Option(None, help="Address to listen on (PANJEREH_HOST)."),
+    port: int = typer.Option(None, help="Port (PANJEREH_PORT)."),
+    workers: int = typer.Option(1, help="Worker processes."),
+) -> None:
+    """Serve the portal, API, OIDC provider and exchange gateway."""
+    import uvicorn
+
+    settings = _settings()
+    uvicorn.run(
+        "panjereh.app:create_app",
+        factory=True,
+        host=host or settings.host,
+        port=port or settings.port,
+        workers=workers,
+        log_level="warning",
+        proxy_headers=True,
+    )
+
+
+@app.command()
+def demo() -> None:
+    """The embedded default in one command: migrate, seed, start the registries and the portal."""
+    settings = _settings()
+    console.print(f"[bold]Panjereh[/bold] on {settings.resolved_database_url}")
+    migrate("head")
+    seed("demo")
+    with _registries_process(settings):
+        console.print(f"[bold green]Portal: {settings.base_url}[/bold green]  (Ctrl+C to stop)")
+        serve(settings.host, settings.port, 1)
+
+
+@registries_app.command("serve")
+def registries_serve(
+    port: int = typer.Option(None, help="Port (PANJEREH_REGISTRIES_PORT, default 8100)."),
+    seed_value: int = typer.Option(1402, "--seed", help="Seed of the synthetic population."),
+    size: int = typer.Option(20_000, help="People in the synthetic population."),
+) -> None:
+    """Serve the simulated agency registries over HTTP (civil registry, Shahkar, Post, …)."""
+    from panjereh.registries.server import serve as serve_registries
+
+    settings = _settings()
+    serve_registries(
+        host="127.0.0.1",
+        port=port or settings.registries_port,
+        seed=seed_value,
+        size=size,
+        token=settings.registry_token,
+    )
+
+
+def _settings() -> Settings:
+    settings = get_settings()
+    settings.ensure_home()
+    return settings
+
+
+@contextmanager
+def _progress() -> Iterator[Progress]:
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    with Progress(*columns, console=console) as progress:
+        yield progress
+
+
+@contextmanager
+def _registries_process(settings: Settings) -> Iterator[None]:
+    """Run the simulated registries beside the portal, unless something already answers on their port."""
+    health = f"{settings.registries_url}/healthz"
+    if _answers(health):
+        console.print(f"registries already running at {settings.registries_url}")
+        yield
+        return
+    process = subprocess.Popen(  # noqa: S603 — our own module, fixed arguments
+        [sys.executable, "-m", "panjereh", "registries", "serve", "--port", str(settings.registries_port)],
+        env=os.environ.copy(),
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while not _answers(health):
+            if process.poll() is not None or time.monotonic() > deadline:
+                console.print("[red]the simulated registries did not start[/red]")
+                raise typer.Exit(1)
+            time.sleep(0.2)
+        console.print(f"registries at {settings.registries_url}")
+        yield
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+def _answers(url: str) -> bool:
+    try:
+        return httpx.get(url, timeout=1).status_code == 200
+    except httpx.HTTPError:
+        return False

@@ -1,0 +1,1 @@
+"""Core helpers shared by every domain: identifiers, Persian text, the Jalali calendar."""

@@ -1,0 +1,77 @@
+"""Typed settings read from PANJEREH_* environment variables."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PLACEHOLDER_SECRET = "dev-insecure-change-me"  # noqa: S105 — a known placeholder, refused in production
+PLACEHOLDER_REGISTRY_TOKEN = "dev-registry-token"  # noqa: S105
+REPO_ROOT = Path(__file__).resolve().parents[3]
+
+
+class Settings(BaseSettings):
+    """Everything an operator can set; read once per process, passed explicitly after that."""
+
+    model_config = SettingsConfigDict(env_prefix="PANJEREH_", extra="ignore")
+
+    env: Literal["development", "test", "production"] = "development"
+    home: Path = Path("var")
+    database_url: str | None = None
+    redis_url: str | None = None
+    redis_prefix: str = "panjereh:"
+    secret_key: str = PLACEHOLDER_SECRET
+    host: str = "127.0.0.1"
+    port: int = 8000
+    public_url: str | None = None
+    registries_url: str = "http://127.0.0.1:8100"
+    registries_port: int = 8100
+    registry_token: str = PLACEHOLDER_REGISTRY_TOKEN
+    assets_dir: Path = REPO_ROOT / "node_modules"
+    log_level: str = "INFO"
+    log_json: bool = True
+    default_locale: Literal["fa", "en"] = "fa"
+    db_echo: bool = False
+    sql_pool_size: int = Field(default=10, ge=1)
+
+    @model_validator(mode="after")
+    def _refuse_placeholders_outside_development(self) -> Settings:
+        if self.env == "production":
+            if self.secret_key == PLACEHOLDER_SECRET or len(self.secret_key) < 32:
+                raise ValueError("PANJEREH_SECRET_KEY must be a real secret of 32+ characters in production")
+            if self.registry_token == PLACEHOLDER_REGISTRY_TOKEN:
+                raise ValueError(
+                    "PANJEREH_REGISTRY_TOKEN must not be the development placeholder in production"
+                )
+        return self
+
+    @property
+    def resolved_database_url(self) -> str:
+        """The configured database, or an SQLite file under the home folder (the embedded default)."""
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.home / 'panjereh.sqlite3').resolve()}"
+
+    @property
+    def base_url(self) -> str:
+        """The address users reach the portal at."""
+        return (self.public_url or f"http://{self.host}:{self.port}").rstrip("/")
+
+    @property
+    def is_development(self) -> bool:
+        return self.env == "development"
+
+    def ensure_home(self) -> Path:
+        """Create the home folder (database, outbox, keys) if missing."""
+        self.home.mkdir(parents=True, exist_ok=True)
+        return self.home
+
+
+@lru_cache
+def get_settings() -> Settings:
+    """The process's settings, read from the environment once."""
+    return Settings()

@@ -1,0 +1,34 @@
+"""FastAPI dependencies shared by every domain's router."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Annotated
+
+from fastapi import Depends, Request
+from sqlalchemy.orm import Session
+
+from panjereh.core.config import Settings
+
+
+def get_db(request: Request) -> Iterator[Session]:
+    """The request's unit of work: committed when the handler returns, rolled back when it raises."""
+    session: Session = request.app.state.sessionmaker()
+    try:
+        yield session
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+    finally:
+        session.close()
+
+
+def get_settings(request: Request) -> Settings:
+    """The application's settings (not the process environment: tests build apps with their own)."""
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+DbSession = Annotated[Session, Depends(get_db)]
+AppSettings = Annotated[Settings, Depends(get_settings)]

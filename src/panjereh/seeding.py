@@ -1,0 +1,17 @@
+"""Demo data: each domain contributes idempotent steps; `panjereh seed` runs them in dependency order."""
+
+from __future__ import annotations
+
+from panjereh.agencies import seed as agencies_seed
+from panjereh.core.seeding import SeedStep
+
+SCALES = ("demo", "national")
+
+
+def demo_steps(scale: str = "demo") -> list[SeedStep]:
+    """The steps for a scale, in dependency order (agencies before services before requests)."""
+    if scale not in SCALES:
+        raise ValueError(f"unknown scale {scale!r}; choose one of {', '.join(SCALES)}")
+    return [
+        SeedStep("agencies", agencies_seed.agency_count(), agencies_seed.seed_agencies),
+    ]

@@ -1,0 +1,1 @@
+"""Server-rendered Persian (right-to-left) pages; they work without JavaScript."""

@@ -1,0 +1,126 @@
+"""Jinja2 set-up: message catalogs, Jalali dates and Persian digits for every page."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+from jinja2 import Environment, FileSystemLoader, pass_context, select_autoescape
+from jinja2.runtime import Context
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, Response
+
+from panjereh.core import jalali, persian
+from panjereh.core.config import Settings
+from panjereh.core.i18n import negotiate_locale, translations
+
+TEMPLATE_DIR = Path(__file__).resolve().parent / "templates"
+LOCALE_COOKIE = "lang"
+
+ContextProcessor = Callable[[Request], dict[str, Any]]
+
+
+class Templates:
+    """Renders pages in the request's locale; domains add context (the signed-in user, CSRF token)."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.env = Environment(
+            loader=FileSystemLoader(TEMPLATE_DIR),
+            autoescape=select_autoescape(["html", "xml"]),
+            extensions=["jinja2.ext.i18n"],
+            trim_blocks=True,
+            lstrip_blocks=True,
+        )
+        self.env.install_null_translations(newstyle=True)  # type: ignore[attr-defined]
+        self.env.filters.update({name: _in_page_locale(fn) for name, fn in PAGE_FILTERS.items()})
+        self.context_processors: list[ContextProcessor] = []
+
+    def locale_of(self, request: Request) -> str:
+        """The locale this request is served in."""
+        return negotiate_locale(request.query_params.get("lang"), request.cookies.get(LOCALE_COOKIE))
+
+    def render(
+        self, request: Request, name: str, context: dict[str, Any] | None = None, status_code: int = 200
+    ) -> HTMLResponse:
+        """A full page, in the request's locale."""
+        locale = self.locale_of(request)
+        catalog = translations(locale)
+        values: dict[str, Any] = {
+            "request": request,
+            "locale": locale,
+            "dir": "rtl" if locale == "fa" else "ltr",
+            "settings": self.settings,
+            "gettext": catalog.gettext,
+            "ngettext": catalog.ngettext,
+            "_": catalog.gettext,
+        }
+        for processor in self.context_processors:
+            values.update(processor(request))
+        values.update(context or {})
+        html = self.env.get_template(name).render(values)
+        response = HTMLResponse(html, status_code=status_code)
+        if request.query_params.get("lang") in ("fa", "en"):
+            response.set_cookie(LOCALE_COOKIE, locale, max_age=365 * 86400, samesite="lax", httponly=True)
+        return response
+
+    def render_problem(self, request: Request, problem: dict[str, Any], status: int) -> Response:
+        """The browser face of a problem: the same code and instance, as a Persian page."""
+        return self.render(request, "error.html", {"problem": problem}, status_code=status)
+
+
+def _is_fa(context_locale: str | None) -> bool:
+    return context_locale != "en"
+
+
+def format_digits(value: Any, locale: str = "fa") -> str:
+    """Show digits in the reader's script (identifiers stay as they are stored)."""
+    text = "" if value is None else str(value)
+    return persian.to_persian_digits(text) if _is_fa(locale) else text
+
+
+def format_number(value: int | float | None, locale: str = "fa") -> str:
+    """A number with thousands separators, in Persian digits for Persian pages."""
+    if value is None:
+        return "—"
+    if _is_fa(locale):
+        return persian.format_number_fa(value)
+    return f"{value:,}"
+
+
+def format_date(value: date | datetime | None, locale: str = "fa") -> str:
+    """A Jalali date (converted to Tehran time first when it is an instant)."""
+    if value is None:
+        return "—"
+    if isinstance(value, datetime):
+        value = jalali.to_tehran(value)
+    return jalali.format_jalali(value, persian_digits=_is_fa(locale), with_month_name=True)
+
+
+def format_datetime(value: datetime | None, locale: str = "fa") -> str:
+    """A Jalali date with the Tehran clock time."""
+    if value is None:
+        return "—"
+    local = jalali.to_tehran(value)
+    clock = f"{local:%H:%M}"
+    return f"{format_date(local, locale)}، {format_digits(clock, locale)}"
+
+
+PAGE_FILTERS: dict[str, Callable[..., str]] = {
+    "jdate": format_date,
+    "jdatetime": format_datetime,
+    "num": format_number,
+    "digits": format_digits,
+}
+
+
+def _in_page_locale(fn: Callable[..., str]) -> Callable[..., str]:
+    """Wrap a formatter so templates write `{{ when|jdate }}` and get the page's locale."""
+
+    @pass_context
+    def filter_(context: Context, value: Any) -> str:
+        return fn(value, context.get("locale", "fa"))
+
+    return filter_
