@@ -62,6 +62,11 @@ class Settings(BaseSettings):
         return (self.public_url or f"http://{self.host}:{self.port}").rstrip("/")
 
     @property
+    def cookies_secure(self) -> bool:
+        """Cookies are `Secure` everywhere but local development and tests over plain HTTP."""
+        return self.env == "production"
+
+    @property
     def is_development(self) -> bool:
         return self.env == "development"
 

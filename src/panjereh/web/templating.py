@@ -15,6 +15,7 @@ from starlette.responses import HTMLResponse, Response
 from panjereh.core import jalali, persian
 from panjereh.core.config import Settings
 from panjereh.core.i18n import negotiate_locale, translations
+from panjereh.web.csrf import CSRF_COOKIE, csrf_context
 
 TEMPLATE_DIR = Path(__file__).resolve().parent / "templates"
 LOCALE_COOKIE = "lang"
@@ -36,7 +37,7 @@ class Templates:
         )
         self.env.install_null_translations(newstyle=True)  # type: ignore[attr-defined]
         self.env.filters.update({name: _in_page_locale(fn) for name, fn in PAGE_FILTERS.items()})
-        self.context_processors: list[ContextProcessor] = []
+        self.context_processors: list[ContextProcessor] = [csrf_context]
 
     def locale_of(self, request: Request) -> str:
         """The locale this request is served in."""
@@ -62,6 +63,11 @@ class Templates:
         values.update(context or {})
         html = self.env.get_template(name).render(values)
         response = HTMLResponse(html, status_code=status_code)
+        nonce = getattr(request.state, "csrf_nonce", None)
+        if nonce is not None:  # a form on this page needs the matching cookie
+            response.set_cookie(
+                CSRF_COOKIE, nonce, httponly=True, samesite="lax", secure=self.settings.cookies_secure
+            )
         if request.query_params.get("lang") in ("fa", "en"):
             response.set_cookie(LOCALE_COOKIE, locale, max_age=365 * 86400, samesite="lax", httponly=True)
         return response

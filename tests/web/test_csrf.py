@@ -1,0 +1,55 @@
+"""Forms carry a signed token bound to the browser's cookie; anything else is refused."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from fastapi import FastAPI
+from fastapi.responses import PlainTextResponse
+from fastapi.testclient import TestClient
+
+from panjereh.web.csrf import CsrfProtected
+
+
+@pytest.fixture
+def form_app(app: FastAPI) -> FastAPI:
+    @app.post("/_form")
+    def submit(_: CsrfProtected) -> PlainTextResponse:
+        return PlainTextResponse("accepted")
+
+    return app
+
+
+def _token_from(client: TestClient) -> str:
+    page = client.get("/", headers={"accept": "text/html"})
+    assert page.cookies.get("csrf") or client.cookies.get("csrf")
+    from panjereh.web.csrf import _sign
+
+    nonce = client.cookies.get("csrf")
+    return f"{nonce}.{_sign(client.app.state.settings.secret_key, nonce)}"  # type: ignore[attr-defined]
+
+
+def test_form_with_valid_token_is_accepted(form_app: FastAPI, client: TestClient) -> None:
+    token = _token_from(client)
+    assert client.post("/_form", data={"csrf_token": token}).text == "accepted"
+
+
+def test_missing_token_is_refused_as_problem(form_app: FastAPI, client: TestClient) -> None:
+    _token_from(client)
+    response = client.post("/_form", data={})
+    assert response.status_code == 403
+    assert response.json()["code"] == "client.csrf"
+
+
+def test_token_from_another_browser_is_refused(form_app: FastAPI, client: TestClient, app: FastAPI) -> None:
+    token = _token_from(client)
+    with TestClient(app) as other:
+        other.get("/")
+        assert other.post("/_form", data={"csrf_token": token}).status_code == 403
+
+
+def test_forged_signature_is_refused(form_app: FastAPI, client: TestClient) -> None:
+    token = _token_from(client)
+    forged = re.sub(r"\.[0-9a-f]{4}", ".0000", token, count=1)
+    assert client.post("/_form", data={"csrf_token": forged}).status_code == 403
