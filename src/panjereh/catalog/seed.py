@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 from panjereh.agencies import selectors as agency_selectors
 from panjereh.agencies.service import load_agency_records
 from panjereh.catalog import service
-from panjereh.catalog.models import LifeEvent, ServiceCard
+from panjereh.catalog.models import Channel, Initiation, LifeEvent, ServiceCard, ServiceKind
 from panjereh.catalog.schemas import ServiceCardIn
 from panjereh.core.config import Settings
 from panjereh.core.seeding import Advance
@@ -144,16 +144,16 @@ def _card(
         title_fa=title_fa,
         title_en=title_en,
         description_fa=f"{title_fa}. {mode}",
-        kind="G2B" if event is LifeEvent.BUSINESS else "G2C",
+        kind=ServiceKind.G2B if event is LifeEvent.BUSINESS else ServiceKind.G2C,
         life_event=event,
         category=subject.fa,
-        initiation="event"
+        initiation=Initiation.EVENT
         if event in (LifeEvent.BIRTH, LifeEvent.DEATH) and level == 5
-        else "citizen_request",
+        else Initiation.CITIZEN_REQUEST,
         required_documents=documents,
         in_person_visits=visits,
         cost_rials=rng.choice((0, 0, 0, 150_000, 500_000, 1_200_000, 3_500_000)),
-        channels=channels,
+        channels=[Channel(channel) for channel in channels],
         duration_minutes=minutes,
         offered_through_window=connected and (level >= 3 or rng.random() < 0.3),
         window_url=None,
