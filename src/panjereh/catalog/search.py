@@ -9,6 +9,7 @@ import threading
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from rapidfuzz import process
 from rapidfuzz.distance import Levenshtein
@@ -324,3 +325,12 @@ class IndexHolder:
                 self.builds += 1
         assert self._index is not None
         return self._index
+
+
+def holder_of(state: Any) -> IndexHolder:
+    """The application's index holder, kept on its state (made on first use)."""
+    holder: IndexHolder | None = getattr(state, "catalog_index", None)
+    if holder is None:
+        holder = IndexHolder()
+        state.catalog_index = holder
+    return holder
