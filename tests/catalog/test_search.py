@@ -1,4 +1,4 @@
-"""Persian catalog search: folding (domain.md §5), ZWNJ, prefixes, one typo, ranking, filters, invalidation."""
+"""Persian catalog search: folding (domain.md §5), ZWNJ, prefixes, a typo, ranking, filters, invalidation."""
 
 from __future__ import annotations
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 LIFE_EVENTS: dict[str, tuple[str, str]] = {
     "birth": ("تولد", "Birth"),
     "education": ("تحصیل", "Education"),
@@ -54,7 +56,7 @@ KINDS_OF_AGENCY: dict[str, tuple[str, str]] = {
     "judiciary": ("قوه", "Branch of power"),
     "other": ("سایر", "Other"),
 }
-TABLES = {
+TABLES: dict[str, dict[Any, tuple[str, str]]] = {
     "life_event": LIFE_EVENTS,
     "channel": CHANNELS,
     "kind": KINDS,
@@ -67,7 +69,7 @@ TABLES = {
 def label(table: str, value: object, locale: str = "fa") -> str:
     """The name of a code in the reader's language (the code itself when unknown)."""
     key = getattr(value, "value", value)
-    names = TABLES[table].get(key)  # type: ignore[call-overload]
+    names = TABLES[table].get(key)
     if names is None:
         return str(key)
     return str(names[0] if locale != "en" else names[1])

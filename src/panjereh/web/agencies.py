@@ -6,6 +6,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 
 from panjereh.agencies import selectors as agency_selectors
+from panjereh.agencies.models import Agency
 from panjereh.catalog import selectors as catalog_selectors
 from panjereh.core.deps import DbSession
 from panjereh.web.catalog import label_context
@@ -28,7 +29,7 @@ def agencies_page(request: Request, db: DbSession) -> HTMLResponse:
 def agency_page(code: str, request: Request, db: DbSession) -> HTMLResponse:
     """One agency: where it sits, its subsidiaries, its figures and its services."""
     agency = agency_selectors.get_agency_by_code(db, code)
-    ancestors = []
+    ancestors: list[Agency] = []
     node = agency.parent
     while node is not None:
         ancestors.insert(0, node)
