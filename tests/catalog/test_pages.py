@@ -1,4 +1,4 @@
-"""Catalog pages: life events, search without JavaScript and with htmx, the service card, in both languages."""
+"""Catalog pages: life events, search without JavaScript and with htmx, the service card, both languages."""
 
 from __future__ import annotations
 
