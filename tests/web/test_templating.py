@@ -27,3 +27,9 @@ def test_instant_is_converted_to_tehran_before_the_date_is_taken() -> None:
     # 21:00 UTC on 20 March 2023 is already 21 March (1 Farvardin 1402) in Tehran.
     text = format_datetime(datetime(2023, 3, 20, 21, 0, tzinfo=UTC), "en")
     assert "1402" in text and "00:30" in text
+
+
+def test_clock_time_is_shown_once() -> None:
+    text = format_datetime(datetime(2023, 3, 21, 8, 15, tzinfo=UTC), "en")
+    assert text.count("11:45") == 1
+    assert ":" not in format_date(datetime(2023, 3, 21, 8, 15, tzinfo=UTC), "en")

@@ -97,11 +97,11 @@ def format_number(value: int | float | None, locale: str = "fa") -> str:
 
 
 def format_date(value: date | datetime | None, locale: str = "fa") -> str:
-    """A Jalali date (converted to Tehran time first when it is an instant)."""
+    """A Jalali date; an instant is first converted to Tehran time, and only its day is shown."""
     if value is None:
         return "—"
     if isinstance(value, datetime):
-        value = jalali.to_tehran(value)
+        value = jalali.to_tehran(value).date()
     return jalali.format_jalali(value, persian_digits=_is_fa(locale), with_month_name=True)
 
 
@@ -110,7 +110,7 @@ def format_datetime(value: datetime | None, locale: str = "fa") -> str:
     if value is None:
         return "—"
     local = jalali.to_tehran(value)
-    clock = f"{local:%H:%M}"
+    clock = local.strftime("%H:%M")
     return f"{format_date(local, locale)}، {format_digits(clock, locale)}"
 
 
