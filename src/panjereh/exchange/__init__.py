@@ -1,1 +1,1 @@
-"""The exchange: data services, grants, the gateway, the tamper-evident message log and the citizen's ledger."""
+"""The exchange: data services, grants, the gateway, the tamper-evident message log, the ledger."""

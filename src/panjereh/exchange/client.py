@@ -33,9 +33,7 @@ class PlatformClient:
         metrics_registry: CollectorRegistry | None = None,
     ) -> None:
         self.settings = settings
-        self.exchange = Exchange(
-            settings, sessionmaker, exchange_settings, ExchangeMetrics(metrics_registry)
-        )
+        self.exchange = Exchange(settings, sessionmaker, exchange_settings, ExchangeMetrics(metrics_registry))
 
     def inquire(
         self,

@@ -2,8 +2,15 @@
 
 from __future__ import annotations
 
-from panjereh.core.errors import Conflict, Forbidden, NotFound, ProblemError, RateLimited, Unauthenticated
-from panjereh.core.errors import ValidationFailed
+from panjereh.core.errors import (
+    Conflict,
+    Forbidden,
+    NotFound,
+    ProblemError,
+    RateLimited,
+    Unauthenticated,
+    ValidationFailed,
+)
 
 
 class ServiceNotFound(NotFound):

@@ -11,6 +11,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, insert, select
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from panjereh.core.db import utcnow
@@ -98,11 +99,8 @@ def _upsert_stats(session: Session, records: list[LogRecord]) -> None:
     if not rows:
         return
     dialect = session.get_bind().dialect.name
-    if dialect == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert as dialect_insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert as dialect_insert
-    table = InquiryStat.__table__
+    dialect_insert: Any = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    table: Any = InquiryStat.__table__
     statement = dialect_insert(table)
     additive = ["count", "ok", "client_errors", "provider_errors", "platform_errors", "total_ms"]
     additive += [f"h{i}" for i in range(len(LATENCY_BOUNDS_MS) + 1)]
@@ -194,7 +192,11 @@ class LogWriter:
             while not stopping and len(batch) < self.batch_size:
                 remaining = deadline - time.monotonic()
                 try:
-                    item = self._queue.get(timeout=max(remaining, 0)) if remaining > 0 else self._queue.get_nowait()
+                    item = (
+                        self._queue.get(timeout=max(remaining, 0))
+                        if remaining > 0
+                        else self._queue.get_nowait()
+                    )
                 except queue.Empty:
                     break
                 if item is None:

@@ -142,7 +142,9 @@ class Exchange:
         self.metrics = metrics or ExchangeMetrics()
         self.breaker = CircuitBreaker(self.config.breaker_failures, self.config.breaker_cooldown_seconds)
         self.limiter = RateLimiter()
-        inline = self.config.log_mode == "inline" or (self.config.log_mode == "auto" and settings.env == "test")
+        inline = self.config.log_mode == "inline" or (
+            self.config.log_mode == "auto" and settings.env == "test"
+        )
         self.writer = LogWriter(
             session_factory,
             load_signer(settings.ensure_home()),
@@ -237,7 +239,9 @@ class Exchange:
                     )
                 case = (case or "").strip() or None
                 if case is not None and len(case) > MAX_TEXT:
-                    raise InvalidInquiry("The case reference is too long.", "شمارهٔ پرونده بیش از حد بلند است.")
+                    raise InvalidInquiry(
+                        "The case reference is too long.", "شمارهٔ پرونده بیش از حد بلند است."
+                    )
                 wait = self.limiter.take(caller.client_id, caller.rate_per_second)
                 if wait is not None:
                     raise ClientRateLimited(
@@ -249,8 +253,20 @@ class Exchange:
             finally:
                 session.close()
         except ProblemError as error:
-            self._refused(message_id, started, at, caller, service_code, route, subject, purpose, case,
-                          method or "", shown_path, error)
+            self._refused(
+                message_id,
+                started,
+                at,
+                caller,
+                service_code,
+                route,
+                subject,
+                purpose,
+                case,
+                method or "",
+                shown_path,
+                error,
+            )
             raise
         timeout_s = timeout if timeout is not None else route.timeout_ms / 1000
         full_path = shown_path + (f"?{query_string}" if query_string else "")
@@ -326,7 +342,9 @@ class Exchange:
             )
         return result
 
-    def _check_grant(self, session: Session, caller: Caller, route: Route, purpose: str, at: datetime) -> None:
+    def _check_grant(
+        self, session: Session, caller: Caller, route: Route, purpose: str, at: datetime
+    ) -> None:
         # Read on every call, never cached: a revoked grant stops the very next call.
         rows = session.execute(
             select(Grant.purposes).where(
@@ -452,7 +470,7 @@ class Exchange:
     # -- finishing ----------------------------------------------------------------------------------
 
     def finish(self, call: Call, outcome: Raw | ProviderFailure) -> tuple[InquiryResult, Raw | None]:
-        """Classify the answer, update the circuit, log; raise ProviderUnavailable when the provider failed."""
+        """Classify the answer, update the circuit, log; ProviderUnavailable when the provider failed."""
         failure: ProviderFailure | None = outcome if isinstance(outcome, ProviderFailure) else None
         raw = outcome if isinstance(outcome, Raw) else None
         document: Any = None

@@ -65,7 +65,9 @@ def list_grants(
     if client_agency_code:
         query = query.where(Grant.client_agency_code == client_agency_code)
     if provider_agency_code:
-        query = query.join(Grant.service).join(DataService.provider).where(Agency.code == provider_agency_code)
+        query = (
+            query.join(Grant.service).join(DataService.provider).where(Agency.code == provider_agency_code)
+        )
     if status is not None:
         query = query.where(Grant.status == status)
     if not include_standing:
@@ -75,9 +77,15 @@ def list_grants(
 
 def get_client(session: Session, client_id: str) -> ExchangeClient:
     """The registered client with this id, or ClientNotFound."""
-    client = session.scalars(
-        select(ExchangeClient).options(joinedload(ExchangeClient.agency)).where(ExchangeClient.client_id == client_id)
-    ).unique().one_or_none()
+    client = (
+        session.scalars(
+            select(ExchangeClient)
+            .options(joinedload(ExchangeClient.agency))
+            .where(ExchangeClient.client_id == client_id)
+        )
+        .unique()
+        .one_or_none()
+    )
     if client is None:
         raise ClientNotFound(f"No client {client_id!r}.", f"کارخواهی با شناسهٔ «{client_id}» ثبت نشده است.")
     return client
@@ -150,9 +158,14 @@ def ledger_for_subject(
 
 def ledger_count(session: Session, national_code: str) -> int:
     """How many looks at this citizen's data the ledger holds."""
-    return session.scalar(
-        select(func.count()).select_from(LedgerEntry).where(LedgerEntry.subject == normalize_subject(national_code))
-    ) or 0
+    return (
+        session.scalar(
+            select(func.count())
+            .select_from(LedgerEntry)
+            .where(LedgerEntry.subject == normalize_subject(national_code))
+        )
+        or 0
+    )
 
 
 @dataclass(frozen=True)
@@ -172,7 +185,9 @@ def inquiry_stats(session: Session, since: datetime, until: datetime) -> list[In
         .group_by(InquiryStat.client_agency_code)
         .order_by(InquiryStat.client_agency_code)
     ).all()
-    return [InquiryStats(agency_code=code, total=int(total or 0), online=int(total or 0)) for code, total in rows]
+    return [
+        InquiryStats(agency_code=code, total=int(total or 0), online=int(total or 0)) for code, total in rows
+    ]
 
 
 @dataclass(frozen=True)

@@ -33,8 +33,14 @@ def publish_registries(session: Session, registries_url: str, records: Iterable[
         if agency is None:
             agency = agency_service.upsert_agencies(
                 session,
-                [{"code": record.agency_code, "kind": "organization", "fa": record.agency_fa,
-                  "en": record.agency_en}],
+                [
+                    {
+                        "code": record.agency_code,
+                        "kind": "organization",
+                        "fa": record.agency_fa,
+                        "en": record.agency_en,
+                    }
+                ],
             )[0]
         base_url = registries_url.rstrip("/") + record.prefix
         system = agency_service.upsert_system(
@@ -70,7 +76,9 @@ def register_client(
     session: Session, agency: Agency, *, client_id: str, name: str, rate_per_second: int = 200
 ) -> ExchangeClient:
     """Create (or update) an agency system's client registration."""
-    client = session.scalars(select(ExchangeClient).where(ExchangeClient.client_id == client_id)).one_or_none()
+    client = session.scalars(
+        select(ExchangeClient).where(ExchangeClient.client_id == client_id)
+    ).one_or_none()
     if client is None:
         client = ExchangeClient(client_id=client_id, agency=agency)
         session.add(client)
@@ -94,7 +102,9 @@ def add_client_key(session: Session, client: ExchangeClient, public_jwk: dict[st
         )
     for key in client.keys:
         if key.kid == kid:
-            raise GrantStateConflict(f"Key {kid!r} is already registered.", f"کلید «{kid}» پیش‌تر ثبت شده است.")
+            raise GrantStateConflict(
+                f"Key {kid!r} is already registered.", f"کلید «{kid}» پیش‌تر ثبت شده است."
+            )
     key = ClientKey(client=client, kid=kid, public_jwk=dict(public_jwk))
     session.add(key)
     session.flush()
@@ -197,8 +207,13 @@ def revoke_grant(session: Session, grant: Grant, *, provider_agency_code: str, n
 def ensure_platform_grants(session: Session) -> int:
     """The platform (agency `ito`) holds a standing grant for every data service; returns grants made."""
     ito = agency_selectors.get_agency_by_code(session, PLATFORM_AGENCY)
-    register_client(session, ito, client_id=PLATFORM_CLIENT_ID, name="Panjereh platform (in-process)",
-                    rate_per_second=100_000)
+    register_client(
+        session,
+        ito,
+        client_id=PLATFORM_CLIENT_ID,
+        name="Panjereh platform (in-process)",
+        rate_per_second=100_000,
+    )
     have = set(
         session.scalars(
             select(Grant.service_code).where(
