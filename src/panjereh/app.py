@@ -16,6 +16,8 @@ from panjereh.core.metrics import HttpMetrics, MetricsMiddleware
 from panjereh.core.problems import install_problem_handlers
 from panjereh.core.redis import make_redis
 from panjereh.core.requests import RequestIdMiddleware
+from panjereh.exchange import gateway as exchange_gateway
+from panjereh.exchange import router as exchange_router
 from panjereh.exchange.client import PlatformClient
 from panjereh.web import home as web_home
 from panjereh.web.templating import Templates
@@ -66,6 +68,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_problem_handlers(app, html_renderer=app.state.templates.render_problem)
     _add_operations_routes(app, metrics)
     web_home.mount(app, settings)
+    app.include_router(exchange_gateway.router)
+    app.include_router(exchange_router.router, prefix=API_PREFIX)
 
     app.add_middleware(MetricsMiddleware, metrics=metrics)
     app.add_middleware(RequestIdMiddleware)

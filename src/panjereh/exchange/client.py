@@ -10,6 +10,7 @@ from prometheus_client import CollectorRegistry
 from sqlalchemy.orm import Session
 
 from panjereh.core.config import Settings
+from panjereh.exchange.auth import ClientAuthenticator
 from panjereh.exchange.config import ExchangeSettings
 from panjereh.exchange.exceptions import GrantMissing, ProviderUnavailable
 from panjereh.exchange.metrics import ExchangeMetrics
@@ -34,6 +35,7 @@ class PlatformClient:
     ) -> None:
         self.settings = settings
         self.exchange = Exchange(settings, sessionmaker, exchange_settings, ExchangeMetrics(metrics_registry))
+        self.auth = ClientAuthenticator(settings, self.exchange.config.token_ttl_seconds)
 
     def inquire(
         self,
