@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
-_DIGITS = str.maketrans("۰۱۲۳۴۵۶۷۸۹٠١٢٣٤٥٦٧٨٩", "01234567890123456789")
+from panjereh.core.identifiers import InvalidIdentifier, fold_digits, normalize_national_code
 
 
 def normalize_subject(raw: str) -> str:
-    """A subject as stored in the log and the ledger: ASCII digits, no spaces or dashes."""
-    return raw.translate(_DIGITS).replace("-", "").replace(" ", "").strip()[:20]
+    """A subject as the log and the ledger store it: the canonical national code when it is one."""
+    try:
+        return normalize_national_code(raw)
+    except InvalidIdentifier:
+        # Not a valid code: keep it folded so the provider decides (and the log shows what was asked).
+        return fold_digits(raw).replace("-", "").replace(" ", "").strip()[:20]
