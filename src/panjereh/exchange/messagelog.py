@@ -6,6 +6,7 @@ import queue
 import threading
 import time
 from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -138,6 +139,7 @@ class LogWriter:
         self._thread: threading.Thread | None = None
         self._start_lock = threading.Lock()
         self._last_seal: datetime | None = None
+        self.guard: AbstractContextManager[Any] = threading.RLock() if inline else nullcontext()
         self.written = 0
         self.failed_batches = 0
 
@@ -146,7 +148,8 @@ class LogWriter:
     def submit(self, record: LogRecord) -> None:
         """Hand a record to the log; inline mode writes it before returning."""
         if self.inline:
-            self.write_batch([record])
+            with self.guard:
+                self.write_batch([record])
             return
         if self._thread is None:
             self._start()

@@ -13,6 +13,7 @@ import time
 import uuid
 import weakref
 from collections.abc import Callable, Mapping
+from contextlib import AbstractContextManager, closing
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -154,6 +155,8 @@ class Exchange:
             queue_max=self.config.log_queue_max,
             seal_every_seconds=self.config.seal_every_seconds,
         )
+        # Inline logging is for tests, whose sessions all share one connection: one user at a time.
+        self._db_guard: AbstractContextManager[Any] = self.writer.guard
         self._routes: dict[str, tuple[Route, float]] = {}
         self._provider_headers = {"Authorization": f"Bearer {settings.registry_token}"}
         self._aiohttp: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, aiohttp.ClientSession] = (
@@ -214,8 +217,7 @@ class Exchange:
         route: Route | None = None
         shown_path = path or ""
         try:
-            session = self.session_factory()
-            try:
+            with self._db_guard, closing(self.session_factory()) as session:
                 route = self.route(session, service_code)
                 method = (method or route.method).upper()
                 if method != route.method:
@@ -250,8 +252,6 @@ class Exchange:
                         headers={"Retry-After": str(max(1, round(wait)))},
                     )
                 self._check_grant(session, caller, route, purpose, at)
-            finally:
-                session.close()
         except ProblemError as error:
             self._refused(
                 message_id,
