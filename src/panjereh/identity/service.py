@@ -12,7 +12,12 @@ from sqlalchemy.orm import Session
 
 from panjereh.core.config import Settings
 from panjereh.core.db import utcnow
-from panjereh.core.identifiers import InvalidIdentifier, fold_digits, normalize_mobile, normalize_national_code
+from panjereh.core.identifiers import (
+    InvalidIdentifier,
+    fold_digits,
+    normalize_mobile,
+    normalize_national_code,
+)
 from panjereh.core.jalali import to_tehran
 from panjereh.identity import policy, selectors, totp
 from panjereh.identity.crypto import fernet, keyed_hash, sha256_hex
@@ -198,11 +203,7 @@ def _code_hash(settings: Settings, attempt_id: str, code: str) -> str:
 def get_attempt(session: Session, attempt_id: str, binding: str | None) -> LoginAttempt:
     """The attempt, only for the browser holding its binding."""
     attempt = session.get(LoginAttempt, attempt_id) if attempt_id else None
-    if (
-        attempt is None
-        or not binding
-        or not hmac.compare_digest(attempt.binding_hash, sha256_hex(binding))
-    ):
+    if attempt is None or not binding or not hmac.compare_digest(attempt.binding_hash, sha256_hex(binding)):
         raise AttemptNotFound()
     return attempt
 
@@ -352,11 +353,17 @@ def disable_totp(session: Session, citizen: Citizen) -> None:
 
 
 def _log_event(session: Session, national_code: str, outcome: str, method: str, ip: str, ua: str) -> None:
-    session.add(LoginEvent(national_code=national_code, outcome=outcome, method=method, ip=ip[:64], user_agent=ua[:300]))
+    session.add(
+        LoginEvent(
+            national_code=national_code, outcome=outcome, method=method, ip=ip[:64], user_agent=ua[:300]
+        )
+    )
 
 
 def latest_attempt(session: Session, national_code: str) -> LoginAttempt | None:
     """The newest attempt for a national code (tests and support tools)."""
     return session.scalars(
-        select(LoginAttempt).where(LoginAttempt.national_code == national_code).order_by(LoginAttempt.created_at.desc())
+        select(LoginAttempt)
+        .where(LoginAttempt.national_code == national_code)
+        .order_by(LoginAttempt.created_at.desc())
     ).first()
