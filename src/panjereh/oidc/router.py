@@ -8,6 +8,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
+from starlette.concurrency import run_in_threadpool
 
 from panjereh.core.deps import AppSettings, DbSession
 from panjereh.oidc import clients, tokens
@@ -111,7 +112,7 @@ async def token(request: Request, db: DbSession, settings: AppSettings, keys: Ke
     form = {key: str(value) for key, value in (await request.form()).items()}
     credentials = tokens.ClientCredentials(request.headers.get("authorization"), form)
     try:
-        body = tokens.token_endpoint(db, settings, keys, credentials)
+        body = await run_in_threadpool(tokens.token_endpoint, db, settings, keys, credentials)
     except OAuthError as error:
         # Returned, not raised: a revocation made while detecting code or refresh reuse must be committed.
         return _oauth_error(error)
@@ -131,7 +132,7 @@ async def _bearer(request: Request) -> str:
 @router.api_route("/oauth2/userinfo", methods=["GET", "POST"], summary="Claims about the signed-in citizen")
 async def userinfo(request: Request, db: DbSession, settings: AppSettings) -> JSONResponse:
     try:
-        claims = tokens.userinfo(db, settings, await _bearer(request))
+        claims = await run_in_threadpool(tokens.userinfo, db, settings, await _bearer(request))
     except OAuthError as error:
         return _oauth_error(error)
     return JSONResponse(claims, headers=NO_STORE)

@@ -6,7 +6,7 @@ from typing import Annotated, Any
 from urllib.parse import quote
 
 import segno
-from fastapi import APIRouter, Depends, FastAPI, Form, Request
+from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from panjereh.core.deps import AppSettings, DbSession
@@ -424,8 +424,3 @@ def totp_disable(
     """Turning the second factor off needs a level-2 session (an attacker with only the SIM cannot)."""
     service.disable_totp(db, citizen)
     return RedirectResponse("/account/security", status_code=303)
-
-
-def mount(app: FastAPI) -> None:
-    """Attach the identity pages (the `current_user` context and login redirects are installed too)."""
-    app.include_router(router)
