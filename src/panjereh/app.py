@@ -19,7 +19,11 @@ from panjereh.core.requests import RequestIdMiddleware
 from panjereh.exchange import gateway as exchange_gateway
 from panjereh.exchange import router as exchange_router
 from panjereh.exchange.client import PlatformClient
+from panjereh.identity import deps as identity_deps
+from panjereh.oidc import router as oidc_router
 from panjereh.web import home as web_home
+from panjereh.web import identity as web_identity
+from panjereh.web import oidc as web_oidc
 from panjereh.web.templating import Templates
 
 log = get_logger(__name__)
@@ -70,6 +74,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     web_home.mount(app, settings)
     app.include_router(exchange_gateway.router)
     app.include_router(exchange_router.router, prefix=API_PREFIX)
+    identity_deps.install(app)
+    app.include_router(web_identity.router)
+    app.include_router(web_oidc.router)
+    app.include_router(oidc_router.router)
+    app.include_router(oidc_router.admin_router, prefix=API_PREFIX)
 
     app.add_middleware(MetricsMiddleware, metrics=metrics)
     app.add_middleware(RequestIdMiddleware)
