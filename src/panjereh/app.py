@@ -21,6 +21,7 @@ from panjereh.exchange import router as exchange_router
 from panjereh.exchange.client import PlatformClient
 from panjereh.identity import deps as identity_deps
 from panjereh.oidc import router as oidc_router
+from panjereh.web import exchange as web_exchange
 from panjereh.web import home as web_home
 from panjereh.web import identity as web_identity
 from panjereh.web import oidc as web_oidc
@@ -74,6 +75,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     web_home.mount(app, settings)
     app.include_router(exchange_gateway.router)
     app.include_router(exchange_router.router, prefix=API_PREFIX)
+    app.include_router(web_exchange.router)
+    app.include_router(web_exchange.api, prefix=API_PREFIX)
     identity_deps.install(app)
     app.include_router(web_identity.router)
     app.include_router(web_oidc.router)

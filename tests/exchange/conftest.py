@@ -30,7 +30,7 @@ NOBODY = "8580435994"  # a valid code nobody in the population has
 
 @pytest.fixture
 def exchange_data(db: Session, settings: Settings) -> Session:
-    """Agencies, the registries' data services and the platform's standing grants, in the test's transaction."""
+    """Agencies, the registries' data services and the platform's standing grants (test's transaction)."""
     seed_agencies(db, settings, lambda _: None)
     seed_exchange(db, settings, lambda _: None)
     db.commit()
@@ -79,7 +79,9 @@ class AgencySystemClient:
         assert response.status_code == 200, response.text
         return str(response.json()["access_token"])
 
-    def headers(self, purpose: str = "tax-audit", subject: str | None = None, case: str | None = None) -> dict:
+    def headers(
+        self, purpose: str = "tax-audit", subject: str | None = None, case: str | None = None
+    ) -> dict:
         headers = {"Authorization": f"Bearer {self.token()}", "Panjereh-Purpose": purpose}
         if subject:
             headers["Panjereh-Subject"] = subject
@@ -93,7 +95,9 @@ def new_key(kid: str | None = None) -> ECKey:
 
 
 @pytest.fixture
-def make_agency_client(exchange_data: Session, client: TestClient, settings: Settings) -> Callable[..., AgencySystemClient]:
+def make_agency_client(
+    exchange_data: Session, client: TestClient, settings: Settings
+) -> Callable[..., AgencySystemClient]:
     def make(agency: str, *, rate: int = 200) -> AgencySystemClient:
         key = new_key()
         registered = service.register_client(

@@ -52,7 +52,9 @@ def test_a_purpose_outside_the_grant_is_refused(
     assert response.status_code == 403 and response.json()["code"] == "client.no_grant"
 
 
-def test_a_revoked_grant_stops_at_once(client: TestClient, make_agency_client: Callable, exchange_data: Session) -> None:
+def test_a_revoked_grant_stops_at_once(
+    client: TestClient, make_agency_client: Callable, exchange_data: Session
+) -> None:
     tax = make_agency_client("tax")
     grant = approved_grant(exchange_data, "tax", "civil-registry.person", ["tax-audit"])
     headers = tax.headers()
@@ -95,7 +97,10 @@ def test_a_path_outside_the_service_is_refused(
     response = client.get("/exchange/v1/civil-registry.person/events", headers=tax.headers())
     assert response.status_code == 422 and response.json()["code"] == "client.invalid_inquiry"
     assert client.post(PERSON, headers=tax.headers()).json()["code"] == "client.wrong_method"
-    assert client.get("/exchange/v1/nope.nothing/x", headers=tax.headers()).json()["code"] == "client.unknown_service"
+    assert (
+        client.get("/exchange/v1/nope.nothing/x", headers=tax.headers()).json()["code"]
+        == "client.unknown_service"
+    )
 
 
 def test_missing_or_forged_credentials_are_refused(client: TestClient, make_agency_client: Callable) -> None:
@@ -124,7 +129,9 @@ def test_keys_rotate_without_downtime(client: TestClient, make_agency_client: Ca
     old_key, new = tax.key, new_key()
     token = tax.token()
     auth = {"Authorization": f"Bearer {token}"}
-    added = client.post("/api/v1/exchange/clients/me/keys", json={"jwk": new.as_dict(private=False)}, headers=auth)
+    added = client.post(
+        "/api/v1/exchange/clients/me/keys", json={"jwk": new.as_dict(private=False)}, headers=auth
+    )
     assert added.status_code == 201, added.text
     assert tax.token_response(tax.assertion(key=old_key)).status_code == 200  # both keys work meanwhile
     assert tax.token_response(tax.assertion(key=new)).status_code == 200
@@ -134,7 +141,9 @@ def test_keys_rotate_without_downtime(client: TestClient, make_agency_client: Ca
     assert tax.token_response(tax.assertion(key=new)).status_code == 200
     last = client.delete(f"/api/v1/exchange/clients/me/keys/{new.kid}", headers=auth)
     assert last.status_code == 409  # never lock yourself out
-    private = client.post("/api/v1/exchange/clients/me/keys", json={"jwk": new_key().as_dict(private=True)}, headers=auth)
+    private = client.post(
+        "/api/v1/exchange/clients/me/keys", json={"jwk": new_key().as_dict(private=True)}, headers=auth
+    )
     assert private.status_code == 422
 
 
@@ -145,15 +154,25 @@ def test_provider_failures_are_provider_problems_and_others_keep_working(
     approved_grant(exchange_data, "police", "judiciary.criminal-record", ["licence-check"])
     approved_grant(exchange_data, "police", "post.address", ["licence-check"])
     headers = police.headers(purpose="licence-check")
-    for fault, reason in (({"down": True}, "down"), ({"garbage": True}, "garbage"), ({"error_rate": 1.0}, "error")):
+    for fault, reason in (
+        ({"down": True}, "down"),
+        ({"garbage": True}, "garbage"),
+        ({"error_rate": 1.0}, "error"),
+    ):
         faults("judiciary", **fault)
         response = client.get(CRIMINAL, headers=headers)
         assert response.status_code == 503, response.text
         problem = response.json()
-        assert (problem["code"], problem["reason"], problem["provider"]) == ("provider.unavailable", reason, "judiciary")
+        assert (problem["code"], problem["reason"], problem["provider"]) == (
+            "provider.unavailable",
+            reason,
+            "judiciary",
+        )
         assert client.get(ADDRESS, headers=headers).status_code == 200  # another provider is untouched
     outcomes = exchange_data.scalars(
-        select(LogEntry.outcome).where(LogEntry.service_code == "judiciary.criminal-record").order_by(LogEntry.seq)
+        select(LogEntry.outcome)
+        .where(LogEntry.service_code == "judiciary.criminal-record")
+        .order_by(LogEntry.seq)
     ).all()
     assert outcomes == ["provider.down", "provider.garbage", "provider.error"]
 
@@ -171,7 +190,12 @@ def test_a_slow_provider_times_out(
 
 
 def test_the_circuit_opens_for_a_failing_provider_only(
-    app: FastAPI, client: TestClient, make_agency_client: Callable, exchange_data: Session, faults, registries_url: str
+    app: FastAPI,
+    client: TestClient,
+    make_agency_client: Callable,
+    exchange_data: Session,
+    faults,
+    registries_url: str,
 ) -> None:
     police = make_agency_client("police")
     approved_grant(exchange_data, "police", "judiciary.criminal-record", ["licence-check"])
@@ -187,7 +211,9 @@ def test_the_circuit_opens_for_a_failing_provider_only(
     assert 'panjereh_exchange_circuit_open{provider_system="judiciary"} 1.0' in metrics
 
 
-def test_each_client_is_rate_limited(client: TestClient, make_agency_client: Callable, exchange_data: Session) -> None:
+def test_each_client_is_rate_limited(
+    client: TestClient, make_agency_client: Callable, exchange_data: Session
+) -> None:
     slow = make_agency_client("tax", rate=2)
     approved_grant(exchange_data, "tax", "post.address", ["tax-audit"])
     headers = slow.headers()

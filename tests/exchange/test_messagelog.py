@@ -22,7 +22,9 @@ from panjereh.exchange.verify import verify_log
 from tests.support import databases
 
 
-def record(n: int, subject: str | None = "0499370899", outcome: str = "ok", minutes_ago: int = 0) -> LogRecord:
+def record(
+    n: int, subject: str | None = "0499370899", outcome: str = "ok", minutes_ago: int = 0
+) -> LogRecord:
     return LogRecord(
         message_id=uuid.uuid4().hex,
         at=utcnow() - timedelta(minutes=minutes_ago),
@@ -123,7 +125,9 @@ def test_a_forged_seal_is_caught(written: Session, signer) -> None:
     assert [f.kind for f in verify_log(written, signer).findings] == ["seal"]
 
 
-def test_ledger_only_for_answers_about_a_subject_and_stats_count_everything(written: Session, session_factory, signer) -> None:
+def test_ledger_only_for_answers_about_a_subject_and_stats_count_everything(
+    written: Session, session_factory, signer
+) -> None:
     writer = LogWriter(session_factory, signer, inline=True)
     writer.submit(record(7, subject=None))
     writer.submit(record(8, outcome="provider.down"))

@@ -29,7 +29,11 @@ def test_inquiry_returns_data_and_logs_it(app: FastAPI, exchange_data: Session) 
     assert result.ok and result.status == 200
     assert result.data["national_code"] == ALI
     entry = exchange_data.scalars(select(LogEntry).where(LogEntry.message_id == result.message_id)).one()
-    assert (entry.client_agency_code, entry.service_code, entry.outcome) == ("ito", "civil-registry.person", "ok")
+    assert (entry.client_agency_code, entry.service_code, entry.outcome) == (
+        "ito",
+        "civil-registry.person",
+        "ok",
+    )
     assert entry.request_body is None and len(entry.response_digest) == 64  # digests, not bodies
     rows = selectors.ledger_for_subject(exchange_data, ALI)
     assert [(r.message_id, r.purpose, r.case_ref, r.client_agency_code) for r in rows] == [
@@ -45,7 +49,12 @@ def test_subject_is_taken_from_the_body_and_checked(app: FastAPI, exchange_data:
     assert result.status == 200 and "matched" in result.data
     assert selectors.ledger_for_subject(exchange_data, ALI)[0].service_code == "shahkar.match"
     with pytest.raises(Exception) as refused:
-        platform.inquire("shahkar.match", subject=SARA, purpose="login", body={"national_code": ALI, "mobile": "09120000000"})
+        platform.inquire(
+            "shahkar.match",
+            subject=SARA,
+            purpose="login",
+            body={"national_code": ALI, "mobile": "09120000000"},
+        )
     assert getattr(refused.value, "code", None) == "client.subject_mismatch"
 
 
@@ -66,9 +75,13 @@ def test_without_a_grant_the_platform_is_refused(app: FastAPI, exchange_data: Se
     exchange_data.commit()
     before = exchange_data.scalar(select(func.count()).select_from(LedgerEntry))
     with pytest.raises(GrantMissing) as refused:
-        _platform(app).inquire("tax.clearance", subject=ALI, purpose="smart-service", path_params={"national_code": ALI})
+        _platform(app).inquire(
+            "tax.clearance", subject=ALI, purpose="smart-service", path_params={"national_code": ALI}
+        )
     assert refused.value.code == "client.no_grant" and refused.value.status == 403
-    assert exchange_data.scalar(select(func.count()).select_from(LedgerEntry)) == before  # nothing was looked at
+    assert (
+        exchange_data.scalar(select(func.count()).select_from(LedgerEntry)) == before
+    )  # nothing was looked at
     logged = exchange_data.scalars(select(LogEntry).where(LogEntry.outcome == "client.no_grant")).all()
     assert [e.service_code for e in logged] == ["tax.clearance"]
 
@@ -76,7 +89,9 @@ def test_without_a_grant_the_platform_is_refused(app: FastAPI, exchange_data: Se
 def test_provider_down_raises_provider_unavailable(app: FastAPI, exchange_data: Session, faults) -> None:
     faults("tax", down=True)
     with pytest.raises(ProviderUnavailable) as failed:
-        _platform(app).inquire("tax.clearance", subject=ALI, purpose="smart-service", path_params={"national_code": ALI})
+        _platform(app).inquire(
+            "tax.clearance", subject=ALI, purpose="smart-service", path_params={"national_code": ALI}
+        )
     assert failed.value.code == "provider.unavailable" and failed.value.extra["reason"] == "down"
 
 
@@ -89,13 +104,18 @@ def test_ainquire_runs_in_parallel_and_a_slow_provider_does_not_hold_up_others(
     async def both() -> tuple[float, BaseException | None]:
         async def fast() -> float:
             started = time.perf_counter()
-            result = await platform.ainquire("post.address", subject=None, purpose="address", path_params={"postal_code": "1193653471"})
+            result = await platform.ainquire(
+                "post.address", subject=None, purpose="address", path_params={"postal_code": "1193653471"}
+            )
             assert result.status in (200, 404)
             return time.perf_counter() - started
 
         slow = platform.ainquire(
-            "judiciary.criminal-record", subject=ALI, purpose="no-criminal-record",
-            path_params={"national_code": ALI}, timeout=0.4,
+            "judiciary.criminal-record",
+            subject=ALI,
+            purpose="no-criminal-record",
+            path_params={"national_code": ALI},
+            timeout=0.4,
         )
         outcomes = await asyncio.gather(fast(), slow, return_exceptions=True)
         await platform.aclose()
