@@ -98,7 +98,7 @@ def test_provider_down_raises_provider_unavailable(app: FastAPI, exchange_data: 
 def test_ainquire_runs_in_parallel_and_a_slow_provider_does_not_hold_up_others(
     app: FastAPI, exchange_data: Session, faults
 ) -> None:
-    faults("judiciary", latency_ms=1500)
+    faults("judiciary", latency_ms=5000)
     platform = _platform(app)
 
     async def both() -> tuple[float, BaseException | None]:
@@ -115,7 +115,7 @@ def test_ainquire_runs_in_parallel_and_a_slow_provider_does_not_hold_up_others(
             subject=ALI,
             purpose="no-criminal-record",
             path_params={"national_code": ALI},
-            timeout=0.4,
+            timeout=1.5,
         )
         outcomes = await asyncio.gather(fast(), slow, return_exceptions=True)
         await platform.aclose()
@@ -125,4 +125,4 @@ def test_ainquire_runs_in_parallel_and_a_slow_provider_does_not_hold_up_others(
 
     fast_seconds, slow_error = asyncio.run(both())
     assert isinstance(slow_error, ProviderUnavailable) and slow_error.extra["reason"] == "timeout"
-    assert fast_seconds < 0.4  # the other provider answered while the slow one was still being waited for
+    assert fast_seconds < 1.5  # answered while the slow provider was still being waited for (timeout 1.5 s)
