@@ -9,9 +9,9 @@ client authentication, JSON) with Starlette's in-process test client. One proces
 from __future__ import annotations
 
 import argparse
-import os
 import base64
 import hashlib
+import os
 import random
 import re
 import secrets
@@ -54,13 +54,18 @@ def main() -> None:
         people = []
         for index in range(n):
             citizen = Citizen(
-                national_code=make_national_code(rng), first_name="علی", last_name=f"آزمون{index}",
-                birth_date=date(1980, 1, 1), mobile=f"0912{index:07d}",
+                national_code=make_national_code(rng),
+                first_name="علی",
+                last_name=f"آزمون{index}",
+                birth_date=date(1980, 1, 1),
+                mobile=f"0912{index:07d}",
             )
             session.add(citizen)
             people.append(citizen)
         session.flush()
-        _client, secret = clients.register(session, client_id="bench.rp", name_fa="محک", redirect_uris=[REDIRECT])
+        _client, secret = clients.register(
+            session, client_id="bench.rp", name_fa="محک", redirect_uris=[REDIRECT]
+        )
         assert secret
     attempts: list[tuple[str, str]] = []
     for index, citizen in enumerate(people):
@@ -76,7 +81,11 @@ def main() -> None:
     for citizen, (attempt_id, binding) in zip(people, attempts, strict=True):
         with unit_of_work(factory) as session:
             outcome = service.verify_code(
-                session, settings, DatabaseCounters(session), attempt_id=attempt_id, binding=binding,
+                session,
+                settings,
+                DatabaseCounters(session),
+                attempt_id=attempt_id,
+                binding=binding,
                 code=codes[citizen.mobile],
             )
             assert outcome.status == "ok" and outcome.citizen is not None
@@ -98,8 +107,12 @@ def main() -> None:
                 citizen = people[index % n]
                 web_session = session.get(sessions.WebSession, web_sessions[index % n])
                 verifier = secrets.token_urlsafe(48)
-                challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
-                request = authz.AuthorizationRequest(client, REDIRECT, ["openid", "profile"], "s", "n", challenge)
+                challenge = (
+                    base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
+                )
+                request = authz.AuthorizationRequest(
+                    client, REDIRECT, ["openid", "profile"], "s", "n", challenge
+                )
                 made.append((authz.issue_code(session, request, citizen, web_session), verifier))  # type: ignore[arg-type]
         return made
 
@@ -107,7 +120,12 @@ def main() -> None:
     grants = make_codes(n)
     began, cpu_began = time.perf_counter(), time.process_time()
     for code, verifier in grants:
-        form = {"grant_type": "authorization_code", "code": code, "redirect_uri": REDIRECT, "code_verifier": verifier}
+        form = {
+            "grant_type": "authorization_code",
+            "code": code,
+            "redirect_uri": REDIRECT,
+            "code_verifier": verifier,
+        }
         with unit_of_work(factory) as session:
             body = tokens.token_endpoint(session, settings, keys, tokens.ClientCredentials(basic, form))
             assert "id_token" in body
@@ -119,14 +137,21 @@ def main() -> None:
     with TestClient(app) as http:
         began, cpu_began = time.perf_counter(), time.process_time()
         for code, verifier in grants:
-            form = {"grant_type": "authorization_code", "code": code, "redirect_uri": REDIRECT, "code_verifier": verifier}
+            form = {
+                "grant_type": "authorization_code",
+                "code": code,
+                "redirect_uri": REDIRECT,
+                "code_verifier": verifier,
+            }
             response = http.post("/oauth2/token", data=form, headers={"Authorization": basic})
             assert response.status_code == 200, response.text
         http_rate = n / (time.perf_counter() - began)
         http_cpu = n / (time.process_time() - cpu_began)
 
     load = os.getloadavg()[0]
-    print(f"identity bench, n={n}, SQLite file, one process; load average {load:.1f} on {os.cpu_count()} cores")
+    print(
+        f"identity bench, n={n}, SQLite file, one process; load average {load:.1f} on {os.cpu_count()} cores"
+    )
     print("  per wall-clock second (shared machine) | per CPU-second of this process (= per core)")
     rows = [
         ("SMS code verification + session creation", login_rate, login_cpu),
@@ -136,7 +161,10 @@ def main() -> None:
     for label, wall, cpu in rows:
         print(f"  {label:42s} {wall:7.0f} /s | {cpu:7.0f} /s")
     for label, _wall, cpu in rows[1:]:
-        print(f"  {label}: {cpu / KEYCLOAK_GRANTS_PER_VCPU:.1f}x Keycloak's ~{KEYCLOAK_GRANTS_PER_VCPU}/s per vCPU")
+        print(
+            f"  {label}: {cpu / KEYCLOAK_GRANTS_PER_VCPU:.1f}x"
+            f" Keycloak's ~{KEYCLOAK_GRANTS_PER_VCPU}/s per vCPU"
+        )
 
 
 if __name__ == "__main__":

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
 import redis as redis_lib
 from fastapi.testclient import TestClient
@@ -11,9 +9,9 @@ from sqlalchemy.orm import Session
 
 from panjereh.core.config import Settings
 from panjereh.identity import policy
+from panjereh.identity.exceptions import AccountLocked, LoginThrottled
 from panjereh.identity.ratelimit import CounterStore, DatabaseCounters, RedisCounters
 from panjereh.identity.service import check_not_locked, record_failure
-from panjereh.identity.exceptions import AccountLocked, LoginThrottled
 from tests.identity.helpers import DEMO_CODE, DEMO_MOBILE, attempt_of, last_code, login, start, submit_code
 
 
@@ -22,7 +20,7 @@ def test_five_wrong_codes_void_the_attempt(client: TestClient, seeded: Session, 
     attempt = attempt_of(started)
     right = last_code(settings, DEMO_MOBILE)
     wrong = "000000" if right != "000000" else "111111"
-    for remaining in range(policy.MAX_WRONG_CODES_PER_ATTEMPT - 1, -1, -1):
+    for _ in range(policy.MAX_WRONG_CODES_PER_ATTEMPT):
         response = submit_code(client, attempt, wrong)
         assert response.status_code in (400, 429)
         if response.status_code == 429:
@@ -93,5 +91,3 @@ def test_backoff_numbers() -> None:
     assert [policy.backoff_seconds(n) for n in (1, 4, 5, 6, 7)] == [0, 0, 15, 30, 60]
     assert policy.backoff_seconds(50) == policy.BACKOFF_MAX_SECONDS
     assert policy.backoff_seconds(100) == policy.LOCK_SECONDS
-
-

@@ -8,7 +8,6 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from panjereh.core.config import Settings
 from panjereh.identity.models import Citizen, LoginAttempt
 from tests.identity.helpers import (
     CONVICTED_MOBILE,
@@ -61,7 +60,9 @@ def test_registry_down_gives_a_persian_message_and_leaves_nothing(
     faults = httpx.get(f"{registries_url}/_admin/faults", headers=admin)
     if faults.status_code == 401:
         pytest.fail("registry admin token differs; see registries docs")
-    httpx.put(f"{registries_url}/_admin/faults/civil-registry", json={"down": True}, headers=admin).raise_for_status()
+    httpx.put(
+        f"{registries_url}/_admin/faults/civil-registry", json={"down": True}, headers=admin
+    ).raise_for_status()
     try:
         response = start(client, DEMO_CODE, "09121234567")
     finally:

@@ -45,8 +45,12 @@ def test_revoke_another_session_and_logout_everywhere(
         rows = selectors.active_sessions(seeded, citizen)
         assert len(rows) == 2
         page = client.get("/account/sessions")
-        other = next(row for row in rows if row.id in page.text and f"/account/sessions/{row.id}/revoke" in page.text)
-        client.post(f"/account/sessions/{other.id}/revoke", data={"csrf_token": csrf(client, "/account/sessions")})
+        other = next(
+            row for row in rows if row.id in page.text and f"/account/sessions/{row.id}/revoke" in page.text
+        )
+        client.post(
+            f"/account/sessions/{other.id}/revoke", data={"csrf_token": csrf(client, "/account/sessions")}
+        )
         assert phone.get("/account", headers=HTML, follow_redirects=False).status_code == 303
         client.post("/account/sessions/revoke-all", data={"csrf_token": csrf(client, "/account/sessions")})
         assert client.get("/account", headers=HTML, follow_redirects=False).status_code == 303
@@ -66,8 +70,14 @@ def test_another_citizens_session_cannot_be_revoked_or_read(
         assert response.status_code == 404
         assert other.get("/account").status_code == 200  # still signed in
         assert theirs.id not in client.get("/account/sessions").text
-        notify_service.send(seeded, settings, national_code=CONVICTED_CODE, subject_fa="محرمانه", body_fa="فقط برای او",
-                            kind="test")
+        notify_service.send(
+            seeded,
+            settings,
+            national_code=CONVICTED_CODE,
+            subject_fa="محرمانه",
+            body_fa="فقط برای او",
+            kind="test",
+        )
         seeded.commit()
         assert "فقط برای او" not in client.get("/account/inbox").text
         assert "فقط برای او" in other.get("/account/inbox").text
@@ -99,11 +109,18 @@ def test_totp_enrolment_raises_level_and_is_then_required_at_login(
     seeded.refresh(citizen)
     secret = pending_totp_secret(settings, citizen)
     assert secret and secret in client.get("/account/security").text
-    bad = client.post("/account/security/totp/confirm", data={"csrf_token": csrf(client, "/account/security"),
-                                                              "code": "000000" if totp.code_for(secret) != "000000" else "111111"})
+    bad = client.post(
+        "/account/security/totp/confirm",
+        data={
+            "csrf_token": csrf(client, "/account/security"),
+            "code": "000000" if totp.code_for(secret) != "000000" else "111111",
+        },
+    )
     assert bad.status_code == 400
-    client.post("/account/security/totp/confirm",
-                data={"csrf_token": csrf(client, "/account/security"), "code": totp.code_for(secret)})
+    client.post(
+        "/account/security/totp/confirm",
+        data={"csrf_token": csrf(client, "/account/security"), "code": totp.code_for(secret)},
+    )
     assert re.search(r'id="session-level">\s*۲', client.get("/account").text)
     with TestClient(app, base_url="http://testserver") as browser:
         from tests.identity.helpers import DEMO_MOBILE, attempt_of, last_code, start, submit_code
@@ -113,7 +130,10 @@ def test_totp_enrolment_raises_level_and_is_then_required_at_login(
         assert after_sms.headers["location"].startswith("/login/totp")
         assert browser.get("/account", headers=HTML, follow_redirects=False).status_code == 303  # not yet in
         attempt = attempt_of(after_sms)
-        reused = browser.post("/login/totp", data={"csrf_token": csrf(browser, "/login"), "attempt": attempt,
-                                                   "code": totp.code_for(secret)}, follow_redirects=False)
+        reused = browser.post(
+            "/login/totp",
+            data={"csrf_token": csrf(browser, "/login"), "attempt": attempt, "code": totp.code_for(secret)},
+            follow_redirects=False,
+        )
         assert reused.status_code == 400  # the code used at enrolment cannot be replayed
         assert "identity.second_factor_invalid" in reused.text

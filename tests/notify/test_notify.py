@@ -13,8 +13,17 @@ from panjereh.notify.exceptions import NoRecipient, UnknownChannel
 
 def test_inbox_and_sms(db: Session, settings: Settings) -> None:
     before = len(read_outbox(settings))
-    service.send(db, settings, national_code="0499370899", mobile="09121234567", channels=frozenset({"inbox", "sms"}),
-                 subject_fa="درخواست شما", body_fa="تصمیم گرفته شد", kind="delivery.decided", link="/requests/1")
+    service.send(
+        db,
+        settings,
+        national_code="0499370899",
+        mobile="09121234567",
+        channels=frozenset({"inbox", "sms"}),
+        subject_fa="درخواست شما",
+        body_fa="تصمیم گرفته شد",
+        kind="delivery.decided",
+        link="/requests/1",
+    )
     rows = selectors.inbox(db, "0499370899")
     assert [row.subject_fa for row in rows] == ["درخواست شما"]
     assert selectors.unread_count(db, "0499370899") == 1
@@ -28,8 +37,22 @@ def test_inbox_and_sms(db: Session, settings: Settings) -> None:
 
 def test_refusals(db: Session, settings: Settings) -> None:
     with pytest.raises(UnknownChannel):
-        service.send(db, settings, national_code="0499370899", channels=frozenset({"fax"}), subject_fa="x",
-                     body_fa="x", kind="k")
+        service.send(
+            db,
+            settings,
+            national_code="0499370899",
+            channels=frozenset({"fax"}),
+            subject_fa="x",
+            body_fa="x",
+            kind="k",
+        )
     with pytest.raises(NoRecipient):
-        service.send(db, settings, national_code="0499370899", channels=frozenset({"sms"}), subject_fa="x",
-                     body_fa="x", kind="k")
+        service.send(
+            db,
+            settings,
+            national_code="0499370899",
+            channels=frozenset({"sms"}),
+            subject_fa="x",
+            body_fa="x",
+            kind="k",
+        )

@@ -35,7 +35,10 @@ def register(session: Session, client_id: str = "my.tax", **kwargs: Any) -> str:
 
 def _form(page: str) -> dict[str, str]:
     fields = dict(re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)"', page))
-    return {key: value.replace("&amp;", "&").replace("&#34;", '"').replace("&#39;", "'") for key, value in fields.items()}
+    return {
+        key: value.replace("&amp;", "&").replace("&#34;", '"').replace("&#39;", "'")
+        for key, value in fields.items()
+    }
 
 
 def query_of(location: str) -> dict[str, str]:
@@ -84,7 +87,9 @@ def browse(
             data = {**fields, "code": last_code(settings, mobile)}
             response = browser.post("/login/verify", data=data, follow_redirects=False)
         elif 'action="/oauth2/consent"' in text:
-            response = browser.post("/oauth2/consent", data={**fields, "decision": consent}, follow_redirects=False)
+            response = browser.post(
+                "/oauth2/consent", data={**fields, "decision": consent}, follow_redirects=False
+            )
         else:
             raise AssertionError("unexpected page: " + text[:1500])
     raise AssertionError("too many steps")

@@ -28,7 +28,12 @@ def _code(client: TestClient, settings: Settings, **extra: str) -> tuple[str, st
 
 
 def _token(client: TestClient, secret: str, code: str, verifier: str, **extra: str) -> Any:
-    data = {"grant_type": "authorization_code", "code": code, "redirect_uri": REDIRECT_URI, "code_verifier": verifier}
+    data = {
+        "grant_type": "authorization_code",
+        "code": code,
+        "redirect_uri": REDIRECT_URI,
+        "code_verifier": verifier,
+    }
     data.update(extra)
     return client.post("/oauth2/token", data=data, headers=_basic("my.tax", secret))
 
@@ -78,7 +83,12 @@ def test_unregistered_redirect_uri_is_refused_without_redirecting(
 ) -> None:
     register(seeded)
     _v, challenge = pkce()
-    for uri in ("https://evil.example/cb", REDIRECT_URI + "/", REDIRECT_URI + "?x=1", "HTTPS://rp.example.ir/callback"):
+    for uri in (
+        "https://evil.example/cb",
+        REDIRECT_URI + "/",
+        REDIRECT_URI + "?x=1",
+        "HTTPS://rp.example.ir/callback",
+    ):
         response = client.get(authorize_url("my.tax", challenge, redirect_uri=uri), follow_redirects=False)
         assert response.status_code == 422, uri
         assert "location" not in response.headers
@@ -90,7 +100,8 @@ def test_pkce_missing_or_plain_is_refused(client: TestClient, seeded: Session, s
     assert missing.status_code == 303
     assert query_of(missing.headers["location"])["error"] == "invalid_request"
     plain = client.get(
-        authorize_url("my.tax", None, code_challenge="a" * 43, code_challenge_method="plain"), follow_redirects=False
+        authorize_url("my.tax", None, code_challenge="a" * 43, code_challenge_method="plain"),
+        follow_redirects=False,
     )
     assert query_of(plain.headers["location"])["error"] == "invalid_request"
 
@@ -117,7 +128,12 @@ def test_wrong_secret_and_wrong_method_are_invalid_client(
 ) -> None:
     secret = register(seeded)
     code, verifier, _ = _code(client, settings)
-    data = {"grant_type": "authorization_code", "code": code, "redirect_uri": REDIRECT_URI, "code_verifier": verifier}
+    data = {
+        "grant_type": "authorization_code",
+        "code": code,
+        "redirect_uri": REDIRECT_URI,
+        "code_verifier": verifier,
+    }
     bad = client.post("/oauth2/token", data=data, headers=_basic("my.tax", "nope"))
     assert bad.status_code == 401 and bad.json()["error"] == "invalid_client"
     post = client.post("/oauth2/token", data={**data, "client_id": "my.tax", "client_secret": secret})
@@ -128,15 +144,26 @@ def test_client_secret_post(client: TestClient, seeded: Session, settings: Setti
     secret = register(seeded, token_endpoint_auth_method="client_secret_post")
     code, verifier, _ = _code(client, settings)
     data = {
-        "grant_type": "authorization_code", "code": code, "redirect_uri": REDIRECT_URI, "code_verifier": verifier,
-        "client_id": "my.tax", "client_secret": secret,
+        "grant_type": "authorization_code",
+        "code": code,
+        "redirect_uri": REDIRECT_URI,
+        "code_verifier": verifier,
+        "client_id": "my.tax",
+        "client_secret": secret,
     }
     assert client.post("/oauth2/token", data=data).status_code == 200
 
 
 def _assertion(key: jwk.RSAKey, audience: str, alg: str = "RS256", **claims: Any) -> str:
     now = int(time.time())
-    body = {"iss": "my.tax", "sub": "my.tax", "aud": audience, "iat": now, "exp": now + 60, "jti": str(now) + alg}
+    body = {
+        "iss": "my.tax",
+        "sub": "my.tax",
+        "aud": audience,
+        "iat": now,
+        "exp": now + 60,
+        "jti": str(now) + alg,
+    }
     body.update(claims)
     return jwt.encode({"alg": alg, "kid": key.kid}, body, key)
 
@@ -145,12 +172,19 @@ def test_private_key_jwt_and_its_replay_and_alg_none(
     client: TestClient, seeded: Session, settings: Settings
 ) -> None:
     key = jwk.RSAKey.generate_key(2048, parameters={"kid": "rp-1"})
-    register(seeded, token_endpoint_auth_method="private_key_jwt", jwks={"keys": [key.as_dict(private=False)]})
+    register(
+        seeded, token_endpoint_auth_method="private_key_jwt", jwks={"keys": [key.as_dict(private=False)]}
+    )
     code, verifier, _ = _code(client, settings)
     audience = f"{settings.base_url}/oauth2/token"
     assertion = _assertion(key, audience)
-    base = {"grant_type": "authorization_code", "code": code, "redirect_uri": REDIRECT_URI, "code_verifier": verifier,
-            "client_assertion_type": "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"}
+    base = {
+        "grant_type": "authorization_code",
+        "code": code,
+        "redirect_uri": REDIRECT_URI,
+        "code_verifier": verifier,
+        "client_assertion_type": "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
+    }
     none_header = base64.urlsafe_b64encode(b'{"alg":"none"}').rstrip(b"=").decode()
     unsigned = none_header + "." + assertion.split(".")[1] + "."
     refused = client.post("/oauth2/token", data={**base, "client_assertion": unsigned})
@@ -161,29 +195,39 @@ def test_private_key_jwt_and_its_replay_and_alg_none(
     assert replay.status_code == 401
 
 
-def test_refresh_rotation_and_reuse_detection(client: TestClient, seeded: Session, settings: Settings) -> None:
+def test_refresh_rotation_and_reuse_detection(
+    client: TestClient, seeded: Session, settings: Settings
+) -> None:
     secret = register(seeded)
     code, verifier, _ = _code(client, settings)
     first = _token(client, secret, code, verifier).json()
     rotated = client.post(
-        "/oauth2/token", data={"grant_type": "refresh_token", "refresh_token": first["refresh_token"]},
+        "/oauth2/token",
+        data={"grant_type": "refresh_token", "refresh_token": first["refresh_token"]},
         headers=_basic("my.tax", secret),
     )
     assert rotated.status_code == 200
     second = rotated.json()
     assert second["refresh_token"] != first["refresh_token"]
     reuse = client.post(
-        "/oauth2/token", data={"grant_type": "refresh_token", "refresh_token": first["refresh_token"]},
+        "/oauth2/token",
+        data={"grant_type": "refresh_token", "refresh_token": first["refresh_token"]},
         headers=_basic("my.tax", secret),
     )
     assert reuse.status_code == 400 and reuse.json()["error"] == "invalid_grant"
     # Reuse revoked the whole family: the newest refresh and access tokens stop working too.
     newest = client.post(
-        "/oauth2/token", data={"grant_type": "refresh_token", "refresh_token": second["refresh_token"]},
+        "/oauth2/token",
+        data={"grant_type": "refresh_token", "refresh_token": second["refresh_token"]},
         headers=_basic("my.tax", secret),
     )
     assert newest.status_code == 400
-    assert client.get("/oauth2/userinfo", headers={"Authorization": f"Bearer {second['access_token']}"}).status_code == 401
+    assert (
+        client.get(
+            "/oauth2/userinfo", headers={"Authorization": f"Bearer {second['access_token']}"}
+        ).status_code
+        == 401
+    )
 
 
 def test_pairwise_sub_differs_per_sector_and_is_stable(
@@ -191,9 +235,13 @@ def test_pairwise_sub_differs_per_sector_and_is_stable(
 ) -> None:
     secret = register(seeded, subject_type="pairwise", sector_identifier="tax.gov.ir")
     code, verifier, _ = _code(client, settings)
-    sub_one = jwt.decode(_token(client, secret, code, verifier).json()["id_token"], _jwks(client)).claims["sub"]
+    sub_one = jwt.decode(_token(client, secret, code, verifier).json()["id_token"], _jwks(client)).claims[
+        "sub"
+    ]
     code, verifier, _ = _code(client, settings)
-    sub_two = jwt.decode(_token(client, secret, code, verifier).json()["id_token"], _jwks(client)).claims["sub"]
+    sub_two = jwt.decode(_token(client, secret, code, verifier).json()["id_token"], _jwks(client)).claims[
+        "sub"
+    ]
     assert sub_one == sub_two
     from panjereh.identity.selectors import get_citizen_by_national_code
 
@@ -206,7 +254,9 @@ def test_consent_is_remembered_and_revocable(client: TestClient, seeded: Session
     _code(client, settings)
     _v, challenge = pkce()
     again = client.get(authorize_url("my.tax", challenge), follow_redirects=False)
-    assert again.status_code == 303 and "code=" in again.headers["location"]  # no consent screen the second time
+    assert (
+        again.status_code == 303 and "code=" in again.headers["location"]
+    )  # no consent screen the second time
     page = client.get("/account/apps")
     assert "my.tax" in page.text
     import re
@@ -217,7 +267,9 @@ def test_consent_is_remembered_and_revocable(client: TestClient, seeded: Session
     assert after.status_code == 200 and 'action="/oauth2/consent"' in after.text
 
 
-def test_consent_denied_returns_access_denied(client: TestClient, seeded: Session, settings: Settings) -> None:
+def test_consent_denied_returns_access_denied(
+    client: TestClient, seeded: Session, settings: Settings
+) -> None:
     register(seeded)
     _v, challenge = pkce()
     location = browse(client, settings, authorize_url("my.tax", challenge), consent="deny")
@@ -260,8 +312,13 @@ def test_another_citizens_token_never_shows_my_data(
     mine = _token(client, secret, code, verifier).json()["access_token"]
     with TestClient(app, base_url="http://testserver") as other:
         _v2, challenge = pkce()
-        location = browse(other, settings, authorize_url("my.tax", challenge), national_code=CONVICTED_CODE,
-                          mobile=CONVICTED_MOBILE)
+        location = browse(
+            other,
+            settings,
+            authorize_url("my.tax", challenge),
+            national_code=CONVICTED_CODE,
+            mobile=CONVICTED_MOBILE,
+        )
         assert "code=" in location
     claims = client.get("/oauth2/userinfo", headers={"Authorization": f"Bearer {mine}"}).json()
     assert claims["national_code"] == "0499370899"
@@ -275,7 +332,11 @@ def test_rp_initiated_logout_with_hint_ends_the_session(
     id_token = _token(client, secret, code, verifier).json()["id_token"]
     response = client.get(
         "/oauth2/logout",
-        params={"id_token_hint": id_token, "post_logout_redirect_uri": "https://rp.example.ir/bye", "state": "s1"},
+        params={
+            "id_token_hint": id_token,
+            "post_logout_redirect_uri": "https://rp.example.ir/bye",
+            "state": "s1",
+        },
         follow_redirects=False,
     )
     assert response.headers["location"] == "https://rp.example.ir/bye?state=s1"
@@ -311,13 +372,18 @@ def test_key_rotation_keeps_old_keys_for_verification(
     jwt.decode(old_token, jwk.KeySet.import_key_set({"keys": published}))
     code, verifier, _ = _code(client, settings)
     new_token = _token(client, secret, code, verifier).json()["id_token"]
-    assert jwt.decode(new_token, _jwks(client)).header["kid"] != jwt.decode(old_token, _jwks(client)).header["kid"]
+    assert (
+        jwt.decode(new_token, _jwks(client)).header["kid"]
+        != jwt.decode(old_token, _jwks(client)).header["kid"]
+    )
 
 
 def test_discovery_document(client: TestClient) -> None:
     metadata = client.get("/.well-known/openid-configuration").json()
     assert metadata["token_endpoint_auth_methods_supported"] == [
-        "client_secret_basic", "client_secret_post", "private_key_jwt"
+        "client_secret_basic",
+        "client_secret_post",
+        "private_key_jwt",
     ]
     assert metadata["response_types_supported"] == ["code"]
     assert "pairwise" in metadata["subject_types_supported"]

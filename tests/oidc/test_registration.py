@@ -35,13 +35,19 @@ def test_admin_api_needs_the_token(admin_app: FastAPI, db: Session) -> None:
         assert http.post("/api/v1/oidc/clients", json=BODY).status_code == 403
         wrong = http.post("/api/v1/oidc/clients", json=BODY, headers={"Authorization": "Bearer nope"})
         assert wrong.status_code == 403 and wrong.json()["code"] == "oidc.admin_token_rejected"
-        made = http.post("/api/v1/oidc/clients", json=BODY, headers={"Authorization": "Bearer admin-secret-token"})
+        made = http.post(
+            "/api/v1/oidc/clients", json=BODY, headers={"Authorization": "Bearer admin-secret-token"}
+        )
         assert made.status_code == 201, made.text
         assert made.json()["client_secret"] and made.json()["sector_identifier"] == "police.example.ir"
-        listed = http.get("/api/v1/oidc/clients", headers={"Authorization": "Bearer admin-secret-token"}).json()
+        listed = http.get(
+            "/api/v1/oidc/clients", headers={"Authorization": "Bearer admin-secret-token"}
+        ).json()
         assert [row["client_id"] for row in listed] == ["my.police"]
         assert "client_secret" not in listed[0]
-        dup = http.post("/api/v1/oidc/clients", json=BODY, headers={"Authorization": "Bearer admin-secret-token"})
+        dup = http.post(
+            "/api/v1/oidc/clients", json=BODY, headers={"Authorization": "Bearer admin-secret-token"}
+        )
         assert dup.status_code == 409
 
 
@@ -79,7 +85,16 @@ def test_cli_adds_lists_and_rotates(tmp_path: Path, monkeypatch: pytest.MonkeyPa
         runner = CliRunner()
         added = runner.invoke(
             cli_app,
-            ["oidc", "client", "add", "my.tax", "--name-fa", "مالیات من", "--redirect-uri", "https://tax.example.ir/cb"],
+            [
+                "oidc",
+                "client",
+                "add",
+                "my.tax",
+                "--name-fa",
+                "مالیات من",
+                "--redirect-uri",
+                "https://tax.example.ir/cb",
+            ],
         )
         assert added.exit_code == 0, added.output
         assert json.loads(added.output)["client_secret"]

@@ -44,7 +44,9 @@ def test_discovery_authorize_login_consent_token_id_token_userinfo(
     returned = query_of(location)
     assert returned["state"] == state and returned["iss"] == base
 
-    token = rp.fetch_token(metadata["token_endpoint"], authorization_response=location, code_verifier=verifier)
+    token = rp.fetch_token(
+        metadata["token_endpoint"], authorization_response=location, code_verifier=verifier
+    )
     assert token["token_type"].lower() == "bearer" and token.get("refresh_token")
 
     jwks = httpx.get(metadata["jwks_uri"]).json()
@@ -55,7 +57,11 @@ def test_discovery_authorize_login_consent_token_id_token_userinfo(
         JsonWebKey.import_key_set(jwks),
         claims_cls=CodeIDToken,
         claims_options={"iss": {"essential": True, "value": base}},
-        claims_params={"nonce": nonce, "client_id": live_oidc["client_id"], "access_token": token["access_token"]},
+        claims_params={
+            "nonce": nonce,
+            "client_id": live_oidc["client_id"],
+            "access_token": token["access_token"],
+        },
     )
     claims.validate()  # iss, aud, exp, iat, nonce, at_hash, azp
     assert claims["nonce"] == nonce

@@ -91,7 +91,8 @@ def _limit(counters: CounterStore, key: str, windows: tuple[policy.Window, ...])
         if count > window.limit:
             raise LoginThrottled(
                 f"At most {window.limit} per {window.seconds} s; retry after {retry_after} s",
-                f"حداکثر {window.limit} بار در هر {window.seconds // 60} دقیقه؛ {retry_after} ثانیهٔ دیگر دوباره تلاش کنید",
+                f"حداکثر {window.limit} بار در هر {window.seconds // 60} دقیقه؛ "
+                f"{retry_after} ثانیهٔ دیگر دوباره تلاش کنید",
                 headers={"Retry-After": str(retry_after)},
                 retry_after=retry_after,
             )
@@ -212,7 +213,9 @@ def send_code(
         body_fa=f"کد ورود شما به پنجره ملی: {code}\nاین کد تا {minutes} دقیقه معتبر است. آن را به کسی ندهید.",
         kind="identity.login_code",
     )
-    return StartedLogin(attempt.id, binding, mask_mobile(who.mobile), attempt.expires_at, who.person is not None)
+    return StartedLogin(
+        attempt.id, binding, mask_mobile(who.mobile), attempt.expires_at, who.person is not None
+    )
 
 
 def start_login(

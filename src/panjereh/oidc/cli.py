@@ -7,12 +7,15 @@ from pathlib import Path
 
 import typer
 from rich.console import Console
+from sqlalchemy.orm import Session, sessionmaker
 
-from panjereh.core.config import get_settings
+from panjereh.core.config import Settings, get_settings
 from panjereh.core.db import make_engine, make_sessionmaker, unit_of_work
 from panjereh.oidc import clients, keys
 
-app = typer.Typer(help="The OpenID Connect provider: clients (agency apps) and signing keys.", no_args_is_help=True)
+app = typer.Typer(
+    help="The OpenID Connect provider: clients (agency apps) and signing keys.", no_args_is_help=True
+)
 client_app = typer.Typer(help="Agency apps registered as OIDC clients.", no_args_is_help=True)
 keys_app = typer.Typer(help="ID-token signing keys.", no_args_is_help=True)
 app.add_typer(client_app, name="client")
@@ -20,7 +23,7 @@ app.add_typer(keys_app, name="keys")
 console = Console()
 
 
-def _factory():  # type: ignore[no-untyped-def]
+def _factory() -> tuple[Settings, sessionmaker[Session]]:
     settings = get_settings()
     return settings, make_sessionmaker(make_engine(settings.resolved_database_url))
 
@@ -32,7 +35,9 @@ def add(
     redirect_uri: list[str] = typer.Option(..., "--redirect-uri", help="Exact redirect URI (repeatable)"),
     name_en: str = typer.Option("", "--name-en"),
     agency: str | None = typer.Option(None, "--agency", help="Agency code, e.g. tax"),
-    auth_method: str = typer.Option("client_secret_basic", "--auth-method", help=", ".join(clients.AUTH_METHODS)),
+    auth_method: str = typer.Option(
+        "client_secret_basic", "--auth-method", help=", ".join(clients.AUTH_METHODS)
+    ),
     jwks_file: Path | None = typer.Option(None, "--jwks-file", help="Public JWKS (private_key_jwt)"),
     post_logout_redirect_uri: list[str] = typer.Option([], "--post-logout-redirect-uri"),
     pairwise: bool = typer.Option(False, "--pairwise", help="Pairwise subject identifiers"),

@@ -409,7 +409,10 @@ def totp_confirm(
         settings,
         national_code=citizen.national_code,
         subject_fa="عامل دوم ورود فعال شد",
-        body_fa="برنامهٔ احراز هویت برای حساب شما در پنجره فعال شد. اگر این کار را شما نکرده‌اید، همهٔ نشست‌ها را ببندید.",
+        body_fa=(
+            "برنامهٔ احراز هویت برای حساب شما در پنجره فعال شد. "
+            "اگر این کار را شما نکرده‌اید، همهٔ نشست‌ها را ببندید."
+        ),
         kind="identity.second_factor_enabled",
         link="/account/security",
     )
