@@ -72,7 +72,9 @@ def attempt_of(response: Any) -> str:
     return found.group(1)
 
 
-def login(client: TestClient, settings: Settings, national_code: str = DEMO_CODE, mobile: str = DEMO_MOBILE) -> Any:
+def login(
+    client: TestClient, settings: Settings, national_code: str = DEMO_CODE, mobile: str = DEMO_MOBILE
+) -> Any:
     """The whole journey: identifiers → code → session; returns the final redirect response."""
     started = start(client, national_code, mobile)
     assert started.status_code == 303, started.text[:2000]

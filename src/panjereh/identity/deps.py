@@ -17,13 +17,13 @@ from panjereh.identity.exceptions import LoginRequired, StepUpRequired
 from panjereh.identity.models import Citizen, WebSession
 from panjereh.identity.sessions import SESSION_COOKIE
 
-_UNSET = object()
+_UNSET: Any = object()
 
 
 def _resolve(request: Request, db: Any) -> tuple[WebSession, Citizen] | None:
-    cached = getattr(request.state, "identity", _UNSET)
+    cached: tuple[WebSession, Citizen] | None = getattr(request.state, "identity", _UNSET)
     if cached is not _UNSET:
-        return cached  # type: ignore[no-any-return]
+        return cached
     found = sessions.resolve(db, request.cookies.get(SESSION_COOKIE))
     request.state.identity = found
     return found
@@ -48,9 +48,9 @@ def current_web_session(
     request: Request, _citizen: Annotated[Citizen, Depends(current_citizen)]
 ) -> WebSession:
     """The signed-in browser's session row (its level, amr, auth time)."""
-    found = request.state.identity
+    found: tuple[WebSession, Citizen] | None = request.state.identity
     assert found is not None
-    return found[0]  # type: ignore[no-any-return]
+    return found[0]
 
 
 CurrentCitizen = Annotated[Citizen, Depends(current_citizen)]
@@ -72,7 +72,7 @@ def require_level(level: int) -> Callable[..., Citizen]:
 
 def current_user_context(request: Request) -> dict[str, Any]:
     """Template context processor: `current_user` is the signed-in Citizen or None."""
-    cached = getattr(request.state, "identity", _UNSET)
+    cached: tuple[WebSession, Citizen] | None = getattr(request.state, "identity", _UNSET)
     if cached is _UNSET:
         token = request.cookies.get(SESSION_COOKIE)
         if not token:

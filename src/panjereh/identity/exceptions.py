@@ -64,7 +64,10 @@ class Underage(Forbidden):
 class RegistryUnavailable(ServiceUnavailable):
     code = "identity.registry_unavailable"
     title_en = "The identity registries are not answering right now; nothing was saved, try again shortly"
-    title_fa = "سامانه‌های استعلام هویت (ثبت احوال / شاهکار) اکنون پاسخ نمی‌دهند؛ چیزی ذخیره نشد، چند دقیقه دیگر دوباره تلاش کنید"
+    title_fa = (
+        "سامانه‌های استعلام هویت (ثبت احوال / شاهکار) اکنون پاسخ نمی‌دهند؛ "
+        "چیزی ذخیره نشد، چند دقیقه دیگر دوباره تلاش کنید"
+    )
 
 
 class AttemptNotFound(ProblemError):

@@ -66,7 +66,7 @@ class RegistryPerson:
 
 
 def check_person(client: ExchangeClient, national_code: str, mobile: str, today: date) -> RegistryPerson:
-    """Shahkar match, then the civil registry: alive and 18 or older today. Raises a clear problem otherwise."""
+    """Shahkar match, then the civil registry: alive and 18+ today. Raises a clear problem otherwise."""
     try:
         match = client.inquire(
             "shahkar.match",

@@ -40,7 +40,7 @@ def register(
     redirect_uris: Sequence[str],
     name_en: str = "",
     agency_code: str | None = None,
-    token_endpoint_auth_method: str = "client_secret_basic",
+    token_endpoint_auth_method: str = "client_secret_basic",  # noqa: S105, S107
     jwks: dict[str, Any] | None = None,
     post_logout_redirect_uris: Sequence[str] = (),
     subject_type: str = "public",
@@ -69,7 +69,7 @@ def register(
     if min_level not in (1, 2):
         raise InvalidClientMetadata("min_level is 1 or 2", "سطح اطمینان ۱ یا ۲ است")
     secret: str | None = None
-    if token_endpoint_auth_method == "private_key_jwt":
+    if token_endpoint_auth_method == "private_key_jwt":  # noqa: S105, S107
         if not jwks or not jwks.get("keys"):
             raise InvalidClientMetadata(
                 "private_key_jwt needs the client's public JWKS", "کلید عمومی برنامه لازم است"
@@ -92,7 +92,7 @@ def register(
         post_logout_redirect_uris=logout_uris,
         token_endpoint_auth_method=token_endpoint_auth_method,
         secret_hash=sha256_hex(secret) if secret else None,
-        jwks=jwks if token_endpoint_auth_method == "private_key_jwt" else None,
+        jwks=jwks if token_endpoint_auth_method == "private_key_jwt" else None,  # noqa: S105, S107
         subject_type=subject_type,
         sector_identifier=sector,
         scopes=" ".join(dict.fromkeys(scopes)),

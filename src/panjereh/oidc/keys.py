@@ -47,7 +47,7 @@ def all_keys(session: Session) -> Sequence[OidcSigningKey]:
 
 
 class KeyRing:
-    """The keys of this process, re-read from the database every few seconds (rotation reaches every worker)."""
+    """The keys of this process, re-read every few seconds (so a rotation reaches every worker)."""
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings

@@ -159,7 +159,7 @@ class ClientIn(BaseModel):
     agency_code: str | None = None
     redirect_uris: list[str]
     post_logout_redirect_uris: list[str] = []
-    token_endpoint_auth_method: str = "client_secret_basic"
+    token_endpoint_auth_method: str = "client_secret_basic"  # noqa: S105, S107
     jwks: dict[str, Any] | None = None
     subject_type: str = "public"
     sector_identifier: str | None = None

@@ -93,7 +93,7 @@ def _assertion_client(session: Session, form: dict[str, str], token_endpoint: st
         raise OAuthError("invalid_client", "Unsupported client_assertion_type", 401)
     assertion = form["client_assertion"]
     client = clients.get_client(session, _peek_issuer(assertion))
-    if client is None or client.token_endpoint_auth_method != "private_key_jwt" or not client.jwks:
+    if client is None or client.token_endpoint_auth_method != "private_key_jwt" or not client.jwks:  # noqa: S105, S107
         raise OAuthError("invalid_client", "Client authentication failed", 401)
     try:
         key_set = jwk.KeySet.import_key_set(client.jwks)  # type: ignore[arg-type]
@@ -344,7 +344,7 @@ def userinfo(session: Session, settings: Settings, access_token: str) -> dict[st
 
 
 def revoke_client_for_citizen(session: Session, citizen: Citizen, client_id: str) -> None:
-    """Connected apps → revoke: the consent and every grant (so every token) of this client for this citizen."""
+    """Connected apps → revoke: the consent and every grant (so every token) of this client."""
     session.execute(
         update(OidcConsent)
         .where(

@@ -98,18 +98,19 @@ def login_start(
 ) -> Response:
     """Check the identifiers (and the registries on first login), then send the SMS code."""
     context = {"next": safe_next(next), "national_code": national_code, "mobile": mobile}
+    store = _counters(request, db)
     try:
-        started = service.start_login(
-            db,
-            settings,
-            _counters(request, db),
-            request.app.state.exchange,
-            national_code=national_code,
-            mobile=mobile,
-            ip=_ip(request),
+        # Each step ends its transaction: the exchange logs its inquiries in its own transaction, and on
+        # SQLite a transaction that read before another writer committed cannot write afterwards.
+        service.count_login_start(store, _ip(request))
+        db.commit()
+        who = service.identify(
+            db, store, request.app.state.exchange, national_code=national_code, mobile=mobile
         )
+        db.commit()
+        started = service.send_code(db, settings, store, who, ip=_ip(request))
     except ProblemError as error:
-        db.rollback()  # nothing half-created: a refused login leaves no rows behind
+        db.rollback()  # nothing half-created: a refused login leaves no attempt and no citizen behind
         return _problem_page(request, "identity/login.html", context, error)
     response = RedirectResponse(
         f"/login/verify?attempt={started.attempt_id}&next={_quote(safe_next(next))}", status_code=303
@@ -408,7 +409,10 @@ def totp_confirm(
         settings,
         national_code=citizen.national_code,
         subject_fa="عامل دوم ورود فعال شد",
-        body_fa="برنامهٔ احراز هویت برای حساب شما در پنجره فعال شد. اگر این کار را شما نکرده‌اید، همهٔ نشست‌ها را ببندید.",
+        body_fa=(
+            "برنامهٔ احراز هویت برای حساب شما در پنجره فعال شد. "
+            "اگر این کار را شما نکرده‌اید، همهٔ نشست‌ها را ببندید."
+        ),
         kind="identity.second_factor_enabled",
         link="/account/security",
     )

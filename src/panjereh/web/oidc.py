@@ -160,10 +160,10 @@ async def consent(request: Request, db: DbSession, settings: AppSettings, _: Csr
     if found is None:
         return _login_redirect(params, request_, force=False)
     if form.get("decision") != "allow":
-        error = authz.RedirectError(
+        denied = authz.RedirectError(
             request_.redirect_uri, request_.state, "access_denied", "The citizen declined"
         )
-        return RedirectResponse(error.location(settings.base_url), status_code=303)
+        return RedirectResponse(denied.location(settings.base_url), status_code=303)
     authz.remember_consent(db, found[1], request_.client, request_.scopes)
     params.pop("prompt", None)
     return _handle(request, db, settings, params)
