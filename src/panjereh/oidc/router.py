@@ -115,7 +115,9 @@ async def token(request: Request, db: DbSession, settings: AppSettings, keys: Ke
         body = await run_in_threadpool(tokens.token_endpoint, db, settings, keys, credentials)
     except OAuthError as error:
         # Returned, not raised: a revocation made while detecting code or refresh reuse must be committed.
+        db.commit()
         return _oauth_error(error)
+    db.commit()  # before the tokens leave: the client may use them at once
     return JSONResponse(body, headers=NO_STORE)
 
 
@@ -129,8 +131,17 @@ async def _bearer(request: Request) -> str:
     return ""
 
 
-@router.api_route("/oauth2/userinfo", methods=["GET", "POST"], summary="Claims about the signed-in citizen")
+@router.get("/oauth2/userinfo", summary="Claims about the signed-in citizen")
 async def userinfo(request: Request, db: DbSession, settings: AppSettings) -> JSONResponse:
+    return await _userinfo(request, db, settings)
+
+
+@router.post("/oauth2/userinfo", summary="Claims about the signed-in citizen (POST form)")
+async def userinfo_post(request: Request, db: DbSession, settings: AppSettings) -> JSONResponse:
+    return await _userinfo(request, db, settings)
+
+
+async def _userinfo(request: Request, db: DbSession, settings: AppSettings) -> JSONResponse:
     try:
         claims = await run_in_threadpool(tokens.userinfo, db, settings, await _bearer(request))
     except OAuthError as error:

@@ -112,6 +112,7 @@ def login_start(
     except ProblemError as error:
         db.rollback()  # nothing half-created: a refused login leaves no attempt and no citizen behind
         return _problem_page(request, "identity/login.html", context, error)
+    db.commit()  # the browser follows at once; request-scoped teardown commits only after the response
     response = RedirectResponse(
         f"/login/verify?attempt={started.attempt_id}&next={_quote(safe_next(next))}", status_code=303
     )
@@ -156,6 +157,7 @@ def _signed_in(
         user_agent=request.headers.get("user-agent", ""),
         replaces_token=request.cookies.get(SESSION_COOKIE),
     )
+    db.commit()
     response = RedirectResponse(safe_next(next), status_code=303)
     _set_cookie(request, response, SESSION_COOKIE, token, None)
     response.delete_cookie(LOGIN_COOKIE, path="/")
@@ -191,6 +193,7 @@ def verify_submit(
         context["remaining"] = outcome.remaining
         return _problem_page(request, "identity/verify.html", context, WrongCode())
     if outcome.status == "second_factor":
+        db.commit()
         return RedirectResponse(
             f"/login/totp?attempt={attempt}&next={_quote(safe_next(next))}", status_code=303
         )
@@ -273,6 +276,7 @@ def step_up_submit(
         return _problem_page(request, "identity/verify.html", context, SecondFactorInvalid())
     store.reset(f"fail:{citizen.national_code}")
     sessions.raise_level(db, web_session, policy.LEVEL_TWO_FACTOR, "otp")
+    db.commit()
     return RedirectResponse(safe_next(next), status_code=303)
 
 
@@ -282,6 +286,7 @@ def logout(request: Request, db: DbSession, _: CsrfProtected) -> Response:
     token = request.cookies.get(SESSION_COOKIE)
     if token:
         sessions.end_session_by_token(db, token)
+    db.commit()
     response = RedirectResponse("/", status_code=303)
     response.delete_cookie(SESSION_COOKIE, path="/")
     return response
@@ -322,6 +327,7 @@ def account_sessions(
 @router.post("/account/sessions/{session_id}/revoke")
 def revoke_session(session_id: str, citizen: CurrentCitizen, db: DbSession, _: CsrfProtected) -> Response:
     sessions.revoke(db, citizen, session_id)
+    db.commit()
     return RedirectResponse("/account/sessions", status_code=303)
 
 
@@ -329,6 +335,7 @@ def revoke_session(session_id: str, citizen: CurrentCitizen, db: DbSession, _: C
 def revoke_all_sessions(citizen: CurrentCitizen, db: DbSession, _: CsrfProtected) -> Response:
     """Log out everywhere, this browser included."""
     sessions.revoke_all(db, citizen)
+    db.commit()
     response = RedirectResponse("/", status_code=303)
     response.delete_cookie(SESSION_COOKIE, path="/")
     return response
@@ -342,6 +349,7 @@ def account_apps(request: Request, citizen: CurrentCitizen, db: DbSession) -> Re
 @router.post("/account/apps/{client_id}/revoke")
 def revoke_app(client_id: str, citizen: CurrentCitizen, db: DbSession, _: CsrfProtected) -> Response:
     oidc_tokens.revoke_client_for_citizen(db, citizen, client_id)
+    db.commit()
     return RedirectResponse("/account/apps", status_code=303)
 
 
@@ -358,6 +366,7 @@ def account_inbox(request: Request, citizen: CurrentCitizen, db: DbSession) -> R
 @router.post("/account/inbox/{message_id}/read")
 def inbox_read(message_id: str, citizen: CurrentCitizen, db: DbSession, _: CsrfProtected) -> Response:
     notify_service.mark_read(db, citizen.national_code, message_id)
+    db.commit()
     return RedirectResponse("/account/inbox", status_code=303)
 
 
@@ -378,6 +387,7 @@ def account_security(
 def totp_start(citizen: CurrentCitizen, db: DbSession, settings: AppSettings, _: CsrfProtected) -> Response:
     if not citizen.has_second_factor:
         service.begin_totp_enrolment(db, settings, citizen)
+    db.commit()
     return RedirectResponse("/account/security", status_code=303)
 
 
@@ -416,6 +426,7 @@ def totp_confirm(
         kind="identity.second_factor_enabled",
         link="/account/security",
     )
+    db.commit()
     return RedirectResponse("/account/security", status_code=303)
 
 
@@ -427,4 +438,5 @@ def totp_disable(
 ) -> Response:
     """Turning the second factor off needs a level-2 session (an attacker with only the SIM cannot)."""
     service.disable_totp(db, citizen)
+    db.commit()
     return RedirectResponse("/account/security", status_code=303)

@@ -136,6 +136,7 @@ def _handle(request: Request, db: Any, settings: Any, params: dict[str, str]) ->
             )
         )
     code = authz.issue_code(db, request_, citizen, web_session)
+    db.commit()  # the client redeems the code at once; request-scoped teardown runs after the response
     return RedirectResponse(authz.success_location(request_, code, issuer), status_code=303)
 
 
@@ -196,6 +197,7 @@ def logout(request: Request, db: DbSession, settings: AppSettings) -> Response:
     found = _identity(request, db)
     if found is not None and sid is not None and sid == found[0].id:
         sessions.end_session(db, found[0].id)
+        db.commit()
         response = RedirectResponse(target or "/", status_code=303)
         response.delete_cookie(sessions.SESSION_COOKIE, path="/")
         return response
@@ -226,6 +228,7 @@ async def logout_confirm(
     found = _identity(request, db)
     if found is not None:
         sessions.end_session(db, found[0].id)
+    db.commit()
     response = RedirectResponse(target or "/", status_code=303)
     response.delete_cookie(sessions.SESSION_COOKIE, path="/")
     return response
