@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import timedelta
 
+import pytest
+import redis
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
@@ -13,6 +16,16 @@ from panjereh.core.db import utcnow
 from panjereh.exchange import selectors
 from tests.exchange.conftest import approved_grant
 from tests.identity import helpers
+
+
+@pytest.fixture
+def clean_login_counters(settings: Settings) -> Iterator[None]:
+    """Logging in counts against Redis rate limits that outlive the test's transaction: clear them."""
+    yield
+    if settings.redis_url:
+        client = redis.Redis.from_url(settings.redis_url)
+        for key in client.scan_iter(f"{settings.redis_prefix}rl:*"):
+            client.delete(key)
 
 
 def _look(
@@ -26,7 +39,7 @@ def _look(
 
 
 def test_each_citizen_sees_only_their_own_ledger(
-    app: FastAPI, client: TestClient, exchange_data: Session, settings: Settings
+    app: FastAPI, client: TestClient, exchange_data: Session, settings: Settings, clean_login_counters: None
 ) -> None:
     mine = _look(app, helpers.DEMO_CODE, "vehicle-ownership", case="TRK-1")
     theirs = _look(app, helpers.CONVICTED_CODE, "someone-else")
