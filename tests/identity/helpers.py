@@ -81,3 +81,15 @@ def login(
     response = submit_code(client, attempt_of(started), last_code(settings, mobile))
     assert response.status_code == 303, response.text[:2000]
     return response
+
+
+def clear_redis_counters(settings: Settings) -> None:
+    """Redis outlives the test's rolled-back transaction: drop this run's rate-limit counters."""
+    if not settings.redis_url:
+        return
+    import redis
+
+    client = redis.Redis.from_url(settings.redis_url)
+    for key in client.scan_iter(f"{settings.redis_prefix}rl:*"):
+        client.delete(key)
+    client.close()

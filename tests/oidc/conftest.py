@@ -9,7 +9,15 @@ from sqlalchemy.orm import Session
 
 from panjereh.core.config import Settings
 from panjereh.core.db import make_engine, make_sessionmaker, unit_of_work
-from tests.identity.helpers import seed_exchange
+from tests.identity.helpers import clear_redis_counters, seed_exchange
+
+
+@pytest.fixture(autouse=True)
+def fresh_counters(settings: Settings) -> Iterator[None]:
+    """Each test starts with no rate-limit counts, as each starts with an empty database."""
+    clear_redis_counters(settings)
+    yield
+    clear_redis_counters(settings)
 
 
 @pytest.fixture
