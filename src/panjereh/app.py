@@ -18,9 +18,17 @@ from panjereh.core.metrics import HttpMetrics, MetricsMiddleware
 from panjereh.core.problems import install_problem_handlers
 from panjereh.core.redis import make_redis
 from panjereh.core.requests import RequestIdMiddleware
+from panjereh.exchange import gateway as exchange_gateway
+from panjereh.exchange import router as exchange_router
+from panjereh.exchange.client import PlatformClient
+from panjereh.identity import deps as identity_deps
+from panjereh.oidc import router as oidc_router
 from panjereh.web import agencies as web_agencies
 from panjereh.web import catalog as web_catalog
+from panjereh.web import exchange as web_exchange
 from panjereh.web import home as web_home
+from panjereh.web import identity as web_identity
+from panjereh.web import oidc as web_oidc
 from panjereh.web.templating import Templates
 
 log = get_logger(__name__)
@@ -38,6 +46,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         log.info("startup", database=app.state.engine.url.render_as_string(hide_password=True))
         yield
+        await app.state.exchange.aclose()
+        app.state.exchange.close()
         if app.state.redis is not None:
             app.state.redis.close()
         app.state.engine.dispose()
@@ -60,6 +70,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     metrics = HttpMetrics()
     app.state.metrics = metrics
+    # Resolved per call: tests swap app.state.sessionmaker after the factory returns.
+    app.state.exchange = PlatformClient(
+        settings, lambda: app.state.sessionmaker(), metrics_registry=metrics.registry
+    )
     install_problem_handlers(app, html_renderer=app.state.templates.render_problem)
     _add_operations_routes(app, metrics)
     web_home.mount(app, settings)
@@ -67,6 +81,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(catalog_api.router, prefix=API_PREFIX)
     app.include_router(web_catalog.router)
     app.include_router(web_agencies.router)
+    app.include_router(exchange_gateway.router)
+    app.include_router(exchange_router.router, prefix=API_PREFIX)
+    app.include_router(web_exchange.router)
+    app.include_router(web_exchange.api, prefix=API_PREFIX)
+    identity_deps.install(app)
+    app.include_router(web_identity.router)
+    app.include_router(web_oidc.router)
+    app.include_router(oidc_router.router)
+    app.include_router(oidc_router.admin_router, prefix=API_PREFIX)
 
     app.add_middleware(MetricsMiddleware, metrics=metrics)
     app.add_middleware(RequestIdMiddleware)

@@ -1,0 +1,140 @@
+"""`verify-log`: walk the message log and say which entry was changed, removed or reordered."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from panjereh.exchange.chain import CHAIN_FIELDS, GENESIS, digest, entry_hash, seal_message
+from panjereh.exchange.models import LogEntry, LogHead, LogSeal
+from panjereh.exchange.signing import LogSigner
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One thing wrong with the log: `kind` is changed, removed, reordered, seal or head."""
+
+    seq: int
+    kind: str
+    detail: str
+
+
+@dataclass
+class VerifyReport:
+    """What verification found."""
+
+    checked: int = 0
+    first_seq: int | None = None
+    last_seq: int | None = None
+    seals_checked: int = 0
+    findings: list[Finding] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.findings
+
+
+def _fields(row: LogEntry) -> dict[str, Any]:
+    return {name: getattr(row, name) for name in CHAIN_FIELDS}
+
+
+def verify_log(session: Session, signer: LogSigner, batch: int = 2000) -> VerifyReport:
+    """Recompute every hash and link, compare with the head and the signed seals."""
+    report = VerifyReport()
+    head = session.get(LogHead, 1)
+    anchor_seq = head.anchor_seq if head else 0
+    expected_prev = head.anchor_hash if head else GENESIS
+    expected_seq = anchor_seq + 1
+    previous: LogEntry | None = None
+    rows = session.execute(
+        select(LogEntry).order_by(LogEntry.seq).execution_options(yield_per=batch)
+    ).scalars()
+    for row in rows:
+        report.checked += 1
+        report.first_seq = row.seq if report.first_seq is None else report.first_seq
+        report.last_seq = row.seq
+        if entry_hash(row.prev_hash, _fields(row)) != row.entry_hash:
+            report.findings.append(
+                Finding(row.seq, "changed", f"entry {row.seq}'s content does not match its hash")
+            )
+        elif row.request_body is not None and digest(row.request_body.encode()) != row.request_digest:
+            report.findings.append(
+                Finding(row.seq, "changed", f"entry {row.seq}'s stored request body was altered")
+            )
+        elif row.response_body is not None and digest(row.response_body.encode()) != row.response_digest:
+            report.findings.append(
+                Finding(row.seq, "changed", f"entry {row.seq}'s stored response body was altered")
+            )
+        if row.seq > expected_seq:
+            missing = (
+                f"entry {expected_seq}"
+                if row.seq == expected_seq + 1
+                else f"entries {expected_seq}–{row.seq - 1}"
+            )
+            report.findings.append(Finding(expected_seq, "removed", f"{missing} removed"))
+        elif row.prev_hash != expected_prev:
+            points_to = session.scalar(select(LogEntry.seq).where(LogEntry.entry_hash == row.prev_hash))
+            if points_to is not None:
+                report.findings.append(
+                    Finding(
+                        row.seq, "reordered", f"entry {row.seq} was written after entry {points_to}, not here"
+                    )
+                )
+            elif previous is not None:
+                report.findings.append(
+                    Finding(
+                        previous.seq,
+                        "changed",
+                        f"entry {previous.seq} was replaced (hash recomputed) or an entry after it removed",
+                    )
+                )
+            else:
+                report.findings.append(
+                    Finding(row.seq, "removed", f"the entries before {row.seq} were removed")
+                )
+        expected_prev, expected_seq, previous = row.entry_hash, row.seq + 1, row
+    if head is not None and head.last_seq > (report.last_seq or anchor_seq):
+        report.findings.append(
+            Finding(
+                (report.last_seq or anchor_seq) + 1,
+                "removed",
+                f"entries {(report.last_seq or anchor_seq) + 1}–{head.last_seq} removed from the end",
+            )
+        )
+    elif head is not None and report.last_seq is not None and head.last_hash != expected_prev:
+        report.findings.append(
+            Finding(report.last_seq, "head", "the chain head does not match the last entry")
+        )
+    elif head is None and report.checked:
+        report.findings.append(Finding(0, "head", "the chain head is missing"))
+    _verify_seals(session, signer, anchor_seq, report)
+    report.findings.sort(key=lambda finding: (finding.seq, finding.kind))
+    return report
+
+
+def _verify_seals(session: Session, signer: LogSigner, anchor_seq: int, report: VerifyReport) -> None:
+    for seal in session.scalars(select(LogSeal).order_by(LogSeal.id)):
+        report.seals_checked += 1
+        if seal.key_id != signer.key_id:
+            report.findings.append(
+                Finding(seal.seq, "seal", f"seal {seal.id} is signed by unknown key {seal.key_id}")
+            )
+            continue
+        if not signer.verify(seal_message(seal.seq, seal.head_hash, seal.sealed_at), seal.signature):
+            report.findings.append(Finding(seal.seq, "seal", f"seal {seal.id}'s signature is not valid"))
+            continue
+        if seal.seq <= anchor_seq:
+            continue  # archived: checked against the archive file, not the table
+        sealed = session.get(LogEntry, seal.seq)
+        if sealed is None:
+            if not any(f.kind == "removed" and f.seq <= seal.seq for f in report.findings):
+                report.findings.append(
+                    Finding(seal.seq, "removed", f"entry {seal.seq}, signed by seal {seal.id}, is gone")
+                )
+        elif sealed.entry_hash != seal.head_hash:
+            report.findings.append(
+                Finding(seal.seq, "changed", f"entry {seal.seq} differs from what seal {seal.id} signed")
+            )

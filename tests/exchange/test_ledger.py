@@ -1,0 +1,96 @@
+"""The citizen's data-access ledger: every look at their data, and only theirs."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import timedelta
+
+import pytest
+import redis
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+from sqlalchemy.orm import Session
+
+from panjereh.core.config import Settings
+from panjereh.core.db import utcnow
+from panjereh.exchange import selectors
+from tests.exchange.conftest import approved_grant
+from tests.identity import helpers
+
+
+@pytest.fixture
+def clean_login_counters(settings: Settings) -> Iterator[None]:
+    """Logging in counts against Redis rate limits that outlive the test's transaction: clear them."""
+    yield
+    if settings.redis_url:
+        client = redis.Redis.from_url(settings.redis_url)
+        for key in client.scan_iter(f"{settings.redis_prefix}rl:*"):
+            client.delete(key)
+
+
+def _look(
+    app: FastAPI, code: str, purpose: str, service: str = "police.vehicles", case: str | None = None
+) -> str:
+    result = app.state.exchange.inquire(
+        service, subject=code, purpose=purpose, case=case, path_params={"national_code": code}
+    )
+    assert result.status in (200, 404)
+    return str(result.message_id)
+
+
+def test_each_citizen_sees_only_their_own_ledger(
+    app: FastAPI, client: TestClient, exchange_data: Session, settings: Settings, clean_login_counters: None
+) -> None:
+    mine = _look(app, helpers.DEMO_CODE, "vehicle-ownership", case="TRK-1")
+    theirs = _look(app, helpers.CONVICTED_CODE, "someone-else")
+    helpers.login(
+        client, settings
+    )  # the login's own Shahkar and civil-registry checks land in the ledger too
+    page = client.get("/account/data-access")
+    assert page.status_code == 200
+    assert mine in page.text and "TRK-1" in page.text
+    assert theirs not in page.text and "someone-else" not in page.text
+    api = client.get("/api/v1/exchange/my-data").json()
+    ids = {row["message_id"] for row in api}
+    assert mine in ids and theirs not in ids
+    services = {row["service_code"] for row in api}
+    assert {"shahkar.match", "civil-registry.person"} & services  # the platform's own login checks
+    assert all(row["client_agency_code"] == "ito" for row in api)
+
+
+def test_the_ledger_page_needs_a_signed_in_citizen(client: TestClient) -> None:
+    page = client.get("/account/data-access", headers={"accept": "text/html"}, follow_redirects=False)
+    assert page.status_code in (302, 303, 307) and "/login" in page.headers["location"]
+    assert client.get("/api/v1/exchange/my-data").status_code == 401
+
+
+def test_filters_by_agency_service_and_time(app: FastAPI, exchange_data: Session, client: TestClient) -> None:
+    code = helpers.DEMO_CODE
+    _look(app, code, "a", service="police.vehicles")
+    _look(app, code, "b", service="police.driving-licence")
+    approved_grant(exchange_data, "tax", "police.vehicles", ["tax-audit"])
+    from panjereh.exchange.pipeline import Caller
+
+    exchange = app.state.exchange.exchange
+    call = exchange.prepare(
+        Caller("tax-system", "tax", 100),
+        "police.vehicles",
+        path_params={"national_code": code},
+        subject=code,
+        purpose="tax-audit",
+        case=None,
+        timeout=None,
+    )
+    exchange.finish(call, exchange.forward_sync(call))
+    everything = selectors.ledger_for_subject(exchange_data, code)
+    assert [row.purpose for row in everything][:3] == ["tax-audit", "b", "a"]
+    by_agency = selectors.ledger_for_subject(exchange_data, code, agency="tax")
+    assert [row.purpose for row in by_agency] == ["tax-audit"]
+    assert by_agency[0].client_agency_fa.startswith("سازمان امور مالیاتی")
+    by_service = selectors.ledger_for_subject(exchange_data, code, service="police.driving-licence")
+    assert [row.purpose for row in by_service] == ["b"]
+    later = selectors.ledger_for_subject(exchange_data, code, since=utcnow() + timedelta(minutes=1))
+    assert later == []
+    assert (
+        selectors.ledger_for_subject(exchange_data, "۰۴۹۹۳۷۰۸۹۹")[0].purpose == "tax-audit"
+    )  # Persian digits

@@ -1,0 +1,212 @@
+"""The message log: hash-chained, written in batches, sealed; verify-log names what was tampered with."""
+
+from __future__ import annotations
+
+import threading
+import uuid
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy import delete, func, select, update
+from sqlalchemy.orm import Session, sessionmaker
+from typer.testing import CliRunner
+
+from panjereh.core.config import Settings, get_settings
+from panjereh.core.db import make_sessionmaker, utcnow
+from panjereh.exchange.messagelog import LogRecord, LogWriter, seal_head
+from panjereh.exchange.models import InquiryStat, LedgerEntry, LogEntry, LogHead, LogSeal
+from panjereh.exchange.retention import archive_before
+from panjereh.exchange.signing import load_signer
+from panjereh.exchange.verify import verify_log
+from tests.support import databases
+
+
+def record(
+    n: int, subject: str | None = "0499370899", outcome: str = "ok", minutes_ago: int = 0
+) -> LogRecord:
+    return LogRecord(
+        message_id=uuid.uuid4().hex,
+        at=utcnow() - timedelta(minutes=minutes_ago),
+        client_agency_code="tax",
+        client_id="tax-system",
+        service_code="civil-registry.person",
+        provider_agency_code="nocr",
+        subject=subject,
+        purpose=f"audit-{n}",
+        case_ref=None,
+        method="GET",
+        path=f"/persons/{subject}",
+        status=200 if outcome == "ok" else 503,
+        outcome=outcome,
+        duration_ms=3.5 + n,
+        request_digest="a" * 64,
+        response_digest="b" * 64,
+    )
+
+
+@pytest.fixture
+def signer(settings: Settings):
+    return load_signer(settings.home)
+
+
+@pytest.fixture
+def written(db: Session, session_factory: sessionmaker[Session], signer) -> Session:
+    """Six entries written inline in the test's transaction, then a seal over the head."""
+    writer = LogWriter(session_factory, signer, inline=True, seal_every_seconds=3600)
+    for n in range(6):
+        writer.submit(record(n))
+    seal_head(db, signer)
+    db.commit()
+    return db
+
+
+def _seqs(db: Session) -> list[int]:
+    return list(db.scalars(select(LogEntry.seq).order_by(LogEntry.seq)))
+
+
+def test_an_untouched_log_verifies(written: Session, signer) -> None:
+    report = verify_log(written, signer)
+    assert report.ok, report.findings
+    assert report.checked == 6 and report.seals_checked >= 1
+
+
+def test_a_changed_entry_is_named(written: Session, signer) -> None:
+    third = _seqs(written)[2]
+    written.execute(update(LogEntry).where(LogEntry.seq == third).values(purpose="something innocent"))
+    findings = verify_log(written, signer).findings
+    assert [(f.seq, f.kind) for f in findings] == [(third, "changed")]
+
+
+def test_a_changed_entry_with_a_recomputed_hash_is_still_caught(written: Session, signer) -> None:
+    from panjereh.exchange.chain import CHAIN_FIELDS, entry_hash
+
+    third = _seqs(written)[2]
+    row = written.get(LogEntry, third)
+    assert row is not None
+    row.subject = "0790419904"
+    row.entry_hash = entry_hash(row.prev_hash, {name: getattr(row, name) for name in CHAIN_FIELDS})
+    written.flush()
+    kinds = {(f.seq, f.kind) for f in verify_log(written, signer).findings}
+    assert (third, "changed") in kinds
+
+
+def test_a_removed_entry_is_named(written: Session, signer) -> None:
+    fourth = _seqs(written)[3]
+    written.execute(delete(LogEntry).where(LogEntry.seq == fourth))
+    findings = verify_log(written, signer).findings
+    assert [(f.seq, f.kind) for f in findings] == [(fourth, "removed")]
+
+
+def test_entries_removed_from_the_end_are_caught(written: Session, signer) -> None:
+    seqs = _seqs(written)
+    written.execute(delete(LogEntry).where(LogEntry.seq >= seqs[4]))
+    findings = verify_log(written, signer).findings
+    assert findings and all(f.kind == "removed" for f in findings) and findings[0].seq == seqs[4]
+
+
+def test_reordered_entries_are_named(written: Session, signer) -> None:
+    seqs = _seqs(written)
+    a, b = seqs[1], seqs[2]
+    # Swap two entries' positions (through a temporary number, the key is unique).
+    written.execute(update(LogEntry).where(LogEntry.seq == a).values(seq=-1))
+    written.execute(update(LogEntry).where(LogEntry.seq == b).values(seq=a))
+    written.execute(update(LogEntry).where(LogEntry.seq == -1).values(seq=b))
+    findings = verify_log(written, signer).findings
+    assert {f.kind for f in findings} == {"reordered"}
+    assert {f.seq for f in findings} >= {a, b}
+
+
+def test_a_forged_seal_is_caught(written: Session, signer) -> None:
+    seal = written.scalars(select(LogSeal)).first()
+    assert seal is not None
+    seal.head_hash = "f" * 64
+    written.flush()
+    assert [f.kind for f in verify_log(written, signer).findings] == ["seal"]
+
+
+def test_ledger_only_for_answers_about_a_subject_and_stats_count_everything(
+    written: Session, session_factory, signer
+) -> None:
+    writer = LogWriter(session_factory, signer, inline=True)
+    writer.submit(record(7, subject=None))
+    writer.submit(record(8, outcome="provider.down"))
+    writer.submit(record(9, outcome="client.no_grant"))
+    assert written.scalar(select(func.count()).select_from(LedgerEntry)) == 6
+    stat = written.scalars(select(InquiryStat)).one()
+    assert (stat.count, stat.ok, stat.provider_errors, stat.client_errors) == (9, 7, 1, 1)
+    assert verify_log(written, signer).ok
+
+
+def test_archiving_keeps_the_rest_verifiable(db: Session, session_factory, signer, tmp_path: Path) -> None:
+    writer = LogWriter(session_factory, signer, inline=True)
+    for n in range(4):
+        writer.submit(record(n, minutes_ago=60 * 24 * 400))
+    for n in range(3):
+        writer.submit(record(10 + n))
+    db.commit()
+    moved = archive_before(db, utcnow() - timedelta(days=365), tmp_path)
+    assert moved == 4
+    assert len(list(tmp_path.glob("exchange-log-*.jsonl"))) == 1
+    report = verify_log(db, signer)
+    assert report.ok, report.findings
+    assert report.checked == 3
+    head = db.get(LogHead, 1)
+    assert head is not None and head.anchor_seq == report.first_seq - 1  # type: ignore[operator]
+
+
+@pytest.fixture
+def committed_database(home: Path) -> str:
+    """A database of its own, committed for real (the background writer uses its own connections)."""
+    url = databases.fresh_database(f"exlog_{uuid.uuid4().hex[:6]}", str(home))
+    databases.migrated_engine(url).dispose()
+    return url
+
+
+def test_background_writer_batches_from_many_threads_into_one_chain(committed_database: str, signer) -> None:
+    engine = databases.migrated_engine(committed_database)
+    factory = make_sessionmaker(engine)
+    writer = LogWriter(factory, signer, inline=False, batch_size=200, flush_ms=20)
+
+    def submit(offset: int) -> None:
+        for n in range(250):
+            writer.submit(record(offset + n))
+
+    threads = [threading.Thread(target=submit, args=(i * 1000,)) for i in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    writer.flush()
+    writer.close()
+    with factory() as session:
+        assert session.scalar(select(func.count()).select_from(LogEntry)) == 1000
+        assert session.scalar(select(func.count()).select_from(LedgerEntry)) == 1000
+        report = verify_log(session, signer)
+        assert report.ok, report.findings[:3]
+        assert report.seals_checked >= 1
+    engine.dispose()
+
+
+def test_verify_log_command(committed_database: str, settings: Settings, signer, monkeypatch) -> None:
+    from panjereh.cli import app as cli_app
+
+    engine = databases.migrated_engine(committed_database)
+    writer = LogWriter(make_sessionmaker(engine), signer, inline=True)
+    for n in range(3):
+        writer.submit(record(n))
+    monkeypatch.setenv("PANJEREH_DATABASE_URL", committed_database)
+    monkeypatch.setenv("PANJEREH_HOME", str(settings.home))
+    get_settings.cache_clear()
+    try:
+        runner = CliRunner()
+        intact = runner.invoke(cli_app, ["exchange", "verify-log"])
+        assert intact.exit_code == 0, intact.output
+        with engine.begin() as connection:
+            connection.execute(update(LogEntry).where(LogEntry.seq == 2).values(status=404))
+        tampered = runner.invoke(cli_app, ["exchange", "verify-log"])
+        assert tampered.exit_code == 1
+        assert "changed" in tampered.output and "seq 2" in tampered.output
+    finally:
+        get_settings.cache_clear()
+        engine.dispose()
