@@ -37,6 +37,8 @@ class Settings(BaseSettings):
     default_locale: Literal["fa", "en"] = "fa"
     db_echo: bool = False
     sql_pool_size: int = Field(default=10, ge=1)
+    # A JWK Set of private P-256 keys, the first one signing (documents); unset: keys under `home`.
+    documents_signing_keys: str | None = Field(default=None, repr=False)
 
     @model_validator(mode="after")
     def _refuse_placeholders_outside_development(self) -> Settings:
