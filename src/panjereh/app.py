@@ -16,6 +16,8 @@ from panjereh.core.metrics import HttpMetrics, MetricsMiddleware
 from panjereh.core.problems import install_problem_handlers
 from panjereh.core.redis import make_redis
 from panjereh.core.requests import RequestIdMiddleware
+from panjereh.documents.router import router as documents_api
+from panjereh.web import documents as web_documents
 from panjereh.web import home as web_home
 from panjereh.web.templating import Templates
 
@@ -59,6 +61,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_problem_handlers(app, html_renderer=app.state.templates.render_problem)
     _add_operations_routes(app, metrics)
     web_home.mount(app, settings)
+    app.include_router(documents_api, prefix=API_PREFIX)
+    web_documents.mount(app)
 
     app.add_middleware(MetricsMiddleware, metrics=metrics)
     app.add_middleware(RequestIdMiddleware)
