@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from joserfc.errors import JoseError
 from joserfc.jwk import ECKey, KeySet
 
 from panjereh.core.config import Settings
@@ -170,7 +171,7 @@ def _from_settings(text: str) -> KeyRing:
     try:
         data = json.loads(text)
         keys = [ECKey.import_key(item) for item in data["keys"]]
-    except (ValueError, KeyError, TypeError) as exc:
+    except (JoseError, ValueError, KeyError, TypeError) as exc:
         raise KeyConfigurationError("PANJEREH_DOCUMENTS_SIGNING_KEYS is not a JWK Set of EC keys") from exc
     if not keys or not keys[0].is_private:
         raise KeyConfigurationError("the first key of PANJEREH_DOCUMENTS_SIGNING_KEYS must be a private key")
