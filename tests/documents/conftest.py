@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
-from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
@@ -16,15 +13,12 @@ from panjereh.agencies.seed import seed_agencies
 from panjereh.core.config import Settings
 from panjereh.documents.models import IssuedDocument
 from panjereh.documents.service import issue_document
-from panjereh.web.documents import signed_in_citizen
+from panjereh.identity.models import Citizen
+from panjereh.identity.selectors import get_citizen_by_national_code
+from panjereh.identity.sessions import SESSION_COOKIE, open_session
 
 OWNER = "0499370899"
 OTHER = "0013542419"
-
-
-@dataclass(frozen=True)
-class Person:
-    national_code: str
 
 
 @pytest.fixture
@@ -63,16 +57,27 @@ def isolated_settings(settings: Settings, tmp_path: Path) -> Settings:
     return settings.model_copy(update={"home": tmp_path})
 
 
-def sign_in(app: FastAPI, national_code: str | None) -> None:
-    """Act as this citizen on the owner-only pages (None: nobody signed in)."""
-    if national_code is None:
-        app.dependency_overrides.pop(signed_in_citizen, None)
-    else:
-        app.dependency_overrides[signed_in_citizen] = lambda: Person(national_code)
+def sign_in(db: Session, client: TestClient, national_code: str, name: str = "علی رضایی") -> Citizen:
+    """A real citizen with a real web session; the client carries its cookie."""
+    citizen = get_citizen_by_national_code(db, national_code)
+    if citizen is None:
+        first, last = name.split(" ", 1)
+        citizen = Citizen(
+            national_code=national_code,
+            first_name=first,
+            last_name=last,
+            birth_date=date(1990, 1, 1),
+            mobile="09121234567",
+        )
+        db.add(citizen)
+        db.flush()
+    _web_session, token = open_session(db, citizen, level=1, amr=["sms"])
+    db.commit()
+    client.cookies.set(SESSION_COOKIE, token)
+    return citizen
 
 
 @pytest.fixture
-def owner_client(app: FastAPI, client: TestClient) -> Iterator[TestClient]:
-    sign_in(app, OWNER)
-    yield client
-    app.dependency_overrides.clear()
+def owner_client(db: Session, client: TestClient) -> TestClient:
+    sign_in(db, client, OWNER)
+    return client

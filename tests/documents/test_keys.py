@@ -69,4 +69,6 @@ def test_unusable_configured_keys_are_refused(isolated_settings: Settings, value
 def test_a_public_key_alone_cannot_be_the_signing_key(isolated_settings: Settings) -> None:
     public = generate_key().as_dict(private=False)
     with pytest.raises(KeyConfigurationError):
-        load_keyring(isolated_settings.model_copy(update={"documents_signing_keys": json.dumps({"keys": [public]})}))
+        load_keyring(
+            isolated_settings.model_copy(update={"documents_signing_keys": json.dumps({"keys": [public]})})
+        )

@@ -55,7 +55,9 @@ def test_the_payload_itself_never_holds_the_full_national_code(document: IssuedD
     assert claims["exp"] > claims["iat"]
 
 
-def test_the_qr_link_and_a_typed_number_verify_too(db: Session, settings: Settings, document: IssuedDocument) -> None:
+def test_the_qr_link_and_a_typed_number_verify_too(
+    db: Session, settings: Settings, document: IssuedDocument
+) -> None:
     assert verify_text(db, settings, qr_text(settings, document.payload)).valid
     assert verify_text(db, settings, document.payload).valid
     persian = format_number(document.number).translate(str.maketrans("0123456789", "۰۱۲۳۴۵۶۷۸۹"))
@@ -98,7 +100,9 @@ def test_hmac_signed_with_the_public_key_is_refused(
     ring = load_keyring(settings)
     secret = OctKey.import_key(json.dumps(ring.jwks()["keys"][0]).encode())
     body = unb64(document.payload.split(".")[1])
-    token = jws.serialize_compact({"alg": "HS256", "kid": ring.active_kid}, body, secret, algorithms=["HS256"])
+    token = jws.serialize_compact(
+        {"alg": "HS256", "kid": ring.active_kid}, body, secret, algorithms=["HS256"]
+    )
     assert verify_payload(db, settings, token).reason_code == "payload.algorithm"
 
 
@@ -110,13 +114,17 @@ def test_a_payload_signed_by_an_unknown_key_is_refused(
     own_kid = jws.serialize_compact({"alg": "ES256", "kid": stranger.kid}, body, stranger)
     assert verify_payload(db, settings, own_kid).reason_code == "payload.unknown_key"
     # The stranger claiming our key id does not get past the signature check either.
-    our_kid = jws.serialize_compact({"alg": "ES256", "kid": load_keyring(settings).active_kid}, body, stranger)
+    our_kid = jws.serialize_compact(
+        {"alg": "ES256", "kid": load_keyring(settings).active_kid}, body, stranger
+    )
     assert verify_payload(db, settings, our_kid).reason_code == "payload.signature"
     no_kid = jws.serialize_compact({"alg": "ES256"}, body, stranger)
     assert verify_payload(db, settings, no_kid).reason_code == "payload.unknown_key"
 
 
-@pytest.mark.parametrize("text", ["", "hello", "a.b", "https://example.org/verify", "!!!.???.***", "e30.e30.e30"])
+@pytest.mark.parametrize(
+    "text", ["", "hello", "a.b", "https://example.org/verify", "!!!.???.***", "e30.e30.e30"]
+)
 def test_garbage_is_refused_with_a_reason(db: Session, settings: Settings, text: str) -> None:
     result = verify_payload(db, settings, text)
     assert result.status is Status.INVALID
@@ -140,7 +148,10 @@ def test_genuine_signature_over_claims_we_never_issued(
 
 def test_revocation_shows_at_once(db: Session, settings: Settings, document: IssuedDocument) -> None:
     revoke_document(db, document.number, agency_code="judiciary", reason="صادرشده بر پایهٔ اطلاعات نادرست")
-    for result in (verify_payload(db, settings, document.payload), verify_number(db, settings, document.number)):
+    for result in (
+        verify_payload(db, settings, document.payload),
+        verify_number(db, settings, document.number),
+    ):
         assert result.status is Status.REVOKED and not result.valid
         assert result.reason_code == "document.revoked"
         assert result.revocation_reason == "صادرشده بر پایهٔ اطلاعات نادرست"

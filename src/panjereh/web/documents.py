@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Protocol
-from urllib.parse import quote
+from typing import Any
 
-from fastapi import APIRouter, Depends, FastAPI, Request
+from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import HTMLResponse, Response
 
 from panjereh.core import jalali
 from panjereh.core.config import Settings
 from panjereh.core.db import utcnow
 from panjereh.core.deps import AppSettings, DbSession
-from panjereh.core.errors import ProblemError
 from panjereh.core.i18n import translations
 from panjereh.documents import pdf, qr
 from panjereh.documents.exceptions import DocumentNotFound
@@ -22,31 +20,11 @@ from panjereh.documents.models import IssuedDocument
 from panjereh.documents.numbers import format_number
 from panjereh.documents.selectors import documents_of, find_document
 from panjereh.documents.verification import Verification, verify_number, verify_payload, verify_text
+from panjereh.identity.deps import CurrentCitizen
+from panjereh.identity.models import Citizen
 from panjereh.web.templating import Templates
 
 router = APIRouter(include_in_schema=False)
-
-
-class Owner(Protocol):
-    """What the owner-only pages need of the signed-in citizen."""
-
-    national_code: str
-
-
-class SignInRequired(ProblemError):
-    code = "client.unauthenticated"
-    status = 401
-    title_en = "Sign in to see your documents"
-    title_fa = "برای دیدن سندهایتان ابتدا وارد شوید"
-
-
-def signed_in_citizen(request: Request) -> Owner:
-    """The signed-in citizen; replaced by identity's CurrentCitizen once that branch is merged."""
-    target = quote(request.url.path)
-    raise SignInRequired(headers={"Location": f"/login?next={target}"})
-
-
-CurrentOwner = Annotated[Owner, Depends(signed_in_citizen)]
 
 
 @router.get("/verify", response_class=HTMLResponse)
@@ -81,7 +59,7 @@ def keys_page(request: Request, settings: AppSettings) -> HTMLResponse:
 
 
 @router.get("/documents", response_class=HTMLResponse)
-def my_documents(request: Request, db: DbSession, owner: CurrentOwner) -> HTMLResponse:
+def my_documents(request: Request, db: DbSession, owner: CurrentCitizen) -> HTMLResponse:
     """The signed-in citizen's documents."""
     documents = documents_of(db, owner.national_code)
     return _templates(request).render(request, "documents/list.html", {"documents": documents})
@@ -89,7 +67,7 @@ def my_documents(request: Request, db: DbSession, owner: CurrentOwner) -> HTMLRe
 
 @router.get("/documents/{number}.pdf")
 def document_pdf(
-    number: str, db: DbSession, settings: AppSettings, request: Request, owner: CurrentOwner
+    number: str, db: DbSession, settings: AppSettings, request: Request, owner: CurrentCitizen
 ) -> Response:
     """The document as a Persian PDF with its QR code (owner only; anyone else gets 404)."""
     document = _own_document(db, number, owner)
@@ -107,7 +85,7 @@ def document_pdf(
 
 @router.get("/documents/{number}", response_class=HTMLResponse)
 def document_page(
-    number: str, db: DbSession, settings: AppSettings, request: Request, owner: CurrentOwner
+    number: str, db: DbSession, settings: AppSettings, request: Request, owner: CurrentCitizen
 ) -> HTMLResponse:
     """One document (owner only; anyone else gets 404, so numbers cannot be probed for owners)."""
     document = _own_document(db, number, owner)
@@ -117,7 +95,7 @@ def document_page(
     return response
 
 
-def _own_document(db: Any, number: str, owner: Owner) -> IssuedDocument:
+def _own_document(db: Any, number: str, owner: Citizen) -> IssuedDocument:
     document = find_document(db, number)
     # The same 404 whether the number is unknown or someone else's: a 403 would confirm it exists.
     if document is None or document.subject_national_code != owner.national_code:
