@@ -6,6 +6,7 @@ from typing import Any
 
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import HTMLResponse, Response
+from sqlalchemy.orm import Session
 
 from panjereh.core import jalali
 from panjereh.core.config import Settings
@@ -95,10 +96,14 @@ def document_page(
     return response
 
 
-def _own_document(db: Any, number: str, owner: Citizen) -> IssuedDocument:
+def _own_document(db: Session, number: str, owner: Citizen) -> IssuedDocument:
     document = find_document(db, number)
     # The same 404 whether the number is unknown or someone else's: a 403 would confirm it exists.
     if document is None or document.subject_national_code != owner.national_code:
+        # The rollback that follows the error would expire the signed-in citizen that the error page still
+        # shows in its header (identity caches it on the request); keep it loaded by detaching it first.
+        if owner in db:
+            db.expunge(owner)
         raise DocumentNotFound()
     return document
 
