@@ -17,9 +17,15 @@ from panjereh.core.problems import install_problem_handlers
 from panjereh.core.redis import make_redis
 from panjereh.core.requests import RequestIdMiddleware
 from panjereh.documents.router import router as documents_api
+from panjereh.exchange import gateway as exchange_gateway
+from panjereh.exchange import router as exchange_router
+from panjereh.exchange.client import PlatformClient
 from panjereh.identity import deps as identity_deps
+from panjereh.oidc import router as oidc_router
 from panjereh.web import documents as web_documents
 from panjereh.web import home as web_home
+from panjereh.web import identity as web_identity
+from panjereh.web import oidc as web_oidc
 from panjereh.web.templating import Templates
 
 log = get_logger(__name__)
@@ -37,6 +43,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         log.info("startup", database=app.state.engine.url.render_as_string(hide_password=True))
         yield
+        await app.state.exchange.aclose()
+        app.state.exchange.close()
         if app.state.redis is not None:
             app.state.redis.close()
         app.state.engine.dispose()
@@ -59,12 +67,22 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     metrics = HttpMetrics()
     app.state.metrics = metrics
+    # Resolved per call: tests swap app.state.sessionmaker after the factory returns.
+    app.state.exchange = PlatformClient(
+        settings, lambda: app.state.sessionmaker(), metrics_registry=metrics.registry
+    )
     install_problem_handlers(app, html_renderer=app.state.templates.render_problem)
     _add_operations_routes(app, metrics)
     web_home.mount(app, settings)
     app.include_router(documents_api, prefix=API_PREFIX)
     web_documents.mount(app)
+    app.include_router(exchange_gateway.router)
+    app.include_router(exchange_router.router, prefix=API_PREFIX)
     identity_deps.install(app)
+    app.include_router(web_identity.router)
+    app.include_router(web_oidc.router)
+    app.include_router(oidc_router.router)
+    app.include_router(oidc_router.admin_router, prefix=API_PREFIX)
 
     app.add_middleware(MetricsMiddleware, metrics=metrics)
     app.add_middleware(RequestIdMiddleware)

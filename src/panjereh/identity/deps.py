@@ -35,14 +35,18 @@ def optional_citizen(request: Request, db: DbSession) -> Citizen | None:
     return found[1] if found else None
 
 
-def current_citizen(request: Request, citizen: Annotated[Citizen | None, Depends(optional_citizen)]) -> Citizen:
+def current_citizen(
+    request: Request, citizen: Annotated[Citizen | None, Depends(optional_citizen)]
+) -> Citizen:
     """The signed-in citizen; API callers get 401, browsers are sent to the login page."""
     if citizen is None:
         raise LoginRequired()
     return citizen
 
 
-def current_web_session(request: Request, _citizen: Annotated[Citizen, Depends(current_citizen)]) -> WebSession:
+def current_web_session(
+    request: Request, _citizen: Annotated[Citizen, Depends(current_citizen)]
+) -> WebSession:
     """The signed-in browser's session row (its level, amr, auth time)."""
     found = request.state.identity
     assert found is not None

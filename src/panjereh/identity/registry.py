@@ -89,7 +89,9 @@ def check_person(client: ExchangeClient, national_code: str, mobile: str, today:
     if found.status == 404:
         raise PersonNotFound()
     if not found.ok:
-        raise RegistryUnavailable(f"Civil registry answered {found.status}", f"پاسخ ثبت احوال: {found.status}")
+        raise RegistryUnavailable(
+            f"Civil registry answered {found.status}", f"پاسخ ثبت احوال: {found.status}"
+        )
     data = found.data or {}
     if not data.get("alive", False) or data.get("death_date"):
         raise PersonDeceased()

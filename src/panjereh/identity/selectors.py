@@ -19,7 +19,9 @@ def get_citizen_by_national_code(session: Session, national_code: str) -> Citize
 
 def get_citizen_by_mobile(session: Session, mobile: str) -> Citizen | None:
     """The citizen whose registered mobile this is."""
-    return session.scalars(select(Citizen).where(Citizen.mobile == mobile).order_by(Citizen.created_at)).first()
+    return session.scalars(
+        select(Citizen).where(Citizen.mobile == mobile).order_by(Citizen.created_at)
+    ).first()
 
 
 def get_citizen(session: Session, citizen_id: str) -> Citizen | None:
@@ -31,7 +33,9 @@ def active_sessions(session: Session, citizen: Citizen) -> list[WebSession]:
     now = utcnow()
     rows = session.scalars(
         select(WebSession)
-        .where(WebSession.citizen_id == citizen.id, WebSession.revoked_at.is_(None), WebSession.expires_at > now)
+        .where(
+            WebSession.citizen_id == citizen.id, WebSession.revoked_at.is_(None), WebSession.expires_at > now
+        )
         .order_by(WebSession.created_at.desc())
     ).all()
     return [row for row in rows if is_live(row, now)]

@@ -12,7 +12,12 @@ from sqlalchemy.orm import Session
 
 from panjereh.core.config import Settings
 from panjereh.core.db import utcnow
-from panjereh.core.identifiers import InvalidIdentifier, fold_digits, normalize_mobile, normalize_national_code
+from panjereh.core.identifiers import (
+    InvalidIdentifier,
+    fold_digits,
+    normalize_mobile,
+    normalize_national_code,
+)
 from panjereh.core.jalali import to_tehran
 from panjereh.identity import policy, selectors, totp
 from panjereh.identity.crypto import fernet, keyed_hash, sha256_hex
@@ -92,6 +97,11 @@ def _limit(counters: CounterStore, key: str, windows: tuple[policy.Window, ...])
             )
 
 
+def count_login_start(counters: CounterStore, ip: str) -> None:
+    """Count a login start per address (each may cost two registry inquiries)."""
+    _limit(counters, f"start:ip:{ip}", policy.STARTS_PER_ADDRESS)
+
+
 def check_not_locked(counters: CounterStore, national_code: str) -> None:
     """Refuse while the account is in back-off or locked after consecutive failures."""
     count, ttl = counters.peek(f"cool:{national_code}")
@@ -118,22 +128,29 @@ def record_failure(counters: CounterStore, national_code: str) -> int:
     return failures
 
 
-def start_login(
+@dataclass(frozen=True)
+class Identified:
+    """Who is logging in, and (on first login or a new mobile) what the registries said."""
+
+    national_code: str
+    mobile: str
+    citizen_id: str | None
+    person: RegistryPerson | None
+
+
+def identify(
     session: Session,
-    settings: Settings,
     counters: CounterStore,
     exchange: ExchangeClient,
     *,
     national_code: str | None,
     mobile: str | None,
-    ip: str,
     today: date | None = None,
-) -> StartedLogin:
-    """Identify the citizen (checking the registries on first login or a new mobile) and send a code."""
+) -> Identified:
+    """Read-only: find the citizen, or check Shahkar and the civil registry on first login / a new mobile."""
     code_nc, code_mobile = parse_national_code(national_code), parse_mobile(mobile)
     if code_nc is None and code_mobile is None:
         raise IdentifierMissing()
-    _limit(counters, f"start:ip:{ip}", policy.STARTS_PER_ADDRESS)
     citizen: Citizen | None = None
     person: RegistryPerson | None = None
     if code_nc and code_mobile:
@@ -142,6 +159,7 @@ def start_login(
             check_not_locked(counters, code_nc)
             # First login, or a new mobile: Shahkar and the civil registry decide (nothing is written first).
             person = check_person(exchange, code_nc, code_mobile, today or to_tehran(utcnow()).date())
+            citizen = None
     elif code_nc:
         citizen = selectors.get_citizen_by_national_code(session, code_nc)
         if citizen is None:
@@ -154,20 +172,26 @@ def start_login(
             raise NotRegistered()
         code_nc = citizen.national_code
     assert code_nc is not None and code_mobile is not None
-    check_not_locked(counters, code_nc)
-    _limit(counters, f"send:mobile:{code_mobile}", policy.SENDS_PER_MOBILE)
-    _limit(counters, f"send:nc:{code_nc}", policy.SENDS_PER_NATIONAL_CODE)
-    _limit(counters, f"send:ip:{ip}", policy.SENDS_PER_ADDRESS)
+    return Identified(code_nc, code_mobile, citizen.id if citizen is not None else None, person)
 
+
+def send_code(
+    session: Session, settings: Settings, counters: CounterStore, who: Identified, *, ip: str
+) -> StartedLogin:
+    """Within the send limits, make an attempt bound to this browser and text its code."""
+    check_not_locked(counters, who.national_code)
+    _limit(counters, f"send:mobile:{who.mobile}", policy.SENDS_PER_MOBILE)
+    _limit(counters, f"send:nc:{who.national_code}", policy.SENDS_PER_NATIONAL_CODE)
+    _limit(counters, f"send:ip:{ip}", policy.SENDS_PER_ADDRESS)
     code = f"{secrets.randbelow(10**policy.CODE_DIGITS):0{policy.CODE_DIGITS}d}"
     binding = secrets.token_urlsafe(32)
     now = utcnow()
     attempt = LoginAttempt(
-        purpose="register" if person is not None else "login",
-        national_code=code_nc,
-        mobile=code_mobile,
-        citizen_id=citizen.id if citizen is not None and person is None else None,
-        registry_data=person.as_dict() if person is not None else None,
+        purpose="register" if who.person is not None else "login",
+        national_code=who.national_code,
+        mobile=who.mobile,
+        citizen_id=who.citizen_id,
+        registry_data=who.person.as_dict() if who.person is not None else None,
         binding_hash=sha256_hex(binding),
         code_hash="",
         created_at=now,
@@ -181,14 +205,31 @@ def start_login(
     notify.send(
         session,
         settings,
-        national_code=code_nc,
-        mobile=code_mobile,
+        national_code=who.national_code,
+        mobile=who.mobile,
         channels=frozenset({"sms"}),
         subject_fa="کد ورود پنجره",
         body_fa=f"کد ورود شما به پنجره ملی: {code}\nاین کد تا {minutes} دقیقه معتبر است. آن را به کسی ندهید.",
         kind="identity.login_code",
     )
-    return StartedLogin(attempt.id, binding, mask_mobile(code_mobile), attempt.expires_at, person is not None)
+    return StartedLogin(attempt.id, binding, mask_mobile(who.mobile), attempt.expires_at, who.person is not None)
+
+
+def start_login(
+    session: Session,
+    settings: Settings,
+    counters: CounterStore,
+    exchange: ExchangeClient,
+    *,
+    national_code: str | None,
+    mobile: str | None,
+    ip: str,
+    today: date | None = None,
+) -> StartedLogin:
+    """Count the start, identify the citizen, send the code (the web layer runs the steps separately)."""
+    count_login_start(counters, ip)
+    who = identify(session, counters, exchange, national_code=national_code, mobile=mobile, today=today)
+    return send_code(session, settings, counters, who, ip=ip)
 
 
 def _code_hash(settings: Settings, attempt_id: str, code: str) -> str:
@@ -198,11 +239,7 @@ def _code_hash(settings: Settings, attempt_id: str, code: str) -> str:
 def get_attempt(session: Session, attempt_id: str, binding: str | None) -> LoginAttempt:
     """The attempt, only for the browser holding its binding."""
     attempt = session.get(LoginAttempt, attempt_id) if attempt_id else None
-    if (
-        attempt is None
-        or not binding
-        or not hmac.compare_digest(attempt.binding_hash, sha256_hex(binding))
-    ):
+    if attempt is None or not binding or not hmac.compare_digest(attempt.binding_hash, sha256_hex(binding)):
         raise AttemptNotFound()
     return attempt
 
@@ -352,11 +389,17 @@ def disable_totp(session: Session, citizen: Citizen) -> None:
 
 
 def _log_event(session: Session, national_code: str, outcome: str, method: str, ip: str, ua: str) -> None:
-    session.add(LoginEvent(national_code=national_code, outcome=outcome, method=method, ip=ip[:64], user_agent=ua[:300]))
+    session.add(
+        LoginEvent(
+            national_code=national_code, outcome=outcome, method=method, ip=ip[:64], user_agent=ua[:300]
+        )
+    )
 
 
 def latest_attempt(session: Session, national_code: str) -> LoginAttempt | None:
     """The newest attempt for a national code (tests and support tools)."""
     return session.scalars(
-        select(LoginAttempt).where(LoginAttempt.national_code == national_code).order_by(LoginAttempt.created_at.desc())
+        select(LoginAttempt)
+        .where(LoginAttempt.national_code == national_code)
+        .order_by(LoginAttempt.created_at.desc())
     ).first()

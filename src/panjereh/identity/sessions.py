@@ -90,7 +90,9 @@ def raise_level(session: Session, web_session: WebSession, level: int, method: s
         methods.append("mfa")
     web_session.amr = " ".join(methods)
     web_session.auth_time = now
-    web_session.expires_at = min(web_session.expires_at, now + policy.SESSION_TIMEOUTS[web_session.level].absolute)
+    web_session.expires_at = min(
+        web_session.expires_at, now + policy.SESSION_TIMEOUTS[web_session.level].absolute
+    )
     session.flush()
 
 
@@ -106,7 +108,9 @@ def end_session_by_token(session: Session, token: str) -> None:
 def end_session(session: Session, session_id: str) -> None:
     """End one session by its id (RP-initiated logout names it as `sid`)."""
     session.execute(
-        update(WebSession).where(WebSession.id == session_id, WebSession.revoked_at.is_(None)).values(revoked_at=utcnow())
+        update(WebSession)
+        .where(WebSession.id == session_id, WebSession.revoked_at.is_(None))
+        .values(revoked_at=utcnow())
     )
 
 
@@ -114,7 +118,9 @@ def revoke(session: Session, citizen: Citizen, session_id: str) -> None:
     """Revoke one of the citizen's own sessions; someone else's session is 'not found'."""
     result = session.execute(
         update(WebSession)
-        .where(WebSession.id == session_id, WebSession.citizen_id == citizen.id, WebSession.revoked_at.is_(None))
+        .where(
+            WebSession.id == session_id, WebSession.citizen_id == citizen.id, WebSession.revoked_at.is_(None)
+        )
         .values(revoked_at=utcnow())
     )
     if not getattr(result, "rowcount", 0):

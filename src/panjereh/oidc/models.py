@@ -53,7 +53,9 @@ class OidcGrant(Base):
     __tablename__ = "oidc_grant"
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
-    client_id: Mapped[str] = mapped_column(ForeignKey("oidc_client.client_id", ondelete="CASCADE"), index=True)
+    client_id: Mapped[str] = mapped_column(
+        ForeignKey("oidc_client.client_id", ondelete="CASCADE"), index=True
+    )
     citizen_id: Mapped[str] = mapped_column(ForeignKey("identity_citizen.id", ondelete="CASCADE"), index=True)
     session_id: Mapped[str | None] = mapped_column(String(32))
     scope: Mapped[str] = mapped_column(String(300))

@@ -1,0 +1,110 @@
+"""The gateway at /exchange/v1 (docs/protocols/exchange.md): token endpoint and inquiries."""
+
+from __future__ import annotations
+
+from typing import Annotated
+from urllib.parse import unquote
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import JSONResponse, Response
+from starlette.concurrency import run_in_threadpool
+
+from panjereh.core.db import unit_of_work
+from panjereh.exchange.auth import ASSERTION_TYPE, SCOPE, token_url
+from panjereh.exchange.client import PlatformClient
+from panjereh.exchange.exceptions import InvalidClientCredentials, InvalidInquiry
+from panjereh.exchange.pipeline import ProviderFailure, Raw
+
+router = APIRouter(prefix="/exchange/v1", include_in_schema=False)
+
+SUBJECT_HEADER = "panjereh-subject"
+PURPOSE_HEADER = "panjereh-purpose"
+CASE_HEADER = "panjereh-case"
+MESSAGE_ID_HEADER = "Panjereh-Message-Id"
+
+
+def _platform(request: Request) -> PlatformClient:
+    client: PlatformClient = request.app.state.exchange
+    return client
+
+
+@router.post("/token")
+def token(
+    request: Request,
+    grant_type: Annotated[str, Form()],
+    client_assertion_type: Annotated[str | None, Form()] = None,
+    client_assertion: Annotated[str | None, Form()] = None,
+) -> JSONResponse:
+    """OAuth 2 client credentials with `private_key_jwt`: an assertion in, an access token out."""
+    if grant_type != "client_credentials":
+        raise InvalidInquiry(
+            "Only grant_type=client_credentials is supported.",
+            "فقط grant_type=client_credentials پذیرفته می‌شود.",
+            error="unsupported_grant_type",
+        )
+    if client_assertion_type != ASSERTION_TYPE or not client_assertion:
+        raise InvalidClientCredentials(
+            f"Authenticate with client_assertion_type={ASSERTION_TYPE} and a signed client_assertion.",
+            "با یک client_assertion امضاشده احراز هویت کنید.",
+            error="invalid_client",
+        )
+    platform = _platform(request)
+    with unit_of_work(request.app.state.sessionmaker) as session:
+        client = platform.auth.authenticate_assertion(
+            session, client_assertion, token_url(request.app.state.settings)
+        )
+        issued = platform.auth.issue(client)
+    return JSONResponse(
+        {
+            "access_token": issued.token,
+            "token_type": "Bearer",
+            "expires_in": issued.expires_in,
+            "scope": SCOPE,
+        },
+        headers={"Cache-Control": "no-store"},
+    )
+
+
+def _header(request: Request, name: str) -> str | None:
+    value = request.headers.get(name)
+    # Header values are Latin-1 on the wire: Persian purposes arrive percent-encoded UTF-8.
+    return unquote(value) if value else None
+
+
+@router.api_route("/{service_code}/{path:path}", methods=["GET", "POST", "PUT", "PATCH", "DELETE"])
+async def inquire(service_code: str, path: str, request: Request) -> Response:
+    """Authenticate, authorize, forward, log: one inquiry of an agency system."""
+    platform = _platform(request)
+    exchange = platform.exchange
+    caller = platform.auth.caller(request.headers.get("authorization"))
+    body = await request.body()
+    call = await run_in_threadpool(
+        lambda: exchange.prepare(
+            caller,
+            service_code,
+            method=request.method,
+            path="/" + path,
+            query=request.url.query,
+            body=body or None,
+            subject=_header(request, SUBJECT_HEADER),
+            purpose=_header(request, PURPOSE_HEADER) or "",
+            case=_header(request, CASE_HEADER),
+            timeout=None,
+        )
+    )
+    outcome: Raw | ProviderFailure
+    try:
+        outcome = await exchange.forward_async(call)
+    except ProviderFailure as failure:
+        outcome = failure
+    if exchange.writer.inline:
+        result, raw = await run_in_threadpool(exchange.finish, call, outcome)
+    else:
+        result, raw = exchange.finish(call, outcome)
+    assert raw is not None
+    return Response(
+        raw.body,
+        status_code=raw.status,
+        media_type=raw.content_type or "application/json",
+        headers={MESSAGE_ID_HEADER: result.message_id},
+    )

@@ -1,0 +1,163 @@
+"""The exchange's API: the data-service directory, grants for both sides, client keys, monitoring."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Depends, Query, Request
+
+from panjereh.agencies import selectors as agency_selectors
+from panjereh.core.db import utcnow
+from panjereh.core.deps import DbSession
+from panjereh.exchange import selectors, service
+from panjereh.exchange.exceptions import GrantNotFound, GrantStateConflict
+from panjereh.exchange.models import DataService, Grant, GrantStatus
+from panjereh.exchange.pipeline import Caller
+from panjereh.exchange.schemas import DecisionIn, GrantIn, GrantOut, HealthOut, KeyIn, KeyOut, ServiceOut
+
+router = APIRouter(prefix="/exchange", tags=["exchange"])
+
+
+def current_caller(request: Request) -> Caller:
+    """The agency system calling, from its exchange access token."""
+    caller: Caller = request.app.state.exchange.auth.caller(request.headers.get("authorization"))
+    return caller
+
+
+AgencyCaller = Annotated[Caller, Depends(current_caller)]
+
+
+def service_out(item: DataService) -> ServiceOut:
+    return ServiceOut(
+        code=item.code,
+        title_fa=item.title_fa,
+        title_en=item.title_en,
+        provider=item.provider.code,
+        provider_fa=item.provider.name_fa,
+        system=item.system.code,
+        method=item.method,
+        path=item.path,
+        personal_data=item.personal_data,
+        subject_field=item.subject_field,
+        latency_objective_ms=item.latency_objective_ms,
+        openapi_url=item.system.openapi_url,
+        gateway_path=f"/exchange/v1/{item.code}{item.path}",
+    )
+
+
+def grant_out(grant: Grant) -> GrantOut:
+    return GrantOut.model_validate(
+        {
+            **{c: getattr(grant, c) for c in GrantOut.model_fields if hasattr(grant, c)},
+            "provider_agency_code": grant.service.provider.code,
+        }
+    )
+
+
+@router.get("/services", response_model=list[ServiceOut], summary="The data-service directory")
+def list_services(db: DbSession, provider: str | None = None) -> list[ServiceOut]:
+    return [service_out(item) for item in selectors.list_services(db, provider)]
+
+
+@router.get("/services/{code}", response_model=ServiceOut, summary="One data service")
+def get_service(code: str, db: DbSession) -> ServiceOut:
+    return service_out(selectors.get_service_by_code(db, code))
+
+
+@router.post("/grants", response_model=GrantOut, status_code=201, summary="Request a grant (client side)")
+def request_grant(body: GrantIn, caller: AgencyCaller, db: DbSession) -> GrantOut:
+    grant = service.request_grant(
+        db,
+        client_agency=agency_selectors.get_agency_by_code(db, caller.agency_code),
+        service=selectors.get_service_by_code(db, body.service_code),
+        purposes=body.purposes,
+        legal_basis=body.legal_basis,
+        valid_from=body.valid_from,
+        valid_until=body.valid_until,
+        note=body.note,
+    )
+    return grant_out(grant)
+
+
+@router.get("/grants", response_model=list[GrantOut], summary="The caller's grants, as client or as provider")
+def list_grants(
+    caller: AgencyCaller,
+    db: DbSession,
+    side: Literal["client", "provider"] = "client",
+    status: GrantStatus | None = None,
+) -> list[GrantOut]:
+    if side == "client":
+        grants = selectors.list_grants(db, client_agency_code=caller.agency_code, status=status)
+    else:
+        grants = selectors.list_grants(db, provider_agency_code=caller.agency_code, status=status)
+    return [grant_out(grant) for grant in grants]
+
+
+def _visible_grant(db: DbSession, grant_id: str, caller: Caller) -> Grant:
+    grant = selectors.get_grant(db, grant_id)
+    if caller.agency_code not in (grant.client_agency_code, grant.service.provider.code):
+        raise GrantNotFound(f"No grant {grant_id!r}.", "چنین مجوزی پیدا نشد.")  # do not reveal others' grants
+    return grant
+
+
+@router.get("/grants/{grant_id}", response_model=GrantOut, summary="One grant (either side)")
+def get_grant(grant_id: str, caller: AgencyCaller, db: DbSession) -> GrantOut:
+    return grant_out(_visible_grant(db, grant_id, caller))
+
+
+@router.post("/grants/{grant_id}/approve", response_model=GrantOut, summary="Approve (provider side)")
+def approve(grant_id: str, body: DecisionIn, caller: AgencyCaller, db: DbSession) -> GrantOut:
+    grant = _visible_grant(db, grant_id, caller)
+    return grant_out(
+        service.approve_grant(db, grant, provider_agency_code=caller.agency_code, note=body.note)
+    )
+
+
+@router.post("/grants/{grant_id}/refuse", response_model=GrantOut, summary="Refuse (provider side)")
+def refuse(grant_id: str, body: DecisionIn, caller: AgencyCaller, db: DbSession) -> GrantOut:
+    grant = _visible_grant(db, grant_id, caller)
+    return grant_out(service.refuse_grant(db, grant, provider_agency_code=caller.agency_code, note=body.note))
+
+
+@router.post("/grants/{grant_id}/revoke", response_model=GrantOut, summary="Revoke (provider side)")
+def revoke(grant_id: str, body: DecisionIn, caller: AgencyCaller, db: DbSession) -> GrantOut:
+    grant = _visible_grant(db, grant_id, caller)
+    return grant_out(service.revoke_grant(db, grant, provider_agency_code=caller.agency_code, note=body.note))
+
+
+@router.get("/clients/me/keys", response_model=list[KeyOut], summary="The calling client's keys")
+def list_keys(caller: AgencyCaller, db: DbSession) -> list[KeyOut]:
+    client = selectors.get_client(db, caller.client_id)
+    return [KeyOut(kid=k.kid, created_at=k.created_at, retired_at=k.retired_at) for k in client.keys]
+
+
+@router.post(
+    "/clients/me/keys", response_model=KeyOut, status_code=201, summary="Add a key (rotation, step 1)"
+)
+def add_key(body: KeyIn, caller: AgencyCaller, db: DbSession) -> KeyOut:
+    key = service.add_client_key(db, selectors.get_client(db, caller.client_id), body.jwk)
+    return KeyOut(kid=key.kid, created_at=key.created_at, retired_at=key.retired_at)
+
+
+@router.delete("/clients/me/keys/{kid}", response_model=KeyOut, summary="Retire a key (rotation, step 2)")
+def retire_key(kid: str, caller: AgencyCaller, db: DbSession) -> KeyOut:
+    client = selectors.get_client(db, caller.client_id)
+    if sum(1 for k in client.keys if k.retired_at is None and k.kid != kid) == 0:
+        raise GrantStateConflict(
+            "Add the new key before retiring the last active one.",
+            "پیش از کنار گذاشتن آخرین کلید فعال، کلید تازه را اضافه کنید.",
+        )
+    key = service.retire_client_key(db, client, kid)
+    return KeyOut(kid=key.kid, created_at=key.created_at, retired_at=key.retired_at)
+
+
+@router.get("/monitoring", response_model=list[HealthOut], summary="Counts, latency, errors, availability")
+def monitoring(
+    db: DbSession,
+    by: Literal["provider", "service", "client"] = "provider",
+    hours: Annotated[int, Query(ge=1, le=24 * 366)] = 24,
+) -> list[HealthOut]:
+    until = utcnow() + timedelta(hours=1)
+    rows = selectors.monitoring(db, by, until - timedelta(hours=hours + 1), until)
+    return [HealthOut(availability=row.availability, **row.__dict__) for row in rows]

@@ -1,0 +1,197 @@
+"""The authorization endpoint's rules (RFC 6749 §4.1, RFC 7636, OIDC Core §3.1.2): validate, consent, code."""
+
+from __future__ import annotations
+
+import re
+import secrets
+from dataclasses import dataclass, field
+from datetime import timedelta
+from urllib.parse import urlencode
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from panjereh.core.db import utcnow
+from panjereh.identity import policy
+from panjereh.identity.crypto import sha256_hex
+from panjereh.identity.models import Citizen, WebSession
+from panjereh.oidc import clients
+from panjereh.oidc.exceptions import InvalidClientRequest, OAuthError
+from panjereh.oidc.models import OidcAuthorizationCode, OidcClient, OidcConsent
+
+CODE_LIFETIME = timedelta(minutes=2)  # RFC 6749 §4.1.2: short, at most 10 minutes
+_PKCE_CHALLENGE = re.compile(r"^[A-Za-z0-9_-]{43}$")  # base64url(SHA-256) without padding
+PROMPTS = {"none", "login", "consent", "select_account"}
+
+
+@dataclass
+class AuthorizationRequest:
+    """A validated authorization request; errors after client and redirect checks go back to the client."""
+
+    client: OidcClient
+    redirect_uri: str
+    scopes: list[str]
+    state: str | None
+    nonce: str | None
+    code_challenge: str
+    prompt: set[str] = field(default_factory=set)
+    max_age: int | None = None
+    acr_values: list[str] = field(default_factory=list)
+    login_hint: str | None = None
+
+    @property
+    def scope(self) -> str:
+        return " ".join(self.scopes)
+
+    def required_level(self) -> int:
+        """The level the client insists on (its registration), not the voluntary `acr_values`."""
+        return self.client.min_level
+
+    def requested_level(self) -> int:
+        """The highest level named in `acr_values` (voluntary: satisfied when possible)."""
+        levels = [policy.level_of_acr(value) for value in self.acr_values]
+        return max([level for level in levels if level] or [policy.LEVEL_SMS])
+
+
+def validate(session: Session, params: dict[str, str]) -> AuthorizationRequest:
+    """Validate; `InvalidClientRequest` when no safe redirect exists, else `RedirectError`."""
+    client = clients.get_client(session, params.get("client_id", ""))
+    if client is None:
+        raise InvalidClientRequest("Unknown client_id", "شناسهٔ برنامه ناشناخته است")
+    redirect_uri = params.get("redirect_uri", "")
+    if redirect_uri not in client.redirect_uris:  # exact string match, OIDC Core §3.1.2.1
+        raise InvalidClientRequest(
+            "redirect_uri is not registered for this client", "نشانی بازگشت ثبت نشده است"
+        )
+    state = params.get("state")
+
+    def fail(error: str, description: str) -> RedirectError:
+        return RedirectError(redirect_uri, state, error, description)
+
+    if "request" in params or "request_uri" in params:
+        raise fail("request_not_supported", "Request objects are not supported")
+    if params.get("response_type") != "code":
+        raise fail("unsupported_response_type", "Only response_type=code is supported")
+    requested = params.get("scope", "").split()
+    if "openid" not in requested:
+        raise fail("invalid_scope", "The openid scope is required")
+    allowed = set(client.scopes.split())
+    scopes = [scope for scope in dict.fromkeys(requested) if scope in allowed]
+    challenge = params.get("code_challenge")
+    method = params.get("code_challenge_method")
+    if not challenge:
+        raise fail("invalid_request", "PKCE is required: send code_challenge with code_challenge_method=S256")
+    if method != "S256":
+        raise fail("invalid_request", "Only code_challenge_method=S256 is accepted (plain is refused)")
+    if not _PKCE_CHALLENGE.match(challenge):
+        raise fail("invalid_request", "code_challenge must be base64url(SHA-256(verifier))")
+    prompt = set(params.get("prompt", "").split())
+    if prompt - PROMPTS or ("none" in prompt and len(prompt) > 1):
+        raise fail("invalid_request", "Invalid prompt value")
+    max_age: int | None = None
+    if params.get("max_age"):
+        try:
+            max_age = int(params["max_age"])
+        except ValueError:
+            raise fail("invalid_request", "max_age must be a number of seconds") from None
+        if max_age < 0:
+            raise fail("invalid_request", "max_age must not be negative")
+    nonce = params.get("nonce")
+    if nonce is not None and len(nonce) > 300:
+        raise fail("invalid_request", "nonce too long")
+    return AuthorizationRequest(
+        client=client,
+        redirect_uri=redirect_uri,
+        scopes=scopes,
+        state=state,
+        nonce=nonce,
+        code_challenge=challenge,
+        prompt=prompt,
+        max_age=max_age,
+        acr_values=params.get("acr_values", "").split(),
+        login_hint=params.get("login_hint"),
+    )
+
+
+class RedirectError(OAuthError):
+    """An error the client hears about at its redirect URI (with `state` and `iss`)."""
+
+    def __init__(self, redirect_uri: str, state: str | None, error: str, description: str) -> None:
+        super().__init__(error, description)
+        self.redirect_uri = redirect_uri
+        self.state = state
+
+    def location(self, issuer: str) -> str:
+        query: dict[str, str] = {"error": self.error, "error_description": self.description}
+        if self.state is not None:
+            query["state"] = self.state
+        query["iss"] = issuer
+        return add_query(self.redirect_uri, query)
+
+
+def add_query(uri: str, query: dict[str, str]) -> str:
+    return uri + ("&" if "?" in uri else "?") + urlencode(query)
+
+
+def consent_covers(session: Session, citizen: Citizen, client: OidcClient, scopes: list[str]) -> bool:
+    """Has the citizen already agreed to share at least these scopes with this client?"""
+    consent = session.scalar(
+        select(OidcConsent).where(
+            OidcConsent.citizen_id == citizen.id,
+            OidcConsent.client_id == client.client_id,
+            OidcConsent.revoked_at.is_(None),
+        )
+    )
+    return consent is not None and set(scopes) <= set(consent.scope.split())
+
+
+def remember_consent(session: Session, citizen: Citizen, client: OidcClient, scopes: list[str]) -> None:
+    """Record the scopes agreed to (widening an earlier consent, reviving a revoked one)."""
+    consent = session.scalar(
+        select(OidcConsent).where(
+            OidcConsent.citizen_id == citizen.id, OidcConsent.client_id == client.client_id
+        )
+    )
+    if consent is None:
+        session.add(OidcConsent(citizen_id=citizen.id, client_id=client.client_id, scope=" ".join(scopes)))
+    else:
+        earlier = consent.scope.split() if consent.revoked_at is None else []
+        consent.scope = " ".join(dict.fromkeys([*earlier, *scopes]))
+        consent.revoked_at = None
+        consent.granted_at = utcnow()
+    session.flush()
+
+
+def issue_code(
+    session: Session, request: AuthorizationRequest, citizen: Citizen, web_session: WebSession
+) -> str:
+    """A single-use code bound to the client, redirect URI, PKCE challenge, nonce and this session."""
+    code = secrets.token_urlsafe(32)
+    now = utcnow()
+    session.add(
+        OidcAuthorizationCode(
+            code_hash=sha256_hex(code),
+            client_id=request.client.client_id,
+            citizen_id=citizen.id,
+            session_id=web_session.id,
+            redirect_uri=request.redirect_uri,
+            scope=request.scope,
+            nonce=request.nonce,
+            code_challenge=request.code_challenge,
+            acr=policy.acr_for(web_session.level),
+            amr=web_session.amr,
+            auth_time=web_session.auth_time,
+            created_at=now,
+            expires_at=now + CODE_LIFETIME,
+        )
+    )
+    session.flush()
+    return code
+
+
+def success_location(request: AuthorizationRequest, code: str, issuer: str) -> str:
+    query = {"code": code}
+    if request.state is not None:
+        query["state"] = request.state
+    query["iss"] = issuer  # RFC 9207: mix-up defence
+    return add_query(request.redirect_uri, query)

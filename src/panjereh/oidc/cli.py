@@ -1,0 +1,102 @@
+"""`panjereh oidc ...`: register agency apps as clients, rotate signing keys."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import typer
+from rich.console import Console
+
+from panjereh.core.config import get_settings
+from panjereh.core.db import make_engine, make_sessionmaker, unit_of_work
+from panjereh.oidc import clients, keys
+
+app = typer.Typer(help="The OpenID Connect provider: clients (agency apps) and signing keys.", no_args_is_help=True)
+client_app = typer.Typer(help="Agency apps registered as OIDC clients.", no_args_is_help=True)
+keys_app = typer.Typer(help="ID-token signing keys.", no_args_is_help=True)
+app.add_typer(client_app, name="client")
+app.add_typer(keys_app, name="keys")
+console = Console()
+
+
+def _factory():  # type: ignore[no-untyped-def]
+    settings = get_settings()
+    return settings, make_sessionmaker(make_engine(settings.resolved_database_url))
+
+
+@client_app.command("add")
+def add(
+    client_id: str = typer.Argument(..., help="e.g. my.tax"),
+    name_fa: str = typer.Option(..., "--name-fa", help="Persian name on the consent screen"),
+    redirect_uri: list[str] = typer.Option(..., "--redirect-uri", help="Exact redirect URI (repeatable)"),
+    name_en: str = typer.Option("", "--name-en"),
+    agency: str | None = typer.Option(None, "--agency", help="Agency code, e.g. tax"),
+    auth_method: str = typer.Option("client_secret_basic", "--auth-method", help=", ".join(clients.AUTH_METHODS)),
+    jwks_file: Path | None = typer.Option(None, "--jwks-file", help="Public JWKS (private_key_jwt)"),
+    post_logout_redirect_uri: list[str] = typer.Option([], "--post-logout-redirect-uri"),
+    pairwise: bool = typer.Option(False, "--pairwise", help="Pairwise subject identifiers"),
+    sector: str | None = typer.Option(None, "--sector", help="Sector identifier for pairwise subjects"),
+    scope: str = typer.Option("openid profile national_code phone offline_access", "--scope"),
+    min_level: int = typer.Option(1, "--min-level", help="Minimum assurance level (1 or 2)"),
+) -> None:
+    """Register a client; the secret is printed once (only its hash is kept)."""
+    settings, factory = _factory()
+    jwks = json.loads(jwks_file.read_text()) if jwks_file else None
+    with unit_of_work(factory) as session:
+        client, secret = clients.register(
+            session,
+            client_id=client_id,
+            name_fa=name_fa,
+            name_en=name_en,
+            agency_code=agency,
+            redirect_uris=redirect_uri,
+            token_endpoint_auth_method=auth_method,
+            jwks=jwks,
+            post_logout_redirect_uris=post_logout_redirect_uri,
+            subject_type="pairwise" if pairwise else "public",
+            sector_identifier=sector,
+            scopes=scope.split(),
+            min_level=min_level,
+        )
+        described = clients.describe(client)
+    if secret:
+        described["client_secret"] = secret
+    typer.echo(json.dumps(described, ensure_ascii=False, indent=2))
+
+
+@client_app.command("list")
+def list_() -> None:
+    """Registered clients."""
+    _settings, factory = _factory()
+    with unit_of_work(factory) as session:
+        rows = [clients.describe(client) for client in clients.list_clients(session)]
+    typer.echo(json.dumps(rows, ensure_ascii=False, indent=2))
+
+
+@client_app.command("disable")
+def disable(client_id: str) -> None:
+    """Disable a client: its tokens stop working."""
+    _settings, factory = _factory()
+    with unit_of_work(factory) as session:
+        clients.disable(session, client_id)
+    console.print(f"disabled {client_id}")
+
+
+@keys_app.command("rotate")
+def rotate() -> None:
+    """Make a new signing key; the previous one is retired but stays in the JWKS for verification."""
+    settings, factory = _factory()
+    with unit_of_work(factory) as session:
+        row = keys.generate(session, settings)
+        kid = row.kid
+    console.print(f"active key {kid}")
+
+
+@keys_app.command("list")
+def list_keys() -> None:
+    """Signing keys, newest first."""
+    _settings, factory = _factory()
+    with unit_of_work(factory) as session:
+        for row in keys.all_keys(session):
+            typer.echo(f"{row.kid}\t{row.status}\t{row.created_at:%Y-%m-%d %H:%M}")

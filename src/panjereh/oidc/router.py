@@ -1,0 +1,208 @@
+"""OIDC machine endpoints: discovery, JWKS, token, userinfo; and the client-registration admin API."""
+
+from __future__ import annotations
+
+import hmac
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
+from starlette.concurrency import run_in_threadpool
+
+from panjereh.core.deps import AppSettings, DbSession
+from panjereh.oidc import clients, tokens
+from panjereh.oidc.exceptions import AdminTokenRejected, ClientNotFound, OAuthError
+from panjereh.oidc.keys import ALG, KeyRing
+
+router = APIRouter(tags=["oidc"])
+admin_router = APIRouter(prefix="/oidc", tags=["oidc admin"])
+
+NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
+
+
+def key_ring(request: Request) -> KeyRing:
+    """The process's key ring (made on first use)."""
+    ring: KeyRing | None = getattr(request.app.state, "oidc_keys", None)
+    if ring is None:
+        ring = KeyRing(request.app.state.settings)
+        request.app.state.oidc_keys = ring
+    return ring
+
+
+Keys = Annotated[KeyRing, Depends(key_ring)]
+
+
+def discovery_document(issuer: str) -> dict[str, Any]:
+    """OpenID Connect Discovery 1.0 §3 metadata."""
+    return {
+        "issuer": issuer,
+        "authorization_endpoint": f"{issuer}/oauth2/authorize",
+        "token_endpoint": f"{issuer}/oauth2/token",
+        "userinfo_endpoint": f"{issuer}/oauth2/userinfo",
+        "jwks_uri": f"{issuer}/oauth2/jwks",
+        "end_session_endpoint": f"{issuer}/oauth2/logout",
+        "response_types_supported": ["code"],
+        "response_modes_supported": ["query"],
+        "grant_types_supported": ["authorization_code", "refresh_token"],
+        "subject_types_supported": ["public", "pairwise"],
+        "id_token_signing_alg_values_supported": [ALG],
+        "token_endpoint_auth_methods_supported": list(clients.AUTH_METHODS),
+        "token_endpoint_auth_signing_alg_values_supported": tokens.ASSERTION_ALGS,
+        "code_challenge_methods_supported": ["S256"],
+        "scopes_supported": list(clients.SCOPES),
+        "claims_supported": [
+            "sub",
+            "iss",
+            "aud",
+            "exp",
+            "iat",
+            "auth_time",
+            "nonce",
+            "acr",
+            "amr",
+            "azp",
+            "sid",
+            "at_hash",
+            "name",
+            "given_name",
+            "family_name",
+            "birthdate",
+            "gender",
+            "locale",
+            "national_code",
+            "phone_number",
+            "phone_number_verified",
+        ],
+        "acr_values_supported": ["urn:panjereh:loa:1", "urn:panjereh:loa:2"],
+        "prompt_values_supported": ["none", "login", "consent", "select_account"],
+        "claims_parameter_supported": False,
+        "request_parameter_supported": False,
+        "request_uri_parameter_supported": False,
+        "authorization_response_iss_parameter_supported": True,
+        "frontchannel_logout_supported": False,
+        "backchannel_logout_supported": False,
+        "ui_locales_supported": ["fa-IR", "en"],
+    }
+
+
+@router.get("/.well-known/openid-configuration", summary="OpenID Connect discovery document")
+def discovery(settings: AppSettings) -> JSONResponse:
+    return JSONResponse(
+        discovery_document(settings.base_url), headers={"Cache-Control": "public, max-age=300"}
+    )
+
+
+@router.get("/oauth2/jwks", summary="The provider's public signing keys (current and retired)")
+def jwks(db: DbSession, keys: Keys) -> JSONResponse:
+    return JSONResponse(keys.jwks(db), headers={"Cache-Control": "public, max-age=60"})
+
+
+def _oauth_error(error: OAuthError) -> JSONResponse:
+    headers = dict(NO_STORE)
+    if error.status == 401:
+        headers["WWW-Authenticate"] = (
+            f'Bearer error="{error.error}"' if error.error == "invalid_token" else 'Basic realm="panjereh"'
+        )
+    return JSONResponse(error.as_json(), status_code=error.status, headers=headers)
+
+
+@router.post("/oauth2/token", summary="Token endpoint (authorization_code with PKCE, refresh_token)")
+async def token(request: Request, db: DbSession, settings: AppSettings, keys: Keys) -> JSONResponse:
+    form = {key: str(value) for key, value in (await request.form()).items()}
+    credentials = tokens.ClientCredentials(request.headers.get("authorization"), form)
+    try:
+        body = await run_in_threadpool(tokens.token_endpoint, db, settings, keys, credentials)
+    except OAuthError as error:
+        # Returned, not raised: a revocation made while detecting code or refresh reuse must be committed.
+        return _oauth_error(error)
+    return JSONResponse(body, headers=NO_STORE)
+
+
+async def _bearer(request: Request) -> str:
+    header = request.headers.get("authorization", "")
+    if header.lower().startswith("bearer "):
+        return header[7:].strip()
+    if request.method == "POST":
+        form = await request.form()
+        return str(form.get("access_token", ""))
+    return ""
+
+
+@router.api_route("/oauth2/userinfo", methods=["GET", "POST"], summary="Claims about the signed-in citizen")
+async def userinfo(request: Request, db: DbSession, settings: AppSettings) -> JSONResponse:
+    try:
+        claims = await run_in_threadpool(tokens.userinfo, db, settings, await _bearer(request))
+    except OAuthError as error:
+        return _oauth_error(error)
+    return JSONResponse(claims, headers=NO_STORE)
+
+
+def require_admin(request: Request, settings: AppSettings) -> None:
+    """The admin API is off unless PANJEREH_OIDC_ADMIN_TOKEN is set; then it needs that bearer token."""
+    expected = settings.oidc_admin_token
+    header = request.headers.get("authorization", "")
+    given = header[7:].strip() if header.lower().startswith("bearer ") else ""
+    if not expected or not given or not hmac.compare_digest(given, expected):
+        raise AdminTokenRejected()
+
+
+Admin = Annotated[None, Depends(require_admin)]
+
+
+class ClientIn(BaseModel):
+    """Registration of an agency app (a subset of RFC 7591 metadata)."""
+
+    client_id: str = Field(examples=["my.tax"])
+    client_name: str = Field(description="Persian name shown on the consent screen")
+    client_name_en: str = ""
+    agency_code: str | None = None
+    redirect_uris: list[str]
+    post_logout_redirect_uris: list[str] = []
+    token_endpoint_auth_method: str = "client_secret_basic"
+    jwks: dict[str, Any] | None = None
+    subject_type: str = "public"
+    sector_identifier: str | None = None
+    scope: str = "openid profile national_code phone offline_access"
+    min_level: int = 1
+
+
+@admin_router.post("/clients", status_code=201, summary="Register an agency app as an OIDC client")
+def create_client(body: ClientIn, db: DbSession, _: Admin) -> dict[str, Any]:
+    client, secret = clients.register(
+        db,
+        client_id=body.client_id,
+        name_fa=body.client_name,
+        name_en=body.client_name_en,
+        agency_code=body.agency_code,
+        redirect_uris=body.redirect_uris,
+        post_logout_redirect_uris=body.post_logout_redirect_uris,
+        token_endpoint_auth_method=body.token_endpoint_auth_method,
+        jwks=body.jwks,
+        subject_type=body.subject_type,
+        sector_identifier=body.sector_identifier,
+        scopes=body.scope.split(),
+        min_level=body.min_level,
+    )
+    described = clients.describe(client)
+    if secret:
+        described["client_secret"] = secret
+    return described
+
+
+@admin_router.get("/clients", summary="Registered clients")
+def list_clients(db: DbSession, _: Admin) -> list[dict[str, Any]]:
+    return [clients.describe(client) for client in clients.list_clients(db)]
+
+
+@admin_router.get("/clients/{client_id}", summary="One client")
+def get_client(client_id: str, db: DbSession, _: Admin) -> dict[str, Any]:
+    client = clients.get_client(db, client_id)
+    if client is None:
+        raise ClientNotFound()
+    return clients.describe(client)
+
+
+@admin_router.delete("/clients/{client_id}", summary="Disable a client (its tokens stop working)")
+def disable_client(client_id: str, db: DbSession, _: Admin) -> dict[str, Any]:
+    return clients.describe(clients.disable(db, client_id))

@@ -1,0 +1,427 @@
+"""Login, registration, SMS code, second factor, logout and the citizen's account pages."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+from urllib.parse import quote
+
+import segno
+from fastapi import APIRouter, Depends, Form, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from panjereh.core.deps import AppSettings, DbSession
+from panjereh.core.errors import ProblemError
+from panjereh.identity import policy, selectors, service, sessions, totp
+from panjereh.identity.deps import CurrentCitizen, CurrentWebSession, OptionalCitizen, require_level
+from panjereh.identity.exceptions import SecondFactorInvalid, WrongCode
+from panjereh.identity.models import Citizen
+from panjereh.identity.ratelimit import CounterStore, counters
+from panjereh.identity.service import LOGIN_COOKIE
+from panjereh.identity.sessions import SESSION_COOKIE
+from panjereh.notify import selectors as inbox_selectors
+from panjereh.notify import service as notify_service
+from panjereh.oidc import tokens as oidc_tokens
+from panjereh.web.csrf import CsrfProtected
+
+router = APIRouter(include_in_schema=False)
+
+
+def safe_next(target: str | None) -> str:
+    """Only a path on this site (never `//host` or a scheme): an open redirect is a phishing tool."""
+    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
+        return "/account"
+    return target
+
+
+def _counters(request: Request, db: Any) -> CounterStore:
+    return counters(request.app.state.redis, request.app.state.settings.redis_prefix, db)
+
+
+def _ip(request: Request) -> str:
+    return request.client.host if request.client else "unknown"
+
+
+def _render(request: Request, name: str, context: dict[str, Any], status: int = 200) -> HTMLResponse:
+    response: HTMLResponse = request.app.state.templates.render(request, name, context, status_code=status)
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def _error_context(error: ProblemError, locale: str) -> dict[str, Any]:
+    if locale == "fa":
+        return {"error": error.title_fa, "error_detail": error.detail_fa, "error_code": error.code}
+    return {"error": error.title_en, "error_detail": error.detail_en, "error_code": error.code}
+
+
+def _problem_page(request: Request, name: str, context: dict[str, Any], error: ProblemError) -> HTMLResponse:
+    locale = request.app.state.templates.locale_of(request)
+    response = _render(request, name, {**context, **_error_context(error, locale)}, error.status)
+    response.headers.update(error.headers)
+    return response
+
+
+def _set_cookie(request: Request, response: Response, name: str, value: str, max_age: int | None) -> None:
+    response.set_cookie(
+        name,
+        value,
+        max_age=max_age,
+        httponly=True,
+        samesite="lax",
+        secure=request.app.state.settings.cookies_secure,
+        path="/",
+    )
+
+
+# --- login -----------------------------------------------------------------------------------
+
+
+@router.get("/login", response_class=HTMLResponse)
+def login_form(
+    request: Request, citizen: OptionalCitizen, next: str = "/account", force: int = 0
+) -> Response:
+    """The login and registration form (one form: returning citizens may give only one identifier)."""
+    if citizen is not None and not force:
+        return RedirectResponse(safe_next(next), status_code=303)
+    hint = request.query_params.get("hint", "")
+    return _render(request, "identity/login.html", {"next": safe_next(next), "hint": hint})
+
+
+@router.post("/login", response_class=HTMLResponse)
+def login_start(
+    request: Request,
+    db: DbSession,
+    settings: AppSettings,
+    _: CsrfProtected,
+    national_code: Annotated[str, Form()] = "",
+    mobile: Annotated[str, Form()] = "",
+    next: Annotated[str, Form()] = "/account",
+) -> Response:
+    """Check the identifiers (and the registries on first login), then send the SMS code."""
+    context = {"next": safe_next(next), "national_code": national_code, "mobile": mobile}
+    store = _counters(request, db)
+    try:
+        # Each step ends its transaction: the exchange logs its inquiries in its own transaction, and on
+        # SQLite a transaction that read before another writer committed cannot write afterwards.
+        service.count_login_start(store, _ip(request))
+        db.commit()
+        who = service.identify(
+            db, store, request.app.state.exchange, national_code=national_code, mobile=mobile
+        )
+        db.commit()
+        started = service.send_code(db, settings, store, who, ip=_ip(request))
+    except ProblemError as error:
+        db.rollback()  # nothing half-created: a refused login leaves no attempt and no citizen behind
+        return _problem_page(request, "identity/login.html", context, error)
+    response = RedirectResponse(
+        f"/login/verify?attempt={started.attempt_id}&next={_quote(safe_next(next))}", status_code=303
+    )
+    _set_cookie(
+        request, response, LOGIN_COOKIE, f"{started.attempt_id}.{started.binding}", settings.otp_ttl_seconds
+    )
+    return response
+
+
+def _quote(value: str) -> str:
+    return quote(value, safe="")
+
+
+def _binding(request: Request, attempt_id: str) -> str | None:
+    raw = request.cookies.get(LOGIN_COOKIE, "")
+    cookie_attempt, _, binding = raw.partition(".")
+    return binding if cookie_attempt == attempt_id else None
+
+
+@router.get("/login/verify", response_class=HTMLResponse)
+def verify_form(request: Request, db: DbSession, attempt: str = "", next: str = "/account") -> Response:
+    """Enter the SMS code."""
+    context: dict[str, Any] = {"attempt": attempt, "next": safe_next(next), "step": "sms"}
+    try:
+        row = service.get_attempt(db, attempt, _binding(request, attempt))
+    except ProblemError as error:
+        return _problem_page(request, "identity/verify.html", context, error)
+    context["masked_mobile"] = service.mask_mobile(row.mobile)
+    context["registering"] = row.purpose == "register"
+    return _render(request, "identity/verify.html", context)
+
+
+def _signed_in(
+    request: Request, db: Any, citizen: Citizen, outcome: service.VerifyOutcome, next: str
+) -> Response:
+    web_session, token = sessions.open_session(
+        db,
+        citizen,
+        level=outcome.level,
+        amr=outcome.amr,
+        ip=_ip(request),
+        user_agent=request.headers.get("user-agent", ""),
+        replaces_token=request.cookies.get(SESSION_COOKIE),
+    )
+    response = RedirectResponse(safe_next(next), status_code=303)
+    _set_cookie(request, response, SESSION_COOKIE, token, None)
+    response.delete_cookie(LOGIN_COOKIE, path="/")
+    return response
+
+
+@router.post("/login/verify", response_class=HTMLResponse)
+def verify_submit(
+    request: Request,
+    db: DbSession,
+    settings: AppSettings,
+    _: CsrfProtected,
+    attempt: Annotated[str, Form()] = "",
+    code: Annotated[str, Form()] = "",
+    next: Annotated[str, Form()] = "/account",
+) -> Response:
+    """Check the code; a new session (new id) on success."""
+    context: dict[str, Any] = {"attempt": attempt, "next": safe_next(next), "step": "sms"}
+    try:
+        outcome = service.verify_code(
+            db,
+            settings,
+            _counters(request, db),
+            attempt_id=attempt,
+            binding=_binding(request, attempt),
+            code=code,
+            ip=_ip(request),
+            user_agent=request.headers.get("user-agent", ""),
+        )
+    except ProblemError as error:
+        return _problem_page(request, "identity/verify.html", context, error)
+    if outcome.status == "wrong":
+        context["remaining"] = outcome.remaining
+        return _problem_page(request, "identity/verify.html", context, WrongCode())
+    if outcome.status == "second_factor":
+        return RedirectResponse(
+            f"/login/totp?attempt={attempt}&next={_quote(safe_next(next))}", status_code=303
+        )
+    assert outcome.citizen is not None
+    return _signed_in(request, db, outcome.citizen, outcome, next)
+
+
+@router.get("/login/totp", response_class=HTMLResponse)
+def totp_form(request: Request, attempt: str = "", next: str = "/account") -> Response:
+    """Enter the authenticator app's code (second factor)."""
+    return _render(
+        request, "identity/verify.html", {"attempt": attempt, "next": safe_next(next), "step": "totp"}
+    )
+
+
+@router.post("/login/totp", response_class=HTMLResponse)
+def totp_submit(
+    request: Request,
+    db: DbSession,
+    settings: AppSettings,
+    _: CsrfProtected,
+    attempt: Annotated[str, Form()] = "",
+    code: Annotated[str, Form()] = "",
+    next: Annotated[str, Form()] = "/account",
+) -> Response:
+    context: dict[str, Any] = {"attempt": attempt, "next": safe_next(next), "step": "totp"}
+    try:
+        outcome = service.verify_second_factor(
+            db,
+            settings,
+            _counters(request, db),
+            attempt_id=attempt,
+            binding=_binding(request, attempt),
+            code=code,
+            ip=_ip(request),
+            user_agent=request.headers.get("user-agent", ""),
+        )
+    except ProblemError as error:
+        return _problem_page(request, "identity/verify.html", context, error)
+    if outcome.status == "wrong":
+        context["remaining"] = outcome.remaining
+        return _problem_page(request, "identity/verify.html", context, SecondFactorInvalid())
+    assert outcome.citizen is not None
+    return _signed_in(request, db, outcome.citizen, outcome, next)
+
+
+@router.get("/login/step-up", response_class=HTMLResponse)
+def step_up_form(request: Request, citizen: CurrentCitizen, next: str = "/account") -> Response:
+    """Raise this session's level with the second factor (or learn how to set one up)."""
+    return _render(
+        request,
+        "identity/verify.html",
+        {"next": safe_next(next), "step": "step_up", "has_totp": citizen.has_second_factor},
+    )
+
+
+@router.post("/login/step-up", response_class=HTMLResponse)
+def step_up_submit(
+    request: Request,
+    db: DbSession,
+    settings: AppSettings,
+    citizen: CurrentCitizen,
+    web_session: CurrentWebSession,
+    _: CsrfProtected,
+    code: Annotated[str, Form()] = "",
+    next: Annotated[str, Form()] = "/account",
+) -> Response:
+    context: dict[str, Any] = {
+        "next": safe_next(next),
+        "step": "step_up",
+        "has_totp": citizen.has_second_factor,
+    }
+    store = _counters(request, db)
+    try:
+        service.check_not_locked(store, citizen.national_code)
+    except ProblemError as error:
+        return _problem_page(request, "identity/verify.html", context, error)
+    if not service.check_totp(db, settings, citizen, code):
+        service.record_failure(store, citizen.national_code)
+        return _problem_page(request, "identity/verify.html", context, SecondFactorInvalid())
+    store.reset(f"fail:{citizen.national_code}")
+    sessions.raise_level(db, web_session, policy.LEVEL_TWO_FACTOR, "otp")
+    return RedirectResponse(safe_next(next), status_code=303)
+
+
+@router.post("/logout")
+def logout(request: Request, db: DbSession, _: CsrfProtected) -> Response:
+    """End this browser's session."""
+    token = request.cookies.get(SESSION_COOKIE)
+    if token:
+        sessions.end_session_by_token(db, token)
+    response = RedirectResponse("/", status_code=303)
+    response.delete_cookie(SESSION_COOKIE, path="/")
+    return response
+
+
+# --- account -----------------------------------------------------------------------------------
+
+
+def _account(request: Request, section: str, context: dict[str, Any]) -> HTMLResponse:
+    return _render(request, "identity/account.html", {"section": section, **context})
+
+
+@router.get("/account", response_class=HTMLResponse)
+def account(
+    request: Request, citizen: CurrentCitizen, web_session: CurrentWebSession, db: DbSession
+) -> Response:
+    """Profile (from the civil registry) and the session's assurance level."""
+    return _account(
+        request,
+        "profile",
+        {
+            "citizen": citizen,
+            "web_session": web_session,
+            "unread": inbox_selectors.unread_count(db, citizen.national_code),
+        },
+    )
+
+
+@router.get("/account/sessions", response_class=HTMLResponse)
+def account_sessions(
+    request: Request, citizen: CurrentCitizen, web_session: CurrentWebSession, db: DbSession
+) -> Response:
+    return _account(
+        request, "sessions", {"rows": selectors.active_sessions(db, citizen), "current_id": web_session.id}
+    )
+
+
+@router.post("/account/sessions/{session_id}/revoke")
+def revoke_session(session_id: str, citizen: CurrentCitizen, db: DbSession, _: CsrfProtected) -> Response:
+    sessions.revoke(db, citizen, session_id)
+    return RedirectResponse("/account/sessions", status_code=303)
+
+
+@router.post("/account/sessions/revoke-all")
+def revoke_all_sessions(citizen: CurrentCitizen, db: DbSession, _: CsrfProtected) -> Response:
+    """Log out everywhere, this browser included."""
+    sessions.revoke_all(db, citizen)
+    response = RedirectResponse("/", status_code=303)
+    response.delete_cookie(SESSION_COOKIE, path="/")
+    return response
+
+
+@router.get("/account/apps", response_class=HTMLResponse)
+def account_apps(request: Request, citizen: CurrentCitizen, db: DbSession) -> Response:
+    return _account(request, "apps", {"apps": oidc_tokens.connected_apps(db, citizen)})
+
+
+@router.post("/account/apps/{client_id}/revoke")
+def revoke_app(client_id: str, citizen: CurrentCitizen, db: DbSession, _: CsrfProtected) -> Response:
+    oidc_tokens.revoke_client_for_citizen(db, citizen, client_id)
+    return RedirectResponse("/account/apps", status_code=303)
+
+
+@router.get("/account/logins", response_class=HTMLResponse)
+def account_logins(request: Request, citizen: CurrentCitizen, db: DbSession) -> Response:
+    return _account(request, "logins", {"events": selectors.recent_logins(db, citizen)})
+
+
+@router.get("/account/inbox", response_class=HTMLResponse)
+def account_inbox(request: Request, citizen: CurrentCitizen, db: DbSession) -> Response:
+    return _account(request, "inbox", {"messages": inbox_selectors.inbox(db, citizen.national_code)})
+
+
+@router.post("/account/inbox/{message_id}/read")
+def inbox_read(message_id: str, citizen: CurrentCitizen, db: DbSession, _: CsrfProtected) -> Response:
+    notify_service.mark_read(db, citizen.national_code, message_id)
+    return RedirectResponse("/account/inbox", status_code=303)
+
+
+@router.get("/account/security", response_class=HTMLResponse)
+def account_security(
+    request: Request, citizen: CurrentCitizen, web_session: CurrentWebSession, settings: AppSettings
+) -> Response:
+    """Second-factor set-up: scan, confirm, or turn off."""
+    context: dict[str, Any] = {"citizen": citizen, "web_session": web_session}
+    secret = service.pending_totp_secret(settings, citizen) if not citizen.has_second_factor else None
+    if secret:
+        uri = totp.provisioning_uri(secret, citizen.national_code)
+        context.update(secret=secret, qr_svg=segno.make(uri, error="m").svg_inline(scale=4), otpauth=uri)
+    return _account(request, "security", context)
+
+
+@router.post("/account/security/totp/start")
+def totp_start(citizen: CurrentCitizen, db: DbSession, settings: AppSettings, _: CsrfProtected) -> Response:
+    if not citizen.has_second_factor:
+        service.begin_totp_enrolment(db, settings, citizen)
+    return RedirectResponse("/account/security", status_code=303)
+
+
+@router.post("/account/security/totp/confirm", response_class=HTMLResponse)
+def totp_confirm(
+    request: Request,
+    citizen: CurrentCitizen,
+    web_session: CurrentWebSession,
+    db: DbSession,
+    settings: AppSettings,
+    _: CsrfProtected,
+    code: Annotated[str, Form()] = "",
+) -> Response:
+    """Proving the app works turns the factor on and raises this session to level 2."""
+    try:
+        service.confirm_totp_enrolment(db, settings, citizen, code)
+    except ProblemError as error:
+        context: dict[str, Any] = {"citizen": citizen, "web_session": web_session}
+        secret = service.pending_totp_secret(settings, citizen)
+        if secret:
+            context.update(secret=secret, otpauth=totp.provisioning_uri(secret, citizen.national_code))
+        locale = request.app.state.templates.locale_of(request)
+        response = _account(request, "security", {**context, **_error_context(error, locale)})
+        response.status_code = error.status
+        return response
+    sessions.raise_level(db, web_session, policy.LEVEL_TWO_FACTOR, "otp")
+    notify_service.send(
+        db,
+        settings,
+        national_code=citizen.national_code,
+        subject_fa="عامل دوم ورود فعال شد",
+        body_fa="برنامهٔ احراز هویت برای حساب شما در پنجره فعال شد. اگر این کار را شما نکرده‌اید، همهٔ نشست‌ها را ببندید.",
+        kind="identity.second_factor_enabled",
+        link="/account/security",
+    )
+    return RedirectResponse("/account/security", status_code=303)
+
+
+@router.post("/account/security/totp/disable")
+def totp_disable(
+    citizen: Annotated[Citizen, Depends(require_level(policy.LEVEL_TWO_FACTOR))],
+    db: DbSession,
+    _: CsrfProtected,
+) -> Response:
+    """Turning the second factor off needs a level-2 session (an attacker with only the SIM cannot)."""
+    service.disable_totp(db, citizen)
+    return RedirectResponse("/account/security", status_code=303)

@@ -1,0 +1,231 @@
+"""The OIDC provider's browser side: the authorization endpoint, the Persian consent screen, logout."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+from urllib.parse import quote, urlencode
+
+from fastapi import APIRouter, Request
+from fastapi.responses import RedirectResponse, Response
+
+from panjereh.core.db import utcnow
+from panjereh.core.deps import AppSettings, DbSession
+from panjereh.core.requests import instance_uri
+from panjereh.identity import sessions
+from panjereh.identity.deps import optional_citizen
+from panjereh.identity.models import Citizen, WebSession
+from panjereh.oidc import authorize as authz
+from panjereh.oidc import clients, tokens
+from panjereh.oidc.exceptions import InvalidClientRequest
+from panjereh.oidc.router import key_ring
+from panjereh.web.csrf import CsrfProtected
+
+router = APIRouter(include_in_schema=False)
+
+AUTHORIZE_FIELDS = (
+    "client_id",
+    "redirect_uri",
+    "response_type",
+    "scope",
+    "state",
+    "nonce",
+    "code_challenge",
+    "code_challenge_method",
+    "prompt",
+    "max_age",
+    "acr_values",
+    "login_hint",
+)
+
+SCOPE_LABELS = {
+    "openid": ("شناسهٔ کاربری شما در این برنامه", "An identifier for you in this app"),
+    "profile": ("نام، نام خانوادگی، تاریخ تولد و جنسیت (از ثبت احوال)", "Name, birth date and gender"),
+    "national_code": ("کد ملی", "National code"),
+    "phone": ("شمارهٔ همراه", "Mobile number"),
+    "offline_access": ("دسترسی ادامه‌دار تا زمانی که لغو کنید", "Continued access until you revoke it"),
+}
+
+
+def _no_store(response: Response) -> Response:
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def _bad_request_page(request: Request, error: InvalidClientRequest) -> Response:
+    problem = error.to_problem(instance_uri(getattr(request.state, "request_id", "unknown")))
+    return _no_store(request.app.state.templates.render_problem(request, problem, error.status))
+
+
+def _identity(request: Request, db: Any) -> tuple[WebSession, Citizen] | None:
+    optional_citizen(request, db)
+    found: tuple[WebSession, Citizen] | None = request.state.identity
+    return found
+
+
+def _authorize_url(params: dict[str, str], drop: tuple[str, ...] = ()) -> str:
+    kept = {key: value for key, value in params.items() if key in AUTHORIZE_FIELDS and key not in drop}
+    return "/oauth2/authorize?" + urlencode(kept)
+
+
+def _login_redirect(params: dict[str, str], request_: authz.AuthorizationRequest, force: bool) -> Response:
+    # prompt=login / max_age are satisfied by the fresh login, so they are dropped from the way back.
+    back = _authorize_url(params, drop=("prompt", "max_age") if force else ())
+    target = f"/login?next={quote(back, safe='')}"
+    if force:
+        target += "&force=1"
+    if request_.login_hint:
+        target += f"&hint={quote(request_.login_hint, safe='')}"
+    return RedirectResponse(target, status_code=303)
+
+
+def _handle(request: Request, db: Any, settings: Any, params: dict[str, str]) -> Response:
+    issuer = settings.base_url
+    try:
+        request_ = authz.validate(db, params)
+    except InvalidClientRequest as error:
+        return _bad_request_page(request, error)
+    except authz.RedirectError as error:
+        return RedirectResponse(error.location(issuer), status_code=303)
+
+    def fail(error: str, description: str) -> Response:
+        return RedirectResponse(
+            authz.RedirectError(request_.redirect_uri, request_.state, error, description).location(issuer),
+            status_code=303,
+        )
+
+    found = _identity(request, db)
+    none = "none" in request_.prompt
+    if found is None:
+        return (
+            fail("login_required", "The citizen is not signed in")
+            if none
+            else _login_redirect(params, request_, force=False)
+        )
+    web_session, citizen = found
+    too_old = request_.max_age is not None and utcnow() - web_session.auth_time > timedelta(
+        seconds=request_.max_age
+    )
+    if "login" in request_.prompt or too_old:
+        if none:
+            return fail("login_required", "A fresh login is needed")
+        return _login_redirect(params, request_, force=True)
+    wanted = max(request_.required_level(), request_.requested_level())
+    if web_session.level < wanted:
+        if none:
+            return fail("interaction_required", "A higher assurance level needs interaction")
+        if citizen.has_second_factor or request_.required_level() > web_session.level:
+            back = quote(_authorize_url(params), safe="")
+            return RedirectResponse(f"/login/step-up?next={back}", status_code=303)
+        # acr_values are voluntary (OIDC Core §3.1.2.1): go on; the `acr` claim says what was done.
+    if "consent" in request_.prompt or not authz.consent_covers(
+        db, citizen, request_.client, request_.scopes
+    ):
+        if none:
+            return fail("consent_required", "The citizen has not consented to these scopes")
+        return _no_store(
+            request.app.state.templates.render(
+                request,
+                "oidc/consent.html",
+                {
+                    "client": request_.client,
+                    "scopes": [(scope, SCOPE_LABELS.get(scope, (scope, scope))) for scope in request_.scopes],
+                    "params": {key: value for key, value in params.items() if key in AUTHORIZE_FIELDS},
+                    "redirect_host": request_.redirect_uri.split("/")[2],
+                },
+            )
+        )
+    code = authz.issue_code(db, request_, citizen, web_session)
+    return RedirectResponse(authz.success_location(request_, code, issuer), status_code=303)
+
+
+@router.get("/oauth2/authorize")
+def authorize(request: Request, db: DbSession, settings: AppSettings) -> Response:
+    """The authorization endpoint (GET, RFC 6749 §4.1.1)."""
+    return _handle(request, db, settings, dict(request.query_params))
+
+
+@router.post("/oauth2/consent")
+async def consent(request: Request, db: DbSession, settings: AppSettings, _: CsrfProtected) -> Response:
+    """The citizen's answer on the consent screen; the request is validated again from scratch."""
+    form = {key: str(value) for key, value in (await request.form()).items()}
+    params = {key: value for key, value in form.items() if key in AUTHORIZE_FIELDS}
+    try:
+        request_ = authz.validate(db, params)
+    except InvalidClientRequest as error:
+        return _bad_request_page(request, error)
+    except authz.RedirectError as error:
+        return RedirectResponse(error.location(settings.base_url), status_code=303)
+    found = _identity(request, db)
+    if found is None:
+        return _login_redirect(params, request_, force=False)
+    if form.get("decision") != "allow":
+        error = authz.RedirectError(
+            request_.redirect_uri, request_.state, "access_denied", "The citizen declined"
+        )
+        return RedirectResponse(error.location(settings.base_url), status_code=303)
+    authz.remember_consent(db, found[1], request_.client, request_.scopes)
+    params.pop("prompt", None)
+    return _handle(request, db, settings, params)
+
+
+def _logout_target(
+    db: Any, settings: Any, request: Request, params: dict[str, str]
+) -> tuple[str | None, str | None]:
+    """The validated post-logout redirect (registered for the client the hint names) and the hinted sid."""
+    hint = params.get("id_token_hint")
+    claims = tokens.decode_id_token_hint(db, settings, key_ring(request), hint) if hint else None
+    client_id = params.get("client_id") or (str(claims.get("aud")) if claims else None)
+    if claims and params.get("client_id") and claims.get("aud") != params["client_id"]:
+        return None, None
+    client = clients.get_client(db, client_id or "")
+    target = params.get("post_logout_redirect_uri")
+    if target and client is not None and target in client.post_logout_redirect_uris:
+        if params.get("state"):
+            target = authz.add_query(target, {"state": params["state"]})
+    else:
+        target = None
+    return target, (str(claims["sid"]) if claims and claims.get("sid") else None)
+
+
+@router.api_route("/oauth2/logout", methods=["GET"])
+def logout(request: Request, db: DbSession, settings: AppSettings) -> Response:
+    """RP-initiated logout 1.0: with a hint naming this browser's session, log out at once; else ask."""
+    params = dict(request.query_params)
+    target, sid = _logout_target(db, settings, request, params)
+    found = _identity(request, db)
+    if found is not None and sid is not None and sid == found[0].id:
+        sessions.end_session(db, found[0].id)
+        response = RedirectResponse(target or "/", status_code=303)
+        response.delete_cookie(sessions.SESSION_COOKIE, path="/")
+        return response
+    if found is None:
+        return RedirectResponse(target or "/", status_code=303)
+    return _no_store(
+        request.app.state.templates.render(
+            request,
+            "oidc/logout.html",
+            {
+                "params": {
+                    k: v
+                    for k, v in params.items()
+                    if k in ("id_token_hint", "post_logout_redirect_uri", "state", "client_id")
+                }
+            },
+        )
+    )
+
+
+@router.post("/oauth2/logout")
+async def logout_confirm(
+    request: Request, db: DbSession, settings: AppSettings, _: CsrfProtected
+) -> Response:
+    """The citizen confirmed logging out."""
+    form = {key: str(value) for key, value in (await request.form()).items()}
+    target, _sid = _logout_target(db, settings, request, form)
+    found = _identity(request, db)
+    if found is not None:
+        sessions.end_session(db, found[0].id)
+    response = RedirectResponse(target or "/", status_code=303)
+    response.delete_cookie(sessions.SESSION_COOKIE, path="/")
+    return response

@@ -1,0 +1,35 @@
+"""Notify: inbox rows, the development outbox, and refusals."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy.orm import Session
+
+from panjereh.core.config import Settings
+from panjereh.notify import selectors, service
+from panjereh.notify.backends import read_outbox
+from panjereh.notify.exceptions import NoRecipient, UnknownChannel
+
+
+def test_inbox_and_sms(db: Session, settings: Settings) -> None:
+    before = len(read_outbox(settings))
+    service.send(db, settings, national_code="0499370899", mobile="09121234567", channels=frozenset({"inbox", "sms"}),
+                 subject_fa="درخواست شما", body_fa="تصمیم گرفته شد", kind="delivery.decided", link="/requests/1")
+    rows = selectors.inbox(db, "0499370899")
+    assert [row.subject_fa for row in rows] == ["درخواست شما"]
+    assert selectors.unread_count(db, "0499370899") == 1
+    assert selectors.inbox(db, "0790419904") == []
+    outbox = read_outbox(settings)
+    assert len(outbox) == before + 1 and outbox[-1]["to"] == "09121234567" and outbox[-1]["channel"] == "sms"
+    assert service.mark_read(db, "0790419904", rows[0].id) is False  # not theirs
+    assert service.mark_read(db, "0499370899", rows[0].id) is True
+    assert selectors.unread_count(db, "0499370899") == 0
+
+
+def test_refusals(db: Session, settings: Settings) -> None:
+    with pytest.raises(UnknownChannel):
+        service.send(db, settings, national_code="0499370899", channels=frozenset({"fax"}), subject_fa="x",
+                     body_fa="x", kind="k")
+    with pytest.raises(NoRecipient):
+        service.send(db, settings, national_code="0499370899", channels=frozenset({"sms"}), subject_fa="x",
+                     body_fa="x", kind="k")
