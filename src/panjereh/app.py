@@ -9,6 +9,8 @@ from fastapi import FastAPI
 from fastapi.responses import JSONResponse
 from starlette.requests import Request
 
+from panjereh.agencies import router as agencies_api
+from panjereh.catalog import router as catalog_api
 from panjereh.core.config import Settings, get_settings
 from panjereh.core.db import make_engine, make_sessionmaker, ping
 from panjereh.core.logging import configure_logging, get_logger
@@ -22,6 +24,8 @@ from panjereh.exchange import router as exchange_router
 from panjereh.exchange.client import PlatformClient
 from panjereh.identity import deps as identity_deps
 from panjereh.oidc import router as oidc_router
+from panjereh.web import agencies as web_agencies
+from panjereh.web import catalog as web_catalog
 from panjereh.web import documents as web_documents
 from panjereh.web import home as web_home
 from panjereh.web import identity as web_identity
@@ -83,6 +87,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(web_oidc.router)
     app.include_router(oidc_router.router)
     app.include_router(oidc_router.admin_router, prefix=API_PREFIX)
+    app.include_router(agencies_api.router, prefix=API_PREFIX)
+    app.include_router(catalog_api.router, prefix=API_PREFIX)
+    app.include_router(web_catalog.router)
+    app.include_router(web_agencies.router)
 
     app.add_middleware(MetricsMiddleware, metrics=metrics)
     app.add_middleware(RequestIdMiddleware)
