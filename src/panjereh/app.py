@@ -18,6 +18,7 @@ from panjereh.core.metrics import HttpMetrics, MetricsMiddleware
 from panjereh.core.problems import install_problem_handlers
 from panjereh.core.redis import make_redis
 from panjereh.core.requests import RequestIdMiddleware
+from panjereh.documents.router import router as documents_api
 from panjereh.exchange import gateway as exchange_gateway
 from panjereh.exchange import router as exchange_router
 from panjereh.exchange.client import PlatformClient
@@ -26,6 +27,7 @@ from panjereh.oidc import router as oidc_router
 from panjereh.web import agencies as web_agencies
 from panjereh.web import catalog as web_catalog
 from panjereh.web import exchange as web_exchange
+from panjereh.web import documents as web_documents
 from panjereh.web import home as web_home
 from panjereh.web import identity as web_identity
 from panjereh.web import oidc as web_oidc
@@ -81,6 +83,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(catalog_api.router, prefix=API_PREFIX)
     app.include_router(web_catalog.router)
     app.include_router(web_agencies.router)
+    app.include_router(documents_api, prefix=API_PREFIX)
+    web_documents.mount(app)
     app.include_router(exchange_gateway.router)
     app.include_router(exchange_router.router, prefix=API_PREFIX)
     app.include_router(web_exchange.router)

@@ -19,6 +19,7 @@ from panjereh.catalog import cli as catalog_cli
 from panjereh.core.config import Settings, get_settings
 from panjereh.core.db import make_engine, make_sessionmaker, unit_of_work
 from panjereh.exchange import cli as exchange_cli
+from panjereh.documents import cli as documents_cli
 from panjereh.oidc import cli as oidc_cli
 
 app = typer.Typer(help="Panjereh — the national window of smart government services.", no_args_is_help=True)
@@ -27,6 +28,7 @@ app.add_typer(registries_app, name="registries")
 app.add_typer(exchange_cli.app, name="exchange")
 app.add_typer(catalog_cli.app, name="catalog")
 app.add_typer(oidc_cli.app, name="oidc")
+app.add_typer(documents_cli.app, name="documents")
 
 console = Console(stderr=True)
 
