@@ -37,6 +37,8 @@ class Settings(BaseSettings):
     default_locale: Literal["fa", "en"] = "fa"
     db_echo: bool = False
     sql_pool_size: int = Field(default=10, ge=1)
+    otp_ttl_seconds: int = Field(default=300, ge=30, le=600)  # NIST SP 800-63B: at most 10 minutes
+    oidc_admin_token: str | None = None  # bearer token of the OIDC client-registration API (unset: API off)
 
     @model_validator(mode="after")
     def _refuse_placeholders_outside_development(self) -> Settings:

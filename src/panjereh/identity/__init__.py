@@ -1,0 +1,1 @@
+"""Citizen identity: registration against the registries, SMS codes, sessions, assurance levels."""

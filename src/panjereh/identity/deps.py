@@ -1,0 +1,117 @@
+"""FastAPI dependencies: the signed-in citizen (`CurrentCitizen`, `OptionalCitizen`) and `require_level`."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Annotated, Any
+from urllib.parse import quote
+
+from fastapi import Depends, FastAPI, Request
+from fastapi.responses import JSONResponse, RedirectResponse, Response
+
+from panjereh.core.deps import DbSession
+from panjereh.core.errors import PROBLEM_JSON, ProblemError
+from panjereh.core.requests import instance_uri
+from panjereh.identity import sessions
+from panjereh.identity.exceptions import LoginRequired, StepUpRequired
+from panjereh.identity.models import Citizen, WebSession
+from panjereh.identity.sessions import SESSION_COOKIE
+
+_UNSET = object()
+
+
+def _resolve(request: Request, db: Any) -> tuple[WebSession, Citizen] | None:
+    cached = getattr(request.state, "identity", _UNSET)
+    if cached is not _UNSET:
+        return cached  # type: ignore[no-any-return]
+    found = sessions.resolve(db, request.cookies.get(SESSION_COOKIE))
+    request.state.identity = found
+    return found
+
+
+def optional_citizen(request: Request, db: DbSession) -> Citizen | None:
+    """The signed-in citizen, or None."""
+    found = _resolve(request, db)
+    return found[1] if found else None
+
+
+def current_citizen(request: Request, citizen: Annotated[Citizen | None, Depends(optional_citizen)]) -> Citizen:
+    """The signed-in citizen; API callers get 401, browsers are sent to the login page."""
+    if citizen is None:
+        raise LoginRequired()
+    return citizen
+
+
+def current_web_session(request: Request, _citizen: Annotated[Citizen, Depends(current_citizen)]) -> WebSession:
+    """The signed-in browser's session row (its level, amr, auth time)."""
+    found = request.state.identity
+    assert found is not None
+    return found[0]  # type: ignore[no-any-return]
+
+
+CurrentCitizen = Annotated[Citizen, Depends(current_citizen)]
+OptionalCitizen = Annotated[Citizen | None, Depends(optional_citizen)]
+CurrentWebSession = Annotated[WebSession, Depends(current_web_session)]
+
+
+def require_level(level: int) -> Callable[..., Citizen]:
+    """A dependency: the citizen, signed in at `level` or higher (else step-up)."""
+
+    def dependency(request: Request, citizen: CurrentCitizen) -> Citizen:
+        web_session = request.state.identity[0]
+        if web_session.level < level:
+            raise StepUpRequired(required_level=level, current_level=web_session.level)
+        return citizen
+
+    return dependency
+
+
+def current_user_context(request: Request) -> dict[str, Any]:
+    """Template context processor: `current_user` is the signed-in Citizen or None."""
+    cached = getattr(request.state, "identity", _UNSET)
+    if cached is _UNSET:
+        token = request.cookies.get(SESSION_COOKIE)
+        if not token:
+            return {"current_user": None}
+        with request.app.state.sessionmaker() as db:
+            cached = sessions.resolve(db, token)
+            db.commit()
+        request.state.identity = cached
+    return {"current_user": cached[1] if cached else None}
+
+
+def _is_api(request: Request) -> bool:
+    path = request.url.path
+    if path.startswith(("/api/", "/oauth2/", "/exchange/")):
+        return True
+    return not request.headers.get("accept", "").startswith("text/html")
+
+
+def _problem(request: Request, error: ProblemError) -> Response:
+    problem = error.to_problem(instance_uri(getattr(request.state, "request_id", "unknown")))
+    return JSONResponse(problem, status_code=error.status, media_type=PROBLEM_JSON, headers=error.headers)
+
+
+def _next_of(request: Request) -> str:
+    target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    return quote(target, safe="")
+
+
+def install(app: FastAPI) -> None:
+    """Register the `current_user` context processor and the login/step-up redirects for browsers."""
+    app.state.templates.context_processors.append(current_user_context)
+
+    async def on_login_required(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, LoginRequired)
+        if _is_api(request):
+            return _problem(request, exc)
+        return RedirectResponse(f"/login?next={_next_of(request)}", status_code=303)
+
+    async def on_step_up(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, StepUpRequired)
+        if _is_api(request):
+            return _problem(request, exc)
+        return RedirectResponse(f"/login/step-up?next={_next_of(request)}", status_code=303)
+
+    app.add_exception_handler(LoginRequired, on_login_required)
+    app.add_exception_handler(StepUpRequired, on_step_up)

@@ -1,0 +1,47 @@
+"""Reading citizens, sessions and login history."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from panjereh.core.db import utcnow
+from panjereh.identity.models import Citizen, LoginEvent, WebSession
+from panjereh.identity.sessions import is_live
+
+
+def get_citizen_by_national_code(session: Session, national_code: str) -> Citizen | None:
+    """The citizen with this national code, if they have ever logged in."""
+    return session.scalar(select(Citizen).where(Citizen.national_code == national_code))
+
+
+def get_citizen_by_mobile(session: Session, mobile: str) -> Citizen | None:
+    """The citizen whose registered mobile this is."""
+    return session.scalars(select(Citizen).where(Citizen.mobile == mobile).order_by(Citizen.created_at)).first()
+
+
+def get_citizen(session: Session, citizen_id: str) -> Citizen | None:
+    return session.get(Citizen, citizen_id)
+
+
+def active_sessions(session: Session, citizen: Citizen) -> list[WebSession]:
+    """The citizen's sessions that are still usable, newest first."""
+    now = utcnow()
+    rows = session.scalars(
+        select(WebSession)
+        .where(WebSession.citizen_id == citizen.id, WebSession.revoked_at.is_(None), WebSession.expires_at > now)
+        .order_by(WebSession.created_at.desc())
+    ).all()
+    return [row for row in rows if is_live(row, now)]
+
+
+def recent_logins(session: Session, citizen: Citizen, limit: int = 20) -> Sequence[LoginEvent]:
+    """The citizen's latest login events (successes and failures)."""
+    return session.scalars(
+        select(LoginEvent)
+        .where(LoginEvent.national_code == citizen.national_code)
+        .order_by(LoginEvent.at.desc())
+        .limit(limit)
+    ).all()

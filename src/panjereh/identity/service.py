@@ -1,0 +1,362 @@
+"""The login flow: identify, check the registries, send a code, verify it, then the second factor."""
+
+from __future__ import annotations
+
+import hmac
+import secrets
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from panjereh.core.config import Settings
+from panjereh.core.db import utcnow
+from panjereh.core.identifiers import InvalidIdentifier, fold_digits, normalize_mobile, normalize_national_code
+from panjereh.core.jalali import to_tehran
+from panjereh.identity import policy, selectors, totp
+from panjereh.identity.crypto import fernet, keyed_hash, sha256_hex
+from panjereh.identity.exceptions import (
+    AccountLocked,
+    AttemptNotFound,
+    CodeExpired,
+    IdentifierMissing,
+    InvalidMobile,
+    InvalidNationalCode,
+    LoginThrottled,
+    NotRegistered,
+    SecondFactorInvalid,
+    TooManyWrongCodes,
+)
+from panjereh.identity.models import Citizen, LoginAttempt, LoginEvent
+from panjereh.identity.ratelimit import CounterStore
+from panjereh.identity.registry import ExchangeClient, RegistryPerson, check_person
+from panjereh.notify import service as notify
+
+LOGIN_COOKIE = "pj_login"  # binds a code to the browser that asked for it
+
+
+@dataclass(frozen=True)
+class StartedLogin:
+    """A code was sent: the attempt id, the browser binding (a cookie) and where the code went."""
+
+    attempt_id: str
+    binding: str
+    masked_mobile: str
+    expires_at: datetime
+    registering: bool
+
+
+@dataclass(frozen=True)
+class VerifyOutcome:
+    """`ok` (a session may open), `second_factor` (TOTP next) or `wrong` (the code was wrong)."""
+
+    status: str
+    citizen: Citizen | None = None
+    remaining: int = 0
+    level: int = policy.LEVEL_SMS
+    amr: tuple[str, ...] = ("sms",)
+
+
+def parse_national_code(raw: str | None) -> str | None:
+    if raw is None or not raw.strip():
+        return None
+    try:
+        return normalize_national_code(raw)
+    except InvalidIdentifier as exc:
+        raise InvalidNationalCode(str(exc)) from exc
+
+
+def parse_mobile(raw: str | None) -> str | None:
+    if raw is None or not raw.strip():
+        return None
+    try:
+        return normalize_mobile(raw)
+    except InvalidIdentifier as exc:
+        raise InvalidMobile(str(exc)) from exc
+
+
+def mask_mobile(mobile: str) -> str:
+    return f"{mobile[:4]}***{mobile[-4:]}"
+
+
+def _limit(counters: CounterStore, key: str, windows: tuple[policy.Window, ...]) -> None:
+    for window in windows:
+        count, retry_after = counters.hit(f"{key}:{window.seconds}", window.seconds)
+        if count > window.limit:
+            raise LoginThrottled(
+                f"At most {window.limit} per {window.seconds} s; retry after {retry_after} s",
+                f"حداکثر {window.limit} بار در هر {window.seconds // 60} دقیقه؛ {retry_after} ثانیهٔ دیگر دوباره تلاش کنید",
+                headers={"Retry-After": str(retry_after)},
+                retry_after=retry_after,
+            )
+
+
+def check_not_locked(counters: CounterStore, national_code: str) -> None:
+    """Refuse while the account is in back-off or locked after consecutive failures."""
+    count, ttl = counters.peek(f"cool:{national_code}")
+    if count:
+        failures, _ = counters.peek(f"fail:{national_code}")
+        error = AccountLocked if failures >= policy.MAX_CONSECUTIVE_FAILURES else LoginThrottled
+        raise error(
+            f"{failures} consecutive failures; retry after {ttl} s",
+            f"{failures} تلاش ناموفق پیاپی؛ {ttl} ثانیهٔ دیگر دوباره تلاش کنید",
+            headers={"Retry-After": str(ttl)},
+            retry_after=ttl,
+        )
+
+
+def record_failure(counters: CounterStore, national_code: str) -> int:
+    """Count a consecutive failure for the account and start its back-off; returns the count."""
+    failures, _ = counters.hit(f"fail:{national_code}", policy.FAILURE_WINDOW_SECONDS)
+    wait = policy.backoff_seconds(failures)
+    if wait:
+        counters.put(f"cool:{national_code}", 1, wait)
+    if failures >= policy.MAX_CONSECUTIVE_FAILURES:
+        # The lock must outlive the failure window, so the counter is kept as long as the lock.
+        counters.put(f"fail:{national_code}", failures, policy.LOCK_SECONDS)
+    return failures
+
+
+def start_login(
+    session: Session,
+    settings: Settings,
+    counters: CounterStore,
+    exchange: ExchangeClient,
+    *,
+    national_code: str | None,
+    mobile: str | None,
+    ip: str,
+    today: date | None = None,
+) -> StartedLogin:
+    """Identify the citizen (checking the registries on first login or a new mobile) and send a code."""
+    code_nc, code_mobile = parse_national_code(national_code), parse_mobile(mobile)
+    if code_nc is None and code_mobile is None:
+        raise IdentifierMissing()
+    _limit(counters, f"start:ip:{ip}", policy.STARTS_PER_ADDRESS)
+    citizen: Citizen | None = None
+    person: RegistryPerson | None = None
+    if code_nc and code_mobile:
+        citizen = selectors.get_citizen_by_national_code(session, code_nc)
+        if citizen is None or citizen.mobile != code_mobile:
+            check_not_locked(counters, code_nc)
+            # First login, or a new mobile: Shahkar and the civil registry decide (nothing is written first).
+            person = check_person(exchange, code_nc, code_mobile, today or to_tehran(utcnow()).date())
+    elif code_nc:
+        citizen = selectors.get_citizen_by_national_code(session, code_nc)
+        if citizen is None:
+            raise NotRegistered()
+        code_mobile = citizen.mobile
+    else:
+        assert code_mobile is not None
+        citizen = selectors.get_citizen_by_mobile(session, code_mobile)
+        if citizen is None:
+            raise NotRegistered()
+        code_nc = citizen.national_code
+    assert code_nc is not None and code_mobile is not None
+    check_not_locked(counters, code_nc)
+    _limit(counters, f"send:mobile:{code_mobile}", policy.SENDS_PER_MOBILE)
+    _limit(counters, f"send:nc:{code_nc}", policy.SENDS_PER_NATIONAL_CODE)
+    _limit(counters, f"send:ip:{ip}", policy.SENDS_PER_ADDRESS)
+
+    code = f"{secrets.randbelow(10**policy.CODE_DIGITS):0{policy.CODE_DIGITS}d}"
+    binding = secrets.token_urlsafe(32)
+    now = utcnow()
+    attempt = LoginAttempt(
+        purpose="register" if person is not None else "login",
+        national_code=code_nc,
+        mobile=code_mobile,
+        citizen_id=citizen.id if citizen is not None and person is None else None,
+        registry_data=person.as_dict() if person is not None else None,
+        binding_hash=sha256_hex(binding),
+        code_hash="",
+        created_at=now,
+        expires_at=now + timedelta(seconds=settings.otp_ttl_seconds),
+        ip=ip[:64],
+    )
+    session.add(attempt)
+    session.flush()
+    attempt.code_hash = _code_hash(settings, attempt.id, code)
+    minutes = max(settings.otp_ttl_seconds // 60, 1)
+    notify.send(
+        session,
+        settings,
+        national_code=code_nc,
+        mobile=code_mobile,
+        channels=frozenset({"sms"}),
+        subject_fa="کد ورود پنجره",
+        body_fa=f"کد ورود شما به پنجره ملی: {code}\nاین کد تا {minutes} دقیقه معتبر است. آن را به کسی ندهید.",
+        kind="identity.login_code",
+    )
+    return StartedLogin(attempt.id, binding, mask_mobile(code_mobile), attempt.expires_at, person is not None)
+
+
+def _code_hash(settings: Settings, attempt_id: str, code: str) -> str:
+    return keyed_hash(settings.secret_key, "login-code", f"{attempt_id}:{code}")
+
+
+def get_attempt(session: Session, attempt_id: str, binding: str | None) -> LoginAttempt:
+    """The attempt, only for the browser holding its binding."""
+    attempt = session.get(LoginAttempt, attempt_id) if attempt_id else None
+    if (
+        attempt is None
+        or not binding
+        or not hmac.compare_digest(attempt.binding_hash, sha256_hex(binding))
+    ):
+        raise AttemptNotFound()
+    return attempt
+
+
+def verify_code(
+    session: Session,
+    settings: Settings,
+    counters: CounterStore,
+    *,
+    attempt_id: str,
+    binding: str | None,
+    code: str,
+    ip: str = "",
+    user_agent: str = "",
+) -> VerifyOutcome:
+    """Check the SMS code; a wrong code is counted and returned (not raised) so the count is committed."""
+    attempt = get_attempt(session, attempt_id, binding)
+    now = utcnow()
+    if attempt.code_verified_at is not None or attempt.completed_at is not None or now >= attempt.expires_at:
+        raise CodeExpired()
+    check_not_locked(counters, attempt.national_code)
+    if attempt.failed_count >= policy.MAX_WRONG_CODES_PER_ATTEMPT:
+        raise TooManyWrongCodes()
+    given = fold_digits(code or "").strip()
+    if not hmac.compare_digest(attempt.code_hash, _code_hash(settings, attempt.id, given)):
+        attempt.failed_count += 1
+        record_failure(counters, attempt.national_code)
+        _log_event(session, attempt.national_code, "failure", "sms", ip, user_agent)
+        session.flush()
+        return VerifyOutcome("wrong", remaining=policy.MAX_WRONG_CODES_PER_ATTEMPT - attempt.failed_count)
+    attempt.code_verified_at = now
+    citizen = _citizen_for(session, attempt)
+    if citizen.has_second_factor:
+        session.flush()
+        return VerifyOutcome("second_factor", citizen=citizen)
+    attempt.completed_at = now
+    counters.reset(f"fail:{attempt.national_code}")
+    _log_event(session, attempt.national_code, "success", "sms", ip, user_agent)
+    session.flush()
+    return VerifyOutcome("ok", citizen=citizen)
+
+
+def _citizen_for(session: Session, attempt: LoginAttempt) -> Citizen:
+    """The citizen of a verified attempt; a registration creates (or refreshes) them only now."""
+    citizen = selectors.get_citizen_by_national_code(session, attempt.national_code)
+    if attempt.purpose == "register":
+        data = attempt.registry_data or {}
+        fields = {
+            "first_name": data["first_name"],
+            "last_name": data["last_name"],
+            "father_name": data.get("father_name", ""),
+            "gender": data.get("gender", ""),
+            "birth_date": date.fromisoformat(data["birth_date"]),
+            "mobile": attempt.mobile,
+            "registry_checked_at": attempt.created_at,
+        }
+        if citizen is None:
+            citizen = Citizen(national_code=attempt.national_code, **fields)
+            session.add(citizen)
+        else:
+            for name, value in fields.items():
+                setattr(citizen, name, value)
+        session.flush()
+    if citizen is None:
+        raise AttemptNotFound()
+    return citizen
+
+
+def verify_second_factor(
+    session: Session,
+    settings: Settings,
+    counters: CounterStore,
+    *,
+    attempt_id: str,
+    binding: str | None,
+    code: str,
+    ip: str = "",
+    user_agent: str = "",
+) -> VerifyOutcome:
+    """The TOTP step after a correct SMS code, on the same attempt and browser."""
+    attempt = get_attempt(session, attempt_id, binding)
+    now = utcnow()
+    if attempt.code_verified_at is None or attempt.completed_at is not None or now >= attempt.expires_at:
+        raise CodeExpired()
+    check_not_locked(counters, attempt.national_code)
+    if attempt.failed_count >= policy.MAX_WRONG_CODES_PER_ATTEMPT:
+        raise TooManyWrongCodes()
+    citizen = _citizen_for(session, attempt)
+    if not check_totp(session, settings, citizen, code):
+        attempt.failed_count += 1
+        record_failure(counters, attempt.national_code)
+        _log_event(session, attempt.national_code, "failure", "otp", ip, user_agent)
+        session.flush()
+        return VerifyOutcome("wrong", remaining=policy.MAX_WRONG_CODES_PER_ATTEMPT - attempt.failed_count)
+    attempt.completed_at = now
+    counters.reset(f"fail:{attempt.national_code}")
+    _log_event(session, attempt.national_code, "success", "sms+otp", ip, user_agent)
+    session.flush()
+    return VerifyOutcome("ok", citizen=citizen, level=policy.LEVEL_TWO_FACTOR, amr=("sms", "otp", "mfa"))
+
+
+def check_totp(session: Session, settings: Settings, citizen: Citizen, code: str) -> bool:
+    """A fresh TOTP code of the citizen's enrolled authenticator (each code is accepted once)."""
+    if not citizen.totp_secret or citizen.totp_enabled_at is None:
+        return False
+    secret = fernet(settings.secret_key, "totp").decrypt(citizen.totp_secret.encode()).decode()
+    step = totp.matching_step(secret, fold_digits(code or ""), after_step=citizen.totp_last_step)
+    if step is None:
+        return False
+    citizen.totp_last_step = step
+    session.flush()
+    return True
+
+
+def begin_totp_enrolment(session: Session, settings: Settings, citizen: Citizen) -> str:
+    """A new secret for the citizen to scan; it is not in force until a code from it is confirmed."""
+    secret = totp.new_secret()
+    citizen.totp_secret = fernet(settings.secret_key, "totp").encrypt(secret.encode()).decode()
+    citizen.totp_enabled_at = None
+    citizen.totp_last_step = None
+    session.flush()
+    return secret
+
+
+def pending_totp_secret(settings: Settings, citizen: Citizen) -> str | None:
+    if not citizen.totp_secret:
+        return None
+    return fernet(settings.secret_key, "totp").decrypt(citizen.totp_secret.encode()).decode()
+
+
+def confirm_totp_enrolment(session: Session, settings: Settings, citizen: Citizen, code: str) -> None:
+    """Turn the second factor on once the citizen proves the app shows the right codes."""
+    secret = pending_totp_secret(settings, citizen)
+    step = totp.matching_step(secret, code, after_step=None) if secret else None
+    if step is None:
+        raise SecondFactorInvalid()
+    citizen.totp_enabled_at = utcnow()
+    citizen.totp_last_step = step
+    session.flush()
+
+
+def disable_totp(session: Session, citizen: Citizen) -> None:
+    citizen.totp_secret = None
+    citizen.totp_enabled_at = None
+    citizen.totp_last_step = None
+    session.flush()
+
+
+def _log_event(session: Session, national_code: str, outcome: str, method: str, ip: str, ua: str) -> None:
+    session.add(LoginEvent(national_code=national_code, outcome=outcome, method=method, ip=ip[:64], user_agent=ua[:300]))
+
+
+def latest_attempt(session: Session, national_code: str) -> LoginAttempt | None:
+    """The newest attempt for a national code (tests and support tools)."""
+    return session.scalars(
+        select(LoginAttempt).where(LoginAttempt.national_code == national_code).order_by(LoginAttempt.created_at.desc())
+    ).first()

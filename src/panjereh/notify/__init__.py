@@ -1,0 +1,1 @@
+"""Notifications: SMS, e-mail and the in-portal inbox behind one interface."""

@@ -1,0 +1,75 @@
+"""Sending notifications: inbox rows in the database; SMS and e-mail through the configured backend."""
+
+from __future__ import annotations
+
+from sqlalchemy import update
+from sqlalchemy.orm import Session
+
+from panjereh.core.config import Settings
+from panjereh.core.db import new_id, utcnow
+from panjereh.notify.backends import deliver_to_outbox
+from panjereh.notify.exceptions import NoRecipient, UnknownChannel
+from panjereh.notify.models import InboxMessage
+
+CHANNELS = frozenset({"inbox", "sms", "email"})
+
+
+def send(
+    session: Session,
+    settings: Settings,
+    *,
+    national_code: str | None,
+    mobile: str | None = None,
+    email: str | None = None,
+    channels: frozenset[str] = frozenset({"inbox"}),
+    subject_fa: str,
+    body_fa: str,
+    kind: str,
+    link: str | None = None,
+) -> None:
+    """Send one message on each channel asked for; a channel without its address is an error."""
+    unknown = channels - CHANNELS
+    if unknown:
+        raise UnknownChannel(f"Unknown channels: {sorted(unknown)}", f"کانال ناشناخته: {sorted(unknown)}")
+    if "inbox" in channels:
+        if not national_code:
+            raise NoRecipient("The inbox needs a national code", "صندوق پیام بدون کد ملی ممکن نیست")
+        session.add(
+            InboxMessage(
+                national_code=national_code, kind=kind, subject_fa=subject_fa, body_fa=body_fa, link=link
+            )
+        )
+        session.flush()
+    for channel, address in (("sms", mobile), ("email", email)):
+        if channel not in channels:
+            continue
+        if not address:
+            raise NoRecipient(f"No address for {channel}", f"نشانی برای کانال {channel} داده نشده است")
+        deliver_to_outbox(
+            settings,
+            {
+                "id": new_id(),
+                "channel": channel,
+                "to": address,
+                "national_code": national_code,
+                "kind": kind,
+                "subject_fa": subject_fa,
+                "body_fa": body_fa,
+                "link": link,
+                "at": utcnow(),
+            },
+        )
+
+
+def mark_read(session: Session, national_code: str, message_id: str) -> bool:
+    """Mark one of the citizen's own messages read; another citizen's message is never touched."""
+    result = session.execute(
+        update(InboxMessage)
+        .where(
+            InboxMessage.id == message_id,
+            InboxMessage.national_code == national_code,
+            InboxMessage.read_at.is_(None),
+        )
+        .values(read_at=utcnow())
+    )
+    return bool(getattr(result, "rowcount", 0))

@@ -1,0 +1,1 @@
+"""The OpenID Connect provider agencies' apps log citizens in with."""
