@@ -17,6 +17,8 @@ from panjereh.core.problems import install_problem_handlers
 from panjereh.core.redis import make_redis
 from panjereh.core.requests import RequestIdMiddleware
 from panjereh.identity import deps as identity_deps
+from panjereh.documents.router import router as documents_api
+from panjereh.web import documents as web_documents
 from panjereh.web import home as web_home
 from panjereh.web.templating import Templates
 
@@ -61,6 +63,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     _add_operations_routes(app, metrics)
     web_home.mount(app, settings)
     identity_deps.install(app)
+    app.include_router(documents_api, prefix=API_PREFIX)
+    web_documents.mount(app)
 
     app.add_middleware(MetricsMiddleware, metrics=metrics)
     app.add_middleware(RequestIdMiddleware)

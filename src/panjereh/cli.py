@@ -17,10 +17,12 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextC
 from panjereh import migrations, seeding
 from panjereh.core.config import Settings, get_settings
 from panjereh.core.db import make_engine, make_sessionmaker, unit_of_work
+from panjereh.documents import cli as documents_cli
 
 app = typer.Typer(help="Panjereh — the national window of smart government services.", no_args_is_help=True)
 registries_app = typer.Typer(help="The simulated agency registries (for the demo and the tests).")
 app.add_typer(registries_app, name="registries")
+app.add_typer(documents_cli.app, name="documents")
 
 console = Console(stderr=True)
 

@@ -39,6 +39,8 @@ class Settings(BaseSettings):
     sql_pool_size: int = Field(default=10, ge=1)
     otp_ttl_seconds: int = Field(default=300, ge=30, le=600)  # NIST SP 800-63B: at most 10 minutes
     oidc_admin_token: str | None = None  # bearer token of the OIDC client-registration API (unset: API off)
+    # A JWK Set of private P-256 keys, the first one signing (documents); unset: keys under `home`.
+    documents_signing_keys: str | None = Field(default=None, repr=False)
 
     @model_validator(mode="after")
     def _refuse_placeholders_outside_development(self) -> Settings:

@@ -1,0 +1,75 @@
+"""`panjereh documents …`: revoke a document, rotate the signing key, print the published keys, verify."""
+
+from __future__ import annotations
+
+import json
+
+import typer
+from rich.console import Console
+
+from panjereh.core.config import get_settings
+from panjereh.core.db import make_engine, make_sessionmaker, unit_of_work
+from panjereh.core.errors import ProblemError
+from panjereh.documents import keys as signing_keys
+from panjereh.documents.selectors import get_document
+from panjereh.documents.service import revoke_document
+from panjereh.documents.verification import verify_text
+
+app = typer.Typer(help="Issued documents: revocation, signing keys, verification.", no_args_is_help=True)
+console = Console(stderr=True)
+
+
+@app.command()
+def revoke(
+    number: str = typer.Argument(..., help="The document number (dashes and Persian digits are fine)."),
+    reason: str = typer.Option(..., "--reason", help="Why the document no longer stands (shown at /verify)."),
+    agency: str | None = typer.Option(
+        None, "--agency", help="The revoking agency's code; must be the issuer (default: the issuer)."
+    ),
+) -> None:
+    """Revoke a document on behalf of its issuing agency; /verify reports it revoked at once."""
+    settings = get_settings()
+    factory = make_sessionmaker(make_engine(settings.resolved_database_url))
+    try:
+        with unit_of_work(factory) as session:
+            document = get_document(session, number)
+            revoke_document(
+                session, document.number, agency_code=agency or document.issuer_agency_code, reason=reason
+            )
+    except ProblemError as error:
+        console.print(f"[red]{error.title_en}[/red] {error.detail_en or ''}")
+        raise typer.Exit(1) from error
+    console.print(f"[green]revoked {document.number}[/green] ({document.issuer_agency_code}): {reason}")
+
+
+@app.command("rotate-key")
+def rotate_key() -> None:
+    """Start signing with a new key; the old keys stay published so documents already issued verify."""
+    settings = get_settings()
+    settings.ensure_home()
+    try:
+        ring = signing_keys.rotate(settings)
+    except signing_keys.KeyConfigurationError as error:
+        console.print(f"[red]{error}[/red]")
+        raise typer.Exit(1) from error
+    console.print(f"[green]signing with {ring.active_kid}[/green]; published: {len(ring.published)} keys")
+
+
+@app.command("keys")
+def show_keys() -> None:
+    """Print the published JWK Set (the same as GET /api/v1/documents/keys)."""
+    settings = get_settings()
+    settings.ensure_home()
+    typer.echo(json.dumps(signing_keys.load_keyring(settings).jwks(), indent=2))
+
+
+@app.command()
+def verify(text: str = typer.Argument(..., help="A payload, a /verify link or a document number.")) -> None:
+    """Verify a document as /verify does; exit status 0 only when it is valid."""
+    settings = get_settings()
+    factory = make_sessionmaker(make_engine(settings.resolved_database_url))
+    with unit_of_work(factory) as session:
+        result = verify_text(session, settings, text)
+    typer.echo(f"{result.status.value}: {result.reason_en} ({result.reason_code})")
+    if not result.valid:
+        raise typer.Exit(1)

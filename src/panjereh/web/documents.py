@@ -1,0 +1,178 @@
+"""Document pages: public /verify (scan, paste or type), the published keys, and the owner's documents."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Protocol
+from urllib.parse import quote
+
+from fastapi import APIRouter, Depends, FastAPI, Request
+from fastapi.responses import HTMLResponse, Response
+
+from panjereh.core import jalali
+from panjereh.core.config import Settings
+from panjereh.core.db import utcnow
+from panjereh.core.deps import AppSettings, DbSession
+from panjereh.core.errors import ProblemError
+from panjereh.core.i18n import translations
+from panjereh.documents import pdf, qr
+from panjereh.documents.exceptions import DocumentNotFound
+from panjereh.documents.keys import load_keyring
+from panjereh.documents.masking import mask_national_code
+from panjereh.documents.models import IssuedDocument
+from panjereh.documents.numbers import format_number
+from panjereh.documents.selectors import documents_of, find_document
+from panjereh.documents.verification import Verification, verify_number, verify_payload, verify_text
+from panjereh.web.templating import Templates
+
+router = APIRouter(include_in_schema=False)
+
+
+class Owner(Protocol):
+    """What the owner-only pages need of the signed-in citizen."""
+
+    national_code: str
+
+
+class SignInRequired(ProblemError):
+    code = "client.unauthenticated"
+    status = 401
+    title_en = "Sign in to see your documents"
+    title_fa = "برای دیدن سندهایتان ابتدا وارد شوید"
+
+
+def signed_in_citizen(request: Request) -> Owner:
+    """The signed-in citizen; replaced by identity's CurrentCitizen once that branch is merged."""
+    target = quote(request.url.path)
+    raise SignInRequired(headers={"Location": f"/login?next={target}"})
+
+
+CurrentOwner = Annotated[Owner, Depends(signed_in_citizen)]
+
+
+@router.get("/verify", response_class=HTMLResponse)
+def verify_page(
+    request: Request,
+    db: DbSession,
+    settings: AppSettings,
+    q: str | None = None,
+    p: str | None = None,
+    n: str | None = None,
+) -> HTMLResponse:
+    """Check a document: scan its QR code (where the browser can), paste its text or type the number."""
+    result: Verification | None = None
+    if p and p.strip():  # a phone camera opened the link in the QR code
+        result = verify_payload(db, settings, p)
+    elif n and n.strip():
+        result = verify_number(db, settings, n)
+    elif q and q.strip():
+        result = verify_text(db, settings, q[:8000])
+    return _templates(request).render(
+        request, "documents/verify.html", {"result": result, "query": q or p or n or ""}
+    )
+
+
+@router.get("/verify/keys", response_class=HTMLResponse)
+def keys_page(request: Request, settings: AppSettings) -> HTMLResponse:
+    """The public keys documents are signed with, and how to verify offline."""
+    ring = load_keyring(settings)
+    return _templates(request).render(
+        request, "documents/keys.html", {"keys": ring.jwks()["keys"], "active_kid": ring.active_kid}
+    )
+
+
+@router.get("/documents", response_class=HTMLResponse)
+def my_documents(request: Request, db: DbSession, owner: CurrentOwner) -> HTMLResponse:
+    """The signed-in citizen's documents."""
+    documents = documents_of(db, owner.national_code)
+    return _templates(request).render(request, "documents/list.html", {"documents": documents})
+
+
+@router.get("/documents/{number}.pdf")
+def document_pdf(
+    number: str, db: DbSession, settings: AppSettings, request: Request, owner: CurrentOwner
+) -> Response:
+    """The document as a Persian PDF with its QR code (owner only; anyone else gets 404)."""
+    document = _own_document(db, number, owner)
+    body = render_pdf(_templates(request), settings, document)
+    filename = f"panjereh-{document.number}.pdf"
+    return Response(
+        body,
+        media_type="application/pdf",
+        headers={
+            "Content-Disposition": f'inline; filename="{filename}"',
+            "Cache-Control": "private, no-store",
+        },
+    )
+
+
+@router.get("/documents/{number}", response_class=HTMLResponse)
+def document_page(
+    number: str, db: DbSession, settings: AppSettings, request: Request, owner: CurrentOwner
+) -> HTMLResponse:
+    """One document (owner only; anyone else gets 404, so numbers cannot be probed for owners)."""
+    document = _own_document(db, number, owner)
+    context = document_context(settings, document)
+    response = _templates(request).render(request, "documents/detail.html", context)
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
+
+
+def _own_document(db: Any, number: str, owner: Owner) -> IssuedDocument:
+    document = find_document(db, number)
+    # The same 404 whether the number is unknown or someone else's: a 403 would confirm it exists.
+    if document is None or document.subject_national_code != owner.national_code:
+        raise DocumentNotFound()
+    return document
+
+
+def document_context(settings: Settings, document: IssuedDocument) -> dict[str, Any]:
+    """What the document page and the PDF show."""
+    claims = dict(document.claims or {})
+    summary = claims.pop("summary_fa", None)
+    verification_status = "revoked" if document.is_revoked else "valid"
+    if document.valid_until is not None and jalali.to_tehran(utcnow()).date() > document.valid_until:
+        verification_status = "expired"
+    return {
+        "document": document,
+        "number_display": format_number(document.number),
+        "masked_subject": mask_national_code(document.subject_national_code),
+        "summary_fa": summary,
+        "claim_rows": [(key, _claim_value(value)) for key, value in claims.items()],
+        "qr_uri": qr.svg_data_uri(settings, document.payload),
+        "verify_url": f"{settings.base_url}/verify",
+        "document_status": verification_status,
+    }
+
+
+def render_pdf(templates: Templates, settings: Settings, document: IssuedDocument) -> bytes:
+    """The document's PDF: Persian, right to left, Vazirmatn, Jalali dates, the QR code."""
+    catalog = translations("fa")
+    context = document_context(settings, document) | {
+        "locale": "fa",
+        "dir": "rtl",
+        "settings": settings,
+        "_": catalog.gettext,
+        "gettext": catalog.gettext,
+        "ngettext": catalog.ngettext,
+        "font_faces": pdf.font_faces(settings),
+    }
+    html = templates.env.get_template("documents/pdf.html").render(context)
+    return pdf.html_to_pdf(html)
+
+
+def _claim_value(value: Any) -> Any:
+    if isinstance(value, bool):
+        return "بله" if value else "خیر"
+    if isinstance(value, list | tuple):
+        return "، ".join(str(item) for item in value)
+    return value
+
+
+def _templates(request: Request) -> Templates:
+    templates: Templates = request.app.state.templates
+    return templates
+
+
+def mount(app: FastAPI) -> None:
+    """Attach the document pages."""
+    app.include_router(router)
