@@ -16,8 +16,9 @@ from panjereh.core.metrics import HttpMetrics, MetricsMiddleware
 from panjereh.core.problems import install_problem_handlers
 from panjereh.core.redis import make_redis
 from panjereh.core.requests import RequestIdMiddleware
-from panjereh.identity import deps as identity_deps
 from panjereh.documents.router import router as documents_api
+from panjereh.exchange.client import PlatformClient
+from panjereh.identity import deps as identity_deps
 from panjereh.web import documents as web_documents
 from panjereh.web import home as web_home
 from panjereh.web.templating import Templates
@@ -37,6 +38,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         log.info("startup", database=app.state.engine.url.render_as_string(hide_password=True))
         yield
+        await app.state.exchange.aclose()
+        app.state.exchange.close()
         if app.state.redis is not None:
             app.state.redis.close()
         app.state.engine.dispose()
@@ -59,6 +62,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     metrics = HttpMetrics()
     app.state.metrics = metrics
+    # Resolved per call: tests swap app.state.sessionmaker after the factory returns.
+    app.state.exchange = PlatformClient(
+        settings, lambda: app.state.sessionmaker(), metrics_registry=metrics.registry
+    )
     install_problem_handlers(app, html_renderer=app.state.templates.render_problem)
     _add_operations_routes(app, metrics)
     web_home.mount(app, settings)

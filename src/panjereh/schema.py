@@ -6,6 +6,7 @@ from __future__ import annotations
 from panjereh.agencies import models as _agencies  # noqa: F401
 from panjereh.core.db import Base
 from panjereh.documents import models as _documents  # noqa: F401
+from panjereh.exchange import models as _exchange  # noqa: F401
 from panjereh.identity import models as _identity  # noqa: F401
 from panjereh.notify import models as _notify  # noqa: F401
 from panjereh.oidc import models as _oidc  # noqa: F401

@@ -1,0 +1,1 @@
+"""The exchange: data services, grants, the gateway, the tamper-evident message log, the ledger."""

@@ -1,0 +1,88 @@
+"""The data services of the simulated registries, read as data from their services.yaml."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+# Data, not code: the platform reads the registries' published list but never imports their modules.
+SERVICES_YAML = Path(__file__).resolve().parents[1] / "registries" / "services.yaml"
+
+_PARAM = re.compile(r"\{([a-z_][a-z0-9_]*)\}")
+
+
+@dataclass(frozen=True)
+class ServiceRecord:
+    """One published data service."""
+
+    code: str
+    title_fa: str
+    title_en: str
+    method: str
+    path: str
+    personal_data: bool
+    subject_field: str | None
+    latency_objective_ms: int
+
+
+@dataclass(frozen=True)
+class RegistryRecord:
+    """One provider system and the services it publishes."""
+
+    code: str
+    prefix: str
+    name_fa: str
+    name_en: str
+    agency_code: str
+    agency_fa: str
+    agency_en: str
+    services: tuple[ServiceRecord, ...]
+
+
+def load_registries(path: Path = SERVICES_YAML) -> list[RegistryRecord]:
+    """Every registry of the YAML file with its services."""
+    with path.open(encoding="utf-8") as handle:
+        document: dict[str, Any] = yaml.safe_load(handle)
+    return [
+        RegistryRecord(
+            code=entry["code"],
+            prefix=entry["prefix"],
+            name_fa=entry["name"]["fa"],
+            name_en=entry["name"]["en"],
+            agency_code=entry["agency"]["code"],
+            agency_fa=entry["agency"]["fa"],
+            agency_en=entry["agency"]["en"],
+            services=tuple(
+                ServiceRecord(
+                    code=s["code"],
+                    title_fa=s["title"]["fa"],
+                    title_en=s["title"]["en"],
+                    method=s.get("method", "GET").upper(),
+                    path=s["path"],
+                    personal_data=bool(s.get("personal_data", True)),
+                    subject_field=s.get("subject"),
+                    latency_objective_ms=int(s.get("latency_objective_ms", 1000)),
+                )
+                for s in entry.get("services", [])
+            ),
+        )
+        for entry in document["registries"]
+    ]
+
+
+def path_parameters(template: str) -> list[str]:
+    """The `{name}` parameters of a path template, in order."""
+    return _PARAM.findall(template)
+
+
+def path_pattern(template: str) -> re.Pattern[str]:
+    """A regex matching concrete paths of a template, capturing each parameter by name."""
+    parts = _PARAM.split(template)
+    regex = "".join(
+        f"(?P<{part}>[^/]+)" if index % 2 else re.escape(part) for index, part in enumerate(parts)
+    )
+    return re.compile(f"^{regex}$")

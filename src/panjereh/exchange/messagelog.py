@@ -1,0 +1,306 @@
+"""The message log writer: entries queue up and a thread appends them to the chain in batches."""
+
+from __future__ import annotations
+
+import queue
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import func, insert, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from panjereh.core.db import utcnow
+from panjereh.core.logging import get_logger
+from panjereh.exchange.chain import GENESIS, entry_hash, seal_message
+from panjereh.exchange.models import LATENCY_BOUNDS_MS, InquiryStat, LedgerEntry, LogEntry, LogHead, LogSeal
+from panjereh.exchange.signing import LogSigner
+
+log = get_logger(__name__)
+
+SessionFactory = Callable[[], Session]
+LEDGER_OUTCOMES = frozenset({"ok", "not_found", "rejected"})  # the provider answered: data was looked at
+
+
+@dataclass
+class LogRecord:
+    """What the gateway knows about one call when it ends."""
+
+    message_id: str
+    at: datetime
+    client_agency_code: str
+    client_id: str
+    service_code: str
+    provider_agency_code: str
+    subject: str | None
+    purpose: str
+    case_ref: str | None
+    method: str
+    path: str
+    status: int
+    outcome: str
+    duration_ms: float
+    request_digest: str
+    response_digest: str
+    request_body: str | None = None
+    response_body: str | None = None
+
+    @property
+    def side(self) -> str:
+        """Which side a failure belongs to: ok, client, provider or platform."""
+        if self.outcome in ("ok", "not_found"):
+            return "ok"
+        if self.outcome == "rejected" or self.outcome.startswith("client."):
+            return "client"
+        if self.outcome.startswith("provider."):
+            return "provider"
+        return "platform"
+
+
+def _bucket_index(duration_ms: float) -> int:
+    for index, bound in enumerate(LATENCY_BOUNDS_MS):
+        if duration_ms <= bound:
+            return index
+    return len(LATENCY_BOUNDS_MS)
+
+
+def _upsert_stats(session: Session, records: list[LogRecord]) -> None:
+    rows: dict[tuple[datetime, str, str], dict[str, Any]] = {}
+    for record in records:
+        bucket = record.at.replace(minute=0, second=0, microsecond=0)
+        key = (bucket, record.client_agency_code, record.service_code)
+        row = rows.get(key)
+        if row is None:
+            row = {
+                "bucket": bucket,
+                "client_agency_code": record.client_agency_code,
+                "service_code": record.service_code,
+                "provider_agency_code": record.provider_agency_code,
+                "count": 0,
+                "ok": 0,
+                "client_errors": 0,
+                "provider_errors": 0,
+                "platform_errors": 0,
+                "total_ms": 0.0,
+                "max_ms": 0.0,
+                **{f"h{i}": 0 for i in range(len(LATENCY_BOUNDS_MS) + 1)},
+            }
+            rows[key] = row
+        row["count"] += 1
+        side = record.side
+        row["ok" if side == "ok" else f"{side}_errors"] += 1
+        row["total_ms"] += record.duration_ms
+        row["max_ms"] = max(row["max_ms"], record.duration_ms)
+        row[f"h{_bucket_index(record.duration_ms)}"] += 1
+    if not rows:
+        return
+    dialect = session.get_bind().dialect.name
+    dialect_insert: Any = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    table: Any = InquiryStat.__table__
+    statement = dialect_insert(table)
+    additive = ["count", "ok", "client_errors", "provider_errors", "platform_errors", "total_ms"]
+    additive += [f"h{i}" for i in range(len(LATENCY_BOUNDS_MS) + 1)]
+    updates: dict[str, Any] = {name: table.c[name] + statement.excluded[name] for name in additive}
+    updates["max_ms"] = func.max(table.c.max_ms, statement.excluded.max_ms)
+    if dialect == "postgresql":
+        updates["max_ms"] = func.greatest(table.c.max_ms, statement.excluded.max_ms)
+    statement = statement.on_conflict_do_update(
+        index_elements=["bucket", "client_agency_code", "service_code"], set_=updates
+    )
+    session.execute(statement, list(rows.values()))
+
+
+class LogWriter:
+    """Appends records to the hash chain, the citizen ledger and the stats, one transaction per batch."""
+
+    def __init__(
+        self,
+        session_factory: SessionFactory,
+        signer: LogSigner,
+        *,
+        inline: bool,
+        batch_size: int = 500,
+        flush_ms: int = 50,
+        queue_max: int = 100_000,
+        seal_every_seconds: int = 60,
+    ) -> None:
+        self.session_factory = session_factory
+        self.signer = signer
+        self.inline = inline
+        self.batch_size = batch_size
+        self.flush_seconds = flush_ms / 1000
+        self.seal_every = timedelta(seconds=seal_every_seconds)
+        self._queue: queue.Queue[LogRecord | None] = queue.Queue(maxsize=queue_max)
+        self._thread: threading.Thread | None = None
+        self._start_lock = threading.Lock()
+        self._last_seal: datetime | None = None
+        self.written = 0
+        self.failed_batches = 0
+
+    # -- submitting ---------------------------------------------------------------------------------
+
+    def submit(self, record: LogRecord) -> None:
+        """Hand a record to the log; inline mode writes it before returning."""
+        if self.inline:
+            self.write_batch([record])
+            return
+        if self._thread is None:
+            self._start()
+        self._queue.put(record)  # blocks when full: back-pressure rather than losing entries
+
+    def pending(self) -> int:
+        """Records waiting to be written."""
+        return self._queue.qsize()
+
+    def flush(self, timeout: float = 30.0) -> None:
+        """Wait until every submitted record is written."""
+        if self._thread is None:
+            return
+        deadline = time.monotonic() + timeout
+        while self._queue.unfinished_tasks and time.monotonic() < deadline:
+            time.sleep(0.005)
+
+    def close(self) -> None:
+        """Write what is queued and stop the thread."""
+        thread = self._thread
+        if thread is None:
+            return
+        self._queue.put(None)
+        thread.join(timeout=30)
+        self._thread = None
+
+    def _start(self) -> None:
+        with self._start_lock:
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._run, name="exchange-log-writer", daemon=True)
+                self._thread.start()
+
+    def _run(self) -> None:
+        stopping = False
+        while not stopping:
+            first = self._queue.get()
+            batch: list[LogRecord] = []
+            if first is None:
+                stopping = True
+            else:
+                batch.append(first)
+            deadline = time.monotonic() + self.flush_seconds
+            while not stopping and len(batch) < self.batch_size:
+                remaining = deadline - time.monotonic()
+                try:
+                    item = (
+                        self._queue.get(timeout=max(remaining, 0))
+                        if remaining > 0
+                        else self._queue.get_nowait()
+                    )
+                except queue.Empty:
+                    break
+                if item is None:
+                    stopping = True
+                else:
+                    batch.append(item)
+            taken = len(batch) + (1 if stopping else 0)
+            try:
+                if batch:
+                    self._write_with_retry(batch)
+            finally:
+                for _ in range(taken):
+                    self._queue.task_done()
+
+    def _write_with_retry(self, batch: list[LogRecord]) -> None:
+        # A lost batch would be a hole in the audit trail: keep trying, with a growing pause.
+        pause = 0.05
+        while True:
+            try:
+                self.write_batch(batch)
+                return
+            except Exception:
+                self.failed_batches += 1
+                log.exception("exchange_log_batch_failed", size=len(batch))
+                time.sleep(pause)
+                pause = min(pause * 2, 5.0)
+
+    # -- writing ------------------------------------------------------------------------------------
+
+    def write_batch(self, batch: list[LogRecord]) -> None:
+        """Append a batch: chain entries, ledger rows and stats in one transaction."""
+        session = self.session_factory()
+        try:
+            head = session.scalars(select(LogHead).where(LogHead.id == 1).with_for_update()).one_or_none()
+            if head is None:
+                head = LogHead(id=1, last_seq=0, last_hash=GENESIS, anchor_seq=0, anchor_hash=GENESIS)
+                session.add(head)
+                session.flush()
+            seq, prev = head.last_seq, head.last_hash
+            entries: list[dict[str, Any]] = []
+            ledger: list[dict[str, Any]] = []
+            for record in batch:
+                fields = asdict(record)
+                fields["duration_ms"] = round(record.duration_ms, 3)
+                seq += 1
+                current = entry_hash(prev, fields)
+                entries.append({**fields, "seq": seq, "prev_hash": prev, "entry_hash": current})
+                prev = current
+                if record.subject and record.outcome in LEDGER_OUTCOMES:
+                    ledger.append(
+                        {
+                            "id": record.message_id,
+                            "message_id": record.message_id,
+                            "subject": record.subject,
+                            "at": record.at,
+                            "client_agency_code": record.client_agency_code,
+                            "service_code": record.service_code,
+                            "provider_agency_code": record.provider_agency_code,
+                            "purpose": record.purpose,
+                            "case_ref": record.case_ref,
+                            "status": record.status,
+                        }
+                    )
+            session.execute(insert(LogEntry), entries)
+            if ledger:
+                session.execute(insert(LedgerEntry), ledger)
+            _upsert_stats(session, batch)
+            head.last_seq, head.last_hash = seq, prev
+            self._maybe_seal(session, seq, prev)
+            session.commit()
+            self.written += len(batch)
+        except BaseException:
+            session.rollback()
+            raise
+        finally:
+            session.close()
+
+    def _maybe_seal(self, session: Session, seq: int, head_hash: str) -> None:
+        now = utcnow()
+        if self._last_seal is None:
+            self._last_seal = session.scalar(select(func.max(LogSeal.sealed_at)))
+        if self._last_seal is not None and now - self._last_seal < self.seal_every:
+            return
+        add_seal(session, self.signer, seq, head_hash, now)
+        self._last_seal = now
+
+
+def add_seal(session: Session, signer: LogSigner, seq: int, head_hash: str, at: datetime) -> LogSeal:
+    """Sign the chain head as it stands."""
+    seal = LogSeal(
+        seq=seq,
+        head_hash=head_hash,
+        sealed_at=at,
+        key_id=signer.key_id,
+        signature=signer.sign(seal_message(seq, head_hash, at)),
+    )
+    session.add(seal)
+    session.flush()
+    return seal
+
+
+def seal_head(session: Session, signer: LogSigner) -> LogSeal | None:
+    """Seal the current head now (the CLI and the scheduler call this); None when the log is empty."""
+    head = session.get(LogHead, 1)
+    if head is None or head.last_seq == head.anchor_seq:
+        return None
+    return add_seal(session, signer, head.last_seq, head.last_hash, utcnow())

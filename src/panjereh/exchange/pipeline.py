@@ -1,0 +1,621 @@
+"""The gateway pipeline: check the call, forward it to the provider, classify the answer, log it.
+
+The same pipeline serves agency systems over HTTP (gateway.py) and the platform in-process
+(client.py): grant check, circuit breaker, rate limit, timeouts, safe retries, message log, ledger.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import threading
+import time
+import uuid
+import weakref
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+from urllib.parse import quote, urlencode
+
+import aiohttp
+import httpx
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session
+
+from panjereh.core.config import Settings
+from panjereh.core.db import utcnow
+from panjereh.core.errors import ProblemError
+from panjereh.exchange.catalog import path_parameters, path_pattern
+from panjereh.exchange.chain import digest
+from panjereh.exchange.config import ExchangeSettings
+from panjereh.exchange.exceptions import (
+    ClientRateLimited,
+    GrantMissing,
+    InvalidInquiry,
+    ProviderUnavailable,
+    ServiceNotFound,
+    SubjectMismatch,
+    WrongMethod,
+)
+from panjereh.exchange.messagelog import LogRecord, LogWriter
+from panjereh.exchange.metrics import ExchangeMetrics
+from panjereh.exchange.models import DataService, Grant, GrantStatus
+from panjereh.exchange.resilience import CircuitBreaker, RateLimiter
+from panjereh.exchange.service import ANY_PURPOSE
+from panjereh.exchange.signing import load_signer
+from panjereh.exchange.subjects import normalize_subject
+
+SessionFactory = Callable[[], Session]
+ROUTE_TTL_SECONDS = 5.0  # service descriptions may be seconds stale; grants never are (checked per call)
+RETRYABLE_STATUSES = frozenset({502, 503, 504})
+MAX_TEXT = 200
+
+
+@dataclass(frozen=True)
+class InquiryResult:
+    """The answer to one inquiry. A 404 from the provider is an answer (`ok=False, status=404`)."""
+
+    ok: bool
+    status: int
+    data: Any
+    problem: dict[str, Any] | None
+    message_id: str
+    duration_ms: float
+
+
+@dataclass(frozen=True)
+class Caller:
+    """The authenticated client: which agency system calls, and its rate limit."""
+
+    client_id: str
+    agency_code: str
+    rate_per_second: int
+
+
+@dataclass(frozen=True)
+class Route:
+    """What the gateway needs to know about a data service to forward a call."""
+
+    code: str
+    provider_agency_code: str
+    system_code: str
+    base_url: str
+    method: str
+    path: str
+    subject_field: str | None
+    personal_data: bool
+    timeout_ms: int
+    pattern: Any = field(compare=False)
+
+
+@dataclass
+class Call:
+    """One call in flight, after every check passed."""
+
+    message_id: str
+    started: float
+    at: datetime
+    caller: Caller
+    route: Route
+    subject: str | None
+    purpose: str
+    case_ref: str | None
+    method: str
+    path: str
+    url: str
+    body: bytes | None
+    timeout_s: float
+
+
+@dataclass(frozen=True)
+class Raw:
+    """The provider's answer as it came over the wire."""
+
+    status: int
+    body: bytes
+    content_type: str
+
+
+class ProviderFailure(Exception):
+    """The provider could not be used: down, too slow, unreachable, circuit open, or garbage."""
+
+    def __init__(self, reason: str, status: int = 0) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.status = status
+
+
+class Exchange:
+    """The gateway's runtime: shared by the HTTP gateway and the platform's in-process client."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        session_factory: SessionFactory,
+        config: ExchangeSettings | None = None,
+        metrics: ExchangeMetrics | None = None,
+    ) -> None:
+        self.settings = settings
+        self.config = config or ExchangeSettings()
+        self.session_factory = session_factory
+        self.metrics = metrics or ExchangeMetrics()
+        self.breaker = CircuitBreaker(self.config.breaker_failures, self.config.breaker_cooldown_seconds)
+        self.limiter = RateLimiter()
+        inline = self.config.log_mode == "inline" or (
+            self.config.log_mode == "auto" and settings.env == "test"
+        )
+        self.writer = LogWriter(
+            session_factory,
+            load_signer(settings.ensure_home()),
+            inline=inline,
+            batch_size=self.config.log_batch_size,
+            flush_ms=self.config.log_flush_ms,
+            queue_max=self.config.log_queue_max,
+            seal_every_seconds=self.config.seal_every_seconds,
+        )
+        self._routes: dict[str, tuple[Route, float]] = {}
+        self._provider_headers = {"Authorization": f"Bearer {settings.registry_token}"}
+        self._aiohttp: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, aiohttp.ClientSession] = (
+            weakref.WeakKeyDictionary()
+        )
+        self._httpx: httpx.Client | None = None
+        self._httpx_lock = threading.Lock()
+
+    # -- checks (sync: they read the database) ------------------------------------------------------
+
+    def route(self, session: Session, service_code: str) -> Route:
+        """The forwarding description of an active data service (cached for a few seconds)."""
+        cached = self._routes.get(service_code)
+        if cached is not None and time.monotonic() - cached[1] < ROUTE_TTL_SECONDS:
+            return cached[0]
+        service = session.scalars(
+            select(DataService).where(DataService.code == service_code, DataService.active.is_(True))
+        ).one_or_none()
+        if service is None:
+            raise ServiceNotFound(
+                f"No data service {service_code!r} is published on the exchange.",
+                f"خدمت داده‌ای با کد «{service_code}» روی گذرگاه منتشر نشده است.",
+            )
+        route = Route(
+            code=service.code,
+            provider_agency_code=service.provider.code,
+            system_code=service.system.code,
+            base_url=service.system.base_url.rstrip("/"),
+            method=service.method,
+            path=service.path,
+            subject_field=service.subject_field,
+            personal_data=service.personal_data,
+            timeout_ms=service.timeout_ms or self.config.default_timeout_ms,
+            pattern=path_pattern(service.path),
+        )
+        self._routes[service_code] = (route, time.monotonic())
+        return route
+
+    def prepare(
+        self,
+        caller: Caller,
+        service_code: str,
+        *,
+        method: str | None = None,
+        path: str | None = None,
+        path_params: Mapping[str, str] | None = None,
+        query: Mapping[str, str] | str | None = None,
+        body: bytes | None = None,
+        json_body: dict[str, Any] | None = None,
+        subject: str | None,
+        purpose: str,
+        case: str | None,
+        timeout: float | None,
+    ) -> Call:
+        """Authorize a call: service, method, path, subject, rate and grant. Refusals are logged."""
+        started, at = time.perf_counter(), utcnow()
+        message_id = uuid.uuid4().hex
+        route: Route | None = None
+        shown_path = path or ""
+        try:
+            session = self.session_factory()
+            try:
+                route = self.route(session, service_code)
+                method = (method or route.method).upper()
+                if method != route.method:
+                    raise WrongMethod(
+                        f"{service_code} is called with {route.method}, not {method}.",
+                        f"این خدمت با روش {route.method} فراخوانده می‌شود.",
+                    )
+                params = self._path_params(route, path, path_params)
+                shown_path = route.path
+                for name, value in params.items():
+                    shown_path = shown_path.replace("{" + name + "}", quote(str(value), safe=""))
+                query_string = query if isinstance(query, str) else urlencode(query or {})
+                if body is None and json_body is not None:
+                    body = json.dumps(json_body, ensure_ascii=False, separators=(",", ":")).encode()
+                subject = self._subject(route, subject, params, body, json_body)
+                purpose = (purpose or "").strip()
+                if not purpose or len(purpose) > MAX_TEXT:
+                    raise InvalidInquiry(
+                        "Name the purpose of the inquiry (at most 200 characters).",
+                        "هدف استعلام را بنویسید (حداکثر ۲۰۰ نویسه).",
+                    )
+                case = (case or "").strip() or None
+                if case is not None and len(case) > MAX_TEXT:
+                    raise InvalidInquiry(
+                        "The case reference is too long.", "شمارهٔ پرونده بیش از حد بلند است."
+                    )
+                wait = self.limiter.take(caller.client_id, caller.rate_per_second)
+                if wait is not None:
+                    raise ClientRateLimited(
+                        f"Over {caller.rate_per_second} calls a second.",
+                        "تعداد استعلام‌ها در ثانیه بیش از سقف مجاز است.",
+                        headers={"Retry-After": str(max(1, round(wait)))},
+                    )
+                self._check_grant(session, caller, route, purpose, at)
+            finally:
+                session.close()
+        except ProblemError as error:
+            self._refused(
+                message_id,
+                started,
+                at,
+                caller,
+                service_code,
+                route,
+                subject,
+                purpose,
+                case,
+                method or "",
+                shown_path,
+                error,
+            )
+            raise
+        timeout_s = timeout if timeout is not None else route.timeout_ms / 1000
+        full_path = shown_path + (f"?{query_string}" if query_string else "")
+        return Call(
+            message_id=message_id,
+            started=started,
+            at=at,
+            caller=caller,
+            route=route,
+            subject=subject,
+            purpose=purpose,
+            case_ref=case,
+            method=method,
+            path=full_path,
+            url=route.base_url + full_path,
+            body=body,
+            timeout_s=timeout_s,
+        )
+
+    @staticmethod
+    def _path_params(route: Route, path: str | None, path_params: Mapping[str, str] | None) -> dict[str, str]:
+        if path is not None:
+            match = route.pattern.match(path)
+            if match is None:
+                raise InvalidInquiry(
+                    f"{route.code} answers at {route.path}; {path!r} is not such a path.",
+                    f"نشانی درخواست با الگوی این خدمت ({route.path}) جور نیست.",
+                )
+            return dict(match.groupdict())
+        params = dict(path_params or {})
+        missing = [name for name in path_parameters(route.path) if not params.get(name)]
+        if missing:
+            raise InvalidInquiry(
+                f"Missing path parameters: {', '.join(missing)}.",
+                f"این پارامترهای نشانی خالی است: {', '.join(missing)}",
+            )
+        return {name: str(params[name]) for name in path_parameters(route.path)}
+
+    @staticmethod
+    def _subject(
+        route: Route,
+        subject: str | None,
+        params: Mapping[str, str],
+        body: bytes | None,
+        json_body: dict[str, Any] | None,
+    ) -> str | None:
+        """Whose data: named by the caller and, where the service says so, checked against the request."""
+        derived: str | None = None
+        if route.subject_field:
+            if route.subject_field in params:
+                derived = params[route.subject_field]
+            else:
+                document = json_body
+                if document is None and body:
+                    try:
+                        document = json.loads(body)
+                    except ValueError:
+                        document = None
+                if isinstance(document, dict) and document.get(route.subject_field) is not None:
+                    derived = str(document[route.subject_field])
+        named = normalize_subject(subject) if subject else None
+        found = normalize_subject(derived) if derived else None
+        if named and found and named != found:
+            raise SubjectMismatch(
+                "The subject named in the call differs from the one in the request.",
+                "کد ملی شخصی که نام برده شده با کد ملی درون درخواست یکی نیست.",
+            )
+        result = named or found
+        if route.personal_data and route.subject_field and not result:
+            raise InvalidInquiry(
+                "This data service carries personal data: name the subject.",
+                "این خدمت دادهٔ شخصی می‌دهد: شخصِ موضوع استعلام را نام ببرید.",
+            )
+        return result
+
+    def _check_grant(
+        self, session: Session, caller: Caller, route: Route, purpose: str, at: datetime
+    ) -> None:
+        # Read on every call, never cached: a revoked grant stops the very next call.
+        rows = session.execute(
+            select(Grant.purposes).where(
+                Grant.client_agency_code == caller.agency_code,
+                Grant.service_code == route.code,
+                Grant.status == GrantStatus.APPROVED,
+                Grant.valid_from <= at,
+                or_(Grant.valid_until.is_(None), Grant.valid_until > at),
+            )
+        ).all()
+        for (purposes,) in rows:
+            if ANY_PURPOSE in purposes or purpose in purposes:
+                return
+        raise GrantMissing(
+            f"Agency {caller.agency_code!r} holds no valid grant for {route.code!r} for purpose {purpose!r}.",
+            f"دستگاه «{caller.agency_code}» برای خدمت «{route.code}» با هدف «{purpose}» مجوز معتبر ندارد.",
+        )
+
+    # -- forwarding ---------------------------------------------------------------------------------
+
+    def _headers(self, call: Call) -> dict[str, str]:
+        headers = dict(self._provider_headers)
+        headers["Panjereh-Message-Id"] = call.message_id
+        headers["Panjereh-Client"] = call.caller.agency_code
+        if call.body is not None:
+            headers["Content-Type"] = "application/json"
+        return headers
+
+    def _aiohttp_session(self) -> aiohttp.ClientSession:
+        loop = asyncio.get_running_loop()
+        session = self._aiohttp.get(loop)
+        if session is None or session.closed:
+            connector = aiohttp.TCPConnector(limit=self.config.max_connections, ttl_dns_cache=300)
+            session = aiohttp.ClientSession(connector=connector, skip_auto_headers=("User-Agent",))
+            self._aiohttp[loop] = session
+        return session
+
+    async def forward_async(self, call: Call) -> Raw:
+        """Send the call with aiohttp (the hot path); raise ProviderFailure when the provider fails."""
+        self._admit(call)
+        deadline = call.started + call.timeout_s
+        attempts = 1 + (self.config.get_retries if call.method == "GET" else 0)
+        session = self._aiohttp_session()
+        headers = self._headers(call)
+        reason, status = "unreachable", 0
+        for attempt in range(attempts):
+            remaining = deadline - time.perf_counter()
+            if remaining <= 0:
+                reason = "timeout"
+                break
+            timeout = aiohttp.ClientTimeout(
+                total=remaining, sock_connect=min(remaining, self.config.connect_timeout_ms / 1000)
+            )
+            try:
+                async with session.request(
+                    call.method, call.url, data=call.body, headers=headers, timeout=timeout
+                ) as response:
+                    body = await response.read()
+                    raw = Raw(response.status, body, response.headers.get("Content-Type", ""))
+            except TimeoutError:
+                reason = "timeout"
+                break  # the time is spent: retrying would only break the caller's deadline
+            except aiohttp.ClientPayloadError:
+                reason = "garbage"
+                break
+            except (aiohttp.ClientError, OSError):
+                reason = "unreachable"
+                continue
+            if raw.status in RETRYABLE_STATUSES and attempt + 1 < attempts:
+                reason, status = "down", raw.status
+                continue
+            return raw
+        raise ProviderFailure(reason, status)
+
+    def _httpx_client(self) -> httpx.Client:
+        if self._httpx is None:
+            with self._httpx_lock:
+                if self._httpx is None:
+                    self._httpx = httpx.Client(
+                        limits=httpx.Limits(max_connections=self.config.max_connections),
+                        trust_env=False,
+                    )
+        return self._httpx
+
+    def forward_sync(self, call: Call) -> Raw:
+        """Send the call from synchronous code (the platform's own calls from sync handlers)."""
+        self._admit(call)
+        deadline = call.started + call.timeout_s
+        attempts = 1 + (self.config.get_retries if call.method == "GET" else 0)
+        client = self._httpx_client()
+        headers = self._headers(call)
+        reason, status = "unreachable", 0
+        for attempt in range(attempts):
+            remaining = deadline - time.perf_counter()
+            if remaining <= 0:
+                reason = "timeout"
+                break
+            timeout = httpx.Timeout(remaining, connect=min(remaining, self.config.connect_timeout_ms / 1000))
+            try:
+                response = client.request(
+                    call.method, call.url, content=call.body, headers=headers, timeout=timeout
+                )
+                raw = Raw(response.status_code, response.content, response.headers.get("Content-Type", ""))
+            except httpx.TimeoutException:
+                reason = "timeout"
+                break
+            except httpx.DecodingError:
+                reason = "garbage"
+                break
+            except httpx.TransportError:
+                reason = "unreachable"
+                continue
+            if raw.status in RETRYABLE_STATUSES and attempt + 1 < attempts:
+                reason, status = "down", raw.status
+                continue
+            return raw
+        raise ProviderFailure(reason, status)
+
+    def _admit(self, call: Call) -> None:
+        if not self.breaker.allow(call.route.system_code):
+            raise ProviderFailure("circuit_open")
+
+    # -- finishing ----------------------------------------------------------------------------------
+
+    def finish(self, call: Call, outcome: Raw | ProviderFailure) -> tuple[InquiryResult, Raw | None]:
+        """Classify the answer, update the circuit, log; ProviderUnavailable when the provider failed."""
+        failure: ProviderFailure | None = outcome if isinstance(outcome, ProviderFailure) else None
+        raw = outcome if isinstance(outcome, Raw) else None
+        document: Any = None
+        if raw is not None:
+            if raw.status >= 500:
+                failure = ProviderFailure("down" if raw.status == 503 else "error", raw.status)
+            elif raw.body or raw.status != 204:
+                try:
+                    document = json.loads(raw.body)
+                except ValueError:
+                    failure = ProviderFailure("garbage", raw.status)
+                else:
+                    if raw.status < 300 and not isinstance(document, dict | list):
+                        failure = ProviderFailure("garbage", raw.status)
+        if failure is None or failure.reason != "circuit_open":
+            self.breaker.record(call.route.system_code, failure is None)
+            self.metrics.circuit_open.labels(call.route.system_code).set(
+                0 if self.breaker.state(call.route.system_code) == CircuitBreaker.CLOSED else 1
+            )
+        duration_ms = (time.perf_counter() - call.started) * 1000
+        if failure is not None:
+            status = ProviderUnavailable.status
+            outcome_code = f"provider.{failure.reason}"
+            response_bytes = raw.body if raw is not None else b""
+        else:
+            assert raw is not None
+            status = raw.status
+            outcome_code = "ok" if status < 400 else ("not_found" if status == 404 else "rejected")
+            response_bytes = raw.body
+        self._log(call, status, outcome_code, duration_ms, response_bytes)
+        if failure is not None:
+            raise ProviderUnavailable(
+                f"{call.route.provider_agency_code}/{call.route.system_code}: {failure.reason}.",
+                _REASON_FA.get(failure.reason, "سامانهٔ ارائه‌دهنده پاسخ درستی نداد."),
+                headers={"Retry-After": "5", "Panjereh-Message-Id": call.message_id},
+                reason=failure.reason,
+                provider=call.route.provider_agency_code,
+                message_id=call.message_id,
+            )
+        assert raw is not None
+        ok = 200 <= raw.status < 300
+        result = InquiryResult(
+            ok=ok,
+            status=raw.status,
+            data=document if ok else None,
+            problem=None if ok else (document if isinstance(document, dict) else {"status": raw.status}),
+            message_id=call.message_id,
+            duration_ms=duration_ms,
+        )
+        return result, raw
+
+    def _log(self, call: Call, status: int, outcome: str, duration_ms: float, response: bytes) -> None:
+        request_bytes = f"{call.method} {call.path}\n".encode() + (call.body or b"")
+        store = self.config.store_bodies
+        self.metrics.inquiries.labels(call.caller.agency_code, call.route.code, outcome).inc()
+        self.metrics.latency.labels(call.route.code).observe(duration_ms / 1000)
+        self.writer.submit(
+            LogRecord(
+                message_id=call.message_id,
+                at=call.at,
+                client_agency_code=call.caller.agency_code,
+                client_id=call.caller.client_id,
+                service_code=call.route.code,
+                provider_agency_code=call.route.provider_agency_code,
+                subject=call.subject,
+                purpose=call.purpose,
+                case_ref=call.case_ref,
+                method=call.method,
+                path=call.path[:300],
+                status=status,
+                outcome=outcome,
+                duration_ms=duration_ms,
+                request_digest=digest(request_bytes),
+                response_digest=digest(response),
+                request_body=request_bytes.decode("utf-8", "replace") if store else None,
+                response_body=response.decode("utf-8", "replace") if store else None,
+            )
+        )
+        self.metrics.log_queue.set(self.writer.pending())
+
+    def _refused(
+        self,
+        message_id: str,
+        started: float,
+        at: datetime,
+        caller: Caller,
+        service_code: str,
+        route: Route | None,
+        subject: str | None,
+        purpose: str,
+        case: str | None,
+        method: str,
+        path: str,
+        error: ProblemError,
+    ) -> None:
+        """Refusals are logged too (who tried what), though nothing reached the provider."""
+        error.extra.setdefault("message_id", message_id)
+        self._log(
+            Call(
+                message_id=message_id,
+                started=started,
+                at=at,
+                caller=caller,
+                route=route
+                or Route(service_code[:80], "", "", "", method, path, None, False, 0, pattern=None),
+                subject=(normalize_subject(subject) if subject else None),
+                purpose=(purpose or "")[:MAX_TEXT],
+                case_ref=(case or None) and case[:MAX_TEXT],
+                method=method[:10],
+                path=path,
+                url="",
+                body=None,
+                timeout_s=0,
+            ),
+            error.status,
+            error.code,
+            (time.perf_counter() - started) * 1000,
+            b"",
+        )
+
+    # -- life cycle ---------------------------------------------------------------------------------
+
+    async def aclose(self) -> None:
+        """Close the current loop's HTTP session."""
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            return
+        session = self._aiohttp.pop(loop, None)
+        if session is not None and not session.closed:
+            await session.close()
+
+    def close(self) -> None:
+        """Stop the log writer (writing what is queued) and the sync HTTP client."""
+        self.writer.close()
+        if self._httpx is not None:
+            self._httpx.close()
+            self._httpx = None
+
+
+_REASON_FA = {
+    "timeout": "سامانهٔ ارائه‌دهنده در زمان مقرر پاسخ نداد.",
+    "unreachable": "به سامانهٔ ارائه‌دهنده نمی‌توان وصل شد.",
+    "down": "سامانهٔ ارائه‌دهنده از کار افتاده است.",
+    "error": "سامانهٔ ارائه‌دهنده با خطای داخلی پاسخ داد.",
+    "garbage": "پاسخ سامانهٔ ارائه‌دهنده قابل خواندن نبود.",
+    "circuit_open": "سامانهٔ ارائه‌دهنده پیاپی خطا داده است؛ کمی بعد دوباره تلاش کنید.",
+}

@@ -1,0 +1,276 @@
+"""Reads of the exchange: the directory, grants, the citizen's ledger, and the monitoring figures."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, aliased, joinedload
+
+from panjereh.agencies.models import Agency
+from panjereh.exchange.exceptions import ClientNotFound, GrantNotFound, ServiceNotFound
+from panjereh.exchange.models import (
+    LATENCY_BOUNDS_MS,
+    DataService,
+    ExchangeClient,
+    Grant,
+    GrantStatus,
+    InquiryStat,
+    LedgerEntry,
+)
+from panjereh.exchange.subjects import normalize_subject
+
+
+def list_services(session: Session, provider_code: str | None = None) -> Sequence[DataService]:
+    """The directory: every active data service with its provider and system."""
+    query = (
+        select(DataService)
+        .options(joinedload(DataService.provider), joinedload(DataService.system))
+        .where(DataService.active.is_(True))
+        .order_by(DataService.code)
+    )
+    if provider_code:
+        query = query.join(DataService.provider).where(Agency.code == provider_code)
+    return session.scalars(query).unique().all()
+
+
+def get_service_by_code(session: Session, code: str) -> DataService:
+    """The data service with this code, or ServiceNotFound."""
+    service = session.scalars(select(DataService).where(DataService.code == code)).one_or_none()
+    if service is None:
+        raise ServiceNotFound(f"No data service {code!r}.", f"خدمت داده‌ای با کد «{code}» نیست.")
+    return service
+
+
+def get_grant(session: Session, grant_id: str) -> Grant:
+    """The grant with this id, or GrantNotFound."""
+    grant = session.get(Grant, grant_id)
+    if grant is None:
+        raise GrantNotFound(f"No grant {grant_id!r}.", "چنین مجوزی پیدا نشد.")
+    return grant
+
+
+def list_grants(
+    session: Session,
+    *,
+    client_agency_code: str | None = None,
+    provider_agency_code: str | None = None,
+    status: GrantStatus | None = None,
+    include_standing: bool = True,
+) -> Sequence[Grant]:
+    """Grants seen from the client's side, the provider's side, or all; newest first."""
+    query = select(Grant).options(joinedload(Grant.service).joinedload(DataService.provider))
+    if client_agency_code:
+        query = query.where(Grant.client_agency_code == client_agency_code)
+    if provider_agency_code:
+        query = (
+            query.join(Grant.service).join(DataService.provider).where(Agency.code == provider_agency_code)
+        )
+    if status is not None:
+        query = query.where(Grant.status == status)
+    if not include_standing:
+        query = query.where(Grant.standing.is_(False))
+    return session.scalars(query.order_by(Grant.created_at.desc())).unique().all()
+
+
+def get_client(session: Session, client_id: str) -> ExchangeClient:
+    """The registered client with this id, or ClientNotFound."""
+    client = (
+        session.scalars(
+            select(ExchangeClient)
+            .options(joinedload(ExchangeClient.agency))
+            .where(ExchangeClient.client_id == client_id)
+        )
+        .unique()
+        .one_or_none()
+    )
+    if client is None:
+        raise ClientNotFound(f"No client {client_id!r}.", f"کارخواهی با شناسهٔ «{client_id}» ثبت نشده است.")
+    return client
+
+
+@dataclass(frozen=True)
+class LedgerRow:
+    """One look at a citizen's data: who, which data, when, why, for which case."""
+
+    message_id: str
+    at: datetime
+    client_agency_code: str
+    client_agency_fa: str
+    client_agency_en: str
+    service_code: str
+    service_title_fa: str
+    service_title_en: str
+    provider_agency_code: str
+    purpose: str
+    case_ref: str | None
+    status: int
+
+
+def ledger_for_subject(
+    session: Session,
+    national_code: str,
+    *,
+    agency: str | None = None,
+    service: str | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    limit: int = 100,
+    offset: int = 0,
+) -> list[LedgerRow]:
+    """The citizen's data-access ledger, newest first; filters by client agency, service and time."""
+    client = aliased(Agency)
+    query = (
+        select(LedgerEntry, client.name_fa, client.name_en, DataService.title_fa, DataService.title_en)
+        .outerjoin(client, client.code == LedgerEntry.client_agency_code)
+        .outerjoin(DataService, DataService.code == LedgerEntry.service_code)
+        .where(LedgerEntry.subject == normalize_subject(national_code))
+    )
+    if agency:
+        query = query.where(LedgerEntry.client_agency_code == agency)
+    if service:
+        query = query.where(LedgerEntry.service_code == service)
+    if since is not None:
+        query = query.where(LedgerEntry.at >= since)
+    if until is not None:
+        query = query.where(LedgerEntry.at < until)
+    query = query.order_by(LedgerEntry.at.desc(), LedgerEntry.id).limit(limit).offset(offset)
+    return [
+        LedgerRow(
+            message_id=entry.message_id,
+            at=entry.at,
+            client_agency_code=entry.client_agency_code,
+            client_agency_fa=name_fa or entry.client_agency_code,
+            client_agency_en=name_en or entry.client_agency_code,
+            service_code=entry.service_code,
+            service_title_fa=title_fa or entry.service_code,
+            service_title_en=title_en or entry.service_code,
+            provider_agency_code=entry.provider_agency_code,
+            purpose=entry.purpose,
+            case_ref=entry.case_ref,
+            status=entry.status,
+        )
+        for entry, name_fa, name_en, title_fa, title_en in session.execute(query)
+    ]
+
+
+def ledger_count(session: Session, national_code: str) -> int:
+    """How many looks at this citizen's data the ledger holds."""
+    return (
+        session.scalar(
+            select(func.count())
+            .select_from(LedgerEntry)
+            .where(LedgerEntry.subject == normalize_subject(national_code))
+        )
+        or 0
+    )
+
+
+@dataclass(frozen=True)
+class InquiryStats:
+    """Inquiries a client agency made in a period; every gateway call is online."""
+
+    agency_code: str
+    total: int
+    online: int
+
+
+def inquiry_stats(session: Session, since: datetime, until: datetime) -> list[InquiryStats]:
+    """Per client agency: inquiries carried by the exchange in [since, until) (hourly aggregates)."""
+    rows = session.execute(
+        select(InquiryStat.client_agency_code, func.sum(InquiryStat.count))
+        .where(InquiryStat.bucket >= since, InquiryStat.bucket < until)
+        .group_by(InquiryStat.client_agency_code)
+        .order_by(InquiryStat.client_agency_code)
+    ).all()
+    return [
+        InquiryStats(agency_code=code, total=int(total or 0), online=int(total or 0)) for code, total in rows
+    ]
+
+
+@dataclass(frozen=True)
+class ServiceHealth:
+    """Monitoring figures for one group (provider, service or client) over a period."""
+
+    key: str
+    count: int
+    ok: int
+    client_errors: int
+    provider_errors: int
+    platform_errors: int
+    mean_ms: float
+    p50_ms: float
+    p95_ms: float
+    p99_ms: float
+    max_ms: float
+
+    @property
+    def availability(self) -> float | None:
+        """Share of calls that reached the provider and did not fail on its side."""
+        reached = self.count - self.client_errors - self.platform_errors
+        return None if reached <= 0 else (reached - self.provider_errors) / reached
+
+
+GROUPS = {
+    "provider": InquiryStat.provider_agency_code,
+    "service": InquiryStat.service_code,
+    "client": InquiryStat.client_agency_code,
+}
+
+
+def _percentile(histogram: list[int], share: float, max_ms: float) -> float:
+    total = sum(histogram)
+    if total == 0:
+        return 0.0
+    rank = share * total
+    seen = 0
+    for index, count in enumerate(histogram):
+        seen += count
+        if seen >= rank and count:
+            return float(LATENCY_BOUNDS_MS[index]) if index < len(LATENCY_BOUNDS_MS) else max_ms
+    return max_ms
+
+
+def monitoring(session: Session, by: str, since: datetime, until: datetime) -> list[ServiceHealth]:
+    """Counts, errors by side, latency percentiles (bucket upper bounds) and availability, per group."""
+    column = GROUPS[by]
+    buckets = [getattr(InquiryStat, f"h{i}") for i in range(len(LATENCY_BOUNDS_MS) + 1)]
+    rows = session.execute(
+        select(
+            column,
+            func.sum(InquiryStat.count),
+            func.sum(InquiryStat.ok),
+            func.sum(InquiryStat.client_errors),
+            func.sum(InquiryStat.provider_errors),
+            func.sum(InquiryStat.platform_errors),
+            func.sum(InquiryStat.total_ms),
+            func.max(InquiryStat.max_ms),
+            *(func.sum(bucket) for bucket in buckets),
+        )
+        .where(InquiryStat.bucket >= since, InquiryStat.bucket < until)
+        .group_by(column)
+        .order_by(column)
+    ).all()
+    result = []
+    for key, count, ok, client_errors, provider_errors, platform_errors, total_ms, max_ms, *hist in rows:
+        histogram = [int(h or 0) for h in hist]
+        count = int(count or 0)
+        max_value = float(max_ms or 0)
+        result.append(
+            ServiceHealth(
+                key=key,
+                count=count,
+                ok=int(ok or 0),
+                client_errors=int(client_errors or 0),
+                provider_errors=int(provider_errors or 0),
+                platform_errors=int(platform_errors or 0),
+                mean_ms=float(total_ms or 0) / count if count else 0.0,
+                p50_ms=min(_percentile(histogram, 0.50, max_value), max_value),
+                p95_ms=min(_percentile(histogram, 0.95, max_value), max_value),
+                p99_ms=min(_percentile(histogram, 0.99, max_value), max_value),
+                max_ms=max_value,
+            )
+        )
+    return result

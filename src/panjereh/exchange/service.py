@@ -1,0 +1,248 @@
+"""Writes of the exchange: publish data services, register clients and keys, request and decide grants."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from panjereh.agencies import selectors as agency_selectors
+from panjereh.agencies import service as agency_service
+from panjereh.agencies.models import Agency
+from panjereh.core.db import utcnow
+from panjereh.exchange.catalog import RegistryRecord
+from panjereh.exchange.exceptions import GrantStateConflict, InvalidInquiry, NotProvider
+from panjereh.exchange.models import ClientKey, DataService, ExchangeClient, Grant, GrantStatus
+
+PLATFORM_AGENCY = "ito"
+PLATFORM_CLIENT_ID = "ito-platform"
+ANY_PURPOSE = "*"  # only the platform's standing grants carry it
+PLATFORM_LEGAL_BASIS = (
+    "Budget law 1402, note 7, clause C: all inter-agency inquiries online through the national window"
+)
+
+
+def publish_registries(session: Session, registries_url: str, records: Iterable[RegistryRecord]) -> int:
+    """Register each registry as a system of its agency and each of its data services; returns services."""
+    count = 0
+    for record in records:
+        agency = agency_selectors.find_agency_by_code(session, record.agency_code)
+        if agency is None:
+            agency = agency_service.upsert_agencies(
+                session,
+                [
+                    {
+                        "code": record.agency_code,
+                        "kind": "organization",
+                        "fa": record.agency_fa,
+                        "en": record.agency_en,
+                    }
+                ],
+            )[0]
+        base_url = registries_url.rstrip("/") + record.prefix
+        system = agency_service.upsert_system(
+            session,
+            agency,
+            code=record.code,
+            name_fa=record.name_fa,
+            base_url=base_url,
+            openapi_url=f"{base_url}/openapi.json",
+            health_url=f"{base_url}/healthz",
+        )
+        for item in record.services:
+            service = session.scalars(select(DataService).where(DataService.code == item.code)).one_or_none()
+            if service is None:
+                service = DataService(code=item.code)
+                session.add(service)
+            service.provider = agency
+            service.system = system
+            service.title_fa = item.title_fa
+            service.title_en = item.title_en
+            service.method = item.method
+            service.path = item.path
+            service.personal_data = item.personal_data
+            service.subject_field = item.subject_field
+            service.latency_objective_ms = item.latency_objective_ms
+            service.active = True
+            count += 1
+        session.flush()
+    return count
+
+
+def register_client(
+    session: Session, agency: Agency, *, client_id: str, name: str, rate_per_second: int = 200
+) -> ExchangeClient:
+    """Create (or update) an agency system's client registration."""
+    client = session.scalars(
+        select(ExchangeClient).where(ExchangeClient.client_id == client_id)
+    ).one_or_none()
+    if client is None:
+        client = ExchangeClient(client_id=client_id, agency=agency)
+        session.add(client)
+    client.agency = agency
+    client.name = name
+    client.rate_per_second = rate_per_second
+    client.active = True
+    session.flush()
+    return client
+
+
+def add_client_key(session: Session, client: ExchangeClient, public_jwk: dict[str, Any]) -> ClientKey:
+    """Add a public key; older keys stay valid until retired (rotation without downtime)."""
+    kid = public_jwk.get("kid")
+    if not kid:
+        raise InvalidInquiry("The key needs a `kid`.", "کلید باید شناسه (kid) داشته باشد.")
+    if any(field in public_jwk for field in ("d", "p", "q", "k")):
+        raise InvalidInquiry(
+            "Send the public key only; never a private or symmetric key.",
+            "فقط کلید عمومی را بفرستید؛ هرگز کلید خصوصی یا متقارن.",
+        )
+    for key in client.keys:
+        if key.kid == kid:
+            raise GrantStateConflict(
+                f"Key {kid!r} is already registered.", f"کلید «{kid}» پیش‌تر ثبت شده است."
+            )
+    key = ClientKey(client=client, kid=kid, public_jwk=dict(public_jwk))
+    session.add(key)
+    session.flush()
+    return key
+
+
+def retire_client_key(session: Session, client: ExchangeClient, kid: str) -> ClientKey:
+    """Stop accepting assertions signed by this key."""
+    for key in client.keys:
+        if key.kid == kid and key.retired_at is None:
+            key.retired_at = utcnow()
+            session.flush()
+            return key
+    raise GrantStateConflict(f"No active key {kid!r}.", f"کلید فعالی با شناسهٔ «{kid}» نیست.")
+
+
+def request_grant(
+    session: Session,
+    *,
+    client_agency: Agency,
+    service: DataService,
+    purposes: list[str],
+    legal_basis: str,
+    valid_from: datetime | None = None,
+    valid_until: datetime | None = None,
+    note: str = "",
+) -> Grant:
+    """The client agency asks the provider for access."""
+    purposes = sorted({p.strip() for p in purposes if p.strip()})
+    if not purposes or ANY_PURPOSE in purposes:
+        raise InvalidInquiry("Name at least one purpose.", "دست‌کم یک هدف را نام ببرید.")
+    if not legal_basis.strip():
+        raise InvalidInquiry("Cite the legal basis.", "مبنای قانونی را ذکر کنید.")
+    start = valid_from or utcnow()
+    if valid_until is not None and valid_until <= start:
+        raise InvalidInquiry("The grant must end after it starts.", "پایان اعتبار باید پس از آغاز آن باشد.")
+    grant = Grant(
+        client_agency=client_agency,
+        client_agency_code=client_agency.code,
+        service=service,
+        service_code=service.code,
+        purposes=purposes,
+        legal_basis=legal_basis.strip(),
+        valid_from=start,
+        valid_until=valid_until,
+        status=GrantStatus.REQUESTED,
+        requested_note=note,
+    )
+    session.add(grant)
+    session.flush()
+    return grant
+
+
+def _require_provider(grant: Grant, provider_agency_code: str) -> None:
+    if grant.service.provider.code != provider_agency_code:
+        raise NotProvider(
+            f"Grant {grant.id} is decided by {grant.service.provider.code}, not {provider_agency_code}.",
+            "فقط دستگاه ارائه‌دهندهٔ این داده دربارهٔ این مجوز تصمیم می‌گیرد.",
+        )
+
+
+def approve_grant(session: Session, grant: Grant, *, provider_agency_code: str, note: str = "") -> Grant:
+    """The provider approves a requested grant."""
+    _require_provider(grant, provider_agency_code)
+    if grant.status is not GrantStatus.REQUESTED:
+        raise GrantStateConflict(f"Grant is {grant.status.value}.", "فقط مجوز درخواست‌شده تأیید می‌شود.")
+    grant.status = GrantStatus.APPROVED
+    grant.decided_at = utcnow()
+    grant.decision_note = note
+    session.flush()
+    return grant
+
+
+def refuse_grant(session: Session, grant: Grant, *, provider_agency_code: str, note: str) -> Grant:
+    """The provider refuses a requested grant, with its reason."""
+    _require_provider(grant, provider_agency_code)
+    if grant.status is not GrantStatus.REQUESTED:
+        raise GrantStateConflict(f"Grant is {grant.status.value}.", "فقط مجوز درخواست‌شده رد می‌شود.")
+    if not note.strip():
+        raise InvalidInquiry("Give the reason for refusing.", "دلیل رد را بنویسید.")
+    grant.status = GrantStatus.REFUSED
+    grant.decided_at = utcnow()
+    grant.decision_note = note
+    session.flush()
+    return grant
+
+
+def revoke_grant(session: Session, grant: Grant, *, provider_agency_code: str, note: str = "") -> Grant:
+    """The provider withdraws an approved grant; the next call is refused (grants are never cached)."""
+    _require_provider(grant, provider_agency_code)
+    if grant.status is not GrantStatus.APPROVED:
+        raise GrantStateConflict(f"Grant is {grant.status.value}.", "فقط مجوز تأییدشده لغو می‌شود.")
+    grant.status = GrantStatus.REVOKED
+    grant.revoked_at = utcnow()
+    grant.decision_note = note or grant.decision_note
+    session.flush()
+    return grant
+
+
+def ensure_platform_grants(session: Session) -> int:
+    """The platform (agency `ito`) holds a standing grant for every data service; returns grants made."""
+    ito = agency_selectors.get_agency_by_code(session, PLATFORM_AGENCY)
+    register_client(
+        session,
+        ito,
+        client_id=PLATFORM_CLIENT_ID,
+        name="Panjereh platform (in-process)",
+        rate_per_second=100_000,
+    )
+    have = set(
+        session.scalars(
+            select(Grant.service_code).where(
+                Grant.client_agency_code == PLATFORM_AGENCY,
+                Grant.standing.is_(True),
+                Grant.status == GrantStatus.APPROVED,
+            )
+        )
+    )
+    made = 0
+    for service in session.scalars(select(DataService).order_by(DataService.code)):
+        if service.code in have:
+            continue
+        session.add(
+            Grant(
+                client_agency=ito,
+                client_agency_code=ito.code,
+                service=service,
+                service_code=service.code,
+                purposes=[ANY_PURPOSE],
+                legal_basis=PLATFORM_LEGAL_BASIS,
+                valid_from=datetime(2023, 3, 21, tzinfo=utcnow().tzinfo),
+                valid_until=None,
+                status=GrantStatus.APPROVED,
+                standing=True,
+                decided_at=utcnow(),
+                decision_note="standing grant of the national window",
+            )
+        )
+        made += 1
+    session.flush()
+    return made
