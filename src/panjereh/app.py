@@ -16,9 +16,12 @@ from panjereh.core.metrics import HttpMetrics, MetricsMiddleware
 from panjereh.core.problems import install_problem_handlers
 from panjereh.core.redis import make_redis
 from panjereh.core.requests import RequestIdMiddleware
+from panjereh.delivery import tasks as delivery_tasks
+from panjereh.delivery.router import router as delivery_api
 from panjereh.documents.router import router as documents_api
 from panjereh.exchange.client import PlatformClient
 from panjereh.identity import deps as identity_deps
+from panjereh.web import delivery as web_delivery
 from panjereh.web import documents as web_documents
 from panjereh.web import home as web_home
 from panjereh.web.templating import Templates
@@ -37,7 +40,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         log.info("startup", database=app.state.engine.url.render_as_string(hide_password=True))
+        worker = delivery_tasks.start_inprocess(app) if settings.inprocess_worker else None
         yield
+        if worker is not None:
+            worker.stop()
+            worker.join(timeout=10)
         await app.state.exchange.aclose()
         app.state.exchange.close()
         if app.state.redis is not None:
@@ -71,6 +78,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     web_home.mount(app, settings)
     identity_deps.install(app)
     app.include_router(documents_api, prefix=API_PREFIX)
+    app.include_router(delivery_api, prefix=API_PREFIX)
+    web_delivery.mount(app)
     web_documents.mount(app)
 
     app.add_middleware(MetricsMiddleware, metrics=metrics)

@@ -37,6 +37,7 @@ class Settings(BaseSettings):
     default_locale: Literal["fa", "en"] = "fa"
     db_echo: bool = False
     sql_pool_size: int = Field(default=10, ge=1)
+    inprocess_worker: bool = False  # run the delivery job worker inside the web process (the embedded demo)
     otp_ttl_seconds: int = Field(default=300, ge=30, le=600)  # NIST SP 800-63B: at most 10 minutes
     oidc_admin_token: str | None = None  # bearer token of the OIDC client-registration API (unset: API off)
     # A JWK Set of private P-256 keys, the first one signing (documents); unset: keys under `home`.

@@ -188,7 +188,10 @@ class ServiceDefinition(BaseModel):
 
     @model_validator(mode="after")
     def _consistent(self) -> ServiceDefinition:
-        for label, keys in (("input", [i.key for i in self.inputs]), ("evidence", [e.key for e in self.evidence])):
+        for label, keys in (
+            ("input", [i.key for i in self.inputs]),
+            ("evidence", [e.key for e in self.evidence]),
+        ):
             dupes = sorted({k for k in keys if keys.count(k) > 1})
             if dupes:
                 raise ValueError(f"duplicate {label} keys: {', '.join(dupes)}")
@@ -197,7 +200,9 @@ class ServiceDefinition(BaseModel):
             for template in item.path_params.values():
                 match = TEMPLATE.match(template)
                 if match and match.group(1) == "inputs" and match.group(2) not in input_keys:
-                    raise ValueError(f"evidence {item.key!r} reads input {match.group(2)!r}, which is not declared")
+                    raise ValueError(
+                        f"evidence {item.key!r} reads input {match.group(2)!r}, which is not declared"
+                    )
         if self.proactive and not self.is_smart:
             raise ValueError("only smart services (all evidence by inquiry) can run proactively")
         return self
@@ -226,7 +231,10 @@ class Derivation:
 
 
 def derive_maturity(
-    definition: ServiceDefinition, *, declared_level: int | None = None, concepts: dict[str, str] | None = None
+    definition: ServiceDefinition,
+    *,
+    declared_level: int | None = None,
+    concepts: dict[str, str] | None = None,
 ) -> Derivation:
     """Level 5 only when all evidence comes by inquiry; flag declared levels and once-only violations."""
     sources = {e.source for e in definition.evidence}
@@ -251,7 +259,9 @@ def derive_maturity(
         if item.source != Source.INQUIRY and item.concept and item.concept in provided:
             if "once_only_violation" not in flags:
                 flags.append("once_only_violation")
-            reasons.append(f"«{item.label.fa}» را از شهروند می‌خواهد، حال آنکه {provided[item.concept]} آن را دارد")
+            reasons.append(
+                f"«{item.label.fa}» را از شهروند می‌خواهد، حال آنکه {provided[item.concept]} آن را دارد"
+            )
     return Derivation(level=level, flags=flags, reasons_fa=reasons)
 
 
@@ -286,7 +296,9 @@ def data_service_codes() -> frozenset[str]:
 def concept_providers() -> dict[str, str]:
     """concept → the data service that provides it (only services that exist)."""
     known = data_service_codes()
-    return {concept: code for code, concepts in SERVICE_CONCEPTS.items() if code in known for concept in concepts}
+    return {
+        concept: code for code, concepts in SERVICE_CONCEPTS.items() if code in known for concept in concepts
+    }
 
 
 @dataclass(frozen=True)
@@ -346,7 +358,9 @@ def _check_model(model: dict[str, Any], where: str) -> None:
         compile_model(model)
     except Exception as exc:  # zen reports malformed models as plain runtime errors
         raise InvalidDefinition(
-            f"{where}: zen-engine refuses the decision model: {exc}", f"{where}: موتور قواعد مدل را نپذیرفت", file=where
+            f"{where}: zen-engine refuses the decision model: {exc}",
+            f"{where}: موتور قواعد مدل را نپذیرفت",
+            file=where,
         ) from exc
 
 
@@ -356,7 +370,9 @@ def load_file(path: Path) -> LoadedDefinition:
     try:
         raw = yaml.safe_load(path.read_text(encoding="utf-8"))
     except yaml.YAMLError as exc:
-        raise InvalidDefinition(f"{where}: not valid YAML: {exc}", f"{where}: YAML نادرست است", file=where) from exc
+        raise InvalidDefinition(
+            f"{where}: not valid YAML: {exc}", f"{where}: YAML نادرست است", file=where
+        ) from exc
     if not isinstance(raw, dict):
         raise InvalidDefinition(f"{where}: expected a mapping", f"{where}: قالب نادرست", file=where)
     model_name = (raw.get("decision") or {}).get("model") if isinstance(raw.get("decision"), dict) else None

@@ -67,13 +67,17 @@ def decision_context(
 ) -> dict[str, Any]:
     """The document the model reads: evidence by key at the top, the citizen's inputs, the subject, today."""
     context = {key: value for key, value in facts.items() if key not in RESERVED_ROOTS}
-    context.update({"inputs": inputs, "subject": {"national_code": national_code}, "today": today.isoformat()})
+    context.update(
+        {"inputs": inputs, "subject": {"national_code": national_code}, "today": today.isoformat()}
+    )
     return context
 
 
 def digest(context: dict[str, Any]) -> str:
     """A stable digest of everything the decision was made on."""
-    return hashlib.sha256(json.dumps(context, sort_keys=True, ensure_ascii=False, default=str).encode()).hexdigest()
+    return hashlib.sha256(
+        json.dumps(context, sort_keys=True, ensure_ascii=False, default=str).encode()
+    ).hexdigest()
 
 
 def evaluate(loaded: LoadedDefinition, context: dict[str, Any]) -> Decision:
@@ -125,7 +129,11 @@ def _rules_fired(trace: dict[str, Any]) -> list[dict[str, str]]:
             rule = row.get("rule") or {}
             if rule.get("_id"):
                 fired.append(
-                    {"table": str(node.get("name", "")), "rule": rule["_id"], "description": rule.get("_description", "")}
+                    {
+                        "table": str(node.get("name", "")),
+                        "rule": rule["_id"],
+                        "description": rule.get("_description", ""),
+                    }
                 )
     return fired
 
@@ -147,7 +155,10 @@ def run_test_cases(loaded: LoadedDefinition, *, today: date | None = None) -> li
         )
         try:
             decision = evaluate(loaded, context)
-            actual: dict[str, Any] = {"decision": decision.decision, "reasons": sorted(r.code for r in decision.reasons)}
+            actual: dict[str, Any] = {
+                "decision": decision.decision,
+                "reasons": sorted(r.code for r in decision.reasons),
+            }
         except DecisionModelFailed as exc:
             actual = {"error": str(exc)}
         expected = dict(case.expect)

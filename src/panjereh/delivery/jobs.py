@@ -5,6 +5,7 @@ finished in the same transaction as the work, so a crash mid-job leaves it to be
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import random
 import socket
@@ -43,9 +44,9 @@ class LeaseLost(Exception):  # noqa: N818
     """Another worker took the job over (our lease expired); our transaction must not commit."""
 
 
-def backoff(attempt: int) -> float:
+def backoff(attempt: int, *, base: float = BACKOFF_BASE_SECONDS, cap: float = BACKOFF_CAP_SECONDS) -> float:
     """Seconds before attempt `attempt + 1`: exponential, capped, with ±20% jitter."""
-    delay = min(BACKOFF_CAP_SECONDS, BACKOFF_BASE_SECONDS * 2 ** max(0, attempt - 1))
+    delay = min(cap, base * 2 ** max(0, attempt - 1))
     return delay * random.uniform(0.8, 1.2)
 
 
@@ -63,7 +64,13 @@ def enqueue(
         existing = session.scalar(select(Job).where(Job.dedupe_key == dedupe_key))
         if existing is not None:
             return existing
-    job = Job(kind=kind, payload=payload, run_at=run_at or utcnow(), dedupe_key=dedupe_key, max_attempts=max_attempts)
+    job = Job(
+        kind=kind,
+        payload=payload,
+        run_at=run_at or utcnow(),
+        dedupe_key=dedupe_key,
+        max_attempts=max_attempts,
+    )
     session.add(job)
     session.flush()
     if not session.info.get("delivery_wake_hooked"):
@@ -102,6 +109,7 @@ class JobContext:
     worker_id: str
     job: ClaimedJob
     services: dict[str, Any] = field(default_factory=dict)
+    backoff_base: float = BACKOFF_BASE_SECONDS
     finished: bool = False
 
     def complete(self, session: Session) -> None:
@@ -111,7 +119,8 @@ class JobContext:
 
     def reschedule(self, session: Session, reason: str, delay: float | None = None) -> None:
         """Put the job back for a later attempt, atomically with whatever the handler recorded."""
-        when = utcnow() + timedelta(seconds=delay if delay is not None else backoff(self.job.attempts))
+        seconds = delay if delay is not None else backoff(self.job.attempts, base=self.backoff_base)
+        when = utcnow() + timedelta(seconds=seconds)
         _finish(session, self.job.id, self.worker_id, status=JobStatus.QUEUED, run_at=when, error=reason)
         self.finished = True
 
@@ -163,7 +172,9 @@ def _claimable(now: datetime) -> Any:
     )
 
 
-def claim(factory: sessionmaker[Session], worker_id: str, limit: int, lease_seconds: float) -> list[ClaimedJob]:
+def claim(
+    factory: sessionmaker[Session], worker_id: str, limit: int, lease_seconds: float
+) -> list[ClaimedJob]:
     """Take up to `limit` due jobs under a lease, in one short transaction."""
     now = utcnow()
     claimed: list[ClaimedJob] = []
@@ -205,7 +216,9 @@ class Worker:
         concurrency: int = 16,
         lease_seconds: float = 60.0,
         poll_interval: float = 0.5,
+        backoff_base: float = BACKOFF_BASE_SECONDS,
     ) -> None:
+        self.backoff_base = backoff_base
         self.factory = factory
         self.services = services or {}
         self.worker_id = name or f"{socket.gethostname()}:{os.getpid()}:{id(self):x}"
@@ -218,7 +231,7 @@ class Worker:
 
     async def run_job(self, job: ClaimedJob) -> None:
         """Run one claimed job: done, rescheduled with back-off, or failed after its last attempt."""
-        context = JobContext(self.factory, self.worker_id, job, self.services)
+        context = JobContext(self.factory, self.worker_id, job, self.services, self.backoff_base)
         fn = HANDLERS.get(job.kind)
         try:
             if fn is None:
@@ -249,7 +262,9 @@ class Worker:
 
     async def run_due(self) -> int:
         """Claim and run one batch of due jobs; how many ran."""
-        jobs = await asyncio.to_thread(claim, self.factory, self.worker_id, self.concurrency, self.lease_seconds)
+        jobs = await asyncio.to_thread(
+            claim, self.factory, self.worker_id, self.concurrency, self.lease_seconds
+        )
         if jobs:
             await asyncio.gather(*(self.run_job(job) for job in jobs))
         return len(jobs)
@@ -284,10 +299,8 @@ class Worker:
                 if ran:
                     continue
                 wake.clear()
-                try:
+                with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(wake.wait(), timeout=self.poll_interval)
-                except TimeoutError:
-                    pass
         finally:
             with _wakers_lock:
                 _wakers.remove(waker)
@@ -298,7 +311,9 @@ class Worker:
 
     def start_in_thread(self) -> threading.Thread:
         """Run this worker on its own event loop in a daemon thread (the embedded default)."""
-        self._thread = threading.Thread(target=lambda: asyncio.run(self.run_forever()), name="delivery-worker", daemon=True)
+        self._thread = threading.Thread(
+            target=lambda: asyncio.run(self.run_forever()), name="delivery-worker", daemon=True
+        )
         self._thread.start()
         return self._thread
 

@@ -14,7 +14,9 @@ from panjereh.delivery.exceptions import ServiceNotExecutable
 from panjereh.delivery.models import DefinitionRecord
 
 
-def sync_definitions(session: Session, loaded: dict[str, LoadedDefinition] | None = None) -> list[DefinitionRecord]:
+def sync_definitions(
+    session: Session, loaded: dict[str, LoadedDefinition] | None = None
+) -> list[DefinitionRecord]:
     """Store each definition's current version (idempotent) and record the maturity it supports."""
     records = []
     for item in (loaded if loaded is not None else defs.bundled()).values():
@@ -27,7 +29,9 @@ def _store(session: Session, item: LoadedDefinition) -> DefinitionRecord:
     declared = _declared_level(session, definition.slug)
     derivation = derive_maturity(definition, declared_level=declared)
     record = session.scalar(
-        select(DefinitionRecord).where(DefinitionRecord.slug == definition.slug, DefinitionRecord.digest == item.digest)
+        select(DefinitionRecord).where(
+            DefinitionRecord.slug == definition.slug, DefinitionRecord.digest == item.digest
+        )
     )
     if record is None:
         session.execute(
@@ -100,7 +104,9 @@ def active_record(session: Session, slug: str) -> DefinitionRecord:
     if record is None:
         bundle = defs.bundled()
         if slug not in bundle:
-            raise ServiceNotExecutable(f"no executable definition for {slug!r}", f"خدمت «{slug}» تعریف اجرایی ندارد")
+            raise ServiceNotExecutable(
+                f"no executable definition for {slug!r}", f"خدمت «{slug}» تعریف اجرایی ندارد"
+            )
         record = _store(session, bundle[slug])
     return record
 
@@ -122,4 +128,6 @@ def _loaded(digest: str, slug: str, frozen: tuple[str, str]) -> LoadedDefinition
 
     body, model = json.loads(frozen[0]), json.loads(frozen[1])
     definition = defs.ServiceDefinition.model_validate(body)
-    return LoadedDefinition(definition=definition, model=model, digest=digest, path=defs.DEFINITIONS_DIR / f"{slug}.yaml")
+    return LoadedDefinition(
+        definition=definition, model=model, digest=digest, path=defs.DEFINITIONS_DIR / f"{slug}.yaml"
+    )

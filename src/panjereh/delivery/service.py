@@ -24,6 +24,7 @@ from panjereh.delivery.exceptions import (
 )
 from panjereh.delivery.models import FINAL_STATES, Officer, RequestEvent, RequestState, ServiceRequest
 from panjereh.documents import service as documents_service
+from panjereh.identity import selectors as identity_selectors
 from panjereh.notify import service as notify_service
 
 S = RequestState
@@ -46,7 +47,9 @@ def clean_inputs(loaded: LoadedDefinition, raw: dict[str, Any]) -> dict[str, Any
     fields = {f.key: f for f in loaded.definition.inputs}
     unknown = sorted(set(raw) - set(fields))
     if unknown:
-        raise InvalidApplication(f"unknown inputs: {', '.join(unknown)}", f"ورودی ناشناخته: {'، '.join(unknown)}")
+        raise InvalidApplication(
+            f"unknown inputs: {', '.join(unknown)}", f"ورودی ناشناخته: {'، '.join(unknown)}"
+        )
     cleaned: dict[str, Any] = {}
     errors: dict[str, str] = {}
     for key, spec in fields.items():
@@ -160,7 +163,9 @@ def submit(
 
 def _by_key(session: Session, national_code: str, key: str) -> ServiceRequest | None:
     return session.scalar(
-        select(ServiceRequest).where(ServiceRequest.national_code == national_code, ServiceRequest.idempotency_key == key)
+        select(ServiceRequest).where(
+            ServiceRequest.national_code == national_code, ServiceRequest.idempotency_key == key
+        )
     )
 
 
@@ -218,6 +223,7 @@ def transition(
     message_en: str = "",
     actor: str = "system",
     detail: dict[str, Any] | None = None,
+    notify: bool = True,
 ) -> None:
     """Move the request to `to` if the state machine allows it, with a timeline line and a notification."""
     if to not in TRANSITIONS[request.state]:
@@ -228,8 +234,17 @@ def transition(
     request.state = to
     if to in FINAL_STATES:
         request.decided_at = utcnow()
-    record_event(session, request, kind=kind, message_fa=message_fa, message_en=message_en, actor=actor, detail=detail)
-    _notify(session, settings, request, message_fa)
+    record_event(
+        session,
+        request,
+        kind=kind,
+        message_fa=message_fa,
+        message_en=message_en,
+        actor=actor,
+        detail=detail,
+    )
+    if notify:
+        _notify(session, settings, request, message_fa)
 
 
 def _notify(session: Session, settings: Settings, request: ServiceRequest, body_fa: str) -> None:
@@ -245,13 +260,21 @@ def _notify(session: Session, settings: Settings, request: ServiceRequest, body_
 
 
 def issue_outcome_document(
-    session: Session, settings: Settings, request: ServiceRequest, loaded: LoadedDefinition, subject_name: str
+    session: Session,
+    settings: Settings,
+    request: ServiceRequest,
+    loaded: LoadedDefinition,
+    subject_name: str,
 ) -> str | None:
     """Issue the definition's document for an approved request; its number, or None if it issues none."""
     spec = loaded.definition.outcomes.document
     if spec is None:
         return None
-    context = {"inputs": request.inputs, **(request.facts or {}), **((request.decision or {}).get("output") or {})}
+    context = {
+        "inputs": request.inputs,
+        **(request.facts or {}),
+        **((request.decision or {}).get("output") or {}),
+    }
     claims = {name: _pluck(context, path) for name, path in spec.claims.items()}
     claims["service"] = loaded.slug
     valid_until = (utcnow() + timedelta(days=spec.valid_days)).date() if spec.valid_days else None
@@ -281,6 +304,16 @@ def _pluck(context: dict[str, Any], path: str) -> Any:
     return value
 
 
+def subject_name(session: Session, request: ServiceRequest) -> str:
+    """The name on a document: the registered citizen's, else the civil registry's, else the code."""
+    citizen = identity_selectors.get_citizen_by_national_code(session, request.national_code)
+    if citizen is not None:
+        return str(citizen.display_name)
+    person = (request.facts or {}).get("person") or {}
+    name = f"{person.get('first_name', '')} {person.get('last_name', '')}".strip()
+    return name or request.national_code
+
+
 # --- the human work queue ---------------------------------------------------------------------------
 
 
@@ -302,9 +335,15 @@ def take(session: Session, settings: Settings, officer: Officer, request: Servic
     request.officer_national_code = officer.national_code
     request.human_touched = True
     transition(
-        session, settings, request, S.IN_REVIEW, kind="taken", actor="officer",
-        message_fa="کارشناس دستگاه بررسی درخواست را آغاز کرد", message_en="An officer started the review",
-    )  # fmt: skip
+        session,
+        settings,
+        request,
+        S.IN_REVIEW,
+        kind="taken",
+        actor="officer",
+        message_fa="کارشناس دستگاه بررسی درخواست را آغاز کرد",
+        message_en="An officer started the review",
+    )
 
 
 def decide(
@@ -315,7 +354,6 @@ def decide(
     *,
     approve: bool,
     reason_fa: str,
-    subject_name: str,
 ) -> None:
     """An officer decides with reasons; approval issues the definition's document."""
     _for_officer(request, officer)
@@ -336,33 +374,65 @@ def decide(
     }
     request.decided_automatically = False
     if approve:
-        issue_outcome_document(session, settings, request, loaded, subject_name)
-        transition(session, settings, request, S.APPROVED, kind="approved", actor="officer",
-                   message_fa=f"{loaded.definition.outcomes.approve.fa} {reason_fa}",
-                   message_en=loaded.definition.outcomes.approve.en)  # fmt: skip
+        issue_outcome_document(session, settings, request, loaded, subject_name(session, request))
+        transition(
+            session,
+            settings,
+            request,
+            S.APPROVED,
+            kind="approved",
+            actor="officer",
+            message_fa=f"{loaded.definition.outcomes.approve.fa} {reason_fa}",
+            message_en=loaded.definition.outcomes.approve.en,
+        )
     else:
-        transition(session, settings, request, S.REFUSED, kind="refused", actor="officer",
-                   message_fa=f"{loaded.definition.outcomes.refuse.fa} دلیل: {reason_fa}",
-                   message_en=loaded.definition.outcomes.refuse.en)  # fmt: skip
+        transition(
+            session,
+            settings,
+            request,
+            S.REFUSED,
+            kind="refused",
+            actor="officer",
+            message_fa=f"{loaded.definition.outcomes.refuse.fa} دلیل: {reason_fa}",
+            message_en=loaded.definition.outcomes.refuse.en,
+        )
 
 
-def ask_for_info(session: Session, settings: Settings, officer: Officer, request: ServiceRequest, question_fa: str) -> None:
+def ask_for_info(
+    session: Session, settings: Settings, officer: Officer, request: ServiceRequest, question_fa: str
+) -> None:
     """An officer asks the citizen for more."""
     _for_officer(request, officer)
     if not question_fa.strip():
         raise InvalidApplication("the question is empty", "متن پرسش خالی است")
-    transition(session, settings, request, S.NEEDS_INFO, kind="info_requested", actor="officer",
-               message_fa=f"کارشناس از شما پرسیده است: {question_fa.strip()}",
-               message_en="The officer asked for more information", detail={"question_fa": question_fa.strip()})  # fmt: skip
+    transition(
+        session,
+        settings,
+        request,
+        S.NEEDS_INFO,
+        kind="info_requested",
+        actor="officer",
+        message_fa=f"کارشناس از شما پرسیده است: {question_fa.strip()}",
+        message_en="The officer asked for more information",
+        detail={"question_fa": question_fa.strip()},
+    )
 
 
 def answer_info(session: Session, settings: Settings, request: ServiceRequest, answer_fa: str) -> None:
     """The citizen answers the officer's question; the request goes back to the queue."""
     if not answer_fa.strip():
         raise InvalidApplication("the answer is empty", "پاسخ خالی است")
-    transition(session, settings, request, S.IN_QUEUE, kind="info_given", actor="citizen",
-               message_fa="پاسخ شما ثبت شد و درخواست به کارتابل دستگاه برگشت",
-               message_en="Your answer was recorded", detail={"answer_fa": answer_fa.strip()[:2000]})  # fmt: skip
+    transition(
+        session,
+        settings,
+        request,
+        S.IN_QUEUE,
+        kind="info_given",
+        actor="citizen",
+        message_fa="پاسخ شما ثبت شد و درخواست به کارتابل دستگاه برگشت",
+        message_en="Your answer was recorded",
+        detail={"answer_fa": answer_fa.strip()[:2000]},
+    )
 
 
 def request_review(session: Session, settings: Settings, request: ServiceRequest) -> None:
@@ -373,6 +443,13 @@ def request_review(session: Session, settings: Settings, request: ServiceRequest
         )
     request.decided_automatically = False
     request.decided_at = None
-    transition(session, settings, request, S.IN_QUEUE, kind="review_requested", actor="citizen",
-               message_fa="درخواست بازبینی انسانی ثبت شد؛ کارشناس دستگاه تصمیم را بررسی می‌کند",
-               message_en="A human review was requested")  # fmt: skip
+    transition(
+        session,
+        settings,
+        request,
+        S.IN_QUEUE,
+        kind="review_requested",
+        actor="citizen",
+        message_fa="درخواست بازبینی انسانی ثبت شد؛ کارشناس دستگاه تصمیم را بررسی می‌کند",
+        message_en="A human review was requested",
+    )
