@@ -5,19 +5,28 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable, Iterator
 from datetime import date
+from pathlib import Path
 
 import httpx
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
+from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from panjereh.agencies import seed as agencies_seed
+from panjereh.app import create_app
+from panjereh.core.db import make_sessionmaker
+from panjereh.schema import metadata
+from tests.conftest import WORKER
+from tests.support import databases
 from panjereh.core.config import Settings
 from panjereh.delivery import loading, tasks
 from panjereh.delivery.jobs import Worker
 from panjereh.delivery.models import Officer
 from panjereh.exchange import seed as exchange_seed
+from panjereh.exchange.client import PlatformClient
+from panjereh.exchange.config import ExchangeSettings
 from panjereh.identity import sessions
 from panjereh.identity.models import Citizen
 from panjereh.identity.sessions import SESSION_COOKIE
@@ -26,6 +35,36 @@ DEMO = "0499370899"  # registries persona: clean adult
 CONVICTED = "0684159414"
 TAX_DEBTOR = "0084575948"
 OFFICER = "2540201288"
+
+
+@pytest.fixture(scope="session")
+def committed_engine(home: Path) -> Iterator[Engine]:
+    """A database of its own that the code under test commits to (workers use many connections)."""
+    engine = databases.migrated_engine(databases.fresh_database(f"{WORKER}_delivery", str(home)))
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def session_factory(committed_engine: Engine) -> Iterator[sessionmaker[Session]]:
+    yield make_sessionmaker(committed_engine)
+    with committed_engine.begin() as connection:
+        for table in reversed(metadata.sorted_tables):
+            connection.execute(table.delete())
+
+
+@pytest.fixture
+def db(session_factory: sessionmaker[Session]) -> Iterator[Session]:
+    session = session_factory()
+    yield session
+    session.close()
+
+
+@pytest.fixture
+def app(settings: Settings, session_factory: sessionmaker[Session]) -> FastAPI:
+    application = create_app(settings)
+    application.state.sessionmaker = session_factory
+    return application
 
 
 @pytest.fixture
@@ -76,13 +115,26 @@ def officer(seeded: Session) -> Officer:
 
 
 @pytest.fixture
-def worker(app: FastAPI, session_factory: sessionmaker[Session], settings: Settings) -> Worker:
+def worker(session_factory: sessionmaker[Session], settings: Settings) -> Iterator[Worker]:
     """A worker on the test's database and the app's exchange client; tests drive it to idle."""
-    return tasks.make_worker(settings, session_factory, app.state.exchange, concurrency=4, backoff_base=0.05)
+    # The exchange's message log is written by its background writer, as outside tests: parallel inline
+    # writes on SQLite contend for the write lock.
+    exchange = PlatformClient(settings, session_factory, exchange_settings=ExchangeSettings(log_mode="background"))
+    yield tasks.make_worker(settings, session_factory, exchange, concurrency=4, backoff_base=0.05)
+    exchange.close()
 
 
 def run_jobs(worker: Worker) -> int:
-    return asyncio.run(worker.run_until_idle())
+    """Run every due job, then close this loop's HTTP session (each asyncio.run is a new loop)."""
+
+    async def go() -> int:
+        try:
+            return await worker.run_until_idle()
+        finally:
+            await worker.services["exchange"].aclose()
+            worker.services["exchange"].flush()
+
+    return asyncio.run(go())
 
 
 @pytest.fixture
