@@ -1,4 +1,4 @@
-"""Delivery fixtures: agencies and the exchange seeded, signed-in citizens, a worker on the test's database."""
+"""Delivery fixtures: seeded agencies and exchange, signed-in citizens, a worker on a committed database."""
 
 from __future__ import annotations
 
@@ -16,11 +16,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from panjereh.agencies import seed as agencies_seed
 from panjereh.app import create_app
-from panjereh.core.db import make_sessionmaker
-from panjereh.schema import metadata
-from tests.conftest import WORKER
-from tests.support import databases
 from panjereh.core.config import Settings
+from panjereh.core.db import make_sessionmaker
 from panjereh.delivery import loading, tasks
 from panjereh.delivery.jobs import Worker
 from panjereh.delivery.models import Officer
@@ -30,6 +27,9 @@ from panjereh.exchange.config import ExchangeSettings
 from panjereh.identity import sessions
 from panjereh.identity.models import Citizen
 from panjereh.identity.sessions import SESSION_COOKIE
+from panjereh.schema import metadata
+from tests.conftest import WORKER
+from tests.support import databases
 
 DEMO = "0499370899"  # registries persona: clean adult
 CONVICTED = "0684159414"
@@ -119,7 +119,9 @@ def worker(session_factory: sessionmaker[Session], settings: Settings) -> Iterat
     """A worker on the test's database and the app's exchange client; tests drive it to idle."""
     # The exchange's message log is written by its background writer, as outside tests: parallel inline
     # writes on SQLite contend for the write lock.
-    exchange = PlatformClient(settings, session_factory, exchange_settings=ExchangeSettings(log_mode="background"))
+    exchange = PlatformClient(
+        settings, session_factory, exchange_settings=ExchangeSettings(log_mode="background")
+    )
     yield tasks.make_worker(settings, session_factory, exchange, concurrency=4, backoff_base=0.05)
     exchange.close()
 

@@ -22,8 +22,16 @@ def test_the_flagship_services_are_executable() -> None:
     assert len(BUNDLED) >= 12
     assert len(smart) >= 8
     assert {"farmer-card", "excavation-permit", "business-licence"} <= set(human)
-    for slug in ("no-criminal-record", "my-sim-cards", "health-insurance-coverage", "student-enrollment",
-                 "utility-address-change", "vehicle-ownership", "tax-clearance", "property-ownership"):
+    for slug in (
+        "no-criminal-record",
+        "my-sim-cards",
+        "health-insurance-coverage",
+        "student-enrollment",
+        "utility-address-change",
+        "vehicle-ownership",
+        "tax-clearance",
+        "property-ownership",
+    ):
         assert slug in smart
 
 

@@ -110,7 +110,20 @@ class JobContext:
     job: ClaimedJob
     services: dict[str, Any] = field(default_factory=dict)
     backoff_base: float = BACKOFF_BASE_SECONDS
+    lease_seconds: float = 60.0
     finished: bool = False
+
+    def hold(self, session: Session) -> None:
+        """Renew the lease as the transaction's first statement: proves we still own the job, and on
+        SQLite takes the write lock at once (a read that later upgrades to a write can be refused)."""
+        result = session.execute(
+            update(Job)
+            .where(Job.id == self.job.id, Job.locked_by == self.worker_id, Job.status == JobStatus.RUNNING)
+            .values(locked_until=utcnow() + timedelta(seconds=self.lease_seconds))
+            .execution_options(synchronize_session=False)
+        )
+        if result.rowcount != 1:  # type: ignore[attr-defined]
+            raise LeaseLost(self.job.id)
 
     def complete(self, session: Session) -> None:
         """Mark the job done inside the handler's own transaction (atomic with its work)."""
@@ -172,7 +185,9 @@ def _claimable(now: datetime) -> Any:
     )
 
 
-def claim(factory: sessionmaker[Session], worker_id: str, limit: int, lease_seconds: float) -> list[ClaimedJob]:
+def claim(
+    factory: sessionmaker[Session], worker_id: str, limit: int, lease_seconds: float
+) -> list[ClaimedJob]:
     """Take up to `limit` due jobs under a lease, in one statement (UPDATE ... WHERE id IN (SELECT ...
     FOR UPDATE SKIP LOCKED) RETURNING): workers never wait on each other's rows, and on SQLite the
     single write statement takes the write lock at once instead of upgrading a read."""
@@ -198,7 +213,10 @@ def claim(factory: sessionmaker[Session], worker_id: str, limit: int, lease_seco
             .returning(Job.id, Job.kind, Job.payload, Job.attempts, Job.max_attempts)
             .execution_options(synchronize_session=False)
         ).all()
-    return [ClaimedJob(job_id, kind, dict(payload or {}), attempts, top) for job_id, kind, payload, attempts, top in rows]
+    return [
+        ClaimedJob(job_id, kind, dict(payload or {}), attempts, top)
+        for job_id, kind, payload, attempts, top in rows
+    ]
 
 
 class Worker:
@@ -228,7 +246,9 @@ class Worker:
 
     async def run_job(self, job: ClaimedJob) -> None:
         """Run one claimed job: done, rescheduled with back-off, or failed after its last attempt."""
-        context = JobContext(self.factory, self.worker_id, job, self.services, self.backoff_base)
+        context = JobContext(
+            self.factory, self.worker_id, job, self.services, self.backoff_base, self.lease_seconds
+        )
         fn = HANDLERS.get(job.kind)
         try:
             if fn is None:

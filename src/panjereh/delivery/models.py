@@ -150,5 +150,6 @@ class FeedCursor(Base):
     __tablename__ = "delivery_feed_cursor"
 
     name: Mapped[str] = mapped_column(String(80), primary_key=True)
+    since: Mapped[datetime] = mapped_column(default=utcnow)  # read from here until the first event
     last_id: Mapped[int | None] = mapped_column(BigInteger)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)

@@ -3,7 +3,7 @@ the subject without any application; the result reaches the citizen's inbox."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, timedelta
 from typing import Any
 
 from sqlalchemy import select
@@ -57,15 +57,18 @@ def apply_events(session: Session, settings: Settings, events: list[dict[str, An
 async def poll_life_events(
     client: PlatformClient, factory: Any, settings: Settings, *, page_size: int = 200
 ) -> int:
-    """Read the feed from the stored cursor (from now, the first time) and start subscribed services."""
-    with factory() as session:
+    """Read the feed from the stored cursor (from the first poll's instant: history is not replayed)."""
+    with factory() as session, session.begin():
         cursor = session.get(FeedCursor, FEED)
-        last_id = cursor.last_id if cursor else None
+        if cursor is None:
+            cursor = FeedCursor(name=FEED, since=utcnow(), last_id=None)
+            session.add(cursor)
+        last_id, since = cursor.last_id, cursor.since
     started = 0
     while True:
         query = {"limit": str(page_size), "types": ",".join(sorted(subscriptions()))}
         if last_id is None:
-            query["since"] = utcnow().isoformat()
+            query["since"] = since.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
         else:
             query["after"] = str(last_id)
         result = await client.ainquire(FEED, subject=None, purpose="delivery:proactive", query=query)
@@ -75,15 +78,11 @@ async def poll_life_events(
         events = list(page.get("events") or [])
         with factory() as session, session.begin():
             started += apply_events(session, settings, events)
-            new_last = page.get("last_id")
-            if new_last is None and last_id is None:
-                new_last = 0 if not events else events[-1]["id"]
-            cursor = session.get(FeedCursor, FEED)
-            if cursor is None:
-                session.add(FeedCursor(name=FEED, last_id=new_last))
-            else:
-                cursor.last_id = new_last
-        last_id = new_last
+            if events:
+                last_id = int(events[-1]["id"])
+                stored = session.get(FeedCursor, FEED)
+                assert stored is not None
+                stored.last_id = last_id
         if not page.get("has_more"):
             return started
 
@@ -110,5 +109,6 @@ async def poll_job(ctx: jobs.JobContext) -> None:
     if started:
         log.info("proactive.started", requests=started)
     with ctx.sessionmaker() as session, session.begin():
+        ctx.hold(session)
         ctx.complete(session)
         ensure_poller(session, delay=POLL_INTERVAL_SECONDS)

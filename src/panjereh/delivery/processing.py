@@ -184,6 +184,7 @@ async def process_request(ctx: jobs.JobContext) -> None:
     client: PlatformClient = ctx.services["exchange"]
     request_id = ctx.job.payload["request_id"]
     with ctx.sessionmaker() as session, session.begin():
+        ctx.hold(session)
         snapshot = _begin(session, settings, request_id)
         if snapshot is None:  # already decided (a duplicate job, or a retry after the decision committed)
             ctx.complete(session)
@@ -200,6 +201,7 @@ async def process_request(ctx: jobs.JobContext) -> None:
         _wait(ctx, settings, request_id, exc)
         return
     with ctx.sessionmaker() as session, session.begin():
+        ctx.hold(session)
         request = session.get(ServiceRequest, request_id)
         if request is not None and request.state == S.PROCESSING:
             decide_and_record(session, settings, request, snapshot.loaded, facts)
@@ -215,6 +217,7 @@ def _wait(ctx: jobs.JobContext, settings: Settings, request_id: str, exc: Except
         what = "مجوز استعلام برقرار نیست"
         detail = {"error": str(exc), "retry_in_seconds": round(delay, 1)}
     with ctx.sessionmaker() as session, session.begin():
+        ctx.hold(session)
         request = session.get(ServiceRequest, request_id)
         if request is None:
             ctx.complete(session)

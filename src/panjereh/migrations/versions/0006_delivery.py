@@ -41,6 +41,7 @@ def upgrade() -> None:
     op.create_table(
         "delivery_feed_cursor",
         sa.Column("name", sa.String(length=80), nullable=False),
+        sa.Column("since", panjereh.core.db.UTCDateTime(timezone=True), nullable=False),
         sa.Column("last_id", sa.BigInteger(), nullable=True),
         sa.Column("updated_at", panjereh.core.db.UTCDateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("name", name=op.f("pk_delivery_feed_cursor")),
