@@ -17,11 +17,14 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextC
 from panjereh import migrations, seeding
 from panjereh.core.config import Settings, get_settings
 from panjereh.core.db import make_engine, make_sessionmaker, unit_of_work
+from panjereh.delivery import cli as delivery_cli
 from panjereh.documents import cli as documents_cli
 
 app = typer.Typer(help="Panjereh — the national window of smart government services.", no_args_is_help=True)
 registries_app = typer.Typer(help="The simulated agency registries (for the demo and the tests).")
 app.add_typer(registries_app, name="registries")
+app.add_typer(delivery_cli.app, name="definitions")
+app.command("worker")(delivery_cli.worker)
 app.add_typer(documents_cli.app, name="documents")
 
 console = Console(stderr=True)
@@ -89,6 +92,8 @@ def demo() -> None:
     console.print(f"[bold]Panjereh[/bold] on {settings.resolved_database_url}")
     migrate("head")
     seed("demo")
+    os.environ.setdefault("PANJEREH_INPROCESS_WORKER", "true")  # the portal processes requests itself
+    get_settings.cache_clear()
     with _registries_process(settings):
         console.print(f"[bold green]Portal: {settings.base_url}[/bold green]  (Ctrl+C to stop)")
         serve(settings.host, settings.port, 1)
