@@ -10,6 +10,7 @@ import os
 import random
 import socket
 import threading
+from concurrent.futures import ThreadPoolExecutor
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -279,6 +280,12 @@ class Worker:
 
     async def run_due(self) -> int:
         """Claim and run one batch of due jobs; how many ran."""
+        loop = asyncio.get_running_loop()
+        if getattr(loop, "_delivery_executor", None) is None:
+            # Handlers put database work in threads: enough of them for every job in flight.
+            executor = ThreadPoolExecutor(max_workers=self.concurrency * 2 + 4, thread_name_prefix="delivery")
+            loop.set_default_executor(executor)
+            loop._delivery_executor = executor  # type: ignore[attr-defined]
         jobs = await asyncio.to_thread(
             claim, self.factory, self.worker_id, self.concurrency, self.lease_seconds
         )

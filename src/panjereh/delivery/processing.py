@@ -179,16 +179,14 @@ def _begin(session: Session, settings: Settings, request_id: str) -> Snapshot | 
 
 @jobs.handler(service.PROCESS_JOB)
 async def process_request(ctx: jobs.JobContext) -> None:
-    """Fetch, decide, record; a registry that is down makes the request wait and retry with back-off."""
+    """Fetch, decide, record; a registry that is down makes the request wait and retry with back-off.
+    Database work runs in threads so that many requests in flight overlap their commits too."""
     settings: Settings = ctx.services["settings"]
     client: PlatformClient = ctx.services["exchange"]
     request_id = ctx.job.payload["request_id"]
-    with ctx.sessionmaker() as session, session.begin():
-        ctx.hold(session)
-        snapshot = _begin(session, settings, request_id)
-        if snapshot is None:  # already decided (a duplicate job, or a retry after the decision committed)
-            ctx.complete(session)
-            return
+    snapshot = await asyncio.to_thread(_start, ctx, settings, request_id)
+    if snapshot is None:
+        return
     try:
         facts = await fetch_evidence(
             client,
@@ -198,8 +196,23 @@ async def process_request(ctx: jobs.JobContext) -> None:
             case=snapshot.tracking_code,
         )
     except (EvidenceUnavailable, GrantMissing) as exc:
-        _wait(ctx, settings, request_id, exc)
+        await asyncio.to_thread(_wait, ctx, settings, request_id, exc)
         return
+    await asyncio.to_thread(_decide, ctx, settings, request_id, snapshot, facts)
+
+
+def _start(ctx: jobs.JobContext, settings: Settings, request_id: str) -> Snapshot | None:
+    with ctx.sessionmaker() as session, session.begin():
+        ctx.hold(session)
+        snapshot = _begin(session, settings, request_id)
+        if snapshot is None:  # already decided (a duplicate job, or a retry after the decision committed)
+            ctx.complete(session)
+        return snapshot
+
+
+def _decide(
+    ctx: jobs.JobContext, settings: Settings, request_id: str, snapshot: Snapshot, facts: dict[str, Any]
+) -> None:
     with ctx.sessionmaker() as session, session.begin():
         ctx.hold(session)
         request = session.get(ServiceRequest, request_id)
