@@ -24,6 +24,8 @@ from sqlalchemy.engine import make_url
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from tests.support.servers import running_server  # noqa: E402
+
 from panjereh import migrations  # noqa: E402
 from panjereh.agencies import seed as agencies_seed  # noqa: E402
 from panjereh.core.config import Settings  # noqa: E402
@@ -33,13 +35,15 @@ from panjereh.delivery.models import RequestState, ServiceRequest  # noqa: E402
 from panjereh.exchange import seed as exchange_seed  # noqa: E402
 from panjereh.exchange.client import PlatformClient  # noqa: E402
 from panjereh.registries.app import create_app as create_registries  # noqa: E402
-from tests.support.servers import running_server  # noqa: E402
 
 SLUG = "utility-address-change"  # civil registry, post, deeds, shahkar: four inquiries
 REGISTRIES = ("civil-registry", "post", "deeds", "shahkar")
 LATENCY_MS = 20
 IN_FLIGHT = int(os.environ.get("PANJEREH_BENCH_IN_FLIGHT", "8"))
-DECIDED = "SELECT count(*) FROM delivery_request WHERE state IN ('approved', 'refused') AND idempotency_key LIKE 'tput-%'"
+DECIDED = (
+    "SELECT count(*) FROM delivery_request"
+    " WHERE state IN ('approved', 'refused') AND idempotency_key LIKE 'tput-%'"
+)
 PEOPLE = ["0499370899", "0684159414", "0084575948", "0067749828", "4032152314", "0076229645", "7400076205"]
 
 
@@ -65,8 +69,14 @@ def main() -> None:
             httpx.put(
                 f"{registries_url}/_admin/faults/{registry}", json={"latency_ms": LATENCY_MS}, headers=headers
             )
-        settings = Settings(env="development", home=home, database_url=database_url(), registries_url=registries_url,
-                            registry_token="bench-token", log_level="WARNING")  # fmt: skip
+        settings = Settings(
+            env="development",
+            home=home,
+            database_url=database_url(),
+            registries_url=registries_url,
+            registry_token="bench-token",
+            log_level="WARNING",
+        )
         engine = make_engine(settings.resolved_database_url, pool_size=20)
         migrations.upgrade(engine)
         factory = make_sessionmaker(engine)
@@ -86,9 +96,13 @@ def submit(settings: Settings, factory, n: int, tag: str) -> list[str]:  # type:
     with unit_of_work(factory) as session:
         for i in range(n):
             request, _ = service.submit(
-                session, settings, national_code=PEOPLE[i % len(PEOPLE)], slug=SLUG,
-                inputs={"postal_code": "1193653471"}, idempotency_key=f"{tag}-{i}",
-            )  # fmt: skip
+                session,
+                settings,
+                national_code=PEOPLE[i % len(PEOPLE)],
+                slug=SLUG,
+                inputs={"postal_code": "1193653471"},
+                idempotency_key=f"{tag}-{i}",
+            )
             ids.append(request.id)
     return ids
 
@@ -129,8 +143,10 @@ async def run(settings: Settings, factory, client: PlatformClient, worker) -> No
             )  # type: ignore[union-attr]
     floor, total = statistics.median(floors), statistics.median(totals)
     print(f"slowest single inquiry (median of 30): {floor * 1000:.1f} ms")
-    print(f"one request end to end (median of 30): {total * 1000:.1f} ms  (claim, 4 parallel inquiries, "
-          "decision, signed document, commit)")  # fmt: skip
+    print(
+        f"one request end to end (median of 30): {total * 1000:.1f} ms  (claim, 4 parallel inquiries, "
+        "decision, signed document, commit)"
+    )
     print(f"ratio end-to-end / slowest inquiry: {total / floor:.2f}x  (aim <= 1.3x)")
 
     count = 400
@@ -147,10 +163,16 @@ async def run(settings: Settings, factory, client: PlatformClient, worker) -> No
     elapsed = time.perf_counter() - started
     with factory() as session:
         retried = session.scalar(text("SELECT count(*) FROM delivery_request WHERE attempts > 0")) or 0
-        errors = session.execute(text("SELECT last_error, count(*) FROM delivery_job WHERE last_error IS NOT NULL "
-                                      "GROUP BY last_error ORDER BY 2 DESC LIMIT 3")).all()  # fmt: skip
-    print(f"smart decisions per second ({count} requests, {IN_FLIGHT} in flight): {count / elapsed:.0f}/s "
-          f"({retried} waited for a registry and were retried)")  # fmt: skip
+        errors = session.execute(
+            text(
+                "SELECT last_error, count(*) FROM delivery_job WHERE last_error IS NOT NULL "
+                "GROUP BY last_error ORDER BY 2 DESC LIMIT 3"
+            )
+        ).all()
+    print(
+        f"smart decisions per second ({count} requests, {IN_FLIGHT} in flight): {count / elapsed:.0f}/s "
+        f"({retried} waited for a registry and were retried)"
+    )
     for error, n in errors:
         print(f"    retried because: {error[:120]} ×{n}")
     await client.aclose()

@@ -45,7 +45,7 @@ def test_retries_until_success_then_done(db: Session, session_factory: sessionma
     db.expire_all()
     stored = db.get(Job, job.id)
     assert stored is not None and stored.status == JobStatus.DONE and stored.attempts == 3
-    assert CALLS == [job.id] * 3
+    assert [job.id] * 3 == CALLS
 
 
 def test_gives_up_after_max_attempts(db: Session, worker) -> None:  # type: ignore[no-untyped-def]
