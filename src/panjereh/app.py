@@ -9,6 +9,8 @@ from fastapi import FastAPI
 from fastapi.responses import JSONResponse
 from starlette.requests import Request
 
+from panjereh.agencies import router as agencies_api
+from panjereh.catalog import router as catalog_api
 from panjereh.core.config import Settings, get_settings
 from panjereh.core.db import make_engine, make_sessionmaker, ping
 from panjereh.core.logging import configure_logging, get_logger
@@ -21,6 +23,8 @@ from panjereh.delivery.router import router as delivery_api
 from panjereh.documents.router import router as documents_api
 from panjereh.exchange.client import PlatformClient
 from panjereh.identity import deps as identity_deps
+from panjereh.web import agencies as web_agencies
+from panjereh.web import catalog as web_catalog
 from panjereh.web import delivery as web_delivery
 from panjereh.web import documents as web_documents
 from panjereh.web import home as web_home
@@ -81,6 +85,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(delivery_api, prefix=API_PREFIX)
     web_delivery.mount(app)
     web_documents.mount(app)
+    app.include_router(agencies_api.router, prefix=API_PREFIX)
+    app.include_router(catalog_api.router, prefix=API_PREFIX)
+    app.include_router(web_catalog.router)
+    app.include_router(web_agencies.router)
 
     app.add_middleware(MetricsMiddleware, metrics=metrics)
     app.add_middleware(RequestIdMiddleware)

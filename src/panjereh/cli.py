@@ -15,6 +15,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 
 from panjereh import migrations, seeding
+from panjereh.catalog import cli as catalog_cli
 from panjereh.core.config import Settings, get_settings
 from panjereh.core.db import make_engine, make_sessionmaker, unit_of_work
 from panjereh.delivery import cli as delivery_cli
@@ -26,6 +27,7 @@ app.add_typer(registries_app, name="registries")
 app.add_typer(delivery_cli.app, name="definitions")
 app.command("worker")(delivery_cli.worker)
 app.add_typer(documents_cli.app, name="documents")
+app.add_typer(catalog_cli.app, name="catalog")
 
 console = Console(stderr=True)
 
