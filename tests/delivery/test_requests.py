@@ -254,3 +254,20 @@ def test_each_smart_flagship_decides_on_real_registry_answers(
     body = client.get(f"/api/v1/requests/{code}").json()
     assert body["state"] in ("approved", "refused") and body["decided_automatically"] is True, body
     assert state is None or body["state"] == state, body
+
+
+def test_the_catalog_shows_the_level_the_definition_supports(seeded, settings) -> None:  # type: ignore[no-untyped-def]
+    from panjereh.catalog import selectors as catalog_selectors
+    from panjereh.catalog import seed as catalog_seed
+    from panjereh.delivery import loading
+
+    catalog_seed.seed_catalog(seeded, settings, lambda _n: None)
+    loading.sync_definitions(seeded)
+    seeded.commit()
+
+    smart = catalog_selectors.get_service_by_slug(seeded, "no-criminal-record")
+    assert smart.derived_maturity_level == 5 and smart.maturity_level == 5
+    farmer = catalog_selectors.get_service_by_slug(seeded, "farmer-card")
+    assert farmer.derived_maturity_level == 3 and "once_only_violation" in farmer.derived_flags
+    if farmer.declared_maturity_level > 3:
+        assert "declared_level_unsupported" in farmer.derived_flags

@@ -8,6 +8,9 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from panjereh.catalog import selectors as catalog_selectors
+from panjereh.catalog import service as catalog_service
+from panjereh.catalog.exceptions import ServiceNotFound as CatalogServiceNotFound
 from panjereh.delivery import definitions as defs
 from panjereh.delivery.definitions import LoadedDefinition, derive_maturity
 from panjereh.delivery.exceptions import ServiceNotExecutable
@@ -63,37 +66,24 @@ def _store(session: Session, item: LoadedDefinition) -> DefinitionRecord:
     return record
 
 
-def _declared_level(session: Session, slug: str) -> int | None:
-    """The level the agency declared on the service card, when the catalog knows the service."""
+def _card(session: Session, slug: str) -> Any:
     try:
-        from panjereh.catalog import selectors as catalog_selectors  # type: ignore[import-not-found,unused-ignore]
-    except ImportError:  # the catalog domain is not in this build yet
+        return catalog_selectors.get_service_by_slug(session, slug)
+    except CatalogServiceNotFound:  # an uncarded service: nothing declared to compare
         return None
-    card: Any = _find_card(catalog_selectors, session, slug)
+
+
+def _declared_level(session: Session, slug: str) -> int | None:
+    """The level the agency declared on the service card, when the catalog has the service."""
+    card = _card(session, slug)
     return None if card is None else int(card.declared_maturity_level)
 
 
-def _find_card(selectors: Any, session: Session, slug: str) -> Any:
-    try:
-        return selectors.get_service_by_slug(session, slug)
-    except Exception:  # an uncarded service: nothing declared to compare
-        return None
-
-
 def _record_in_catalog(session: Session, slug: str, level: int, flags: list[str]) -> None:
-    try:
-        from panjereh.catalog import service as catalog_service  # type: ignore[import-not-found,unused-ignore]
-    except ImportError:
-        return
-    if _find_card(_catalog_selectors(), session, slug) is None:
-        return
-    catalog_service.record_derived_maturity(session, slug, level, source="delivery-definition", flags=flags)
-
-
-def _catalog_selectors() -> Any:
-    from panjereh.catalog import selectors  # type: ignore[import-not-found,unused-ignore]
-
-    return selectors
+    if _card(session, slug) is not None:
+        catalog_service.record_derived_maturity(
+            session, slug, level, source="delivery-definition", flags=flags
+        )
 
 
 def active_record(session: Session, slug: str) -> DefinitionRecord:
