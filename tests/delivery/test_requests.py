@@ -257,8 +257,8 @@ def test_each_smart_flagship_decides_on_real_registry_answers(
 
 
 def test_the_catalog_shows_the_level_the_definition_supports(seeded, settings) -> None:  # type: ignore[no-untyped-def]
-    from panjereh.catalog import selectors as catalog_selectors
     from panjereh.catalog import seed as catalog_seed
+    from panjereh.catalog import selectors as catalog_selectors
     from panjereh.delivery import loading
 
     catalog_seed.seed_catalog(seeded, settings, lambda _n: None)
