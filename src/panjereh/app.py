@@ -18,6 +18,8 @@ from panjereh.core.metrics import HttpMetrics, MetricsMiddleware
 from panjereh.core.problems import install_problem_handlers
 from panjereh.core.redis import make_redis
 from panjereh.core.requests import RequestIdMiddleware
+from panjereh.delivery import tasks as delivery_tasks
+from panjereh.delivery.router import router as delivery_api
 from panjereh.documents.router import router as documents_api
 from panjereh.exchange import gateway as exchange_gateway
 from panjereh.exchange import router as exchange_router
@@ -26,8 +28,9 @@ from panjereh.identity import deps as identity_deps
 from panjereh.oidc import router as oidc_router
 from panjereh.web import agencies as web_agencies
 from panjereh.web import catalog as web_catalog
-from panjereh.web import exchange as web_exchange
+from panjereh.web import delivery as web_delivery
 from panjereh.web import documents as web_documents
+from panjereh.web import exchange as web_exchange
 from panjereh.web import home as web_home
 from panjereh.web import identity as web_identity
 from panjereh.web import oidc as web_oidc
@@ -47,7 +50,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         log.info("startup", database=app.state.engine.url.render_as_string(hide_password=True))
+        worker = delivery_tasks.start_inprocess(app) if settings.inprocess_worker else None
         yield
+        if worker is not None:
+            worker.stop()
+            worker.join(timeout=10)
         await app.state.exchange.aclose()
         app.state.exchange.close()
         if app.state.redis is not None:
@@ -79,6 +86,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_problem_handlers(app, html_renderer=app.state.templates.render_problem)
     _add_operations_routes(app, metrics)
     web_home.mount(app, settings)
+    app.include_router(delivery_api, prefix=API_PREFIX)
+    web_delivery.mount(app)
     app.include_router(agencies_api.router, prefix=API_PREFIX)
     app.include_router(catalog_api.router, prefix=API_PREFIX)
     app.include_router(web_catalog.router)

@@ -18,8 +18,9 @@ from panjereh import migrations, seeding
 from panjereh.catalog import cli as catalog_cli
 from panjereh.core.config import Settings, get_settings
 from panjereh.core.db import make_engine, make_sessionmaker, unit_of_work
-from panjereh.exchange import cli as exchange_cli
+from panjereh.delivery import cli as delivery_cli
 from panjereh.documents import cli as documents_cli
+from panjereh.exchange import cli as exchange_cli
 from panjereh.oidc import cli as oidc_cli
 
 app = typer.Typer(help="Panjereh — the national window of smart government services.", no_args_is_help=True)
@@ -29,6 +30,8 @@ app.add_typer(exchange_cli.app, name="exchange")
 app.add_typer(catalog_cli.app, name="catalog")
 app.add_typer(oidc_cli.app, name="oidc")
 app.add_typer(documents_cli.app, name="documents")
+app.add_typer(delivery_cli.app, name="definitions")
+app.command("worker")(delivery_cli.worker)
 
 console = Console(stderr=True)
 
@@ -95,6 +98,8 @@ def demo() -> None:
     console.print(f"[bold]Panjereh[/bold] on {settings.resolved_database_url}")
     migrate("head")
     seed("demo")
+    os.environ.setdefault("PANJEREH_INPROCESS_WORKER", "true")  # the portal processes requests itself
+    get_settings.cache_clear()
     with _registries_process(settings):
         console.print(f"[bold green]Portal: {settings.base_url}[/bold green]  (Ctrl+C to stop)")
         serve(settings.host, settings.port, 1)

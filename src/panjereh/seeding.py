@@ -5,6 +5,7 @@ from __future__ import annotations
 from panjereh.agencies import seed as agencies_seed
 from panjereh.catalog import seed as catalog_seed
 from panjereh.core.seeding import SeedStep
+from panjereh.delivery import seed as delivery_seed
 from panjereh.exchange import seed as exchange_seed
 
 SCALES = ("demo", "national")
@@ -18,4 +19,5 @@ def demo_steps(scale: str = "demo") -> list[SeedStep]:
         SeedStep("agencies", agencies_seed.agency_count(), agencies_seed.seed_agencies),
         SeedStep("service catalog", catalog_seed.inventory_size(), catalog_seed.seed_catalog),
         SeedStep("exchange", exchange_seed.service_count(), exchange_seed.seed_exchange),
+        SeedStep("delivery", delivery_seed.definition_count(), delivery_seed.seed_delivery),
     ]

@@ -41,6 +41,7 @@ class Settings(BaseSettings):
     documents_signing_keys: str | None = Field(default=None, repr=False)
     otp_ttl_seconds: int = Field(default=300, ge=30, le=600)  # NIST SP 800-63B: at most 10 minutes
     oidc_admin_token: str | None = None  # bearer token of the OIDC client-registration API (unset: API off)
+    inprocess_worker: bool = False  # run the delivery job worker inside the web process (the embedded demo)
 
     @model_validator(mode="after")
     def _refuse_placeholders_outside_development(self) -> Settings:

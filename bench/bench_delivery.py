@@ -1,0 +1,182 @@
+"""Delivery benchmark: a smart request needing four inquiries, each registry answering in 20 ms.
+
+Prints (1) end-to-end latency of one request — from the submission's commit until the decision and
+document are committed — over the slowest single inquiry (aim ≤ 1.3×: the inquiries run in parallel
+and the rest is small), and (2) smart decisions per second with many requests in flight.
+
+    PANJEREH_BENCH_DATABASE_URL=postgresql://postgres@127.0.0.1:5432/pj_delivery_bench \\
+        .venv/bin/python bench/bench_delivery.py
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from tests.support.servers import running_server  # noqa: E402
+
+from panjereh import migrations  # noqa: E402
+from panjereh.agencies import seed as agencies_seed  # noqa: E402
+from panjereh.core.config import Settings  # noqa: E402
+from panjereh.core.db import make_engine, make_sessionmaker, unit_of_work  # noqa: E402
+from panjereh.delivery import loading, service, tasks  # noqa: E402
+from panjereh.delivery.models import RequestState, ServiceRequest  # noqa: E402
+from panjereh.exchange import seed as exchange_seed  # noqa: E402
+from panjereh.exchange.client import PlatformClient  # noqa: E402
+from panjereh.registries.app import create_app as create_registries  # noqa: E402
+
+SLUG = "utility-address-change"  # civil registry, post, deeds, shahkar: four inquiries
+REGISTRIES = ("civil-registry", "post", "deeds", "shahkar")
+LATENCY_MS = 20
+IN_FLIGHT = int(os.environ.get("PANJEREH_BENCH_IN_FLIGHT", "8"))
+DECIDED = (
+    "SELECT count(*) FROM delivery_request"
+    " WHERE state IN ('approved', 'refused') AND idempotency_key LIKE 'tput-%'"
+)
+PEOPLE = ["0499370899", "0684159414", "0084575948", "0067749828", "4032152314", "0076229645", "7400076205"]
+
+
+def database_url() -> str:
+    url = os.environ.get(
+        "PANJEREH_BENCH_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/pj_delivery_bench"
+    )
+    if url.startswith("postgresql"):
+        parsed = make_url(url.replace("postgresql://", "postgresql+psycopg://", 1))
+        admin = create_engine(parsed.set(database="postgres"), isolation_level="AUTOCOMMIT")
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{parsed.database}" WITH (FORCE)'))
+            connection.execute(text(f'CREATE DATABASE "{parsed.database}"'))
+        admin.dispose()
+    return url
+
+
+def main() -> None:
+    home = Path(tempfile.mkdtemp(prefix="pj-bench-"))
+    with running_server(create_registries(seed=1402, size=3000, token="bench-token")) as registries_url:
+        headers = {"Authorization": "Bearer bench-token"}
+        for registry in REGISTRIES:
+            httpx.put(
+                f"{registries_url}/_admin/faults/{registry}", json={"latency_ms": LATENCY_MS}, headers=headers
+            )
+        settings = Settings(
+            env="development",
+            home=home,
+            database_url=database_url(),
+            registries_url=registries_url,
+            registry_token="bench-token",
+            log_level="WARNING",
+        )
+        engine = make_engine(settings.resolved_database_url, pool_size=20)
+        migrations.upgrade(engine)
+        factory = make_sessionmaker(engine)
+        with unit_of_work(factory) as session:
+            agencies_seed.seed_agencies(session, settings, lambda _n: None)
+            exchange_seed.seed_exchange(session, settings, lambda _n: None)
+            loading.sync_definitions(session)
+        client = PlatformClient(settings, factory)
+        worker = tasks.make_worker(settings, factory, client, concurrency=32)
+        print(f"database: {engine.dialect.name}; {SLUG}: 4 inquiries, each registry +{LATENCY_MS} ms")
+        asyncio.run(run(settings, factory, client, worker))
+        client.close()
+
+
+def submit(settings: Settings, factory, n: int, tag: str) -> list[str]:  # type: ignore[no-untyped-def]
+    ids = []
+    with unit_of_work(factory) as session:
+        for i in range(n):
+            request, _ = service.submit(
+                session,
+                settings,
+                national_code=PEOPLE[i % len(PEOPLE)],
+                slug=SLUG,
+                inputs={"postal_code": "1193653471"},
+                idempotency_key=f"{tag}-{i}",
+            )
+            ids.append(request.id)
+    return ids
+
+
+async def slowest_inquiry(client: PlatformClient) -> float:
+    """The slowest of the four inquiries, each made alone (the floor for a parallel fan-out)."""
+    calls = [
+        ("civil-registry.person", {"national_code": "0499370899"}),
+        ("post.address", {"postal_code": "1193653471"}),
+        ("deeds.properties", {"national_code": "0499370899"}),
+        ("shahkar.sims", {"national_code": "0499370899"}),
+    ]
+    worst = 0.0
+    for code, params in calls:
+        started = time.perf_counter()
+        await client.ainquire(code, subject="0499370899", purpose="bench", path_params=params)
+        worst = max(worst, time.perf_counter() - started)
+    return worst
+
+
+async def run(settings: Settings, factory, client: PlatformClient, worker) -> None:  # type: ignore[no-untyped-def]
+    for _ in range(3):  # warm connections, compiled models, caches
+        await slowest_inquiry(client)
+    await asyncio.to_thread(submit, settings, factory, 5, "warm")
+    await worker.run_until_idle()
+
+    floors, totals = [], []
+    for round_ in range(30):
+        floors.append(await slowest_inquiry(client))
+        [request_id] = await asyncio.to_thread(submit, settings, factory, 1, f"lat-{round_}")
+        started = time.perf_counter()
+        await worker.run_until_idle()
+        totals.append(time.perf_counter() - started)
+        with factory() as session:
+            assert session.get(ServiceRequest, request_id).state in (
+                RequestState.APPROVED,
+                RequestState.REFUSED,
+            )  # type: ignore[union-attr]
+    floor, total = statistics.median(floors), statistics.median(totals)
+    print(f"slowest single inquiry (median of 30): {floor * 1000:.1f} ms")
+    print(
+        f"one request end to end (median of 30): {total * 1000:.1f} ms  (claim, 4 parallel inquiries, "
+        "decision, signed document, commit)"
+    )
+    print(f"ratio end-to-end / slowest inquiry: {total / floor:.2f}x  (aim <= 1.3x)")
+
+    count = 400
+    worker.concurrency = IN_FLIGHT
+    ids = await asyncio.to_thread(submit, settings, factory, count, "tput")
+    started = time.perf_counter()
+    decided = 0
+    while decided < len(ids):  # a request whose registry timed out under load waits and is retried
+        await worker.run_until_idle()
+        with factory() as session:
+            decided = session.scalar(text(DECIDED)) or 0
+        if decided < len(ids):
+            await asyncio.sleep(0.05)
+    elapsed = time.perf_counter() - started
+    with factory() as session:
+        retried = session.scalar(text("SELECT count(*) FROM delivery_request WHERE attempts > 0")) or 0
+        errors = session.execute(
+            text(
+                "SELECT last_error, count(*) FROM delivery_job WHERE last_error IS NOT NULL "
+                "GROUP BY last_error ORDER BY 2 DESC LIMIT 3"
+            )
+        ).all()
+    print(
+        f"smart decisions per second ({count} requests, {IN_FLIGHT} in flight): {count / elapsed:.0f}/s "
+        f"({retried} waited for a registry and were retried)"
+    )
+    for error, n in errors:
+        print(f"    retried because: {error[:120]} ×{n}")
+    await client.aclose()
+
+
+if __name__ == "__main__":
+    main()

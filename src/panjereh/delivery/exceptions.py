@@ -1,0 +1,58 @@
+"""Delivery failures, as problems."""
+
+from panjereh.core.errors import Conflict, Forbidden, NotFound, ProblemError, ValidationFailed
+
+
+class InvalidDefinition(ValidationFailed):
+    code = "delivery.invalid_definition"
+    title_en = "The service definition is not valid"
+    title_fa = "تعریف خدمت معتبر نیست"
+
+
+class DecisionModelFailed(ProblemError):
+    code = "delivery.decision_model_failed"
+    status = 500
+    title_en = "The decision model could not decide"
+    title_fa = "مدل تصمیم نتوانست تصمیم بگیرد"
+
+
+class ServiceNotExecutable(NotFound):
+    code = "delivery.service_not_executable"
+    title_en = "This service cannot be applied for online yet"
+    title_fa = "این خدمت هنوز به‌صورت برخط قابل درخواست نیست"
+
+
+class InvalidApplication(ValidationFailed):
+    code = "delivery.invalid_application"
+    title_en = "The application is not complete or not valid"
+    title_fa = "درخواست کامل یا معتبر نیست"
+
+
+class RequestNotFound(NotFound):
+    code = "delivery.request_not_found"
+    title_en = "No such request"
+    title_fa = "چنین درخواستی پیدا نشد"
+
+
+class IdempotencyConflict(Conflict):
+    code = "delivery.idempotency_conflict"
+    title_en = "This idempotency key was already used for a different submission"
+    title_fa = "این کلید یکتایی پیش‌تر برای درخواست دیگری به کار رفته است"
+
+
+class InvalidTransition(Conflict):
+    code = "delivery.invalid_transition"
+    title_en = "The request cannot move to that state now"
+    title_fa = "درخواست در وضعیت کنونی به این مرحله نمی‌رود"
+
+
+class NotAnOfficer(Forbidden):
+    code = "delivery.not_an_officer"
+    title_en = "Only an officer of the agency can work this queue"
+    title_fa = "فقط کارشناس همان دستگاه می‌تواند این کارتابل را ببیند"
+
+
+class InvalidTrackingCode(ValidationFailed):
+    code = "delivery.invalid_tracking_code"
+    title_en = "The tracking code is not valid (check digit)"
+    title_fa = "کد رهگیری نادرست است (رقم کنترل نمی‌خواند)"

@@ -1,0 +1,123 @@
+"""Definitions into the database: one row per distinct version, the newest active, maturity derived."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from panjereh.catalog import selectors as catalog_selectors
+from panjereh.catalog import service as catalog_service
+from panjereh.catalog.exceptions import ServiceNotFound as CatalogServiceNotFound
+from panjereh.delivery import definitions as defs
+from panjereh.delivery.definitions import LoadedDefinition, derive_maturity
+from panjereh.delivery.exceptions import ServiceNotExecutable
+from panjereh.delivery.models import DefinitionRecord
+
+
+def sync_definitions(
+    session: Session, loaded: dict[str, LoadedDefinition] | None = None
+) -> list[DefinitionRecord]:
+    """Store each definition's current version (idempotent) and record the maturity it supports."""
+    records = []
+    for item in (loaded if loaded is not None else defs.bundled()).values():
+        records.append(_store(session, item))
+    return records
+
+
+def _store(session: Session, item: LoadedDefinition) -> DefinitionRecord:
+    definition = item.definition
+    declared = _declared_level(session, definition.slug)
+    derivation = derive_maturity(definition, declared_level=declared)
+    record = session.scalar(
+        select(DefinitionRecord).where(
+            DefinitionRecord.slug == definition.slug, DefinitionRecord.digest == item.digest
+        )
+    )
+    if record is None:
+        session.execute(
+            update(DefinitionRecord)
+            .where(DefinitionRecord.slug == definition.slug, DefinitionRecord.active.is_(True))
+            .values(active=False)
+            .execution_options(synchronize_session=False)
+        )
+        record = DefinitionRecord(
+            slug=definition.slug,
+            version=definition.version,
+            digest=item.digest,
+            agency_code=definition.agency,
+            title_fa=definition.title.fa,
+            title_en=definition.title.en,
+            body=definition.model_dump(mode="json"),
+            model=item.model,
+            derived_level=derivation.level,
+            flags=derivation.flags,
+            is_smart=definition.is_smart,
+            active=True,
+        )
+        session.add(record)
+    else:
+        record.derived_level = derivation.level
+        record.flags = derivation.flags
+    session.flush()
+    _record_in_catalog(session, definition.slug, derivation.level, derivation.flags)
+    return record
+
+
+def _card(session: Session, slug: str) -> Any:
+    try:
+        return catalog_selectors.get_service_by_slug(session, slug)
+    except CatalogServiceNotFound:  # an uncarded service: nothing declared to compare
+        return None
+
+
+def _declared_level(session: Session, slug: str) -> int | None:
+    """The level the agency declared on the service card, when the catalog has the service."""
+    card = _card(session, slug)
+    return None if card is None else int(card.declared_maturity_level)
+
+
+def _record_in_catalog(session: Session, slug: str, level: int, flags: list[str]) -> None:
+    if _card(session, slug) is not None:
+        catalog_service.record_derived_maturity(
+            session, slug, level, source="delivery-definition", flags=flags
+        )
+
+
+def active_record(session: Session, slug: str) -> DefinitionRecord:
+    """The active version of a service's definition (loaded from the bundle on first use)."""
+    record = session.scalar(
+        select(DefinitionRecord).where(DefinitionRecord.slug == slug, DefinitionRecord.active.is_(True))
+    )
+    if record is None:
+        bundle = defs.bundled()
+        if slug not in bundle:
+            raise ServiceNotExecutable(
+                f"no executable definition for {slug!r}", f"خدمت «{slug}» تعریف اجرایی ندارد"
+            )
+        record = _store(session, bundle[slug])
+    return record
+
+
+def loaded_from_record(record: DefinitionRecord) -> LoadedDefinition:
+    """The validated definition a stored version holds (cached by digest)."""
+    return _loaded(record.digest, record.slug, _freeze(record))
+
+
+def _freeze(record: DefinitionRecord) -> tuple[str, str]:
+    import json
+
+    return json.dumps(record.body, sort_keys=True), json.dumps(record.model, sort_keys=True)
+
+
+@lru_cache(maxsize=256)
+def _loaded(digest: str, slug: str, frozen: tuple[str, str]) -> LoadedDefinition:
+    import json
+
+    body, model = json.loads(frozen[0]), json.loads(frozen[1])
+    definition = defs.ServiceDefinition.model_validate(body)
+    return LoadedDefinition(
+        definition=definition, model=model, digest=digest, path=defs.DEFINITIONS_DIR / f"{slug}.yaml"
+    )

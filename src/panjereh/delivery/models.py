@@ -1,0 +1,155 @@
+"""Delivery tables: loaded definitions, requests with their timelines, officers, jobs, feed cursors."""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, BigInteger, Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from panjereh.core.db import Base, TimestampMixin, new_id, str_enum, utcnow
+
+
+class RequestState(enum.StrEnum):
+    """Where a request is; the allowed moves are in `service.TRANSITIONS`."""
+
+    SUBMITTED = "submitted"
+    PROCESSING = "processing"  # fetching evidence, deciding
+    WAITING = "waiting"  # a registry did not answer; retried with back-off
+    IN_QUEUE = "in_queue"  # waiting for an officer of the agency
+    IN_REVIEW = "in_review"  # an officer took it
+    NEEDS_INFO = "needs_info"  # the officer asked the citizen for more
+    APPROVED = "approved"
+    REFUSED = "refused"
+
+
+FINAL_STATES = frozenset({RequestState.APPROVED, RequestState.REFUSED})
+
+
+class JobStatus(enum.StrEnum):
+    QUEUED = "queued"
+    RUNNING = "running"
+    DONE = "done"
+    FAILED = "failed"  # gave up after max attempts (kept, visible, re-queueable)
+
+
+class DefinitionRecord(Base):
+    """A version of a service definition as loaded; requests point at the version that decided them."""
+
+    __tablename__ = "delivery_definition"
+    __table_args__ = (UniqueConstraint("slug", "digest", name="uq_delivery_definition_slug_digest"),)
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    slug: Mapped[str] = mapped_column(String(80), index=True)
+    version: Mapped[int] = mapped_column(Integer)
+    digest: Mapped[str] = mapped_column(String(64))
+    agency_code: Mapped[str] = mapped_column(String(40))
+    title_fa: Mapped[str] = mapped_column(String(200))
+    title_en: Mapped[str] = mapped_column(String(200))
+    body: Mapped[dict[str, Any]] = mapped_column(JSON)
+    model: Mapped[dict[str, Any]] = mapped_column(JSON)
+    derived_level: Mapped[int] = mapped_column(Integer)
+    flags: Mapped[list[str]] = mapped_column(JSON, default=list)
+    is_smart: Mapped[bool] = mapped_column(Boolean)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    loaded_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class ServiceRequest(TimestampMixin, Base):
+    """One application by (or, proactively, for) one citizen."""
+
+    __tablename__ = "delivery_request"
+    __table_args__ = (
+        UniqueConstraint("national_code", "idempotency_key", name="uq_delivery_request_idempotency"),
+        Index("ix_delivery_request_agency_state", "agency_code", "state"),
+    )
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    tracking_code: Mapped[str] = mapped_column(String(12), unique=True)
+    slug: Mapped[str] = mapped_column(String(80), index=True)
+    definition_id: Mapped[str] = mapped_column(ForeignKey("delivery_definition.id"), index=True)
+    agency_code: Mapped[str] = mapped_column(String(40))
+    national_code: Mapped[str] = mapped_column(String(10), index=True)
+    idempotency_key: Mapped[str] = mapped_column(String(80))
+    submission_digest: Mapped[str] = mapped_column(String(64))
+    origin: Mapped[str] = mapped_column(String(20), default="citizen")  # citizen | proactive
+    inputs: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    facts: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    state: Mapped[RequestState] = mapped_column(str_enum(RequestState, 20), default=RequestState.SUBMITTED)
+    decision: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    recommendation: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    decided_automatically: Mapped[bool] = mapped_column(Boolean, default=False)
+    human_touched: Mapped[bool] = mapped_column(Boolean, default=False)
+    officer_national_code: Mapped[str | None] = mapped_column(String(10))
+    document_number: Mapped[str | None] = mapped_column(String(40))
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    decided_at: Mapped[datetime | None] = mapped_column()
+
+    definition: Mapped[DefinitionRecord] = relationship()
+    events: Mapped[list[RequestEvent]] = relationship(
+        back_populates="request", order_by="RequestEvent.seq", cascade="all, delete-orphan"
+    )
+
+
+class RequestEvent(Base):
+    """One line of the timeline the citizen sees."""
+
+    __tablename__ = "delivery_request_event"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    request_id: Mapped[str] = mapped_column(ForeignKey("delivery_request.id", ondelete="CASCADE"), index=True)
+    seq: Mapped[int] = mapped_column(Integer)
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+    state: Mapped[RequestState] = mapped_column(str_enum(RequestState, 20))
+    kind: Mapped[str] = mapped_column(String(40))
+    actor: Mapped[str] = mapped_column(String(20), default="system")  # system | citizen | officer
+    message_fa: Mapped[str] = mapped_column(Text)
+    message_en: Mapped[str] = mapped_column(Text, default="")
+    detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+    request: Mapped[ServiceRequest] = relationship(back_populates="events")
+
+
+class Officer(TimestampMixin, Base):
+    """A citizen who works an agency's queue (granted by the agency; demo officers are seeded)."""
+
+    __tablename__ = "delivery_officer"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    national_code: Mapped[str] = mapped_column(String(10), unique=True)
+    agency_code: Mapped[str] = mapped_column(String(40), index=True)
+    name: Mapped[str] = mapped_column(String(200))
+
+
+class Job(Base):
+    """A unit of background work, durable in the database: claimed with a lease, retried with back-off."""
+
+    __tablename__ = "delivery_job"
+    __table_args__ = (Index("ix_delivery_job_status_run_at", "status", "run_at"),)
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    kind: Mapped[str] = mapped_column(String(60))
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    dedupe_key: Mapped[str | None] = mapped_column(String(120), unique=True)
+    status: Mapped[JobStatus] = mapped_column(str_enum(JobStatus, 20), default=JobStatus.QUEUED)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    max_attempts: Mapped[int] = mapped_column(Integer, default=25)
+    run_at: Mapped[datetime] = mapped_column(default=utcnow)
+    locked_by: Mapped[str | None] = mapped_column(String(80))
+    locked_until: Mapped[datetime | None] = mapped_column()
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    finished_at: Mapped[datetime | None] = mapped_column()
+
+
+class FeedCursor(Base):
+    """How far a poller has read an event feed (the life-events feed of the civil registry)."""
+
+    __tablename__ = "delivery_feed_cursor"
+
+    name: Mapped[str] = mapped_column(String(80), primary_key=True)
+    since: Mapped[datetime] = mapped_column(default=utcnow)  # read from here until the first event
+    last_id: Mapped[int | None] = mapped_column(BigInteger)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)

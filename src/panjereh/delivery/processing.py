@@ -1,0 +1,250 @@
+"""The smart engine at work: a request's evidence fetched in parallel through the exchange, the model
+evaluated, the outcome recorded (document, queue or refusal) — as a durable, resumable job."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from panjereh.core.config import Settings
+from panjereh.core.db import utcnow
+from panjereh.core.jalali import TEHRAN
+from panjereh.delivery import engine, jobs, loading, service
+from panjereh.delivery.definitions import Evidence, LoadedDefinition
+from panjereh.delivery.models import RequestState, ServiceRequest
+from panjereh.exchange.client import PlatformClient
+from panjereh.exchange.exceptions import GrantMissing, ProviderUnavailable
+
+S = RequestState
+
+
+class EvidenceUnavailable(Exception):  # noqa: N818 — carries which data service failed
+    """A data service could not answer now; the request waits and retries."""
+
+    def __init__(self, evidence: Evidence, detail: str) -> None:
+        super().__init__(f"{evidence.service}: {detail}")
+        self.evidence = evidence
+        self.detail = detail
+
+
+def path_params(item: Evidence, national_code: str, inputs: dict[str, Any]) -> dict[str, str]:
+    """Fill an evidence item's path parameters from the subject and the citizen's inputs."""
+    values: dict[str, str] = {}
+    for name, template in item.path_params.items():
+        root, key = template.strip("{}").split(".", 1)
+        source = {"national_code": national_code} if root == "subject" else inputs
+        values[name] = str(source.get(key, ""))
+    return values
+
+
+async def fetch_evidence(
+    client: PlatformClient,
+    loaded: LoadedDefinition,
+    *,
+    national_code: str,
+    inputs: dict[str, Any],
+    case: str,
+) -> dict[str, Any]:
+    """Every inquiry of the definition, in parallel; 404 is a fact, an unavailable provider is not."""
+    items = loaded.definition.inquiries
+
+    async def one(item: Evidence) -> tuple[str, Any]:
+        assert item.service is not None
+        try:
+            result = await client.ainquire(
+                item.service,
+                subject=national_code,
+                purpose=f"delivery:{loaded.slug}",
+                case=case,
+                path_params=path_params(item, national_code, inputs),
+            )
+        except ProviderUnavailable as exc:
+            raise EvidenceUnavailable(item, exc.detail_en or exc.title_en) from exc
+        if result.ok:
+            data = result.data
+            return item.key, (
+                {"found": True, **data} if isinstance(data, dict) else {"found": True, "items": data}
+            )
+        if result.status == 404 and item.not_found_is_fact:
+            return item.key, {"found": False}
+        raise EvidenceUnavailable(item, f"answered {result.status}")
+
+    pairs = await asyncio.gather(*(one(item) for item in items))
+    return dict(pairs)
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    request_id: str
+    national_code: str
+    tracking_code: str
+    inputs: dict[str, Any]
+    loaded: LoadedDefinition
+
+
+def today_in_tehran() -> date:
+    return utcnow().astimezone(TEHRAN).date()
+
+
+def decide_and_record(
+    session: Session,
+    settings: Settings,
+    request: ServiceRequest,
+    loaded: LoadedDefinition,
+    facts: dict[str, Any],
+) -> engine.Decision:
+    """Evaluate the model on the facts and move the request: approved, refused, or to the agency's queue."""
+    context = engine.decision_context(
+        request.inputs, facts, national_code=request.national_code, today=today_in_tehran()
+    )
+    decision = engine.evaluate(loaded, context)
+    request.facts = facts
+    explained = decision.as_dict()
+    detail = {"rules_fired": decision.rules_fired, "rule_version": decision.rule_version}
+    outcomes = loaded.definition.outcomes
+    if decision.decision == "refer" or (decision.decision == "approve" and not loaded.definition.is_smart):
+        request.recommendation = explained
+        service.transition(
+            session,
+            settings,
+            request,
+            S.IN_QUEUE,
+            kind="queued",
+            message_fa="مدارک برخط گردآوری شد؛ درخواست در کارتابل کارشناس دستگاه است",
+            message_en="Evidence gathered; the request is in the agency's queue",
+            detail=detail,
+        )
+        return decision
+    request.decision = explained
+    request.decided_automatically = True
+    if decision.decision == "approve":
+        service.issue_outcome_document(
+            session, settings, request, loaded, service.subject_name(session, request)
+        )
+        service.transition(
+            session,
+            settings,
+            request,
+            S.APPROVED,
+            kind="approved",
+            message_fa=outcomes.approve.fa,
+            message_en=outcomes.approve.en,
+            detail=detail,
+        )
+    else:
+        reasons = "؛ ".join(r.reason_fa for r in decision.reasons) or "شرایط خدمت فراهم نیست"
+        service.transition(
+            session,
+            settings,
+            request,
+            S.REFUSED,
+            kind="refused",
+            message_fa=f"{outcomes.refuse.fa} دلیل: {reasons}",
+            message_en=outcomes.refuse.en,
+            detail=detail,
+        )
+    return decision
+
+
+def _begin(session: Session, settings: Settings, request_id: str) -> Snapshot | None:
+    request = session.get(ServiceRequest, request_id)
+    if request is None or request.state not in (S.SUBMITTED, S.WAITING, S.PROCESSING):
+        return None
+    if request.state != S.PROCESSING:
+        message = (
+            "استعلام‌ها از دستگاه‌ها آغاز شد" if request.state == S.SUBMITTED else "استعلام‌ها دوباره آغاز شد"
+        )
+        service.transition(
+            session,
+            settings,
+            request,
+            S.PROCESSING,
+            kind="processing",
+            message_fa=message,
+            message_en="Asking the registries",
+            notify=False,
+        )
+    return Snapshot(
+        request.id,
+        request.national_code,
+        request.tracking_code,
+        dict(request.inputs),
+        loading.loaded_from_record(request.definition),
+    )
+
+
+@jobs.handler(service.PROCESS_JOB)
+async def process_request(ctx: jobs.JobContext) -> None:
+    """Fetch, decide, record; a registry that is down makes the request wait and retry with back-off.
+    Database work runs in threads so that many requests in flight overlap their commits too."""
+    settings: Settings = ctx.services["settings"]
+    client: PlatformClient = ctx.services["exchange"]
+    request_id = ctx.job.payload["request_id"]
+    snapshot = await asyncio.to_thread(_start, ctx, settings, request_id)
+    if snapshot is None:
+        return
+    try:
+        facts = await fetch_evidence(
+            client,
+            snapshot.loaded,
+            national_code=snapshot.national_code,
+            inputs=snapshot.inputs,
+            case=snapshot.tracking_code,
+        )
+    except (EvidenceUnavailable, GrantMissing) as exc:
+        await asyncio.to_thread(_wait, ctx, settings, request_id, exc)
+        return
+    await asyncio.to_thread(_decide, ctx, settings, request_id, snapshot, facts)
+
+
+def _start(ctx: jobs.JobContext, settings: Settings, request_id: str) -> Snapshot | None:
+    with ctx.sessionmaker() as session, session.begin():
+        ctx.hold(session)
+        snapshot = _begin(session, settings, request_id)
+        if snapshot is None:  # already decided (a duplicate job, or a retry after the decision committed)
+            ctx.complete(session)
+        return snapshot
+
+
+def _decide(
+    ctx: jobs.JobContext, settings: Settings, request_id: str, snapshot: Snapshot, facts: dict[str, Any]
+) -> None:
+    with ctx.sessionmaker() as session, session.begin():
+        ctx.hold(session)
+        request = session.get(ServiceRequest, request_id)
+        if request is not None and request.state == S.PROCESSING:
+            decide_and_record(session, settings, request, snapshot.loaded, facts)
+        ctx.complete(session)  # in the same transaction as the decision: never decided twice
+
+
+def _wait(ctx: jobs.JobContext, settings: Settings, request_id: str, exc: Exception) -> None:
+    delay = jobs.backoff(ctx.job.attempts, base=ctx.backoff_base)
+    if isinstance(exc, EvidenceUnavailable):
+        what = f"سامانهٔ «{exc.evidence.label.fa}» پاسخ نداد"
+        detail = {"service": exc.evidence.service, "error": exc.detail, "retry_in_seconds": round(delay, 1)}
+    else:
+        what = "مجوز استعلام برقرار نیست"
+        detail = {"error": str(exc), "retry_in_seconds": round(delay, 1)}
+    with ctx.sessionmaker() as session, session.begin():
+        ctx.hold(session)
+        request = session.get(ServiceRequest, request_id)
+        if request is None:
+            ctx.complete(session)
+            return
+        request.attempts += 1
+        if request.state == S.PROCESSING:
+            service.transition(
+                session,
+                settings,
+                request,
+                S.WAITING,
+                kind="waiting",
+                message_fa=f"{what}؛ درخواست شما محفوظ است و خودکار دوباره تلاش می‌شود",
+                message_en="A registry did not answer; retrying automatically",
+                detail=detail,
+            )
+        ctx.reschedule(session, str(exc), delay)

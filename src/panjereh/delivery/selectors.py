@@ -1,0 +1,122 @@
+"""Reads: a citizen's requests (only their own), an agency's queue, and the figures analytics uses."""
+
+from __future__ import annotations
+
+import statistics
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, selectinload
+
+from panjereh.delivery import tracking
+from panjereh.delivery.exceptions import RequestNotFound
+from panjereh.delivery.models import DefinitionRecord, RequestState, ServiceRequest
+
+QUEUE_STATES = (RequestState.IN_QUEUE, RequestState.IN_REVIEW, RequestState.NEEDS_INFO)
+
+
+def requests_of(session: Session, national_code: str, limit: int = 100) -> Sequence[ServiceRequest]:
+    """The citizen's own requests, newest first."""
+    return session.scalars(
+        select(ServiceRequest)
+        .where(ServiceRequest.national_code == national_code)
+        .order_by(ServiceRequest.created_at.desc())
+        .limit(limit)
+    ).all()
+
+
+def request_of(session: Session, national_code: str, tracking_code: str) -> ServiceRequest:
+    """One of the citizen's requests with its timeline; someone else's is simply not found."""
+    code = tracking.normalize(tracking_code)
+    request = session.scalar(
+        select(ServiceRequest)
+        .options(selectinload(ServiceRequest.events))
+        .where(ServiceRequest.tracking_code == code, ServiceRequest.national_code == national_code)
+    )
+    if request is None:
+        raise RequestNotFound()
+    return request
+
+
+def request_by_tracking_code(session: Session, tracking_code: str) -> ServiceRequest:
+    """Any request by its code (officers and jobs; never shown to a citizen without an owner check)."""
+    request = session.scalar(
+        select(ServiceRequest)
+        .options(selectinload(ServiceRequest.events))
+        .where(ServiceRequest.tracking_code == tracking.normalize(tracking_code))
+    )
+    if request is None:
+        raise RequestNotFound()
+    return request
+
+
+def queue(session: Session, agency_code: str, limit: int = 200) -> Sequence[ServiceRequest]:
+    """The agency's work queue: waiting, taken and waiting-for-the-citizen, oldest first."""
+    return session.scalars(
+        select(ServiceRequest)
+        .where(ServiceRequest.agency_code == agency_code, ServiceRequest.state.in_(QUEUE_STATES))
+        .order_by(ServiceRequest.created_at)
+        .limit(limit)
+    ).all()
+
+
+def active_definitions(session: Session) -> Sequence[DefinitionRecord]:
+    return session.scalars(
+        select(DefinitionRecord).where(DefinitionRecord.active.is_(True)).order_by(DefinitionRecord.slug)
+    ).all()
+
+
+@dataclass(frozen=True)
+class RequestStats:
+    """Per service: how many requests, decided by the engine alone, touched by a human, median time."""
+
+    slug: str
+    agency_code: str
+    requests: int
+    decided_automatically: int
+    human_touched: int
+    median_seconds_to_decision: float | None
+
+
+def request_stats(session: Session, since: datetime, until: datetime) -> list[RequestStats]:
+    """Figures per service slug for requests created in [since, until)."""
+    rows = session.execute(
+        select(
+            ServiceRequest.slug,
+            ServiceRequest.agency_code,
+            ServiceRequest.decided_automatically,
+            ServiceRequest.human_touched,
+            ServiceRequest.created_at,
+            ServiceRequest.decided_at,
+        ).where(ServiceRequest.created_at >= since, ServiceRequest.created_at < until)
+    ).all()
+    grouped: dict[tuple[str, str], list[tuple[bool, bool, float | None]]] = {}
+    for slug, agency, auto, human, created, decided in rows:
+        seconds = (decided - created).total_seconds() if decided is not None else None
+        grouped.setdefault((slug, agency), []).append((auto, human, seconds))
+    stats = []
+    for (slug, agency), items in sorted(grouped.items()):
+        durations = [s for _, _, s in items if s is not None]
+        stats.append(
+            RequestStats(
+                slug=slug,
+                agency_code=agency,
+                requests=len(items),
+                decided_automatically=sum(1 for a, _, _ in items if a),
+                human_touched=sum(1 for _, h, _ in items if h),
+                median_seconds_to_decision=statistics.median(durations) if durations else None,
+            )
+        )
+    return stats
+
+
+def observed_flags(stats: RequestStats, *, is_smart: bool, objective_seconds: int) -> list[str]:
+    """What requests actually did, against what the definition promises (smart: instant, no human)."""
+    flags = []
+    if is_smart and stats.human_touched:
+        flags.append("smart_but_human_touched")
+    if stats.median_seconds_to_decision is not None and stats.median_seconds_to_decision > objective_seconds:
+        flags.append("time_objective_missed")
+    return flags

@@ -1,0 +1,455 @@
+"""Requests: submission with idempotency, the state machine and its timeline, and the officers' actions."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from datetime import date, timedelta
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from panjereh.core.config import Settings
+from panjereh.core.db import utcnow
+from panjereh.delivery import jobs, loading, tracking
+from panjereh.delivery.definitions import InputField, LoadedDefinition
+from panjereh.delivery.exceptions import (
+    IdempotencyConflict,
+    InvalidApplication,
+    InvalidTransition,
+    NotAnOfficer,
+)
+from panjereh.delivery.models import FINAL_STATES, Officer, RequestEvent, RequestState, ServiceRequest
+from panjereh.documents import service as documents_service
+from panjereh.identity import selectors as identity_selectors
+from panjereh.notify import service as notify_service
+
+S = RequestState
+TRANSITIONS: dict[RequestState, frozenset[RequestState]] = {
+    S.SUBMITTED: frozenset({S.PROCESSING}),
+    S.PROCESSING: frozenset({S.WAITING, S.APPROVED, S.REFUSED, S.IN_QUEUE}),
+    S.WAITING: frozenset({S.PROCESSING}),
+    S.IN_QUEUE: frozenset({S.IN_REVIEW}),
+    S.IN_REVIEW: frozenset({S.APPROVED, S.REFUSED, S.NEEDS_INFO, S.IN_QUEUE}),
+    S.NEEDS_INFO: frozenset({S.IN_QUEUE}),
+    S.REFUSED: frozenset({S.IN_QUEUE}),  # only an automatic refusal, sent to a human for review
+    S.APPROVED: frozenset(),
+}
+PROCESS_JOB = "delivery.process"
+POSTAL_CODE = re.compile(r"^\d{10}$")
+
+
+def clean_inputs(loaded: LoadedDefinition, raw: dict[str, Any]) -> dict[str, Any]:
+    """The citizen's inputs, checked against the definition (unknown keys refused, digits folded)."""
+    fields = {f.key: f for f in loaded.definition.inputs}
+    unknown = sorted(set(raw) - set(fields))
+    if unknown:
+        raise InvalidApplication(
+            f"unknown inputs: {', '.join(unknown)}", f"ورودی ناشناخته: {'، '.join(unknown)}"
+        )
+    cleaned: dict[str, Any] = {}
+    errors: dict[str, str] = {}
+    for key, spec in fields.items():
+        value = raw.get(key)
+        if value is None or (isinstance(value, str) and not value.strip()):
+            if spec.required:
+                errors[key] = f"«{spec.label.fa}» لازم است"
+            continue
+        try:
+            cleaned[key] = _clean_value(spec, value)
+        except ValueError as exc:
+            errors[key] = str(exc)
+    if errors:
+        raise InvalidApplication(
+            "; ".join(f"{k}: {v}" for k, v in errors.items()), "؛ ".join(errors.values()), errors=errors
+        )
+    return cleaned
+
+
+def _fold_digits(text: str) -> str:
+    import unicodedata
+
+    return "".join(str(unicodedata.digit(c)) if unicodedata.digit(c, None) is not None else c for c in text)
+
+
+def _clean_value(spec: InputField, value: Any) -> Any:
+    text = _fold_digits(str(value)).strip()
+    if spec.type == "choice":
+        if text not in spec.choices:
+            raise ValueError(f"«{spec.label.fa}»: گزینهٔ نامعتبر")
+        return text
+    if spec.type == "postal_code":
+        digits = text.replace("-", "").replace(" ", "")
+        if not POSTAL_CODE.match(digits) or "0" in digits[:5] or "2" in digits[:5]:
+            raise ValueError(f"«{spec.label.fa}»: کد پستی ده‌رقمی معتبر نیست")
+        return digits
+    if spec.type == "number":
+        try:
+            number = float(text)
+        except ValueError as exc:
+            raise ValueError(f"«{spec.label.fa}»: عدد نیست") from exc
+        if number < 0:
+            raise ValueError(f"«{spec.label.fa}»: منفی نمی‌شود")
+        return int(number) if number.is_integer() else number
+    if spec.type == "boolean":
+        return text.lower() in ("1", "true", "yes", "on", "بله")
+    if spec.type == "date":
+        return date.fromisoformat(text).isoformat()
+    if len(text) > spec.max_length:
+        raise ValueError(f"«{spec.label.fa}»: بیش از {spec.max_length} نویسه")
+    return text
+
+
+def submission_digest(slug: str, inputs: dict[str, Any]) -> str:
+    return hashlib.sha256(json.dumps([slug, inputs], sort_keys=True, ensure_ascii=False).encode()).hexdigest()
+
+
+def submit(
+    session: Session,
+    settings: Settings,
+    *,
+    national_code: str,
+    slug: str,
+    inputs: dict[str, Any],
+    idempotency_key: str | None,
+    origin: str = "citizen",
+) -> tuple[ServiceRequest, bool]:
+    """One request for one submission: the same key again returns the first request (created=False)."""
+    record = loading.active_record(session, slug)
+    loaded = loading.loaded_from_record(record)
+    cleaned = clean_inputs(loaded, inputs)
+    digest = submission_digest(slug, cleaned)
+    key = (idempotency_key or "").strip()[:80] or f"auto:{tracking.new_tracking_code()}"
+    existing = _by_key(session, national_code, key)
+    if existing is not None:
+        return _same_or_conflict(existing, digest), False
+    try:
+        with session.begin_nested():
+            request = ServiceRequest(
+                tracking_code=_unused_tracking_code(session),
+                slug=slug,
+                definition_id=record.id,
+                agency_code=record.agency_code,
+                national_code=national_code,
+                idempotency_key=key,
+                submission_digest=digest,
+                origin=origin,
+                inputs=cleaned,
+                state=S.SUBMITTED,
+            )
+            session.add(request)
+            session.flush()
+    except IntegrityError:
+        # A concurrent submission with the same key won the race: answer with its request.
+        existing = _by_key(session, national_code, key)
+        if existing is None:
+            raise
+        return _same_or_conflict(existing, digest), False
+    record_event(
+        session,
+        request,
+        kind="submitted",
+        actor="citizen" if origin == "citizen" else "system",
+        message_fa=f"درخواست «{record.title_fa}» ثبت شد؛ کد رهگیری {tracking.display(request.tracking_code)}",
+        message_en=f"Request for “{record.title_en}” received",
+    )
+    jobs.enqueue(session, PROCESS_JOB, {"request_id": request.id}, dedupe_key=f"process:{request.id}")
+    _notify(session, settings, request, f"درخواست «{record.title_fa}» ثبت شد.")
+    return request, True
+
+
+def _by_key(session: Session, national_code: str, key: str) -> ServiceRequest | None:
+    return session.scalar(
+        select(ServiceRequest).where(
+            ServiceRequest.national_code == national_code, ServiceRequest.idempotency_key == key
+        )
+    )
+
+
+def _same_or_conflict(existing: ServiceRequest, digest: str) -> ServiceRequest:
+    if existing.submission_digest != digest:
+        raise IdempotencyConflict(tracking_code=existing.tracking_code)
+    return existing
+
+
+def _unused_tracking_code(session: Session) -> str:
+    while True:
+        code = tracking.new_tracking_code()
+        if session.scalar(select(ServiceRequest.id).where(ServiceRequest.tracking_code == code)) is None:
+            return code
+
+
+def record_event(
+    session: Session,
+    request: ServiceRequest,
+    *,
+    kind: str,
+    message_fa: str,
+    message_en: str = "",
+    actor: str = "system",
+    detail: dict[str, Any] | None = None,
+) -> RequestEvent:
+    """Append a line to the request's timeline (in its current state)."""
+    seq = (
+        session.scalar(select(func.max(RequestEvent.seq)).where(RequestEvent.request_id == request.id)) or 0
+    ) + 1
+    entry = RequestEvent(
+        request_id=request.id,
+        seq=seq,
+        state=request.state,
+        kind=kind,
+        actor=actor,
+        message_fa=message_fa,
+        message_en=message_en,
+        detail=detail or {},
+        at=utcnow(),
+    )
+    session.add(entry)
+    session.flush()
+    return entry
+
+
+def transition(
+    session: Session,
+    settings: Settings,
+    request: ServiceRequest,
+    to: RequestState,
+    *,
+    kind: str,
+    message_fa: str,
+    message_en: str = "",
+    actor: str = "system",
+    detail: dict[str, Any] | None = None,
+    notify: bool = True,
+) -> None:
+    """Move the request to `to` if the state machine allows it, with a timeline line and a notification."""
+    if to not in TRANSITIONS[request.state]:
+        raise InvalidTransition(
+            f"{request.state.value} → {to.value} is not allowed",
+            f"درخواست از وضعیت «{request.state.value}» به «{to.value}» نمی‌رود",
+        )
+    request.state = to
+    if to in FINAL_STATES:
+        request.decided_at = utcnow()
+    record_event(
+        session,
+        request,
+        kind=kind,
+        message_fa=message_fa,
+        message_en=message_en,
+        actor=actor,
+        detail=detail,
+    )
+    if notify:
+        _notify(session, settings, request, message_fa)
+
+
+def _notify(session: Session, settings: Settings, request: ServiceRequest, body_fa: str) -> None:
+    notify_service.send(
+        session,
+        settings,
+        national_code=request.national_code,
+        subject_fa=f"درخواست {tracking.display(request.tracking_code)}",
+        body_fa=body_fa,
+        kind="delivery.request",
+        link=f"/account/requests/{request.tracking_code}",
+    )
+
+
+def issue_outcome_document(
+    session: Session,
+    settings: Settings,
+    request: ServiceRequest,
+    loaded: LoadedDefinition,
+    subject_name: str,
+) -> str | None:
+    """Issue the definition's document for an approved request; its number, or None if it issues none."""
+    spec = loaded.definition.outcomes.document
+    if spec is None:
+        return None
+    context = {
+        "inputs": request.inputs,
+        **(request.facts or {}),
+        **((request.decision or {}).get("output") or {}),
+    }
+    claims = {name: _pluck(context, path) for name, path in spec.claims.items()}
+    claims["service"] = loaded.slug
+    valid_until = (utcnow() + timedelta(days=spec.valid_days)).date() if spec.valid_days else None
+    document = documents_service.issue_document(
+        session,
+        settings,
+        document_type=spec.type,
+        title_fa=spec.title.fa,
+        title_en=spec.title.en,
+        subject_national_code=request.national_code,
+        subject_name=subject_name,
+        issuer_agency_code=request.agency_code,
+        claims=claims,
+        valid_until=valid_until,
+        request_tracking_code=request.tracking_code,
+    )
+    request.document_number = document.number
+    return document.number
+
+
+def _pluck(context: dict[str, Any], path: str) -> Any:
+    value: Any = context
+    for part in path.split("."):
+        if not isinstance(value, dict):
+            return None
+        value = value.get(part)
+    return value
+
+
+def subject_name(session: Session, request: ServiceRequest) -> str:
+    """The name on a document: the registered citizen's, else the civil registry's, else the code."""
+    citizen = identity_selectors.get_citizen_by_national_code(session, request.national_code)
+    if citizen is not None:
+        return str(citizen.display_name)
+    person = (request.facts or {}).get("person") or {}
+    name = f"{person.get('first_name', '')} {person.get('last_name', '')}".strip()
+    return name or request.national_code
+
+
+# --- the human work queue ---------------------------------------------------------------------------
+
+
+def officer_of(session: Session, national_code: str) -> Officer:
+    officer = session.scalar(select(Officer).where(Officer.national_code == national_code))
+    if officer is None:
+        raise NotAnOfficer()
+    return officer
+
+
+def _for_officer(request: ServiceRequest, officer: Officer) -> None:
+    if request.agency_code != officer.agency_code:
+        raise NotAnOfficer()
+
+
+def take(session: Session, settings: Settings, officer: Officer, request: ServiceRequest) -> None:
+    """An officer takes a queued request."""
+    _for_officer(request, officer)
+    request.officer_national_code = officer.national_code
+    request.human_touched = True
+    transition(
+        session,
+        settings,
+        request,
+        S.IN_REVIEW,
+        kind="taken",
+        actor="officer",
+        message_fa="کارشناس دستگاه بررسی درخواست را آغاز کرد",
+        message_en="An officer started the review",
+    )
+
+
+def decide(
+    session: Session,
+    settings: Settings,
+    officer: Officer,
+    request: ServiceRequest,
+    *,
+    approve: bool,
+    reason_fa: str,
+) -> None:
+    """An officer decides with reasons; approval issues the definition's document."""
+    _for_officer(request, officer)
+    if request.state != S.IN_REVIEW or request.officer_national_code != officer.national_code:
+        raise InvalidTransition("take the request first", "ابتدا درخواست را بردارید")
+    reason_fa = reason_fa.strip()
+    if not reason_fa:
+        raise InvalidApplication("a decision needs reasons", "تصمیم بدون دلیل پذیرفته نیست")
+    loaded = loading.loaded_from_record(request.definition)
+    previous = dict(request.decision or {})
+    request.decision = {
+        **previous,
+        "decision": "approve" if approve else "refuse",
+        "decided_by": "officer",
+        "officer_reason_fa": reason_fa,
+        "reasons": previous.get("reasons", []) if not approve else [],
+        "rule_version": loaded.definition.decision.rule_version,
+    }
+    request.decided_automatically = False
+    if approve:
+        issue_outcome_document(session, settings, request, loaded, subject_name(session, request))
+        transition(
+            session,
+            settings,
+            request,
+            S.APPROVED,
+            kind="approved",
+            actor="officer",
+            message_fa=f"{loaded.definition.outcomes.approve.fa} {reason_fa}",
+            message_en=loaded.definition.outcomes.approve.en,
+        )
+    else:
+        transition(
+            session,
+            settings,
+            request,
+            S.REFUSED,
+            kind="refused",
+            actor="officer",
+            message_fa=f"{loaded.definition.outcomes.refuse.fa} دلیل: {reason_fa}",
+            message_en=loaded.definition.outcomes.refuse.en,
+        )
+
+
+def ask_for_info(
+    session: Session, settings: Settings, officer: Officer, request: ServiceRequest, question_fa: str
+) -> None:
+    """An officer asks the citizen for more."""
+    _for_officer(request, officer)
+    if not question_fa.strip():
+        raise InvalidApplication("the question is empty", "متن پرسش خالی است")
+    transition(
+        session,
+        settings,
+        request,
+        S.NEEDS_INFO,
+        kind="info_requested",
+        actor="officer",
+        message_fa=f"کارشناس از شما پرسیده است: {question_fa.strip()}",
+        message_en="The officer asked for more information",
+        detail={"question_fa": question_fa.strip()},
+    )
+
+
+def answer_info(session: Session, settings: Settings, request: ServiceRequest, answer_fa: str) -> None:
+    """The citizen answers the officer's question; the request goes back to the queue."""
+    if not answer_fa.strip():
+        raise InvalidApplication("the answer is empty", "پاسخ خالی است")
+    transition(
+        session,
+        settings,
+        request,
+        S.IN_QUEUE,
+        kind="info_given",
+        actor="citizen",
+        message_fa="پاسخ شما ثبت شد و درخواست به کارتابل دستگاه برگشت",
+        message_en="Your answer was recorded",
+        detail={"answer_fa": answer_fa.strip()[:2000]},
+    )
+
+
+def request_review(session: Session, settings: Settings, request: ServiceRequest) -> None:
+    """Send an automatic refusal to a human for review (once)."""
+    if request.state != S.REFUSED or not request.decided_automatically:
+        raise InvalidTransition(
+            "only an automatic refusal can be reviewed", "فقط ردّ خودکار را می‌توان برای بازبینی فرستاد"
+        )
+    request.decided_automatically = False
+    request.decided_at = None
+    transition(
+        session,
+        settings,
+        request,
+        S.IN_QUEUE,
+        kind="review_requested",
+        actor="citizen",
+        message_fa="درخواست بازبینی انسانی ثبت شد؛ کارشناس دستگاه تصمیم را بررسی می‌کند",
+        message_en="A human review was requested",
+    )

@@ -1,0 +1,184 @@
+"""Delivery pages: preview and apply, my requests with their timelines, the officers' work queue."""
+
+from __future__ import annotations
+
+import secrets
+
+from fastapi import APIRouter, FastAPI, Request
+from fastapi.responses import HTMLResponse, RedirectResponse
+
+from panjereh.core.deps import AppSettings, DbSession
+from panjereh.delivery import loading, selectors, service, tracking
+from panjereh.delivery.exceptions import InvalidApplication, NotAnOfficer
+from panjereh.delivery.models import RequestState
+from panjereh.delivery.schemas import preview_of
+from panjereh.identity.deps import CurrentCitizen
+from panjereh.web.csrf import CsrfProtected
+
+router = APIRouter(include_in_schema=False)
+
+STATE_LABELS = {
+    RequestState.SUBMITTED: "ثبت شد",
+    RequestState.PROCESSING: "در حال استعلام",
+    RequestState.WAITING: "در انتظار پاسخ دستگاه",
+    RequestState.IN_QUEUE: "در کارتابل دستگاه",
+    RequestState.IN_REVIEW: "در حال بررسی کارشناس",
+    RequestState.NEEDS_INFO: "نیازمند پاسخ شما",
+    RequestState.APPROVED: "انجام شد",
+    RequestState.REFUSED: "رد شد",
+}
+
+
+def _render(request: Request, name: str, context: dict[str, object], status_code: int = 200) -> HTMLResponse:
+    context.setdefault("state_labels", STATE_LABELS)
+    context.setdefault("display_code", tracking.display)
+    response: HTMLResponse = request.app.state.templates.render(
+        request, name, context, status_code=status_code
+    )
+    return response
+
+
+@router.get("/services/{slug}/apply", response_class=HTMLResponse)
+def apply_page(slug: str, request: Request, db: DbSession, citizen: CurrentCitizen) -> HTMLResponse:
+    """The preview (which registries are asked what, and why) and the one-step application form."""
+    record = loading.active_record(db, slug)
+    loaded = loading.loaded_from_record(record)
+    preview = preview_of(loaded, derived_level=record.derived_level, flags=record.flags)
+    return _render(
+        request,
+        "delivery/apply.html",
+        {
+            "preview": preview,
+            "definition": loaded.definition,
+            "idempotency_key": secrets.token_urlsafe(16),
+            "errors": {},
+            "values": {},
+        },
+    )
+
+
+@router.post("/services/{slug}/apply", response_model=None)
+async def apply_submit(
+    slug: str,
+    request: Request,
+    db: DbSession,
+    settings: AppSettings,
+    citizen: CurrentCitizen,
+    _: CsrfProtected,
+) -> RedirectResponse | HTMLResponse:
+    """Apply; a double submission of the same form lands on the same request."""
+    form = await request.form()
+    record = loading.active_record(db, slug)
+    loaded = loading.loaded_from_record(record)
+    inputs = {f.key: str(form.get(f.key, "")) for f in loaded.definition.inputs}
+    key = str(form.get("idempotency_key", "")) or None
+    try:
+        created, _new = service.submit(
+            db, settings, national_code=citizen.national_code, slug=slug, inputs=inputs, idempotency_key=key
+        )
+    except InvalidApplication as exc:
+        preview = preview_of(loaded, derived_level=record.derived_level, flags=record.flags)
+        return _render(
+            request,
+            "delivery/apply.html",
+            {
+                "preview": preview,
+                "definition": loaded.definition,
+                "idempotency_key": key or secrets.token_urlsafe(16),
+                "errors": exc.extra.get("errors", {}),
+                "values": inputs,
+            },
+            status_code=422,
+        )
+    return RedirectResponse(f"/account/requests/{created.tracking_code}", status_code=303)
+
+
+@router.get("/account/requests", response_class=HTMLResponse)
+def my_requests(request: Request, db: DbSession, citizen: CurrentCitizen) -> HTMLResponse:
+    return _render(
+        request, "delivery/requests.html", {"requests": selectors.requests_of(db, citizen.national_code)}
+    )
+
+
+@router.get("/account/requests/{code}", response_class=HTMLResponse)
+def my_request(code: str, request: Request, db: DbSession, citizen: CurrentCitizen) -> HTMLResponse:
+    item = selectors.request_of(db, citizen.national_code, code)
+    return _render(request, "delivery/request.html", {"item": item, "definition": item.definition})
+
+
+@router.post("/account/requests/{code}/review")
+def review(
+    code: str, db: DbSession, settings: AppSettings, citizen: CurrentCitizen, _: CsrfProtected
+) -> RedirectResponse:
+    """One click: send an automatic refusal to a human."""
+    item = selectors.request_of(db, citizen.national_code, code)
+    service.request_review(db, settings, item)
+    return RedirectResponse(f"/account/requests/{item.tracking_code}", status_code=303)
+
+
+@router.post("/account/requests/{code}/answer")
+async def answer(
+    code: str,
+    request: Request,
+    db: DbSession,
+    settings: AppSettings,
+    citizen: CurrentCitizen,
+    _: CsrfProtected,
+) -> RedirectResponse:
+    form = await request.form()
+    item = selectors.request_of(db, citizen.national_code, code)
+    service.answer_info(db, settings, item, str(form.get("answer", "")))
+    return RedirectResponse(f"/account/requests/{item.tracking_code}", status_code=303)
+
+
+@router.get("/agency/queue", response_class=HTMLResponse)
+def queue(request: Request, db: DbSession, citizen: CurrentCitizen) -> HTMLResponse:
+    officer = service.officer_of(db, citizen.national_code)
+    return _render(
+        request,
+        "delivery/queue.html",
+        {"officer": officer, "items": selectors.queue(db, officer.agency_code)},
+    )
+
+
+@router.get("/agency/queue/{code}", response_class=HTMLResponse)
+def queue_item(code: str, request: Request, db: DbSession, citizen: CurrentCitizen) -> HTMLResponse:
+    officer = service.officer_of(db, citizen.national_code)
+    item = selectors.request_by_tracking_code(db, code)
+    if item.agency_code != officer.agency_code:
+        raise NotAnOfficer()
+    return _render(
+        request,
+        "delivery/queue_item.html",
+        {"officer": officer, "item": item, "definition": item.definition},
+    )
+
+
+@router.post("/agency/queue/{code}/{action}")
+async def queue_action(
+    code: str,
+    action: str,
+    request: Request,
+    db: DbSession,
+    settings: AppSettings,
+    citizen: CurrentCitizen,
+    _: CsrfProtected,
+) -> RedirectResponse:
+    """take · approve · refuse · ask — each with the officer's reasons."""
+    form = await request.form()
+    officer = service.officer_of(db, citizen.national_code)
+    item = selectors.request_by_tracking_code(db, code)
+    text = str(form.get("text", ""))
+    if action == "take":
+        service.take(db, settings, officer, item)
+    elif action in ("approve", "refuse"):
+        service.decide(db, settings, officer, item, approve=action == "approve", reason_fa=text)
+    elif action == "ask":
+        service.ask_for_info(db, settings, officer, item, text)
+    else:
+        raise InvalidApplication(f"unknown action {action!r}", "کار ناشناخته")
+    return RedirectResponse(f"/agency/queue/{item.tracking_code}", status_code=303)
+
+
+def mount(app: FastAPI) -> None:
+    app.include_router(router)

@@ -1,0 +1,152 @@
+"""Delivery fixtures: seeded agencies and exchange, signed-in citizens, a worker on a committed database."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Iterator
+from datetime import date
+from pathlib import Path
+
+import httpx
+import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from panjereh.agencies import seed as agencies_seed
+from panjereh.app import create_app
+from panjereh.core.config import Settings
+from panjereh.core.db import make_sessionmaker
+from panjereh.delivery import loading, tasks
+from panjereh.delivery.jobs import Worker
+from panjereh.delivery.models import Officer
+from panjereh.exchange import seed as exchange_seed
+from panjereh.exchange.client import PlatformClient
+from panjereh.exchange.config import ExchangeSettings
+from panjereh.identity import sessions
+from panjereh.identity.models import Citizen
+from panjereh.identity.sessions import SESSION_COOKIE
+from panjereh.schema import metadata
+from tests.conftest import WORKER
+from tests.support import databases
+
+DEMO = "0499370899"  # registries persona: clean adult
+CONVICTED = "0684159414"
+TAX_DEBTOR = "0084575948"
+OFFICER = "2540201288"
+
+
+@pytest.fixture(scope="session")
+def committed_engine(home: Path) -> Iterator[Engine]:
+    """A database of its own that the code under test commits to (workers use many connections)."""
+    engine = databases.migrated_engine(databases.fresh_database(f"{WORKER}_delivery", str(home)))
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def session_factory(committed_engine: Engine) -> Iterator[sessionmaker[Session]]:
+    yield make_sessionmaker(committed_engine)
+    with committed_engine.begin() as connection:
+        for table in reversed(metadata.sorted_tables):
+            connection.execute(table.delete())
+
+
+@pytest.fixture
+def db(session_factory: sessionmaker[Session]) -> Iterator[Session]:
+    session = session_factory()
+    yield session
+    session.close()
+
+
+@pytest.fixture
+def app(settings: Settings, session_factory: sessionmaker[Session]) -> FastAPI:
+    application = create_app(settings)
+    application.state.sessionmaker = session_factory
+    return application
+
+
+@pytest.fixture
+def seeded(db: Session, settings: Settings) -> Session:
+    agencies_seed.seed_agencies(db, settings, lambda _n: None)
+    exchange_seed.seed_exchange(db, settings, lambda _n: None)
+    loading.sync_definitions(db)
+    db.commit()
+    return db
+
+
+def make_citizen(db: Session, national_code: str, first: str = "علی", last: str = "رضایی") -> Citizen:
+    citizen = Citizen(
+        national_code=national_code, first_name=first, last_name=last, birth_date=date(1985, 6, 12),
+        mobile="09121234567",
+    )  # fmt: skip
+    db.add(citizen)
+    db.flush()
+    return citizen
+
+
+@pytest.fixture
+def login(seeded: Session, app: FastAPI) -> Callable[[str], TestClient]:
+    """A TestClient signed in as the citizen with that national code (made on first use)."""
+    clients: list[TestClient] = []
+
+    def signed_in(national_code: str) -> TestClient:
+        citizen = make_citizen(seeded, national_code)
+        _, token = sessions.open_session(seeded, citizen, level=2, amr=["otp"])
+        seeded.commit()
+        client = TestClient(app, base_url="http://testserver")
+        client.__enter__()
+        client.cookies.set(SESSION_COOKIE, token)
+        clients.append(client)
+        return client
+
+    yield signed_in  # type: ignore[misc]
+    for client in clients:
+        client.__exit__(None, None, None)
+
+
+@pytest.fixture
+def officer(seeded: Session) -> Officer:
+    row = Officer(national_code=OFFICER, agency_code="industry", name="کارشناس اتحادیه")
+    seeded.add(row)
+    seeded.commit()
+    return row
+
+
+@pytest.fixture
+def worker(session_factory: sessionmaker[Session], settings: Settings) -> Iterator[Worker]:
+    """A worker on the test's database and the app's exchange client; tests drive it to idle."""
+    # The exchange's message log is written by its background writer, as outside tests: parallel inline
+    # writes on SQLite contend for the write lock.
+    exchange = PlatformClient(
+        settings, session_factory, exchange_settings=ExchangeSettings(log_mode="background")
+    )
+    yield tasks.make_worker(settings, session_factory, exchange, concurrency=4, backoff_base=0.05)
+    exchange.close()
+
+
+def run_jobs(worker: Worker) -> int:
+    """Run every due job, then close this loop's HTTP session (each asyncio.run is a new loop)."""
+
+    async def go() -> int:
+        try:
+            return await worker.run_until_idle()
+        finally:
+            await worker.services["exchange"].aclose()
+            worker.services["exchange"].flush()
+
+    return asyncio.run(go())
+
+
+@pytest.fixture
+def faults(registries_url: str) -> Iterator[Callable[..., None]]:
+    """Switch a registry's faults; everything is switched off afterwards."""
+    headers = {"Authorization": "Bearer test-registry-token"}
+
+    def set_fault(registry: str, **spec: object) -> None:
+        response = httpx.put(f"{registries_url}/_admin/faults/{registry}", json=spec, headers=headers)
+        response.raise_for_status()
+
+    yield set_fault
+    httpx.delete(f"{registries_url}/_admin/faults", headers=headers).raise_for_status()

@@ -1,0 +1,153 @@
+"""The job system: back-off, leases, and a worker killed mid-job (kill -9) resumed without doing twice."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+import time
+
+from sqlalchemy import func, select
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from panjereh.core.config import Settings
+from panjereh.core.db import utcnow
+from panjereh.delivery import jobs, service
+from panjereh.delivery.models import Job, JobStatus, RequestEvent, RequestState, ServiceRequest
+from panjereh.documents.models import IssuedDocument
+from tests.delivery.conftest import DEMO, make_citizen, run_jobs
+
+CALLS: list[str] = []
+
+
+@jobs.handler("test.flaky")
+async def flaky(ctx: jobs.JobContext) -> None:
+    CALLS.append(ctx.job.id)
+    if ctx.job.attempts < 3:
+        raise jobs.Retry("not yet", delay=0)
+
+
+def test_backoff_grows_and_is_capped() -> None:
+    assert 0.8 <= jobs.backoff(1) <= 1.2
+    assert 6.4 <= jobs.backoff(4) <= 9.6
+    assert jobs.backoff(50) <= jobs.BACKOFF_CAP_SECONDS * 1.2
+
+
+def test_retries_until_success_then_done(db: Session, session_factory: sessionmaker[Session], worker) -> None:  # type: ignore[no-untyped-def]
+    CALLS.clear()
+    job = jobs.enqueue(db, "test.flaky", {})
+    db.commit()
+    for _ in range(3):
+        asyncio.run(worker.run_due())
+    db.expire_all()
+    stored = db.get(Job, job.id)
+    assert stored is not None and stored.status == JobStatus.DONE and stored.attempts == 3
+    assert [job.id] * 3 == CALLS
+
+
+def test_gives_up_after_max_attempts(db: Session, worker) -> None:  # type: ignore[no-untyped-def]
+    job = jobs.enqueue(db, "test.flaky", {}, max_attempts=2)
+    db.commit()
+    for _ in range(3):
+        asyncio.run(worker.run_due())
+    db.expire_all()
+    stored = db.get(Job, job.id)
+    assert stored is not None and stored.status == JobStatus.FAILED and stored.last_error == "not yet"
+
+
+def test_dedupe_key_queues_once(db: Session) -> None:
+    first = jobs.enqueue(db, "test.flaky", {}, dedupe_key="only-once")
+    second = jobs.enqueue(db, "test.flaky", {}, dedupe_key="only-once")
+    assert first.id == second.id
+    assert db.scalar(select(func.count()).select_from(Job)) == 1
+
+
+def test_an_expired_lease_is_taken_over_and_the_old_owner_cannot_finish(db: Session, session_factory) -> None:  # type: ignore[no-untyped-def]
+    job = jobs.enqueue(db, "test.flaky", {})
+    db.commit()
+    [mine] = jobs.claim(session_factory, "worker-a", 10, lease_seconds=-1)  # already expired
+    [theirs] = jobs.claim(session_factory, "worker-b", 10, lease_seconds=60)
+    assert mine.id == theirs.id == job.id and theirs.attempts == 2
+    stale = jobs.JobContext(session_factory, "worker-a", mine)
+    with session_factory() as session, session.begin():
+        try:
+            stale.complete(session)
+            raise AssertionError("a lost lease must not complete the job")
+        except jobs.LeaseLost:
+            pass
+    assert jobs.claim(session_factory, "worker-c", 10, lease_seconds=60) == []  # b holds it
+
+
+def test_worker_killed_mid_job_is_resumed_and_nothing_is_done_twice(
+    seeded: Session,
+    settings: Settings,
+    committed_engine: Engine,
+    session_factory,
+    faults,
+    worker,  # type: ignore[no-untyped-def]
+) -> None:
+    make_citizen(seeded, DEMO)
+    request, _ = service.submit(
+        seeded, settings, national_code=DEMO, slug="no-criminal-record", inputs={"purpose": "employment"},
+        idempotency_key="kill-9",
+    )  # fmt: skip
+    seeded.commit()
+    faults("judiciary", latency_ms=30_000)  # the inquiry hangs: the worker is mid-job when killed
+    env = {
+        **os.environ,
+        "PANJEREH_ENV": "test",
+        "PANJEREH_HOME": str(settings.home),
+        "PANJEREH_DATABASE_URL": committed_engine.url.render_as_string(hide_password=False),
+        "PANJEREH_REGISTRIES_URL": settings.registries_url,
+        "PANJEREH_REGISTRY_TOKEN": settings.registry_token,
+        "PANJEREH_LOG_LEVEL": "WARNING",
+    }
+    process = subprocess.Popen(  # noqa: S603
+        [sys.executable, "-m", "panjereh", "worker", "--lease-seconds", "3", "--no-proactive-feed"],
+        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            with session_factory() as session:
+                job = session.scalar(select(Job).where(Job.kind == service.PROCESS_JOB))
+                state = session.get(ServiceRequest, request.id).state  # type: ignore[union-attr]
+            if job is not None and job.status == JobStatus.RUNNING and state == RequestState.PROCESSING:
+                break
+            assert time.monotonic() < deadline, "the worker never started the job"
+            time.sleep(0.1)
+        os.kill(process.pid, signal.SIGKILL)
+        process.wait(timeout=10)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    faults("judiciary", latency_ms=0)
+    with session_factory() as session:
+        job = session.scalar(select(Job).where(Job.kind == service.PROCESS_JOB))
+        assert job is not None and job.status == JobStatus.RUNNING  # orphaned, with its lease
+        assert job.locked_until is not None and job.locked_until > utcnow() - __import__(
+            "datetime"
+        ).timedelta(seconds=5)
+    assert run_jobs(worker) == 0  # the lease has not run out: nobody steals a live job
+    time.sleep(3.2)
+    assert run_jobs(worker) == 1  # resumed
+    with session_factory() as session:
+        stored = session.get(ServiceRequest, request.id)
+        assert stored is not None and stored.state == RequestState.APPROVED
+        documents = session.scalar(
+            select(func.count())
+            .select_from(IssuedDocument)
+            .where(IssuedDocument.request_tracking_code == stored.tracking_code)
+        )
+        approvals = session.scalar(
+            select(func.count())
+            .select_from(RequestEvent)
+            .where(RequestEvent.request_id == stored.id, RequestEvent.kind == "approved")
+        )
+        job = session.scalar(select(Job).where(Job.kind == service.PROCESS_JOB))
+    assert documents == 1 and approvals == 1
+    assert job is not None and job.status == JobStatus.DONE and job.attempts == 2
+    assert run_jobs(worker) == 0
