@@ -15,12 +15,15 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 
 from panjereh import migrations, seeding
+from panjereh.conformance import cli as conformance_cli
+from panjereh.conformance import demo as conformance_demo
 from panjereh.core.config import Settings, get_settings
 from panjereh.core.db import make_engine, make_sessionmaker, unit_of_work
 
 app = typer.Typer(help="Panjereh — the national window of smart government services.", no_args_is_help=True)
 registries_app = typer.Typer(help="The simulated agency registries (for the demo and the tests).")
 app.add_typer(registries_app, name="registries")
+app.add_typer(conformance_cli.app, name="agencies")
 
 console = Console(stderr=True)
 
@@ -88,6 +91,7 @@ def demo() -> None:
     migrate("head")
     seed("demo")
     with _registries_process(settings):
+        conformance_demo.start_demo_pass(settings)
         console.print(f"[bold green]Portal: {settings.base_url}[/bold green]  (Ctrl+C to stop)")
         serve(settings.host, settings.port, 1)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from panjereh.agencies import seed as agencies_seed
+from panjereh.conformance import seed as conformance_seed
 from panjereh.core.seeding import SeedStep
 
 SCALES = ("demo", "national")
@@ -14,4 +15,5 @@ def demo_steps(scale: str = "demo") -> list[SeedStep]:
         raise ValueError(f"unknown scale {scale!r}; choose one of {', '.join(SCALES)}")
     return [
         SeedStep("agencies", agencies_seed.agency_count(), agencies_seed.seed_agencies),
+        SeedStep("conformance", conformance_seed.step_size(), conformance_seed.seed_conformance),
     ]
