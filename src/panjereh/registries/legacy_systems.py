@@ -6,8 +6,8 @@ Three small systems of the Ministry of Agriculture Jihad's subsidiaries, mounted
   as problem+json, but its OpenAPI description is not valid (no ``info.version``, an undeclared path
   parameter) — it fails the "OpenAPI description valid" check.
 - ``/legacy/agri-ppo`` (Plant Protection Organization): a valid OpenAPI description, but its errors are
-  a home-made JSON shape (``{"result": false, "message": ...}``), not RFC 9457 problem+json — it fails
-  the "error format" check.
+  a home-made JSON shape (``{"result": false, "message": ...}``), not RFC 9457 problem+json, and it checks
+  a token only when one is sent — it fails the "error format" and "authentication enforced" checks.
 - ``/legacy/agri-fisheries`` (Iran Fisheries Organization): conformant, for contrast.
 
 Self-contained on purpose: these are not registries of ``services.yaml`` and offer no data services.
@@ -54,7 +54,20 @@ def _guard(token: str) -> Any:
     return guard
 
 
-def _system(title: str, code: str, token: str, *, problem_errors: bool, openapi: bool) -> FastAPI:
+def _lenient_guard(token: str) -> Any:
+    # The legacy bug: a wrong token is refused, a missing one lets the call through.
+    def guard(credentials: HTTPAuthorizationCredentials | None = Depends(_bearer)) -> None:
+        if credentials is not None and not hmac.compare_digest(
+            credentials.credentials.encode(), token.encode()
+        ):
+            raise StarletteHTTPException(401, "Wrong token.")
+
+    return guard
+
+
+def _system(
+    title: str, code: str, token: str, *, problem_errors: bool, openapi: bool, enforce_auth: bool = True
+) -> FastAPI:
     app = FastAPI(
         title=title,
         version="1",
@@ -76,7 +89,9 @@ def _system(title: str, code: str, token: str, *, problem_errors: bool, openapi:
     def healthz() -> dict[str, str]:
         return {"status": "ok", "system": code}
 
-    @app.get("/records/{record_id}", dependencies=[Depends(_guard(token))], tags=["records"])
+    guard = _guard(token) if enforce_auth else _lenient_guard(token)
+
+    @app.get("/records/{record_id}", dependencies=[Depends(guard)], tags=["records"])
     def record(record_id: str) -> dict[str, str]:
         return {"id": record_id, "system": code}
 
@@ -98,7 +113,14 @@ def create_app(token: str) -> FastAPI:
     root.mount("/agri-ivo", veterinary)
     root.mount(
         "/agri-ppo",
-        _system("Plant Protection Organization", "agri-ppo", token, problem_errors=False, openapi=True),
+        _system(
+            "Plant Protection Organization",
+            "agri-ppo",
+            token,
+            problem_errors=False,
+            openapi=True,
+            enforce_auth=False,
+        ),
     )
     root.mount(
         "/agri-fisheries",
