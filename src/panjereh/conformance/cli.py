@@ -7,7 +7,6 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from panjereh import migrations
 from panjereh.conformance.config import ConformanceSettings
 from panjereh.conformance.models import CheckStatus, RunTrigger, RunVerdict
 from panjereh.conformance.runner import AgencyReport
@@ -44,7 +43,6 @@ def check(
     settings = get_settings()
     settings.ensure_home()
     engine = make_engine(settings.resolved_database_url)
-    migrations.upgrade(engine)
     factory = make_sessionmaker(engine)
     codes = all_checked_agencies(factory) if all_agencies else [agency]
     if not codes:
