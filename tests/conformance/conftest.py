@@ -22,10 +22,10 @@ TOKEN = "test-registry-token"
 
 @pytest.fixture
 def config() -> ConformanceSettings:
-    """Few probes and a tight objective, so a test is quick and a slow registry is caught."""
+    """Few probes, so a test is quick; a generous objective, since the registries share the test's process."""
     return ConformanceSettings(
         latency_probes=3,
-        latency_objective_ms=300,
+        latency_objective_ms=2000,
         timeout_seconds=3,
         fail_threshold=2,
         unreachable_threshold=2,
@@ -72,11 +72,16 @@ def add_system(db: Session, agency: Agency, base_url: str, code: str | None = No
 def run_checks(settings: Settings, config: ConformanceSettings) -> Callable[..., dict[str, Outcome]]:
     """Every system check against one address, by check id."""
 
-    def run(base_url: str, *, with_settings: Settings | None = None) -> dict[str, Outcome]:
+    def run(
+        base_url: str,
+        *,
+        with_settings: Settings | None = None,
+        with_config: ConformanceSettings | None = None,
+    ) -> dict[str, Outcome]:
         async def go() -> dict[str, Outcome]:
             async with httpx.AsyncClient(timeout=config.timeout_seconds) as http:
                 target = SystemTarget("probe", "سامانه", base_url)
-                findings = await check_system(target, http, with_settings or settings, config)
+                findings = await check_system(target, http, with_settings or settings, with_config or config)
             return {finding.check_id: finding.outcome for finding in findings}
 
         return asyncio.run(go())
