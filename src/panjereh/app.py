@@ -28,6 +28,7 @@ from panjereh.identity import deps as identity_deps
 from panjereh.oidc import router as oidc_router
 from panjereh.web import agencies as web_agencies
 from panjereh.web import catalog as web_catalog
+from panjereh.web import conformance as web_conformance
 from panjereh.web import delivery as web_delivery
 from panjereh.web import documents as web_documents
 from panjereh.web import exchange as web_exchange
@@ -103,6 +104,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(web_oidc.router)
     app.include_router(oidc_router.router)
     app.include_router(oidc_router.admin_router, prefix=API_PREFIX)
+    web_conformance.mount(app)
 
     app.add_middleware(MetricsMiddleware, metrics=metrics)
     app.add_middleware(RequestIdMiddleware)

@@ -16,6 +16,8 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextC
 
 from panjereh import migrations, seeding
 from panjereh.catalog import cli as catalog_cli
+from panjereh.conformance import cli as conformance_cli
+from panjereh.conformance import demo as conformance_demo
 from panjereh.core.config import Settings, get_settings
 from panjereh.core.db import make_engine, make_sessionmaker, unit_of_work
 from panjereh.delivery import cli as delivery_cli
@@ -32,6 +34,7 @@ app.add_typer(oidc_cli.app, name="oidc")
 app.add_typer(documents_cli.app, name="documents")
 app.add_typer(delivery_cli.app, name="definitions")
 app.command("worker")(delivery_cli.worker)
+app.add_typer(conformance_cli.app, name="agencies")
 
 console = Console(stderr=True)
 
@@ -101,6 +104,7 @@ def demo() -> None:
     os.environ.setdefault("PANJEREH_INPROCESS_WORKER", "true")  # the portal processes requests itself
     get_settings.cache_clear()
     with _registries_process(settings):
+        conformance_demo.start_demo_pass(settings)
         console.print(f"[bold green]Portal: {settings.base_url}[/bold green]  (Ctrl+C to stop)")
         serve(settings.host, settings.port, 1)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from panjereh.agencies import seed as agencies_seed
 from panjereh.catalog import seed as catalog_seed
+from panjereh.conformance import seed as conformance_seed
 from panjereh.core.seeding import SeedStep
 from panjereh.delivery import seed as delivery_seed
 from panjereh.exchange import seed as exchange_seed
@@ -20,4 +21,5 @@ def demo_steps(scale: str = "demo") -> list[SeedStep]:
         SeedStep("service catalog", catalog_seed.inventory_size(), catalog_seed.seed_catalog),
         SeedStep("exchange", exchange_seed.service_count(), exchange_seed.seed_exchange),
         SeedStep("delivery", delivery_seed.definition_count(), delivery_seed.seed_delivery),
+        SeedStep("conformance", conformance_seed.step_size(), conformance_seed.seed_conformance),
     ]

@@ -6,6 +6,7 @@ from typing import Any
 
 from fastapi import APIRouter, Depends, FastAPI
 
+from panjereh.registries import legacy_systems
 from panjereh.registries.apis import civil_registry, inquiries, post, shahkar
 from panjereh.registries.catalog import Registry, load_catalog
 from panjereh.registries.events import EventFeed
@@ -129,4 +130,5 @@ def create_app(
     root.include_router(_root_router(ctx, catalog))
     for entry in catalog:
         root.mount(entry.prefix, registry_app(entry, ctx))
+    root.mount("/legacy", legacy_systems.create_app(token))  # subsidiaries' own systems (connection standard)
     return root

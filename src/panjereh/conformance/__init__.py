@@ -1,0 +1,1 @@
+"""The connection standard: checks run against agencies' systems, runs, results and connection status."""

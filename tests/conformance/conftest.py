@@ -1,0 +1,89 @@
+"""Fixtures of the connection-standard tests: agencies with systems on the simulated registries, faults."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy.orm import Session
+
+from panjereh.agencies import service as agency_service
+from panjereh.agencies.models import Agency, AgencySystem, ConnectionStatus
+from panjereh.conformance.checks.base import Outcome, SystemTarget
+from panjereh.conformance.config import ConformanceSettings
+from panjereh.conformance.runner import check_system
+from panjereh.core.config import Settings
+
+TOKEN = "test-registry-token"
+
+
+@pytest.fixture
+def config() -> ConformanceSettings:
+    """Few probes, so a test is quick; a generous objective, since the registries share the test's process."""
+    return ConformanceSettings(
+        latency_probes=3,
+        latency_objective_ms=2000,
+        timeout_seconds=3,
+        fail_threshold=2,
+        unreachable_threshold=2,
+        recover_threshold=1,
+    )
+
+
+@pytest.fixture
+def faults(registries_url: str) -> Iterator[Callable[..., None]]:
+    """Switch a registry's faults on (PUT /_admin/faults/{registry}); every fault is off again afterwards."""
+    headers = {"authorization": f"Bearer {TOKEN}"}
+
+    def set_fault(registry: str, **spec: Any) -> None:
+        response = httpx.put(f"{registries_url}/_admin/faults/{registry}", json=spec, headers=headers)
+        response.raise_for_status()
+
+    yield set_fault
+    httpx.delete(f"{registries_url}/_admin/faults", headers=headers).raise_for_status()
+
+
+def make_agency(db: Session, code: str, status: ConnectionStatus = ConnectionStatus.CONNECTED) -> Agency:
+    [agency] = agency_service.upsert_agencies(
+        db,
+        [
+            {
+                "code": code,
+                "kind": "organization",
+                "fa": f"دستگاه {code}",
+                "en": f"Agency {code}",
+                "status": status,
+            }
+        ],
+    )
+    return agency
+
+
+def add_system(db: Session, agency: Agency, base_url: str, code: str | None = None) -> AgencySystem:
+    return agency_service.upsert_system(
+        db, agency, code=code or f"{agency.code}.system", name_fa="سامانه آزمایشی", base_url=base_url
+    )
+
+
+@pytest.fixture
+def run_checks(settings: Settings, config: ConformanceSettings) -> Callable[..., dict[str, Outcome]]:
+    """Every system check against one address, by check id."""
+
+    def run(
+        base_url: str,
+        *,
+        with_settings: Settings | None = None,
+        with_config: ConformanceSettings | None = None,
+    ) -> dict[str, Outcome]:
+        async def go() -> dict[str, Outcome]:
+            async with httpx.AsyncClient(timeout=config.timeout_seconds) as http:
+                target = SystemTarget("probe", "سامانه", base_url)
+                findings = await check_system(target, http, with_settings or settings, with_config or config)
+            return {finding.check_id: finding.outcome for finding in findings}
+
+        return asyncio.run(go())
+
+    return run

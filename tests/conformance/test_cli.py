@@ -1,0 +1,64 @@
+"""`panjereh agencies check`: one agency or all, with every result and its reason printed."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from panjereh.cli import app
+from panjereh.core.config import get_settings
+
+runner = CliRunner()
+
+
+@pytest.fixture
+def seeded_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, registries_url: str) -> Iterator[Path]:
+    """A fresh embedded database with the demo data, pointed at the test registries."""
+    monkeypatch.setenv("PANJEREH_HOME", str(tmp_path))
+    monkeypatch.delenv("PANJEREH_DATABASE_URL", raising=False)
+    monkeypatch.setenv("PANJEREH_REGISTRIES_URL", registries_url)
+    monkeypatch.setenv("PANJEREH_REGISTRY_TOKEN", "test-registry-token")
+    monkeypatch.setenv("PANJEREH_LOG_LEVEL", "WARNING")
+    monkeypatch.setenv("PANJEREH_CONFORMANCE_LATENCY_PROBES", "2")
+    monkeypatch.setenv("COLUMNS", "240")  # a wide terminal: reasons print on one line each
+    get_settings.cache_clear()
+    result = runner.invoke(app, ["seed"])
+    assert result.exit_code == 0, result.output
+    yield tmp_path
+    get_settings.cache_clear()
+
+
+@pytest.mark.parametrize("command", [["agencies"], ["agencies", "check"]])
+def test_help(command: list[str]) -> None:
+    result = runner.invoke(app, [*command, "--help"])
+    assert result.exit_code == 0 and "Usage" in result.output
+
+
+def test_check_one_agency_prints_results_with_reasons(seeded_home: Path) -> None:
+    result = runner.invoke(app, ["agencies", "check", "agri-ppo"])
+    assert result.exit_code == 0, result.output
+    assert "agri-ppo: failing" in result.output
+    assert "error-format" in result.output and "problem+json" in result.output
+    assert "1 agencies checked, 1 not meeting the standard" in result.output
+
+
+def test_check_all_covers_every_agency_with_a_system(seeded_home: Path) -> None:
+    result = runner.invoke(app, ["agencies", "check", "--all", "--quiet"])
+    assert result.exit_code == 0, result.output
+    for line in ("agri-ivo: failing", "agri-ppo: failing", "agri-fisheries: passing"):
+        assert line in result.output
+    assert "agencies checked" in result.output
+
+
+def test_an_unknown_agency_is_an_error(seeded_home: Path) -> None:
+    result = runner.invoke(app, ["agencies", "check", "no-such-agency"])
+    assert result.exit_code == 1
+    assert "No such agency" in result.output
+
+
+def test_name_an_agency_or_all() -> None:
+    assert runner.invoke(app, ["agencies", "check"]).exit_code == 2
+    assert runner.invoke(app, ["agencies", "check", "welfare", "--all"]).exit_code == 2

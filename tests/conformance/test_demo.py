@@ -1,0 +1,66 @@
+"""The demo reproduces the article: Welfare disconnected, two Agriculture Jihad subsidiaries reconnecting."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from panjereh import migrations, seeding
+from panjereh.agencies import selectors as agency_selectors
+from panjereh.agencies.models import ConnectionStatus
+from panjereh.conformance import selectors
+from panjereh.conformance.config import ConformanceSettings
+from panjereh.conformance.demo import demo_pass
+from panjereh.conformance.models import RunTrigger, RunVerdict
+from panjereh.core.config import Settings
+from panjereh.core.db import make_engine, make_sessionmaker, unit_of_work
+
+
+@pytest.fixture
+def demo_settings(settings: Settings, tmp_path: Path, registries_url: str) -> Iterator[Settings]:
+    demo = settings.model_copy(update={"database_url": f"sqlite:///{tmp_path}/demo.sqlite3"})
+    engine = make_engine(demo.resolved_database_url)
+    migrations.upgrade(engine)
+    factory = make_sessionmaker(engine)
+    for step in seeding.demo_steps():
+        with unit_of_work(factory) as session:
+            step.run(session, demo, lambda _count: None)
+    engine.dispose()
+    yield demo
+    httpx.delete(
+        f"{registries_url}/_admin/faults", headers={"authorization": "Bearer test-registry-token"}
+    ).raise_for_status()
+
+
+def test_demo_pass_reproduces_the_article(demo_settings: Settings, faults: Callable[..., None]) -> None:
+    summaries = {
+        s.agency_code: s
+        for s in demo_pass(demo_settings, ConformanceSettings(latency_probes=2, latency_objective_ms=2000))
+    }
+    assert summaries["welfare"].verdict is RunVerdict.UNREACHABLE
+    assert summaries["agri-ivo"].verdict is RunVerdict.FAILING
+    assert summaries["agri-ppo"].verdict is RunVerdict.FAILING
+    assert summaries["agri-fisheries"].verdict is RunVerdict.PASSING
+
+    engine = make_engine(demo_settings.resolved_database_url)
+    with unit_of_work(make_sessionmaker(engine)) as session:
+        status = {
+            code: agency_selectors.get_agency_by_code(session, code).connection_status
+            for code in ("welfare", "agri-ivo", "agri-ppo", "agri-fisheries")
+        }
+        welfare = agency_selectors.get_agency_by_code(session, "welfare")
+        run = selectors.latest_run(session, welfare.id)
+        assert run is not None and run.trigger is RunTrigger.DEMO
+        reachable = next(result for result in run.results if result.check_id == "reachable")
+        assert "503" in reachable.reason_en
+        assert selectors.status_history(session, welfare.id)  # the history starts with the seeded status
+    engine.dispose()
+    assert status == {
+        "welfare": ConnectionStatus.DISCONNECTED,
+        "agri-ivo": ConnectionStatus.STANDARD_LOST,
+        "agri-ppo": ConnectionStatus.STANDARD_LOST,
+        "agri-fisheries": ConnectionStatus.CONNECTED,
+    }
