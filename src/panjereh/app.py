@@ -9,6 +9,8 @@ from fastapi import FastAPI
 from fastapi.responses import JSONResponse
 from starlette.requests import Request
 
+from panjereh.analytics.router import router as analytics_router
+from panjereh.analytics.visits import VisitMiddleware, VisitRecorder
 from panjereh.core.config import Settings, get_settings
 from panjereh.core.db import make_engine, make_sessionmaker, ping
 from panjereh.core.logging import configure_logging, get_logger
@@ -16,6 +18,7 @@ from panjereh.core.metrics import HttpMetrics, MetricsMiddleware
 from panjereh.core.problems import install_problem_handlers
 from panjereh.core.redis import make_redis
 from panjereh.core.requests import RequestIdMiddleware
+from panjereh.web import dashboard as web_dashboard
 from panjereh.web import home as web_home
 from panjereh.web.templating import Templates
 
@@ -34,6 +37,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         log.info("startup", database=app.state.engine.url.render_as_string(hide_password=True))
         yield
+        app.state.visits.close()
         if app.state.redis is not None:
             app.state.redis.close()
         app.state.engine.dispose()
@@ -59,6 +63,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_problem_handlers(app, html_renderer=app.state.templates.render_problem)
     _add_operations_routes(app, metrics)
     web_home.mount(app, settings)
+    web_dashboard.mount(app)
+    app.include_router(analytics_router, prefix=API_PREFIX)
+    # Visits are buffered in memory and written by a background thread (tests flush by hand).
+    app.state.visits = VisitRecorder(
+        settings, lambda: app.state.sessionmaker, background=settings.env != "test"
+    )
+    app.add_middleware(VisitMiddleware, recorder=app.state.visits)
 
     app.add_middleware(MetricsMiddleware, metrics=metrics)
     app.add_middleware(RequestIdMiddleware)

@@ -15,12 +15,15 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 
 from panjereh import migrations, seeding
+from panjereh.analytics import cli as analytics_cli
 from panjereh.core.config import Settings, get_settings
 from panjereh.core.db import make_engine, make_sessionmaker, unit_of_work
 
 app = typer.Typer(help="Panjereh — the national window of smart government services.", no_args_is_help=True)
 registries_app = typer.Typer(help="The simulated agency registries (for the demo and the tests).")
 app.add_typer(registries_app, name="registries")
+app.add_typer(analytics_cli.report_app, name="report")
+app.add_typer(analytics_cli.analytics_app, name="analytics")
 
 console = Console(stderr=True)
 
