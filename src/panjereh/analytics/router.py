@@ -23,7 +23,7 @@ def open_data(
     years = [year] if year is not None else available_years()
     return {
         "licence": "CC-BY-4.0",
-        "note": "Aggregates only. Users are citizens (18+) who signed in at least once; shares are fractions 0..1.",
+        "note": "Aggregates only. Users: citizens (18+) who signed in at least once. Shares: fractions 0..1.",
         "months": [dict(zip(header, row, strict=True)) for row in rows],
         "mandates": [reports.mandate_json(selectors.mandate_report(session, y)) for y in years],
     }

@@ -79,7 +79,7 @@ class MandateReport:
 def mandate_report(
     session: Session, year: int, today: date | None = None, *, with_data_only: bool = True
 ) -> MandateReport:
-    """Every agency against the year's duties (agencies with no dated figure that year left out by default)."""
+    """Every agency against the year's duties (by default without agencies with no dated figure that year)."""
     mandate = load_mandate(year)
     figures = year_figures(session, year, today)
     agencies = agency_refs(session)
