@@ -1,4 +1,4 @@
-"""Fixtures for the analytics tests: the demo agencies, shares and 1:1,000 history in the test's transaction."""
+"""Analytics fixtures: the demo agencies, shares and 1:1,000 history, inside the test's transaction."""
 
 from __future__ import annotations
 

@@ -55,8 +55,8 @@ def test_unknown_year_and_broken_files_are_refused() -> None:
         "title_en": "x",
         "law": {"fa": "x", "en": "x"},
         "duties": [
-            {"code": "s", "metric": "smart", "target": 0.2, "due": "1402-10-30", "title_fa": "x", "title_en": "x",
-             "reference": {"fa": "x", "en": "x"}},
+            {"code": "s", "metric": "smart", "target": 0.2, "due": "1402-10-30",
+             "title_fa": "x", "title_en": "x", "reference": {"fa": "x", "en": "x"}},
         ],
     }  # fmt: skip
     assert parse_mandate(good).headline == "s"
@@ -100,9 +100,8 @@ def test_disconnected_agency_delivers_nothing_whatever_its_inventory_says() -> N
         ("justice", "connected"): _fig(1.0),
         ("justice", "through_window"): _fig(1.0, base=40),
     }
-    welfare, justice = (
-        evaluate(mandate, [AgencyRef("welfare", "بهزیستی", "Welfare"), AgencyRef("justice", "دادگستری", "Justice")], figures)[::-1]
-    )  # fmt: skip
+    refs = [AgencyRef("welfare", "بهزیستی", "Welfare"), AgencyRef("justice", "دادگستری", "Justice")]
+    justice, welfare = evaluate(mandate, refs, figures)
     assert welfare.agency_code == "welfare" and welfare.connected is False
     assert all(result.status == "not_met" for result in welfare.results.values())
     assert welfare.results["through_window"].reason == "not_connected"

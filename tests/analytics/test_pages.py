@@ -1,4 +1,4 @@
-"""The dashboard pages: Persian RTL, charts with a data table behind them, sortable table, exports, open data."""
+"""Dashboard pages: Persian RTL, charts backed by data tables, a sortable table, exports, open data."""
 
 from __future__ import annotations
 

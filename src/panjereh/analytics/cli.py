@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 
 import typer
 from rich.console import Console
+from sqlalchemy.orm import Session, sessionmaker
 
 from panjereh.analytics import national, reports, rollups, selectors, sources
 from panjereh.core.config import get_settings
@@ -17,7 +18,7 @@ analytics_app = typer.Typer(help="Analytics jobs: rollups, measured shares, the 
 console = Console(stderr=True)
 
 
-def _factory():  # type: ignore[no-untyped-def]
+def _factory() -> sessionmaker[Session]:
     settings = get_settings()
     settings.ensure_home()
     return make_sessionmaker(make_engine(settings.resolved_database_url))

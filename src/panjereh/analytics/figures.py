@@ -76,9 +76,9 @@ def month_label(month: JalaliMonth, locale: str = "fa") -> str:
 
 def users_ever(session: Session, before: date) -> int:
     """Citizens who had signed in at least once before this day (all are 18+: login requires it)."""
-    return int(
-        session.scalar(select(func.coalesce(func.sum(UserDaily.new_users), 0)).where(UserDaily.day < before))
-    )
+    query = select(func.coalesce(func.sum(UserDaily.new_users), 0)).where(UserDaily.day < before)
+    total = session.scalar(query)
+    return int(total or 0)
 
 
 def visits_between(session: Session, since: date, until: date, agency_code: str | None = None) -> int:
@@ -88,7 +88,7 @@ def visits_between(session: Session, since: date, until: date, agency_code: str 
     )
     if agency_code is not None:
         query = query.where(VisitDaily.agency_code == agency_code)
-    return int(session.scalar(query))
+    return int(session.scalar(query) or 0)
 
 
 def visits_by_agency(session: Session, since: date, until: date) -> dict[str, int]:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import random
 from datetime import timedelta
+from typing import Any
 
 from sqlalchemy import insert
 from sqlalchemy.orm import Session
@@ -73,7 +74,9 @@ def seed_history(session: Session, settings: Settings, advance: Advance) -> None
         m_start, m_end = jalali_month_bounds(*month)
         days = (m_end - m_start).days
         users_at_end = round(_users_before((m_end - start).days, days_1401, days_1402))
-        month_visits, visit_rows, user_rows = _month_visits(month, users_at_end), [], []
+        month_visits = _month_visits(month, users_at_end)
+        visit_rows: list[dict[str, Any]] = []
+        user_rows: list[dict[str, Any]] = []
         for offset in range(days):
             day = m_start + timedelta(days=offset)
             index = (day - start).days

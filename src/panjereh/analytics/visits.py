@@ -18,6 +18,7 @@ from collections import deque
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
+from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import insert
@@ -53,12 +54,18 @@ SKIPPED_PREFIXES = (
 )
 
 
+VISIT_COLUMNS = ("day", "occurred_at", "visitor", "agency_code", "service", "channel")
+COPY_VISITS = f"COPY visit_event ({', '.join(VISIT_COLUMNS)}) FROM STDIN"
+
+
+@lru_cache(maxsize=65_536)  # a citizen opens several pages in a row: compute once
 def pseudonym(secret_key: str, citizen_id: str) -> uuid.UUID:
     """The visitor's pseudonym: HMAC-SHA256 of the citizen id under the secret key, first 128 bits."""
-    digest = hmac.new(secret_key.encode(), citizen_id.encode(), hashlib.sha256).digest()
+    digest = hmac.digest(secret_key.encode(), citizen_id.encode(), hashlib.sha256)
     return uuid.UUID(bytes=digest[:16])
 
 
+@lru_cache(maxsize=4096)  # a few hundred user agents make up nearly all traffic
 def is_bot(user_agent: str | None) -> bool:
     """True for a missing user agent or one that names a robot or a scripted client."""
     return not user_agent or BOT_PATTERN.search(user_agent) is not None
@@ -83,23 +90,24 @@ def write_visits(session: Session, visits: Sequence[Visit]) -> int:
     """Insert a batch of visits and register first-seen pseudonyms; flushes, never commits."""
     if not visits:
         return 0
-    rows = [
-        {
-            "day": visit.day,
-            "occurred_at": visit.occurred_at,
-            "visitor": visit.visitor,
-            "agency_code": visit.agency_code,
-            "service": visit.service,
-            "channel": visit.channel,
-        }
-        for visit in visits
-    ]
-    session.execute(insert(visit_event), rows)
+    rows: list[tuple[date, datetime, uuid.UUID | None, str | None, str | None, str]] = []
     first_seen: dict[uuid.UUID, date] = {}
-    for row in rows:
-        visitor = row["visitor"]
-        if visitor is not None and (visitor not in first_seen or row["day"] < first_seen[visitor]):
-            first_seen[visitor] = row["day"]
+    for visit in visits:
+        day = visit.day
+        rows.append((day, visit.occurred_at, visit.visitor, visit.agency_code, visit.service, visit.channel))
+        if visit.visitor is not None:
+            known = first_seen.get(visit.visitor)
+            if known is None or day < known:
+                first_seen[visit.visitor] = day
+    connection = session.connection()
+    if connection.dialect.name == "postgresql":
+        # COPY: several times the rate of multi-row INSERTs, in the same transaction.
+        cursor = connection.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+        with cursor, cursor.copy(COPY_VISITS) as copy:
+            for row in rows:
+                copy.write_row(row)
+    else:
+        session.execute(insert(visit_event), [dict(zip(VISIT_COLUMNS, row, strict=True)) for row in rows])
     if first_seen:
         _insert_new_users(session, first_seen)
     return len(rows)
