@@ -102,7 +102,7 @@ def write_visits(session: Session, visits: Sequence[Visit]) -> int:
     connection = session.connection()
     if connection.dialect.name == "postgresql":
         # COPY: several times the rate of multi-row INSERTs, in the same transaction.
-        cursor = connection.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+        cursor: Any = connection.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
         with cursor, cursor.copy(COPY_VISITS) as copy:
             for row in rows:
                 copy.write_row(row)
