@@ -102,8 +102,9 @@ def test_domain_problem_keeps_its_code_status_and_headers(app: FastAPI, client: 
     assert response.json()["detail_fa"] == "یک دقیقه صبر کنید"
 
 
-def test_problem_instance_is_in_the_log_line(client: TestClient, capsys: pytest.CaptureFixture[str]) -> None:
-    response = client.get("/missing", headers={"x-request-id": "trace-12345678"})
+def test_problem_instance_is_in_the_log_line(settings: Settings, capsys: pytest.CaptureFixture[str]) -> None:
+    with TestClient(create_app(settings.model_copy(update={"log_level": "INFO"}))) as client:
+        response = client.get("/missing", headers={"x-request-id": "trace-12345678"})
     assert response.json()["instance"] == "urn:panjereh:request:trace-12345678"
     lines = [json.loads(line) for line in capsys.readouterr().err.splitlines() if line.startswith("{")]
     assert any(line.get("request_id") == "trace-12345678" and line["event"] == "problem" for line in lines)

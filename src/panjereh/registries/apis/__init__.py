@@ -1,0 +1,1 @@
+"""The routes of each simulated registry, one module per kind of registry."""

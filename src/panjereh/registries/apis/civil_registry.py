@@ -1,0 +1,102 @@
+"""ثبت احوال: identity details, identity match and the life-events feed."""
+
+from datetime import UTC, date, datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Query
+
+from panjereh.registries.events import tehran_midnight
+from panjereh.registries.http import Context, RegistryError, bearer_guard, national_code
+from panjereh.registries.population import Person
+from panjereh.registries.schemas import (
+    EventIn,
+    EventOut,
+    EventPage,
+    IdentityMatchIn,
+    IdentityMatchOut,
+    PersonOut,
+)
+
+
+def person_out(ctx: Context, person: Person) -> dict[str, Any]:
+    """The civil registry's view of a person (deaths injected through the feed included)."""
+    death = ctx.death_date(person)
+    return {
+        "national_code": person.national_code,
+        "first_name": person.first_name,
+        "last_name": person.last_name,
+        "father_name": person.father_name,
+        "gender": person.gender,
+        "birth_date": person.birth_date,
+        "alive": death is None,
+        "death_date": death,
+        "address": person.address.as_dict(),
+    }
+
+
+def _instant(raw: str | None, name: str) -> datetime | None:
+    if raw is None:
+        return None
+    try:
+        if len(raw) == 10:  # a bare date means the day as Tehran sees it, like `occurred_on`
+            return tehran_midnight(date.fromisoformat(raw))
+        moment = datetime.fromisoformat(raw)
+    except ValueError as exc:
+        raise RegistryError(
+            400, f"invalid_{name}", f"Invalid `{name}`", "Expected an ISO 8601 date or time."
+        ) from exc
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def router(ctx: Context) -> APIRouter:
+    """The data routes, behind the registry token."""
+    api = APIRouter(dependencies=[Depends(bearer_guard(ctx.token))], tags=["civil-registry"])
+
+    @api.get("/persons/{national_code}", response_model=PersonOut, summary="Identity details of a person")
+    def get_person(national_code: str) -> dict[str, Any]:
+        return person_out(ctx, ctx.person(national_code))
+
+    @api.post(
+        "/identity-match", response_model=IdentityMatchOut, summary="Does this birth date match this code?"
+    )
+    def identity_match(body: IdentityMatchIn) -> dict[str, Any]:
+        person = ctx.population.person(national_code(body.national_code))
+        if person is None or person.birth_date != body.birth_date:
+            return {"matched": False, "alive": None}
+        return {"matched": True, "alive": ctx.death_date(person) is None}
+
+    @api.get("/events", response_model=EventPage, summary="Life events published so far, oldest first")
+    def events(
+        since: Annotated[
+            str | None, Query(description="ISO date or time; events that occurred then or later")
+        ] = None,
+        after: Annotated[
+            int | None, Query(description="Only events with a greater id (the paging cursor)")
+        ] = None,
+        limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+        types: Annotated[str | None, Query(description="Comma-separated event types to keep")] = None,
+    ) -> dict[str, Any]:
+        wanted = {t.strip() for t in types.split(",") if t.strip()} if types else None
+        page, has_more = ctx.events.page(_instant(since, "since"), after, limit, wanted)
+        return {
+            "events": [e.as_dict() for e in page],
+            "last_id": page[-1].id if page else after,
+            "has_more": has_more,
+        }
+
+    return api
+
+
+def admin_router(ctx: Context) -> APIRouter:
+    """Test hooks, behind the admin token."""
+    api = APIRouter(dependencies=[Depends(bearer_guard(ctx.admin_token))], tags=["admin"])
+
+    @api.post("/_admin/events", response_model=EventOut, status_code=201, summary="Publish a life event now")
+    def inject_event(body: EventIn) -> dict[str, Any]:
+        code = national_code(body.national_code)
+        occurred = body.occurred_at
+        if occurred is not None and occurred.tzinfo is None:
+            occurred = occurred.replace(tzinfo=UTC)
+        return ctx.events.inject(body.type, code, occurred, body.data).as_dict()
+
+    return api

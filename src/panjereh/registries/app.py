@@ -1,0 +1,132 @@
+"""One ASGI app hosting every simulated registry, each a sub-app with its own OpenAPI document."""
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+from fastapi import APIRouter, Depends, FastAPI
+
+from panjereh.registries.apis import civil_registry, inquiries, post, shahkar
+from panjereh.registries.catalog import Registry, load_catalog
+from panjereh.registries.events import EventFeed
+from panjereh.registries.faults import FaultBoard, FaultMiddleware, FaultSpec
+from panjereh.registries.http import Context, RegistryError, bearer_guard, install_problem_handlers
+from panjereh.registries.population import DEFAULT_SEED, DEFAULT_SIZE, get_population
+from panjereh.registries.problems import problem
+from panjereh.registries.schemas import Health
+
+DEFAULT_TOKEN = "dev-registry-token"  # noqa: S105 — the development placeholder the platform refuses in production
+
+RouterFactory = Callable[[Context], APIRouter]
+ROUTERS: dict[str, list[RouterFactory]] = {
+    "civil-registry": [civil_registry.router, civil_registry.admin_router],
+    "shahkar": [shahkar.router],
+    "post": [post.router],
+    **{code: [factory] for code, factory in inquiries.ROUTERS.items()},
+}
+
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def registry_app(entry: Registry, ctx: Context) -> FastAPI:
+    """The sub-app of one registry: health check, OpenAPI document, data routes, faults."""
+    app = FastAPI(
+        title=f"{entry.name_en} (simulated) — {entry.name_fa}",
+        description=f"Simulated registry of {entry.agency_en} ({entry.agency_fa}), for demos and tests.",
+        version="1",
+        openapi_url="/openapi.json",
+        docs_url="/docs",
+        redoc_url=None,
+    )
+    install_problem_handlers(app)
+
+    @app.get("/healthz", response_model=Health, tags=["operations"], summary="Liveness")
+    def healthz() -> dict[str, str]:
+        return {"status": "ok", "registry": entry.code}
+
+    for factory in ROUTERS[entry.code]:
+        app.include_router(factory(ctx))
+    app.add_middleware(FaultMiddleware, board=ctx.faults, registry=entry.code)
+    return app
+
+
+def _admin_router(ctx: Context) -> APIRouter:
+    api = APIRouter(prefix="/_admin", dependencies=[Depends(bearer_guard(ctx.admin_token))], tags=["admin"])
+
+    @api.get("/faults", summary="Faults of every registry")
+    def list_faults() -> dict[str, Any]:
+        return ctx.faults.snapshot()
+
+    @api.put("/faults/{registry}", summary="Switch faults on for one registry")
+    def set_fault(registry: str, spec: FaultSpec) -> dict[str, Any]:
+        if registry not in ctx.faults.registries:
+            raise RegistryError(404, "registry_not_found", "Registry not found", f"No registry {registry!r}.")
+        ctx.faults.set(registry, spec)
+        return ctx.faults.snapshot()[registry]
+
+    @api.delete("/faults", summary="Switch every fault off")
+    def reset_faults() -> dict[str, Any]:
+        ctx.faults.reset()
+        return ctx.faults.snapshot()
+
+    return api
+
+
+def _root_router(ctx: Context, catalog: tuple[Registry, ...]) -> APIRouter:
+    api = APIRouter(tags=["operations"])
+
+    @api.get("/healthz", tags=["operations"], summary="Health of every registry")
+    def healthz() -> Any:
+        down = [code for code in ctx.faults.registries if ctx.faults.get(code).down]
+        if down:
+            return problem(
+                503, "registries_down", "Some registries are down", f"Down: {', '.join(down)}", down=down
+            )
+        return {"status": "ok", "down": [], "people": len(ctx.population)}
+
+    @api.get("/", tags=["operations"], summary="The registries hosted here")
+    def index() -> dict[str, Any]:
+        return {
+            "registries": [
+                {
+                    "code": r.code,
+                    "prefix": r.prefix,
+                    "name": {"fa": r.name_fa, "en": r.name_en},
+                    "openapi": f"{r.prefix}/openapi.json",
+                }
+                for r in catalog
+            ]
+        }
+
+    return api
+
+
+def create_app(
+    seed: int = DEFAULT_SEED,
+    size: int = DEFAULT_SIZE,
+    token: str = DEFAULT_TOKEN,
+    admin_token: str | None = None,
+    clock: Callable[[], datetime] = _utc_now,
+) -> FastAPI:
+    """Every registry of ``services.yaml`` mounted under its prefix, plus ``/_admin`` and an index."""
+    population = get_population(seed, size)
+    catalog = load_catalog()
+    ctx = Context(
+        population=population,
+        token=token,
+        admin_token=admin_token or token,
+        faults=FaultBoard([r.code for r in catalog]),
+        events=EventFeed(population, clock),
+        clock=clock,
+    )
+    root = FastAPI(title="Panjereh simulated registries", version="1", docs_url=None, redoc_url=None)
+    install_problem_handlers(root)
+    root.state.context = ctx
+    root.include_router(_admin_router(ctx))
+
+    root.include_router(_root_router(ctx, catalog))
+    for entry in catalog:
+        root.mount(entry.prefix, registry_app(entry, ctx))
+    return root
