@@ -9,8 +9,10 @@ from fastapi import FastAPI
 from fastapi.responses import JSONResponse
 from starlette.requests import Request
 
+from panjereh.agencies import router as agencies_api
 from panjereh.analytics.router import router as analytics_router
 from panjereh.analytics.visits import VisitMiddleware, VisitRecorder
+from panjereh.catalog import router as catalog_api
 from panjereh.core.config import Settings, get_settings
 from panjereh.core.db import make_engine, make_sessionmaker, ping
 from panjereh.core.logging import configure_logging, get_logger
@@ -18,6 +20,8 @@ from panjereh.core.metrics import HttpMetrics, MetricsMiddleware
 from panjereh.core.problems import install_problem_handlers
 from panjereh.core.redis import make_redis
 from panjereh.core.requests import RequestIdMiddleware
+from panjereh.web import agencies as web_agencies
+from panjereh.web import catalog as web_catalog
 from panjereh.web import dashboard as web_dashboard
 from panjereh.web import home as web_home
 from panjereh.web.templating import Templates
@@ -70,6 +74,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         settings, lambda: app.state.sessionmaker, background=settings.env != "test"
     )
     app.add_middleware(VisitMiddleware, recorder=app.state.visits)
+    app.include_router(agencies_api.router, prefix=API_PREFIX)
+    app.include_router(catalog_api.router, prefix=API_PREFIX)
+    app.include_router(web_catalog.router)
+    app.include_router(web_agencies.router)
 
     app.add_middleware(MetricsMiddleware, metrics=metrics)
     app.add_middleware(RequestIdMiddleware)

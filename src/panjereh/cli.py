@@ -16,6 +16,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextC
 
 from panjereh import migrations, seeding
 from panjereh.analytics import cli as analytics_cli
+from panjereh.catalog import cli as catalog_cli
 from panjereh.core.config import Settings, get_settings
 from panjereh.core.db import make_engine, make_sessionmaker, unit_of_work
 
@@ -24,6 +25,7 @@ registries_app = typer.Typer(help="The simulated agency registries (for the demo
 app.add_typer(registries_app, name="registries")
 app.add_typer(analytics_cli.report_app, name="report")
 app.add_typer(analytics_cli.analytics_app, name="analytics")
+app.add_typer(catalog_cli.app, name="catalog")
 
 console = Console(stderr=True)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from panjereh.agencies import seed as agencies_seed
 from panjereh.analytics import seed as analytics_seed
+from panjereh.catalog import seed as catalog_seed
 from panjereh.core.seeding import SeedStep
 
 SCALES = ("demo", "national")
@@ -15,6 +16,7 @@ def demo_steps(scale: str = "demo") -> list[SeedStep]:
         raise ValueError(f"unknown scale {scale!r}; choose one of {', '.join(SCALES)}")
     return [
         SeedStep("agencies", agencies_seed.agency_count(), agencies_seed.seed_agencies),
+        SeedStep("service catalog", catalog_seed.inventory_size(), catalog_seed.seed_catalog),
         SeedStep("analytics shares", analytics_seed.shares_size(), analytics_seed.seed_shares),
         *analytics_seed.scale_steps(scale),
     ]

@@ -263,4 +263,15 @@ def scale_steps(scale: str) -> list[SeedStep]:
         from panjereh.analytics import national
 
         return [SeedStep("analytics national month", national.NATIONAL.total, national.seed_national)]
-    return [SeedStep("analytics history", history_size(), seed_history)]
+    return [
+        SeedStep("analytics history", history_size(), seed_history),
+        SeedStep("analytics measured shares", 1, seed_measured),
+    ]
+
+
+def seed_measured(session: Session, settings: Settings, advance: Advance) -> None:
+    """This month's figures measured from the catalog (and exchange, delivery when they are there)."""
+    from panjereh.analytics.sources import refresh_measured_shares
+
+    refresh_measured_shares(session)
+    advance(1)

@@ -1,0 +1,56 @@
+"""The agencies API: the hierarchy of government bodies and their connection to the window."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from panjereh.agencies import selectors
+from panjereh.agencies.models import Agency, ConnectionStatus
+from panjereh.agencies.schemas import AgencyDetailOut, AgencyOut, AgencySystemOut
+from panjereh.core.deps import DbSession
+
+router = APIRouter(prefix="/agencies", tags=["agencies"])
+
+
+def agency_out(agency: Agency) -> AgencyOut:
+    """An agency as the API lists it."""
+    return AgencyOut(
+        code=agency.code,
+        kind=agency.kind,
+        name_fa=agency.name_fa,
+        name_en=agency.name_en,
+        parent_code=agency.parent.code if agency.parent else None,
+        connection_status=agency.connection_status,
+        website=agency.website,
+        url=f"/agencies/{agency.code}",
+    )
+
+
+@router.get("", response_model=list[AgencyOut], summary="Every agency, ministries first")
+def list_agencies(db: DbSession, status: ConnectionStatus | None = None) -> list[AgencyOut]:
+    """All agencies (optionally only those in one connection status)."""
+    agencies = selectors.list_agencies(db)
+    return [agency_out(a) for a in agencies if status is None or a.connection_status == status]
+
+
+@router.get("/{code}", response_model=AgencyDetailOut, summary="One agency")
+def get_agency(code: str, db: DbSession) -> AgencyDetailOut:
+    """An agency with its parents, subsidiaries and systems."""
+    agency = selectors.get_agency_by_code(db, code)
+    ancestors: list[AgencyOut] = []
+    node = agency.parent
+    while node is not None:
+        ancestors.insert(0, agency_out(node))
+        node = node.parent
+    return AgencyDetailOut(
+        **agency_out(agency).model_dump(),
+        description_fa=agency.description_fa,
+        contact_email=agency.contact_email,
+        contact_phone=agency.contact_phone,
+        ancestors=ancestors,
+        children=[agency_out(child) for child in agency.children],
+        systems=[
+            AgencySystemOut(code=s.code, name_fa=s.name_fa, base_url=s.base_url, openapi_url=s.openapi_url)
+            for s in agency.systems
+        ],
+    )

@@ -1,0 +1,89 @@
+"""Names of the catalog's codes in Persian and English, for pages and exports."""
+
+from __future__ import annotations
+
+from typing import Any
+
+LIFE_EVENTS: dict[str, tuple[str, str]] = {
+    "birth": ("تولد", "Birth"),
+    "education": ("تحصیل", "Education"),
+    "health": ("سلامت", "Health"),
+    "tax": ("مالیات", "Tax"),
+    "business": ("کسب‌وکار", "Business"),
+    "social_security": ("تأمین اجتماعی", "Social security"),
+    "property": ("ملک و دارایی", "Property"),
+    "utilities": ("خدمات شهری و انشعاب‌ها", "Urban utilities"),
+    "insurance": ("بیمه", "Insurance"),
+    "marriage": ("ازدواج", "Marriage"),
+    "retirement": ("بازنشستگی", "Retirement"),
+    "documents": ("مدارک و گواهی‌ها", "Documents and certificates"),
+    "death": ("فوت", "Death"),
+    "other": ("سایر", "Other"),
+}
+CHANNELS: dict[str, tuple[str, str]] = {
+    "web": ("وب", "Web"),
+    "app": ("اپلیکیشن", "Mobile app"),
+    "sms": ("پیامک", "SMS"),
+    "ivr": ("تلفن گویا", "IVR"),
+    "counter": ("پیشخوان دولت", "Government counter"),
+    "post": ("دفاتر پست", "Post office"),
+    "in_person": ("مراجعهٔ حضوری", "In person"),
+}
+KINDS: dict[str, tuple[str, str]] = {
+    "G2C": ("دولت به شهروند", "Government to citizen"),
+    "G2B": ("دولت به کسب‌وکار", "Government to business"),
+    "G2G": ("دولت به دولت", "Government to government"),
+}
+MATURITY: dict[int, tuple[str, str]] = {
+    0: ("غیرالکترونیکی", "Offline"),
+    1: ("اطلاع‌رسانی", "Informational"),
+    2: ("تعاملی", "Interactive"),
+    3: ("تراکنشی (برخط)", "Transactional (online)"),
+    4: ("یکپارچه", "Integrated"),
+    5: ("هوشمند", "Smart"),
+}
+CONNECTION: dict[str, tuple[str, str]] = {
+    "connected": ("متصل", "Connected"),
+    "standard_lost": ("خارج از استاندارد؛ در حال اتصال دوباره", "Standard lost; reconnecting"),
+    "disconnected": ("قطع", "Disconnected"),
+    "not_connected": ("هنوز متصل نشده", "Not yet connected"),
+}
+KINDS_OF_AGENCY: dict[str, tuple[str, str]] = {
+    "ministry": ("وزارتخانه", "Ministry"),
+    "organization": ("سازمان", "Organization"),
+    "subsidiary": ("سازمان تابعه", "Subsidiary"),
+    "company": ("شرکت دولتی", "State company"),
+    "judiciary": ("قوه", "Branch of power"),
+    "other": ("سایر", "Other"),
+}
+TABLES: dict[str, dict[Any, tuple[str, str]]] = {
+    "life_event": LIFE_EVENTS,
+    "channel": CHANNELS,
+    "kind": KINDS,
+    "maturity": MATURITY,
+    "connection": CONNECTION,
+    "agency_kind": KINDS_OF_AGENCY,
+}
+
+
+def label(table: str, value: object, locale: str = "fa") -> str:
+    """The name of a code in the reader's language (the code itself when unknown)."""
+    key = getattr(value, "value", value)
+    names = TABLES[table].get(key)
+    if names is None:
+        return str(key)
+    return str(names[0] if locale != "en" else names[1])
+
+
+def duration(minutes: int, locale: str = "fa") -> str:
+    """An average duration in words: instant, hours or days."""
+    fa = locale != "en"
+    if minutes <= 0:
+        return "بی‌درنگ" if fa else "Instant"
+    if minutes < 60:
+        return f"{minutes} دقیقه" if fa else f"{minutes} minutes"
+    if minutes < 1440:
+        hours = round(minutes / 60)
+        return f"{hours} ساعت" if fa else f"{hours} hours"
+    days = round(minutes / 1440)
+    return f"{days} روز" if fa else f"{days} days"

@@ -1,0 +1,136 @@
+"""Writes to the catalog: create and change service cards, each change kept as a version (flush only)."""
+
+from __future__ import annotations
+
+import secrets
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from panjereh.agencies.models import Agency
+from panjereh.catalog import search
+from panjereh.catalog.exceptions import InvalidServiceCard, ServiceNotFound
+from panjereh.catalog.models import ServiceCard, ServiceCardVersion
+from panjereh.catalog.schemas import ServiceCardIn
+from panjereh.core.db import utcnow
+
+# The fields a card's author writes; a version snapshot holds these and the derived ones.
+AUTHORED_FIELDS = (
+    "slug",
+    "title_fa",
+    "title_en",
+    "description_fa",
+    "kind",
+    "life_event",
+    "category",
+    "initiation",
+    "required_documents",
+    "in_person_visits",
+    "cost_rials",
+    "channels",
+    "duration_minutes",
+    "offered_through_window",
+    "window_url",
+    "legal_basis",
+    "keywords",
+    "assurance_level",
+    "yearly_requests",
+)
+DERIVED_FIELDS = ("derived_maturity_level", "derived_source", "derived_flags")
+
+
+def snapshot(card: ServiceCard) -> dict[str, Any]:
+    """The card's content as plain JSON values (enums as their values)."""
+    data: dict[str, Any] = {"service_id": card.service_id, "agency": card.agency.code}
+    for field in (*AUTHORED_FIELDS, "declared_maturity_level", *DERIVED_FIELDS):
+        value = getattr(card, field)
+        data[field] = value.value if hasattr(value, "value") else value
+    if isinstance(data.get("channels"), list):
+        data["channels"] = [getattr(c, "value", c) for c in data["channels"]]
+    return data
+
+
+def _authored_values(data: ServiceCardIn) -> dict[str, Any]:
+    values = {field: getattr(data, field) for field in AUTHORED_FIELDS}
+    values["channels"] = [channel.value for channel in data.channels]
+    values["declared_maturity_level"] = data.maturity_level
+    return values
+
+
+def new_service_id(session: Session) -> str:
+    """A fresh 11-digit service id no card uses yet."""
+    while True:
+        candidate = str(10_000_000_000 + secrets.randbelow(89_999_999_999))
+        if session.get(ServiceCard, candidate) is None:
+            return candidate
+
+
+def upsert_card(
+    session: Session, data: ServiceCardIn, *, agency: Agency, actor: str, note: str = ""
+) -> tuple[ServiceCard, bool]:
+    """Create or change a card (by service id, else by slug); returns the card and whether it changed."""
+    card = None
+    if data.service_id:
+        card = session.get(ServiceCard, data.service_id)
+    if card is None:
+        card = session.scalars(select(ServiceCard).where(ServiceCard.slug == data.slug)).one_or_none()
+        if card is not None and data.service_id and card.service_id != data.service_id:
+            raise InvalidServiceCard(
+                f"Slug {data.slug!r} already belongs to service {card.service_id}.",
+                f"نشانی «{data.slug}» از آنِ خدمت {card.service_id} است.",
+            )
+    values = _authored_values(data)
+    if card is None:
+        card = ServiceCard(service_id=data.service_id or new_service_id(session), agency=agency, version=0)
+        session.add(card)
+        changed = True
+    else:
+        before = snapshot(card)
+        changed = card.agency_id != agency.id or any(before.get(k) != v for k, v in values.items())
+    if not changed:
+        return card, False
+    card.agency = agency
+    for field, value in values.items():
+        setattr(card, field, value)
+    _record_version(session, card, actor, note or ("created" if card.version == 0 else "changed"))
+    return card, True
+
+
+def _record_version(session: Session, card: ServiceCard, actor: str, note: str) -> None:
+    card.version = (card.version or 0) + 1
+    card.updated_by = actor
+    card.updated_at = utcnow()
+    session.flush()
+    session.add(
+        ServiceCardVersion(
+            service_id=card.service_id,
+            version=card.version,
+            changed_by=actor,
+            note=note[:300],
+            snapshot=snapshot(card),
+        )
+    )
+    session.flush()
+    search.mark_changed(session)
+
+
+def record_derived_maturity(
+    session: Session, slug: str, level: int, *, source: str, flags: list[str]
+) -> None:
+    """Store the level derived from an executable definition (and its flags); the card then shows it."""
+    if not 0 <= level <= 5:
+        raise InvalidServiceCard(
+            f"Maturity level {level} is outside 0..5.", f"سطح بلوغ {level} خارج از بازهٔ ۰ تا ۵ است."
+        )
+    card = session.scalars(select(ServiceCard).where(ServiceCard.slug == slug)).one_or_none()
+    if card is None:
+        raise ServiceNotFound(f"No service with slug {slug!r}.", f"خدمتی با نشانی «{slug}» نیست.")
+    flags = sorted(set(flags))
+    if card.derived_maturity_level == level and card.derived_source == source and card.derived_flags == flags:
+        return
+    card.derived_maturity_level = level
+    card.derived_source = source
+    card.derived_flags = flags
+    card.derived_at = utcnow()
+    _record_version(session, card, f"derived:{source}"[:120], f"derived maturity {level}")

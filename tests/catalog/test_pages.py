@@ -1,0 +1,77 @@
+"""Catalog pages: life events, search without JavaScript and with htmx, the service card, both languages."""
+
+from __future__ import annotations
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy.orm import Session
+
+from panjereh.catalog import service
+
+pytestmark = pytest.mark.usefixtures("flagship")
+
+
+def test_catalog_home_groups_services_by_life_event(client: TestClient) -> None:
+    html = client.get("/services").text
+    assert '<html lang="fa" dir="rtl">' in html
+    assert "خدمات به ترتیب رویدادهای زندگی" in html and "۱۴ خدمت در فهرست ملی ثبت شده است." in html
+    assert 'href="/services?life_event=documents"' in html and "مدارک و گواهی‌ها" in html
+    assert 'href="/services/no-criminal-record"' in html
+    assert 'role="search"' in html and 'hx-get="/services"' in html and 'for="catalog-q"' in html
+
+
+def test_search_works_without_javascript(client: TestClient) -> None:
+    html = client.get("/services", params={"q": "كارت کشاورزي"}).text
+    assert "۱ خدمت پیدا شد" in html and 'href="/services/farmer-card"' in html
+    assert 'value="كارت کشاورزي"' in html  # the query is kept in the box
+    html = client.get("/services", params={"smart": "true", "life_event": "property"}).text
+    assert "۱ خدمت پیدا شد" in html and "vehicle-ownership" in html and "checked" in html
+    html = client.get("/services", params={"q": "هیچ‌چیز-ناموجود"}).text
+    assert "خدمتی با این مشخصات پیدا نشد" in html
+
+
+def test_htmx_gets_only_the_results_fragment(client: TestClient) -> None:
+    response = client.get("/services", params={"q": "سيم"}, headers={"HX-Request": "true"})
+    assert response.status_code == 200
+    assert response.text.lstrip().startswith('<div id="results"') and "<html" not in response.text
+    assert "my-sim-cards" in response.text
+
+
+def test_results_are_paged_with_links(client: TestClient) -> None:
+    html = client.get("/services", params={"online": "true"}).text
+    assert "۱۲ خدمت پیدا شد" in html and 'rel="next"' not in html  # 12 fit on one page
+    html = client.get("/services", params={"page": "0"}).text
+    assert "درخواست معتبر نیست" in html
+
+
+def test_junk_filters_in_a_url_are_ignored(client: TestClient) -> None:
+    response = client.get(
+        "/services", params={"agency": "<script>", "life_event": "x", "channel": "fax", "q": "<b>"}
+    )
+    assert response.status_code == 200 and "<b>" not in response.text and "&lt;b&gt;" in response.text
+
+
+def test_service_card_page(client: TestClient, db: Session) -> None:
+    html = client.get("/services/no-criminal-record").text
+    assert "گواهی عدم سوء پیشینهٔ کیفری" in html and "۱۱۰۳۰۱۰۰۰۰۱" in html
+    assert "badge-smart" in html and "badge-online" in html
+    assert "آنچه لازم است" in html and "سجل کیفری" in html and "مبنای قانونی" in html
+    assert "۱٬۱۵۰٬۰۰۰" in html and "بی‌درنگ" in html and "پیشخوان دولت" in html
+    assert "/services/no-criminal-record/apply" not in html  # not executable until delivery derives a level
+    service.record_derived_maturity(db, "no-criminal-record", 5, source="delivery", flags=[])
+    html = client.get("/services/no-criminal-record").text
+    assert 'href="/services/no-criminal-record/apply"' in html and "شروع خدمت" in html
+    farmer = client.get("/services/farmer-card").text
+    assert "حضوری" in farmer and "badge-smart" not in farmer and "۱ بار" in farmer
+
+
+def test_service_card_in_english(client: TestClient) -> None:
+    html = client.get("/services/no-criminal-record", params={"lang": "en"}).text
+    assert '<html lang="en" dir="ltr">' in html
+    assert "Certificate of no criminal record" in html and "What it needs" in html and "Legal basis" in html
+    assert "1,150,000" in html and "Instant" in html
+
+
+def test_unknown_service_page_is_a_persian_error(client: TestClient) -> None:
+    response = client.get("/services/nothing-here", headers={"accept": "text/html"})
+    assert response.status_code == 404 and "چنین خدمتی در فهرست ملی خدمات نیست" in response.text
