@@ -68,7 +68,7 @@ NATIONAL = NationalPlan()
 
 
 def partition_name(month: tuple[int, int]) -> str:
-    return f"visit_event_{month[0]}_{month[1]:02d}"
+    return f"analytics_partitions.visit_event_{month[0]}_{month[1]:02d}"
 
 
 def ensure_partition(connection: psycopg.Connection, month: tuple[int, int]) -> str:

@@ -84,8 +84,11 @@ def upgrade() -> None:
     with op.batch_alter_table("visit_event", schema=None) as batch_op:
         batch_op.create_index("ix_visit_event_day", ["day"], unique=False, postgresql_using="brin")
     if op.get_bind().dialect.name == "postgresql":
-        # Rows of months without their own partition (the national loader makes one per month) land here.
-        op.execute("CREATE TABLE visit_event_default PARTITION OF visit_event DEFAULT")
+        # Partitions live in their own schema: the models describe the partitioned table, not its parts.
+        # Rows of months without their own partition (the national loader makes one per month) land in
+        # the default one.
+        op.execute("CREATE SCHEMA IF NOT EXISTS analytics_partitions")
+        op.execute("CREATE TABLE analytics_partitions.visit_event_default PARTITION OF visit_event DEFAULT")
 
 
 def downgrade() -> None:
@@ -93,6 +96,8 @@ def downgrade() -> None:
         batch_op.drop_index("ix_visit_event_day", postgresql_using="brin")
 
     op.drop_table("visit_event")
+    if op.get_bind().dialect.name == "postgresql":
+        op.execute("DROP SCHEMA IF EXISTS analytics_partitions CASCADE")
     op.drop_table("analytics_visit_daily")
     op.drop_table("analytics_user_daily")
     with op.batch_alter_table("analytics_user", schema=None) as batch_op:
