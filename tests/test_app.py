@@ -8,9 +8,11 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from openapi_spec_validator import validate
+from sqlalchemy import event, text
 
 from panjereh.app import create_app
 from panjereh.core.config import Settings
+from panjereh.core.deps import DbSession
 from panjereh.core.errors import PROBLEM_JSON, ProblemError
 
 
@@ -136,3 +138,29 @@ def test_vendor_assets_are_served_from_npm_packages(client: TestClient) -> None:
     assert response.status_code == 200
     assert "text/css" in response.headers["content-type"]
     assert client.get("/vendor/vazirmatn/Vazirmatn-font-face.css").status_code == 200
+
+
+def test_the_unit_of_work_commits_before_the_response_is_sent(app: FastAPI, settings: Settings) -> None:
+    seen: list[str] = []
+
+    @app.post("/api/v1/_write")
+    def write(db: DbSession) -> dict[str, bool]:
+        db.execute(text("SELECT 1"))
+        event.listen(db, "after_commit", lambda _s: seen.append("commit"), once=True)
+        return {"ok": True}
+
+    class Recorder:
+        def __init__(self, inner):  # type: ignore[no-untyped-def]
+            self.inner = inner
+
+        async def __call__(self, scope, receive, send):  # type: ignore[no-untyped-def]
+            async def wrapped(message):  # type: ignore[no-untyped-def]
+                if message["type"] == "http.response.start":
+                    seen.append("response")
+                await send(message)
+
+            await self.inner(scope, receive, wrapped)
+
+    with TestClient(Recorder(app)) as client:
+        assert client.post("/api/v1/_write").status_code == 200
+    assert seen == ["commit", "response"]

@@ -30,5 +30,8 @@ def get_settings(request: Request) -> Settings:
     return settings
 
 
-DbSession = Annotated[Session, Depends(get_db)]
+# scope="function": the commit happens when the handler returns, BEFORE the response is sent, so a
+# client that follows a redirect always finds the data, and a failed commit becomes a 500 problem instead
+# of a success answer for work that was lost.
+DbSession = Annotated[Session, Depends(get_db, scope="function")]
 AppSettings = Annotated[Settings, Depends(get_settings)]
