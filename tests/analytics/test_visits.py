@@ -131,7 +131,7 @@ def test_portal_pages_are_recorded_off_the_request_path(app: FastAPI, agencies: 
     @app.middleware("http")
     async def sign_in(request, call_next):  # stands in for the identity domain's session
         if request.headers.get("x-test-citizen"):
-            request.state.citizen = Citizen()
+            request.state.identity = ("web-session", Citizen())  # as the identity domain caches it
         return await call_next(request)
 
     recorder: VisitRecorder = app.state.visits

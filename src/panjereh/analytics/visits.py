@@ -1,10 +1,11 @@
 """Visit events: recorded by the portal off the request path, in batches, bots filtered, pseudonymous.
 
-The middleware only appends a small tuple to an in-memory buffer after the response has been sent;
-a background thread writes the buffer to the database in batches (one multi-row insert per batch).
+The middleware only appends a small record to an in-memory buffer after the response has been sent;
+a background thread writes the buffer in batches (COPY on PostgreSQL, multi-row INSERT on SQLite).
 Pages name the agency and service they show through `request.state.visit_agency` and
-`request.state.visit_service`; the signed-in citizen is read from `request.state.citizen` (its `id`)
-and turned into a pseudonym, an HMAC of the citizen id with the platform's secret key.
+`request.state.visit_service`; the signed-in citizen (`request.state.citizen`, or the identity domain's
+cached `request.state.identity` pair) is turned into a pseudonym, an HMAC of the citizen id with the
+platform's secret key.
 """
 
 from __future__ import annotations
@@ -262,6 +263,9 @@ class VisitMiddleware:
         headers = dict(scope.get("headers") or ())
         state = scope.get("state") or {}
         citizen = state.get("citizen")
+        identity = state.get("identity")  # the identity domain caches (web session, citizen) here
+        if citizen is None and isinstance(identity, tuple) and len(identity) == 2:
+            citizen = identity[1]
         self.recorder.record(
             citizen_id=str(citizen.id) if citizen is not None and getattr(citizen, "id", None) else None,
             agency_code=state.get("visit_agency"),
