@@ -10,6 +10,8 @@ from fastapi.responses import JSONResponse
 from starlette.requests import Request
 
 from panjereh.agencies import router as agencies_api
+from panjereh.analytics.router import router as analytics_router
+from panjereh.analytics.visits import VisitMiddleware, VisitRecorder
 from panjereh.catalog import router as catalog_api
 from panjereh.core.config import Settings, get_settings
 from panjereh.core.db import make_engine, make_sessionmaker, ping
@@ -29,6 +31,7 @@ from panjereh.oidc import router as oidc_router
 from panjereh.web import agencies as web_agencies
 from panjereh.web import catalog as web_catalog
 from panjereh.web import conformance as web_conformance
+from panjereh.web import dashboard as web_dashboard
 from panjereh.web import delivery as web_delivery
 from panjereh.web import documents as web_documents
 from panjereh.web import exchange as web_exchange
@@ -58,6 +61,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             worker.join(timeout=10)
         await app.state.exchange.aclose()
         app.state.exchange.close()
+        app.state.visits.close()
         if app.state.redis is not None:
             app.state.redis.close()
         app.state.engine.dispose()
@@ -89,6 +93,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     web_home.mount(app, settings)
     app.include_router(delivery_api, prefix=API_PREFIX)
     web_delivery.mount(app)
+    web_dashboard.mount(app)
+    app.include_router(analytics_router, prefix=API_PREFIX)
+    # Visits are buffered in memory and written by a background thread (tests flush by hand).
+    app.state.visits = VisitRecorder(
+        settings, lambda: app.state.sessionmaker, background=settings.env != "test"
+    )
+    app.add_middleware(VisitMiddleware, recorder=app.state.visits)
     app.include_router(agencies_api.router, prefix=API_PREFIX)
     app.include_router(catalog_api.router, prefix=API_PREFIX)
     app.include_router(web_catalog.router)

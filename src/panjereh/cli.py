@@ -15,6 +15,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 
 from panjereh import migrations, seeding
+from panjereh.analytics import cli as analytics_cli
 from panjereh.catalog import cli as catalog_cli
 from panjereh.conformance import cli as conformance_cli
 from panjereh.conformance import demo as conformance_demo
@@ -29,6 +30,8 @@ app = typer.Typer(help="Panjereh — the national window of smart government ser
 registries_app = typer.Typer(help="The simulated agency registries (for the demo and the tests).")
 app.add_typer(registries_app, name="registries")
 app.add_typer(exchange_cli.app, name="exchange")
+app.add_typer(analytics_cli.report_app, name="report")
+app.add_typer(analytics_cli.analytics_app, name="analytics")
 app.add_typer(catalog_cli.app, name="catalog")
 app.add_typer(oidc_cli.app, name="oidc")
 app.add_typer(documents_cli.app, name="documents")

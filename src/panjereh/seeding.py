@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from panjereh.agencies import seed as agencies_seed
+from panjereh.analytics import seed as analytics_seed
 from panjereh.catalog import seed as catalog_seed
 from panjereh.conformance import seed as conformance_seed
 from panjereh.core.seeding import SeedStep
@@ -22,4 +23,6 @@ def demo_steps(scale: str = "demo") -> list[SeedStep]:
         SeedStep("exchange", exchange_seed.service_count(), exchange_seed.seed_exchange),
         SeedStep("delivery", delivery_seed.definition_count(), delivery_seed.seed_delivery),
         SeedStep("conformance", conformance_seed.step_size(), conformance_seed.seed_conformance),
+        SeedStep("analytics shares", analytics_seed.shares_size(), analytics_seed.seed_shares),
+        *analytics_seed.scale_steps(scale),
     ]

@@ -186,7 +186,6 @@ def upgrade() -> None:
         )
 
 
-
 def downgrade() -> None:
     with op.batch_alter_table("delivery_request_event", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_delivery_request_event_request_id"))

@@ -1,0 +1,1 @@
+"""The national dashboard: visit events, rollups, figures, fiscal-year mandates, reports and exports."""

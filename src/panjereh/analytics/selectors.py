@@ -1,0 +1,163 @@
+"""Reads for the dashboard, the reports and the open-data endpoint."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from panjereh.agencies import selectors as agency_selectors
+from panjereh.agencies.models import ConnectionStatus
+from panjereh.analytics import figures as fig
+from panjereh.analytics import shares
+from panjereh.analytics.exceptions import AgencyNotOnDashboard
+from panjereh.analytics.mandates import AgencyCompliance, AgencyRef, Mandate, evaluate, load_mandate
+from panjereh.analytics.models import AgencyShare, MonthActive
+from panjereh.analytics.shares import Figure
+from panjereh.core.jalali import fiscal_year_bounds, fiscal_year_of, jalali_month_bounds
+
+
+def agency_refs(session: Session) -> list[AgencyRef]:
+    return [AgencyRef(a.code, a.name_fa, a.name_en) for a in agency_selectors.list_agencies(session)]
+
+
+def year_figures(session: Session, year: int, today: date | None = None) -> dict[tuple[str, str], Figure]:
+    """The newest figure per agency and metric inside a fiscal year.
+
+    For the running year, an agency with no dated connection figure yet is judged on its current
+    connection status (what the connection standard last found)."""
+    since, until = fiscal_year_bounds(year)
+    figures = shares.latest_figures(session, since, until)
+    today = today or datetime.now(UTC).date()
+    if fiscal_year_of(today) == year:
+        for agency in agency_selectors.list_agencies(session):
+            if (agency.code, "connected") not in figures:
+                connected = agency.connection_status == ConnectionStatus.CONNECTED
+                figures[(agency.code, "connected")] = Figure(
+                    1.0 if connected else 0.0, None, today, "agencies-status", agency.connection_status.value
+                )
+    return figures
+
+
+@dataclass
+class MandateReport:
+    mandate: Mandate
+    rows: list[AgencyCompliance]
+
+    @property
+    def leaders(self) -> list[AgencyCompliance]:
+        return [row for row in self.rows if row.connected is not False and self._headline(row) is not None][
+            :5
+        ]
+
+    @property
+    def laggards(self) -> list[AgencyCompliance]:
+        """The lowest connected agencies by the headline figure, lowest first."""
+        ranked = [row for row in self.rows if row.connected is not False and self._headline(row) is not None]
+        return list(reversed(ranked[-5:])) if len(ranked) > 5 else list(reversed(ranked))
+
+    @property
+    def not_connected(self) -> list[AgencyCompliance]:
+        return [row for row in self.rows if row.connected is False]
+
+    def _headline(self, row: AgencyCompliance) -> float | None:
+        return row.results[self.mandate.headline].value
+
+    def summary(self) -> dict[str, dict[str, int]]:
+        """Per duty: how many agencies met it, failed it, had no data, or had nothing to deliver."""
+        out: dict[str, dict[str, int]] = {}
+        for duty in self.mandate.duties:
+            counts = {"met": 0, "not_met": 0, "no_data": 0, "not_applicable": 0}
+            for row in self.rows:
+                counts[row.results[duty.code].status] += 1
+            out[duty.code] = counts
+        return out
+
+
+def mandate_report(
+    session: Session, year: int, today: date | None = None, *, with_data_only: bool = True
+) -> MandateReport:
+    """Every agency against the year's duties (by default without agencies with no dated figure that year)."""
+    mandate = load_mandate(year)
+    figures = year_figures(session, year, today)
+    agencies = agency_refs(session)
+    if with_data_only:
+        with_figures = {
+            code for (code, _metric), figure in figures.items() if figure.source != "agencies-status"
+        }
+        agencies = [a for a in agencies if a.code in with_figures]
+    return MandateReport(mandate, evaluate(mandate, agencies, figures))
+
+
+@dataclass
+class Scorecard:
+    agency: AgencyRef
+    connection_status: str
+    parent_code: str | None
+    history: list[AgencyShare]
+    by_year: dict[int, AgencyCompliance]
+
+    def series(self, metric: str) -> list[AgencyShare]:
+        return [row for row in self.history if row.metric == metric]
+
+
+def scorecard(session: Session, agency_code: str, years: list[int]) -> Scorecard:
+    agency = agency_selectors.find_agency_by_code(session, agency_code)
+    if agency is None:
+        raise AgencyNotOnDashboard(f"No agency {agency_code!r}.", f"دستگاه «{agency_code}» پیدا نشد.")
+    ref = AgencyRef(agency.code, agency.name_fa, agency.name_en)
+    by_year = {}
+    for year in years:
+        mandate = load_mandate(year)
+        by_year[year] = evaluate(mandate, [ref], year_figures(session, year))[0]
+    return Scorecard(
+        ref,
+        agency.connection_status.value,
+        agency.parent.code if agency.parent is not None else None,
+        list(shares.history(session, agency_code)),
+        by_year,
+    )
+
+
+def default_month(session: Session) -> fig.JalaliMonth | None:
+    """The newest rolled-up month (a month still filling up is shown once the rollup job has run)."""
+    row = session.execute(
+        select(MonthActive.year, MonthActive.month)
+        .order_by(MonthActive.year.desc(), MonthActive.month.desc())
+        .limit(1)
+    ).first()
+    if row is not None:
+        return (int(row[0]), int(row[1]))
+    return fig.latest_month(session)
+
+
+@dataclass
+class Overview:
+    month: fig.JalaliMonth
+    current: fig.MonthFigures
+    series: list[fig.MonthFigures]
+    since_first: fig.Growth
+    by_channel: dict[str, int]
+    by_agency: dict[str, int]
+
+
+def overview(session: Session, month: fig.JalaliMonth | None = None) -> Overview | None:
+    """The big numbers for a month (default: the newest with visits) and the monthly series up to it."""
+    span = fig.data_span(session)
+    month = month or fig.latest_month(session)
+    if span is None or month is None:
+        return None
+    first = span[0]
+    series = fig.monthly_series(session, first, month)
+    current = series[-1] if series else fig.month_figures(session, month)
+    start, end = jalali_month_bounds(*month)
+    return Overview(
+        month=month,
+        current=current,
+        series=series,
+        since_first=fig.growth(series[0].users_at_start if series else 0, current.users_at_end),
+        by_channel=fig.visits_by_channel(session, start, end),
+        by_agency=fig.visits_by_agency(session, start, end),
+    )

@@ -1,0 +1,195 @@
+"""The national dashboard pages: overview, agencies table, agency scorecards, mandates; CSV/XLSX exports."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from fastapi import APIRouter, FastAPI, Query, Request
+from fastapi.responses import HTMLResponse, Response
+
+from panjereh.analytics import reports, selectors
+from panjereh.analytics.exceptions import MandateYearUnknown, UnknownExportFormat
+from panjereh.analytics.figures import JalaliMonth, growth, month_label, users_ever
+from panjereh.analytics.mandates import available_years
+from panjereh.core.deps import DbSession
+from panjereh.core.errors import ValidationFailed
+from panjereh.core.jalali import fiscal_year_bounds, from_jalali
+from panjereh.web.templating import format_date
+
+router = APIRouter(prefix="/dashboard", include_in_schema=False)
+
+SORTABLE = ("rank", "agency", "connected", "met")
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def _parse_month(value: str | None) -> JalaliMonth | None:
+    if not value:
+        return None
+    try:
+        year, month = (int(part) for part in value.split("-"))
+        from_jalali(year, month, 1)
+    except ValueError as exc:
+        raise ValidationFailed("month must look like 1402-09", "ماه باید مانند ۱۴۰۲-۰۹ باشد") from exc
+    return (year, month)
+
+
+def _year_for(month: JalaliMonth | None) -> int:
+    years = available_years()
+    if month is not None and month[0] in years:
+        return month[0]
+    return 1402 if 1402 in years else years[-1]
+
+
+def _check_year(year: int) -> int:
+    if year not in available_years():
+        raise MandateYearUnknown(f"No mandates for {year}.", f"برای سال {year} تکلیفی ثبت نشده است.")
+    return year
+
+
+@router.get("", response_class=HTMLResponse)
+def overview(request: Request, session: DbSession, month: str | None = Query(None)) -> HTMLResponse:
+    """The big numbers, growth by Jalali month, leaders and laggards."""
+    chosen = _parse_month(month) or selectors.default_month(session)
+    data = selectors.overview(session, chosen)
+    locale = request.app.state.templates.locale_of(request)
+    context: dict[str, Any] = {"data": data, "month": chosen}
+    if data is not None:
+        year = _year_for(data.month)
+        fy_start, _ = fiscal_year_bounds(data.month[0])
+        start_of_year = users_ever(session, fy_start)
+        context.update(
+            year=year,
+            report=selectors.mandate_report(session, year),
+            month_name=month_label(data.month, locale),
+            year_growth=growth(start_of_year, data.current.users_at_end),
+            start_of_year=start_of_year,
+            chart=json.dumps(
+                {
+                    "labels": [month_label(m.month, locale) for m in data.series],
+                    "users": [m.users_at_end for m in data.series],
+                    "visits": [m.visits for m in data.series],
+                    "rtl": locale == "fa",
+                },
+                ensure_ascii=False,
+            ),
+            months=[(m, month_label(m.month, locale)) for m in data.series],
+        )
+    return request.app.state.templates.render(request, "dashboard/overview.html", context)
+
+
+@router.get("/agencies", response_class=HTMLResponse)
+def agencies(
+    request: Request,
+    session: DbSession,
+    year: int = Query(1402),
+    sort: str = Query("rank"),
+    order: str = Query("asc"),
+) -> HTMLResponse:
+    """Every agency with its figures and badges, sortable (server-side, so it works without JavaScript)."""
+    report = selectors.mandate_report(session, _check_year(year))
+    rows = list(enumerate(report.rows, start=1))
+    sort = sort if sort in SORTABLE or any(d.code == sort for d in report.mandate.duties) else "rank"
+    reverse = order == "desc"
+
+    def key(item: tuple[int, Any]) -> Any:
+        rank, row = item
+        if sort == "agency":
+            return row.agency_code
+        if sort == "connected":
+            return (row.connected is not True, rank)
+        if sort == "met":
+            return (-row.met_count, rank)
+        if sort == "rank":
+            return rank
+        value = row.results[sort].value
+        return (value is None, -(value or 0.0), rank)
+
+    rows.sort(key=key, reverse=reverse)
+    return request.app.state.templates.render(
+        request,
+        "dashboard/agencies.html",
+        {
+            "report": report,
+            "rows": rows,
+            "year": year,
+            "sort": sort,
+            "order": order,
+            "years": available_years(),
+        },
+    )
+
+
+@router.get("/agencies/{code}", response_class=HTMLResponse)
+def agency(request: Request, session: DbSession, code: str) -> HTMLResponse:
+    """One agency's scorecard over time and against each year's duties."""
+    request.state.visit_agency = code
+    card = selectors.scorecard(session, code, available_years())
+    locale = request.app.state.templates.locale_of(request)
+    metrics = ("through_window", "online", "smart", "inquiries_online", "connected")
+    periods = sorted({row.period for row in card.history})
+    table = []
+    for period in periods:
+        cells = {}
+        for metric in metrics:
+            rows = [r for r in card.history if r.period == period and r.metric == metric]
+            cells[metric] = rows[-1] if rows else None
+        table.append((period, cells))
+    chart: dict[str, Any] = {
+        "labels": [format_date(p, locale) for p in periods],
+        "series": {},
+        "rtl": locale == "fa",
+    }
+    for metric in ("through_window", "smart"):
+        values = []
+        for _period, cells in table:
+            row = cells[metric]
+            values.append(None if row is None else round(row.share * 100, 1))
+        chart["series"][metric] = values
+    return request.app.state.templates.render(
+        request,
+        "dashboard/agency.html",
+        {"card": card, "table": table, "metrics": metrics, "chart": json.dumps(chart, ensure_ascii=False)},
+    )
+
+
+@router.get("/mandates", response_class=HTMLResponse)
+def mandates_index(request: Request, session: DbSession, year: int = Query(1402)) -> HTMLResponse:
+    """Compliance with one fiscal year's duties, and the summary for every year on file."""
+    report = selectors.mandate_report(session, _check_year(year))
+    summaries = {y: selectors.mandate_report(session, y).summary() for y in available_years()}
+    return request.app.state.templates.render(
+        request,
+        "dashboard/mandates.html",
+        {"report": report, "year": year, "years": available_years(), "summaries": summaries},
+    )
+
+
+@router.get("/export/months.{fmt}")
+def export_months(session: DbSession, fmt: str) -> Response:
+    """The monthly series (users, visits, growth) as CSV or XLSX."""
+    data = selectors.overview(session, selectors.default_month(session))
+    header, rows = reports.series_rows(data.series if data else [])
+    return _export(header, rows, fmt, "panjereh-months", "months")
+
+
+@router.get("/export/mandates-{year}.{fmt}")
+def export_mandates(session: DbSession, year: int, fmt: str) -> Response:
+    """A fiscal year's mandate compliance per agency as CSV or XLSX."""
+    header, rows = reports.mandate_rows(selectors.mandate_report(session, _check_year(year)))
+    return _export(header, rows, fmt, f"panjereh-mandates-{year}", f"mandates {year}")
+
+
+def _export(header: list[str], rows: list[list[Any]], fmt: str, name: str, title: str) -> Response:
+    disposition = {"Content-Disposition": f'attachment; filename="{name}.{fmt}"'}
+    if fmt == "csv":
+        # A byte-order mark so spreadsheet programs read the Persian names as UTF-8.
+        body = "\ufeff" + reports.to_csv(header, rows)
+        return Response(body.encode("utf-8"), media_type="text/csv; charset=utf-8", headers=disposition)
+    if fmt == "xlsx":
+        return Response(reports.to_xlsx(header, rows, title, rtl=True), media_type=XLSX, headers=disposition)
+    raise UnknownExportFormat("Choose csv or xlsx.", "قالب csv یا xlsx را برگزینید.")
+
+
+def mount(app: FastAPI) -> None:
+    app.include_router(router)

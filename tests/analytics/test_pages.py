@@ -1,0 +1,99 @@
+"""Dashboard pages: Persian RTL, charts backed by data tables, a sortable table, exports, open data."""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+
+from fastapi.testclient import TestClient
+from openpyxl import load_workbook
+from sqlalchemy.orm import Session
+
+
+def test_overview_big_numbers_and_chart_fallback(client: TestClient, demo: Session) -> None:
+    response = client.get("/dashboard")
+    assert response.status_code == 200
+    html = response.text
+    assert '<html lang="fa" dir="rtl">' in html
+    figures = dict(re.findall(r'data-figure="([^"]+)">([^<]+)<', html))
+    assert figures["users"] == "۳۵٬۰۰۰"
+    assert figures["growth"] == "۲٫۷ برابر (۱۶۹٪+)"
+    assert "آذر ۱۴۰۲" in html
+    # The chart library is served from the npm package, and the figures are also a real table.
+    assert '<script src="/vendor/chart.js/chart.umd.min.js"' in html
+    assert 'data-chart="growth-data"' in html and "<table" in html and "<caption>" in html
+    assert client.get("/vendor/chart.js/chart.umd.min.js").status_code == 200
+    assert client.get("/static/js/dashboard.js").status_code == 200
+    leaders = re.search(r'data-list="leaders">(.*?)</ol>', html, re.S).group(1)
+    laggards = re.search(r'data-list="laggards">(.*?)</ol>', html, re.S).group(1)
+    assert "وزارت دادگستری" in leaders and "وزارت نیرو" in leaders
+    assert "وزارت جهاد کشاورزی" in laggards and "وزارت نفت" in laggards
+    assert "سازمان بهزیستی کشور" in re.search(r'data-list="not-connected">(.*?)</ul>', html, re.S).group(1)
+
+
+def test_overview_in_english_and_for_another_month(client: TestClient, demo: Session) -> None:
+    html = client.get("/dashboard?month=1402-01&lang=en").text
+    assert '<html lang="en" dir="ltr">' in html and "1402-01" in html
+    assert client.get("/dashboard?month=1402-13").status_code == 422
+
+
+def test_empty_dashboard_says_so(client: TestClient) -> None:
+    assert client.get("/dashboard").status_code == 200
+
+
+def test_agencies_table_sorts_and_badges(client: TestClient, demo: Session) -> None:
+    html = client.get("/dashboard/agencies?year=1402").text
+    order = re.findall(r'<tr data-agency="([^"]+)">', html)
+    assert set(order[:2]) == {"justice", "energy"} and order[2] == "ict"
+    assert "badge text-bg-danger" in html and "badge text-bg-success" in html
+    by_smart = re.findall(
+        r'<tr data-agency="([^"]+)">', client.get("/dashboard/agencies?year=1402&sort=smart").text
+    )
+    assert by_smart[0] == "justice"  # 34% smart, the highest of the demo
+    by_name = re.findall(
+        r'<tr data-agency="([^"]+)">', client.get("/dashboard/agencies?sort=agency&order=desc").text
+    )
+    assert by_name == sorted(by_name, reverse=True)
+    assert client.get("/dashboard/agencies?year=1390").status_code == 404
+
+
+def test_agency_scorecard_over_time(client: TestClient, demo: Session) -> None:
+    html = client.get("/dashboard/agencies/ict").text
+    assert "وزارت ارتباطات و فناوری اطلاعات" in html
+    assert 'data-chart="agency-data"' in html and "<table" in html
+    assert "۹۷٪" in html  # the article's 97%
+    assert 'data-year="1401"' in html and 'data-year="1402"' in html
+    assert client.get("/dashboard/agencies/no-such-agency").status_code == 404
+
+
+def test_mandates_by_year(client: TestClient, demo: Session) -> None:
+    html = client.get("/dashboard/mandates?year=1402").text
+    assert "تبصرهٔ ۷" in html and 'data-table="compliance"' in html
+    assert client.get("/dashboard/mandates?year=1401").status_code == 200
+
+
+def test_exports_parse_back(client: TestClient, demo: Session) -> None:
+    response = client.get("/dashboard/export/months.csv")
+    assert response.headers["content-type"].startswith("text/csv")
+    rows = list(csv.DictReader(io.StringIO(response.content.decode("utf-8-sig"))))
+    azar = next(row for row in rows if row["jalali_year"] == "1402" and row["jalali_month"] == "9")
+    assert 34_000 <= int(azar["users_at_end"]) <= 36_000
+    xlsx = client.get("/dashboard/export/mandates-1402.xlsx")
+    sheet = load_workbook(io.BytesIO(xlsx.content)).active
+    assert sheet.sheet_view.rightToLeft
+    assert next(sheet.iter_rows(values_only=True))[1] == "agency_code"
+    assert client.get("/dashboard/export/months.pdf").status_code == 422
+
+
+def test_open_data_is_aggregates_only(client: TestClient, demo: Session) -> None:
+    response = client.get("/api/v1/open-data")
+    assert response.status_code == 200
+    data = response.json()
+    assert data["licence"] == "CC-BY-4.0"
+    assert {m["jalali_month"] for m in data["months"] if m["jalali_year"] == 1402} == set(range(1, 10))
+    assert [m["fiscal_year"] for m in data["mandates"]][:3] == [1401, 1402, 1403]
+    assert not re.search(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-", response.text)  # no pseudonyms
+    assert "visitor" not in response.text
+    assert client.get("/api/v1/open-data?year=1402").json()["mandates"][0]["fiscal_year"] == 1402
+    assert "/api/v1/open-data" in client.get("/api/v1/openapi.json").json()["paths"]
