@@ -7,8 +7,11 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse
+from sqlalchemy.orm import Session
 
 from panjereh.agencies import selectors as agency_selectors
+from panjereh.catalog import selectors as catalog_selectors
+from panjereh.catalog.exceptions import ServiceNotFound
 from panjereh.core import jalali
 from panjereh.core.db import utcnow
 from panjereh.core.deps import DbSession
@@ -85,6 +88,26 @@ def _day(value: str | None, end: bool = False) -> datetime | None:
     return moment
 
 
+# The platform's own purposes, in words a citizen reads; agencies' purposes are shown as they sent them.
+PLATFORM_PURPOSES = {
+    "identity.registration": "بررسی هویت شما هنگام ثبت‌نام یا ورود به پنجره",
+}
+SERVICE_PURPOSE_PREFIX = "delivery:"
+
+
+def _purpose_label(db: Session, purpose: str) -> str:
+    """Why the data was read, in Persian: the service the citizen applied for, or the platform's reason."""
+    if purpose in PLATFORM_PURPOSES:
+        return PLATFORM_PURPOSES[purpose]
+    if purpose.startswith(SERVICE_PURPOSE_PREFIX):
+        try:
+            card = catalog_selectors.get_service_by_slug(db, purpose.removeprefix(SERVICE_PURPOSE_PREFIX))
+        except ServiceNotFound:
+            return purpose
+        return f"درخواست شما برای «{card.title_fa}»"
+    return purpose
+
+
 @router.get("/account/data-access", response_class=HTMLResponse)
 def my_data(
     request: Request,
@@ -123,6 +146,7 @@ def my_data(
             },
             "agencies": agency_selectors.list_agencies(db),
             "services": selectors.list_services(db),
+            "purpose_label": lambda purpose: _purpose_label(db, purpose),
         },
     )
     response.headers["Cache-Control"] = "no-store"
