@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -46,6 +48,21 @@ def test_smart_request_is_decided_and_documented_without_a_human(login, worker, 
     ledger = ledger_for_subject(seeded, DEMO)
     assert {row.service_code for row in ledger} >= {"civil-registry.person", "judiciary.criminal-record"}
     assert any("ثبت شد" in m.body_fa for m in notify_selectors.inbox(seeded, DEMO))
+
+
+def test_the_decision_also_reaches_the_citizen_by_sms(login, worker, settings) -> None:  # type: ignore[no-untyped-def]
+    outbox = settings.home / "outbox.jsonl"
+    before = outbox.read_text(encoding="utf-8").count("\n") if outbox.exists() else 0
+    client = login(DEMO)
+    code = _apply(client, "no-criminal-record", {"purpose": "employment"}, key="sms-1").json()[
+        "tracking_code"
+    ]
+    run_jobs(worker)
+    new = [json.loads(line) for line in outbox.read_text(encoding="utf-8").splitlines()[before:]]
+    sms = [m for m in new if m["channel"] == "sms" and m["kind"] == "delivery.request"]
+    # Only the decision goes by SMS; "submitted" and "processing" stay in the inbox.
+    assert len(sms) == 1
+    assert sms[0]["to"] == "09121234567" and sms[0]["link"].endswith(code)
 
 
 def test_refusal_explains_itself_and_goes_to_a_human_in_one_click(login, worker) -> None:  # type: ignore[no-untyped-def]

@@ -247,11 +247,21 @@ def transition(
         _notify(session, settings, request, message_fa)
 
 
+# States that need the citizen (a decision, or a question from the officer) also go out by SMS;
+# every state change reaches the inbox.
+SMS_STATES = FINAL_STATES | {RequestState.NEEDS_INFO}
+
+
 def _notify(session: Session, settings: Settings, request: ServiceRequest, body_fa: str) -> None:
+    citizen = identity_selectors.get_citizen_by_national_code(session, request.national_code)
+    mobile = citizen.mobile if citizen is not None else None
+    by_sms = mobile is not None and request.state in SMS_STATES
     notify_service.send(
         session,
         settings,
         national_code=request.national_code,
+        mobile=mobile if by_sms else None,
+        channels=frozenset({"inbox", "sms"}) if by_sms else frozenset({"inbox"}),
         subject_fa=f"درخواست {tracking.display(request.tracking_code)}",
         body_fa=body_fa,
         kind="delivery.request",
