@@ -15,7 +15,9 @@ def test_platform_and_service_purposes_are_worded(db: Session) -> None:
         db, [(r["agency"], catalog_seed._flagship_card(r)) for r in catalog_seed.load_flagship()]
     )
     assert "ثبت‌نام" in _purpose_label(db, "identity.registration")
-    assert _purpose_label(db, "delivery:no-criminal-record") == "درخواست شما برای «گواهی عدم سوء پیشینهٔ کیفری»"
+    assert (
+        _purpose_label(db, "delivery:no-criminal-record") == "درخواست شما برای «گواهی عدم سوء پیشینهٔ کیفری»"
+    )
 
 
 def test_unknown_purposes_are_shown_as_sent(db: Session) -> None:

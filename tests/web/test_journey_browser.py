@@ -1,0 +1,109 @@
+"""A citizen's whole journey in headless Chromium, on the demo data and the real registries and worker.
+
+Search in Persian → log in with an SMS code → apply for a smart service → the request is decided with no
+human → open the signed document → verify it publicly by its number → see in «my data» who read what.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from panjereh import seeding
+from panjereh.app import create_app
+from panjereh.core.config import Settings
+from panjereh.core.db import make_sessionmaker, unit_of_work
+from tests.support import databases
+from tests.support.servers import free_port, running_server
+from tests.web.conftest import AXE
+
+pytestmark = pytest.mark.browser
+
+DEMO_CITIZEN = ("0499370899", "09121234567")
+
+
+@pytest.fixture(scope="module")
+def demo_server(settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]:
+    """The portal on a fresh database with the whole demo dataset and an in-process job worker."""
+    home = tmp_path_factory.mktemp("journey-home")
+    port = free_port()
+    journey = settings.model_copy(
+        update={
+            "home": home,
+            "database_url": databases.fresh_database("journey", str(home)),
+            "port": port,
+            "public_url": f"http://127.0.0.1:{port}",
+            "inprocess_worker": True,
+        }
+    )
+    engine = databases.migrated_engine(journey.resolved_database_url)
+    factory = make_sessionmaker(engine)
+    for step in seeding.demo_steps("demo"):
+        with unit_of_work(factory) as session:
+            step.run(session, journey, lambda _n: None)
+    engine.dispose()
+    with running_server(create_app(journey), port=port) as url:
+        yield url, home
+
+
+def _last_code(home: Path) -> str:
+    message = json.loads((home / "outbox.jsonl").read_text(encoding="utf-8").splitlines()[-1])
+    match = re.search(r"[0-9]{6,8}", message["body_fa"])
+    assert match, message
+    return match.group(0)
+
+
+def test_a_citizen_gets_a_smart_certificate_end_to_end(browser, demo_server) -> None:  # type: ignore[no-untyped-def]
+    url, home = demo_server
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+
+    # Typed with Arabic Yeh and Kaf, as many keyboards do: still found.
+    page.goto(url + "/services?q=" + "سوء پيشينه")
+    assert page.locator("a[href='/services/no-criminal-record']").count() >= 1
+
+    page.goto(url + "/login")
+    page.fill("input[name=national_code]", DEMO_CITIZEN[0])
+    page.fill("input[name=mobile]", DEMO_CITIZEN[1])
+    page.locator("main form button[type=submit]").first.click()
+    page.wait_for_url(re.compile(r"/login/verify"))
+    page.fill("input[name=code]", _last_code(home))
+    page.locator("main form button[type=submit]").first.click()
+    page.wait_for_url(re.compile(r"/account"))
+
+    page.goto(url + "/services/no-criminal-record/apply")
+    assert page.locator("main").inner_text().count("قوه قضاییه") >= 1  # the preview names who is asked
+    page.locator("main form button[type=submit]").first.click()
+    page.wait_for_url(re.compile(r"/account/requests/[0-9]+"))
+    # The page refreshes itself while the platform decides; no human is involved.
+    page.wait_for_selector("[data-state=approved]", timeout=30_000)
+    page.locator("a[href^='/documents/']").first.click()
+    page.wait_for_url(re.compile(r"/documents/[0-9]+"))
+    number = page.url.rsplit("/", 1)[-1]
+    assert page.locator("svg, img").count() >= 1  # the QR code
+
+    # Anyone can check the document by its number; the national code is masked for the public.
+    public = browser.new_page()
+    public.goto(url + "/verify")
+    public.fill("#verify-q", number)
+    public.locator("#verify-form button[type=submit]").click()
+    public.wait_for_load_state("networkidle")
+    verdict = public.locator("main").inner_text()
+    assert "معتبر" in verdict and DEMO_CITIZEN[0] not in verdict
+    public.close()
+
+    page.goto(url + "/account/data-access")
+    ledger = page.locator("main table").inner_text()
+    assert "گواهی عدم سوء پیشینه" in ledger  # why the judiciary's data was read
+    page.add_script_tag(path=str(AXE))
+    violations = page.evaluate(
+        "async () => (await axe.run()).violations.filter(v => v.impact === 'critical')"
+    )
+    assert violations == []
+    assert errors == []
+    page.close()
