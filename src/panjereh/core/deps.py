@@ -9,19 +9,13 @@ from fastapi import Depends, Request
 from sqlalchemy.orm import Session
 
 from panjereh.core.config import Settings
+from panjereh.core.db import unit_of_work
 
 
 def get_db(request: Request) -> Iterator[Session]:
     """The request's unit of work: committed when the handler returns, rolled back when it raises."""
-    session: Session = request.app.state.sessionmaker()
-    try:
+    with unit_of_work(request.app.state.sessionmaker) as session:
         yield session
-        session.commit()
-    except BaseException:
-        session.rollback()
-        raise
-    finally:
-        session.close()
 
 
 def get_settings(request: Request) -> Settings:

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
-from typing import Any, Protocol
 
 from panjereh.core import jalali
+from panjereh.exchange.client import PlatformClient
 from panjereh.exchange.exceptions import ProviderUnavailable
 from panjereh.identity import policy
 from panjereh.identity.exceptions import (
@@ -18,29 +18,6 @@ from panjereh.identity.exceptions import (
 )
 
 PURPOSE = "identity.registration"
-
-
-class InquiryResultLike(Protocol):
-    ok: bool
-    status: int
-    data: Any
-
-
-class ExchangeClient(Protocol):
-    """The part of panjereh.exchange.client.PlatformClient identity uses."""
-
-    def inquire(
-        self,
-        service_code: str,
-        *,
-        subject: str | None,
-        purpose: str,
-        case: str | None = None,
-        path_params: dict[str, str] | None = None,
-        query: dict[str, str] | None = None,
-        body: dict[str, Any] | None = None,
-        timeout: float | None = None,
-    ) -> Any: ...
 
 
 @dataclass(frozen=True)
@@ -65,7 +42,7 @@ class RegistryPerson:
         }
 
 
-def check_person(client: ExchangeClient, national_code: str, mobile: str, today: date) -> RegistryPerson:
+def check_person(client: PlatformClient, national_code: str, mobile: str, today: date) -> RegistryPerson:
     """Shahkar match, then the civil registry: alive and 18+ today. Raises a clear problem otherwise."""
     try:
         match = client.inquire(

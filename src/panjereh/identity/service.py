@@ -19,6 +19,7 @@ from panjereh.core.identifiers import (
     normalize_national_code,
 )
 from panjereh.core.jalali import to_tehran
+from panjereh.exchange.client import PlatformClient
 from panjereh.identity import policy, selectors, totp
 from panjereh.identity.crypto import fernet, keyed_hash, sha256_hex
 from panjereh.identity.exceptions import (
@@ -35,7 +36,7 @@ from panjereh.identity.exceptions import (
 )
 from panjereh.identity.models import Citizen, LoginAttempt, LoginEvent
 from panjereh.identity.ratelimit import CounterStore
-from panjereh.identity.registry import ExchangeClient, RegistryPerson, check_person
+from panjereh.identity.registry import RegistryPerson, check_person
 from panjereh.notify import service as notify
 
 LOGIN_COOKIE = "pj_login"  # binds a code to the browser that asked for it
@@ -142,7 +143,7 @@ class Identified:
 def identify(
     session: Session,
     counters: CounterStore,
-    exchange: ExchangeClient,
+    exchange: PlatformClient,
     *,
     national_code: str | None,
     mobile: str | None,
@@ -222,7 +223,7 @@ def start_login(
     session: Session,
     settings: Settings,
     counters: CounterStore,
-    exchange: ExchangeClient,
+    exchange: PlatformClient,
     *,
     national_code: str | None,
     mobile: str | None,
