@@ -8,6 +8,7 @@ from urllib.parse import quote
 
 from fastapi import Depends, FastAPI, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
+from sqlalchemy import inspect
 
 from panjereh.core.deps import DbSession
 from panjereh.core.errors import PROBLEM_JSON, ProblemError
@@ -70,10 +71,16 @@ def require_level(level: int) -> Callable[..., Citizen]:
     return dependency
 
 
+def _expired_by_rollback(found: tuple[WebSession, Citizen] | None) -> bool:
+    # A handler that raised rolled its unit of work back, which expires every object of its session;
+    # the session is closed by then, so the citizen cannot be refreshed and must be loaded again.
+    return found is not None and inspect(found[1]).detached and bool(inspect(found[1]).expired_attributes)
+
+
 def current_user_context(request: Request) -> dict[str, Any]:
     """Template context processor: `current_user` is the signed-in Citizen or None."""
     cached: tuple[WebSession, Citizen] | None = getattr(request.state, "identity", _UNSET)
-    if cached is _UNSET:
+    if cached is _UNSET or _expired_by_rollback(cached):
         token = request.cookies.get(SESSION_COOKIE)
         if not token:
             return {"current_user": None}

@@ -100,10 +100,6 @@ def _own_document(db: Session, number: str, owner: Citizen) -> IssuedDocument:
     document = find_document(db, number)
     # The same 404 whether the number is unknown or someone else's: a 403 would confirm it exists.
     if document is None or document.subject_national_code != owner.national_code:
-        # The rollback that follows the error would expire the signed-in citizen that the error page still
-        # shows in its header (identity caches it on the request); keep it loaded by detaching it first.
-        if owner in db:
-            db.expunge(owner)
         raise DocumentNotFound()
     return document
 
