@@ -66,8 +66,6 @@ def measure() -> None:
     with unit_of_work(_factory()) as session:
         result = sources.refresh_measured_shares(session)
     console.print(f"{result.rows} figures for {result.period}")
-    for note in result.skipped:
-        console.print(f"[yellow]skipped: {note}[/yellow]")
 
 
 @analytics_app.command("load-national")

@@ -74,7 +74,8 @@ def require_level(level: int) -> Callable[..., Citizen]:
 def _expired_by_rollback(found: tuple[WebSession, Citizen] | None) -> bool:
     # A handler that raised rolled its unit of work back, which expires every object of its session;
     # the session is closed by then, so the citizen cannot be refreshed and must be loaded again.
-    return found is not None and inspect(found[1]).detached and bool(inspect(found[1]).expired_attributes)
+    state = inspect(found[1], raiseerr=False) if found is not None else None
+    return state is not None and state.detached and bool(state.expired_attributes)
 
 
 def current_user_context(request: Request) -> dict[str, Any]:
