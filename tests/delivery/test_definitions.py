@@ -146,3 +146,12 @@ def test_decision_explains_itself() -> None:
     assert [f["rule"] for f in decision.rules_fired] == ["R-record"]
     assert decision.rule_version == "no-criminal-record/1402.1"
     assert decision.inputs_digest == engine.digest(context)
+
+
+def test_each_definition_belongs_to_the_agency_its_service_card_names() -> None:
+    from panjereh.catalog.seed import load_flagship
+
+    cards = {record["slug"]: record["agency"] for record in load_flagship()}
+    for slug, loaded in BUNDLED.items():
+        assert slug in cards, f"{slug} has a definition but no service card"
+        assert loaded.definition.agency == cards[slug], f"{slug}: definition and card name different agencies"

@@ -12,7 +12,7 @@ from panjereh.delivery import loading
 from panjereh.delivery.models import Officer
 
 # Registries personas who double as officers in the demo (see docs/protocols/registries.md).
-DEMO_OFFICERS = {"agriculture": "2540201288", "energy": "4032152314", "industry": "0067749828"}
+DEMO_OFFICERS = {"agriculture": "2540201288", "heritage": "4032152314", "industry": "0067749828"}
 
 
 def seed_delivery(session: Session, settings: Settings, advance: Advance) -> None:
