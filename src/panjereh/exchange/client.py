@@ -71,9 +71,11 @@ class PlatformClient:
         timeout: float | None = None,
     ) -> InquiryResult:
         """Ask a data service (async, aiohttp). Raises GrantMissing or ProviderUnavailable."""
-        call = await asyncio.to_thread(
-            self._prepare, service_code, subject, purpose, case, path_params, query, body, timeout
-        )
+        args = (service_code, subject, purpose, case, path_params, query, body, timeout)
+        if self.exchange.checks_on_loop:  # see Exchange.checks_on_loop
+            call = self._prepare(*args)
+        else:
+            call = await asyncio.to_thread(self._prepare, *args)
         outcome: Raw | ProviderFailure
         try:
             outcome = await self.exchange.forward_async(call)

@@ -13,7 +13,7 @@ from panjereh.core.db import unit_of_work
 from panjereh.exchange.auth import ASSERTION_TYPE, SCOPE, token_url
 from panjereh.exchange.client import PlatformClient
 from panjereh.exchange.exceptions import InvalidClientCredentials, InvalidInquiry
-from panjereh.exchange.pipeline import ProviderFailure, Raw
+from panjereh.exchange.pipeline import Call, ProviderFailure, Raw
 
 router = APIRouter(prefix="/exchange/v1", include_in_schema=False)
 
@@ -78,8 +78,8 @@ async def inquire(service_code: str, path: str, request: Request) -> Response:
     exchange = platform.exchange
     caller = platform.auth.caller(request.headers.get("authorization"))
     body = await request.body()
-    call = await run_in_threadpool(
-        lambda: exchange.prepare(
+    def prepare() -> Call:
+        return exchange.prepare(
             caller,
             service_code,
             method=request.method,
@@ -91,7 +91,9 @@ async def inquire(service_code: str, path: str, request: Request) -> Response:
             case=_header(request, CASE_HEADER),
             timeout=None,
         )
-    )
+
+    # The checks read the database: on the loop where that is a local file, else in a worker thread.
+    call = prepare() if exchange.checks_on_loop else await run_in_threadpool(prepare)
     outcome: Raw | ProviderFailure
     try:
         outcome = await exchange.forward_async(call)
