@@ -90,6 +90,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     install_problem_handlers(app, html_renderer=app.state.templates.render_problem)
     _add_operations_routes(app, metrics)
+    # First among the routers: routes are matched in order, and the gateway is the busiest path.
+    app.include_router(exchange_gateway.router)
     web_home.mount(app, settings)
     app.include_router(delivery_api, prefix=API_PREFIX)
     web_delivery.mount(app)
@@ -106,7 +108,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(web_agencies.router)
     app.include_router(documents_api, prefix=API_PREFIX)
     web_documents.mount(app)
-    app.include_router(exchange_gateway.router)
     app.include_router(exchange_router.router, prefix=API_PREFIX)
     app.include_router(web_exchange.router)
     app.include_router(web_exchange.api, prefix=API_PREFIX)
