@@ -16,7 +16,7 @@ from authlib.oauth2.rfc7636 import create_s256_code_challenge
 from authlib.oidc.core.util import create_half_hash
 from joserfc import jwk, jwt
 from joserfc.errors import JoseError
-from sqlalchemy import Table, insert, select, update
+from sqlalchemy import Table, bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
 from panjereh.core.config import Settings
@@ -46,6 +46,16 @@ ASSERTION_ALGS = ["RS256", "PS256", "ES256"]
 # The tables themselves, for Core INSERTs on the grant path (no ORM unit-of-work bookkeeping).
 GRANT_TABLE = cast(Table, OidcGrant.__table__)
 TOKEN_TABLE = cast(Table, OidcToken.__table__)
+CODE_TABLE = cast(Table, OidcAuthorizationCode.__table__)
+# Built once: executing a prepared statement skips SQLAlchemy's per-call construction and coercion.
+_INSERT_GRANT = insert(GRANT_TABLE)
+_INSERT_TOKENS = insert(TOKEN_TABLE)
+_FIND_CODE = select(CODE_TABLE).where(CODE_TABLE.c.code_hash == bindparam("code_hash"))
+_CLAIM_CODE = (
+    update(CODE_TABLE)
+    .where(CODE_TABLE.c.code_hash == bindparam("claimed_hash"), CODE_TABLE.c.used_at.is_(None))
+    .values(used_at=bindparam("now"), grant_id=bindparam("new_grant_id"))
+)
 
 
 @dataclass(frozen=True)
@@ -147,13 +157,13 @@ def _peek_issuer(assertion: str) -> str:
         return ""
 
 
-def subject_for(settings: Settings, client: OidcClient | ClientInfo, citizen: Citizen) -> str:
+def subject_for(settings: Settings, client: OidcClient | ClientInfo, citizen_id: str) -> str:
     """The `sub` this client sees: the citizen id, or a pairwise value per sector (OIDC Core §8.1)."""
     if client.subject_type == "pairwise":
-        return keyed_hash(settings.secret_key, "pairwise-sub", f"{client.sector_identifier}:{citizen.id}")[
+        return keyed_hash(settings.secret_key, "pairwise-sub", f"{client.sector_identifier}:{citizen_id}")[
             :40
         ]
-    return citizen.id
+    return citizen_id
 
 
 def _new_token(rows: list[dict[str, Any]], grant_id: str, kind: str, lifetime: timedelta) -> str:
@@ -190,7 +200,7 @@ def _id_token(
     keys: KeyRing,
     session: Session,
     client: ClientInfo,
-    citizen: Citizen,
+    citizen_id: str,
     grant: GrantFacts,
     access_token: str,
     nonce: str | None,
@@ -198,7 +208,7 @@ def _id_token(
     now = int(time.time())
     claims: dict[str, Any] = {
         "iss": settings.base_url,
-        "sub": subject_for(settings, client, citizen),
+        "sub": subject_for(settings, client, citizen_id),
         "aud": client.client_id,
         "azp": client.client_id,
         "iat": now,
@@ -221,7 +231,7 @@ def _issue(
     keys: KeyRing,
     session: Session,
     client: ClientInfo,
-    citizen: Citizen,
+    citizen_id: str,
     grant: GrantFacts,
     nonce: str | None,
 ) -> dict[str, Any]:
@@ -232,11 +242,11 @@ def _issue(
         "token_type": "Bearer",
         "expires_in": int(ACCESS_LIFETIME.total_seconds()),
         "scope": grant.scope,
-        "id_token": _id_token(settings, keys, session, client, citizen, grant, access, nonce),
+        "id_token": _id_token(settings, keys, session, client, citizen_id, grant, access, nonce),
     }
     response["refresh_token"] = _new_token(rows, grant.id, "refresh", REFRESH_LIFETIME)
     # One Core INSERT for both tokens: no ORM unit-of-work bookkeeping on the hot path.
-    session.execute(insert(TOKEN_TABLE), rows)
+    session.execute(_INSERT_TOKENS, rows)
     return response
 
 
@@ -253,7 +263,7 @@ def exchange_code(
 ) -> dict[str, Any]:
     """grant_type=authorization_code: single use, same client and redirect URI, PKCE S256."""
     code = form.get("code", "")
-    row = session.get(OidcAuthorizationCode, sha256_hex(code)) if code else None
+    row = session.execute(_FIND_CODE, {"code_hash": sha256_hex(code)}).first() if code else None
     if row is None or row.client_id != client.client_id:
         raise OAuthError("invalid_grant", "Unknown authorization code")
     now = utcnow()
@@ -274,32 +284,29 @@ def exchange_code(
     grant = GrantFacts(new_id(), row.scope, row.acr, row.amr, row.auth_time, row.session_id)
     # The claim also records the grant id, so a later reuse of this code revokes what it was exchanged for.
     claimed = session.execute(
-        update(OidcAuthorizationCode)
-        .where(OidcAuthorizationCode.code_hash == row.code_hash, OidcAuthorizationCode.used_at.is_(None))
-        .values(used_at=now, grant_id=grant.id)
-        .execution_options(synchronize_session=False)
+        _CLAIM_CODE, {"claimed_hash": row.code_hash, "now": now, "new_grant_id": grant.id}
     )
     if not getattr(claimed, "rowcount", 0):  # a concurrent request won the race
         raise OAuthError("invalid_grant", "Authorization code already used")
-    citizen = identity_selectors.get_citizen(session, row.citizen_id)
-    if citizen is None:
+    if not identity_selectors.citizen_exists(session, row.citizen_id):
         raise OAuthError("invalid_grant", "The citizen no longer exists")
     session.execute(
-        insert(GRANT_TABLE).values(
-            id=grant.id,
-            client_id=client.client_id,
-            citizen_id=citizen.id,
-            session_id=grant.session_id,
-            scope=grant.scope,
-            acr=grant.acr,
-            amr=grant.amr,
-            auth_time=grant.auth_time,
-            created_at=now,
-            revoked_at=None,
-            revoked_reason=None,
-        )
+        _INSERT_GRANT,
+        {
+            "id": grant.id,
+            "client_id": client.client_id,
+            "citizen_id": row.citizen_id,
+            "session_id": grant.session_id,
+            "scope": grant.scope,
+            "acr": grant.acr,
+            "amr": grant.amr,
+            "auth_time": grant.auth_time,
+            "created_at": now,
+            "revoked_at": None,
+            "revoked_reason": None,
+        },
     )
-    return _issue(settings, keys, session, client, citizen, grant, row.nonce)
+    return _issue(settings, keys, session, client, row.citizen_id, grant, row.nonce)
 
 
 def refresh(
@@ -333,7 +340,7 @@ def refresh(
     if citizen is None:
         raise OAuthError("invalid_grant", "The citizen no longer exists")
     facts = GrantFacts(grant.id, grant.scope, grant.acr, grant.amr, grant.auth_time, grant.session_id)
-    return _issue(settings, keys, session, client, citizen, facts, None)
+    return _issue(settings, keys, session, client, citizen.id, facts, None)
 
 
 def token_endpoint(
@@ -367,7 +374,7 @@ def userinfo(session: Session, settings: Settings, access_token: str) -> dict[st
     if client is None or citizen is None or client.disabled_at is not None:
         raise OAuthError("invalid_token", "The access token is invalid", 401)
     scopes = set(grant.scope.split())
-    claims: dict[str, Any] = {"sub": subject_for(settings, client, citizen)}
+    claims: dict[str, Any] = {"sub": subject_for(settings, client, citizen.id)}
     if "profile" in scopes:
         claims.update(
             name=citizen.display_name,
