@@ -230,7 +230,9 @@ def main() -> None:
             )
             for code, verifier in make_codes(n + 20)
         ]
-        http_rate, http_cpu = _over_http(server.pid, url, token_requests, {"Authorization": basic}, connections)
+        http_rate, http_cpu = _over_http(
+            server.pid, url, token_requests, {"Authorization": basic}, connections
+        )
     finally:
         server.terminate()
         server.wait(timeout=30)
