@@ -33,7 +33,7 @@ _CITIZEN_EXISTS = select(Citizen.id).where(Citizen.id == bindparam("citizen_id")
 
 def citizen_exists(session: Session, citizen_id: str) -> bool:
     """Whether the citizen is still there (one indexed read, no object loaded: the token hot path)."""
-    return session.execute(_CITIZEN_EXISTS, {"citizen_id": citizen_id}).first() is not None
+    return session.connection().execute(_CITIZEN_EXISTS, {"citizen_id": citizen_id}).first() is not None
 
 
 def active_sessions(session: Session, citizen: Citizen) -> list[WebSession]:

@@ -246,7 +246,7 @@ def _issue(
     }
     response["refresh_token"] = _new_token(rows, grant.id, "refresh", REFRESH_LIFETIME)
     # One Core INSERT for both tokens: no ORM unit-of-work bookkeeping on the hot path.
-    session.execute(_INSERT_TOKENS, rows)
+    session.connection().execute(_INSERT_TOKENS, rows)
     return response
 
 
@@ -263,7 +263,9 @@ def exchange_code(
 ) -> dict[str, Any]:
     """grant_type=authorization_code: single use, same client and redirect URI, PKCE S256."""
     code = form.get("code", "")
-    row = session.execute(_FIND_CODE, {"code_hash": sha256_hex(code)}).first() if code else None
+    # Core statements on the session's connection (same transaction), skipping the ORM execute layer.
+    connection = session.connection()
+    row = connection.execute(_FIND_CODE, {"code_hash": sha256_hex(code)}).first() if code else None
     if row is None or row.client_id != client.client_id:
         raise OAuthError("invalid_grant", "Unknown authorization code")
     now = utcnow()
@@ -283,14 +285,14 @@ def exchange_code(
         raise OAuthError("invalid_grant", "PKCE verification failed")
     grant = GrantFacts(new_id(), row.scope, row.acr, row.amr, row.auth_time, row.session_id)
     # The claim also records the grant id, so a later reuse of this code revokes what it was exchanged for.
-    claimed = session.execute(
+    claimed = connection.execute(
         _CLAIM_CODE, {"claimed_hash": row.code_hash, "now": now, "new_grant_id": grant.id}
     )
     if not getattr(claimed, "rowcount", 0):  # a concurrent request won the race
         raise OAuthError("invalid_grant", "Authorization code already used")
     if not identity_selectors.citizen_exists(session, row.citizen_id):
         raise OAuthError("invalid_grant", "The citizen no longer exists")
-    session.execute(
+    connection.execute(
         _INSERT_GRANT,
         {
             "id": grant.id,
