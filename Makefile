@@ -14,7 +14,7 @@ PG_TEST_URL ?= $(or $(PANJEREH_TEST_DATABASE_URL),postgresql://postgres@127.0.0.
 REDIS_TEST_URL ?= $(or $(PANJEREH_TEST_REDIS_URL),redis://127.0.0.1:6379/15)
 PYTEST_WORKERS ?= auto
 
-.PHONY: help demo test test-sqlite test-postgres lint typecheck bench install assets chromium poppler services messages clean
+.PHONY: help demo test test-sqlite test-postgres lint typecheck bench install assets system-packages services messages clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -38,22 +38,20 @@ assets: node_modules/.synced ## Front-end assets from the npm registry (package-
 demo: install ## Run the product on its embedded default (SQLite under ./var, demo data, registries, portal)
 	$(PANJEREH) demo
 
-chromium: ## Headless Chromium for the browser tests, from the Debian packages, when missing
-	@command -v chromium >/dev/null || { \
-	  echo "installing chromium from the Debian packages"; \
+system-packages: ## Debian packages the tests use, when missing: Chromium (browser tests), poppler-utils (PDF tests)
+	@missing=""; \
+	command -v chromium >/dev/null || missing="$$missing chromium"; \
+	command -v pdftoppm >/dev/null || missing="$$missing poppler-utils"; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing from the Debian packages:$$missing"; \
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
-	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium >/dev/null; }
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing >/dev/null; \
+	fi
 
 services: ## Check PostgreSQL and Redis (fatal with CI=true; never silently skipped)
 	@$(PY) -m tests.support.services "$(PG_TEST_URL)" "$(REDIS_TEST_URL)"
 
-poppler: ## pdftoppm/pdftotext (Debian poppler-utils) for the document PDF tests, when missing
-	@command -v pdftoppm >/dev/null || { \
-	  echo "installing poppler-utils from the Debian packages"; \
-	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
-	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq poppler-utils >/dev/null; }
-
-test: install chromium poppler services lint ## Install what the tests need, then run them on SQLite and on PostgreSQL + Redis
+test: install system-packages services lint ## Install what the tests need, then run them on SQLite and on PostgreSQL + Redis
 	@mkdir -p var; set -o pipefail; \
 	$(MAKE) --no-print-directory test-sqlite 2>&1 | tee var/test-sqlite.log; sqlite_rc=$$?; \
 	$(MAKE) --no-print-directory test-postgres 2>&1 | tee var/test-postgres.log; pg_rc=$$?; \

@@ -45,6 +45,7 @@ def test_smart_request_is_decided_and_documented_without_a_human(login, worker, 
     assert [e["kind"] for e in body["timeline"]] == ["submitted", "processing", "approved"]
     document = documents_selectors.get_document(seeded, body["document_number"])
     assert document.subject_national_code == DEMO and document.request_tracking_code == code
+    assert document.claims["purpose"] == "استخدام"  # the choice's label, as a reader needs it
     ledger = ledger_for_subject(seeded, DEMO)
     assert {row.service_code for row in ledger} >= {"civil-registry.person", "judiciary.criminal-record"}
     assert any("ثبت شد" in m.body_fa for m in notify_selectors.inbox(seeded, DEMO))

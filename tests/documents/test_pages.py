@@ -158,3 +158,14 @@ def test_nobody_signed_in_is_sent_to_login(client: TestClient, document: IssuedD
     assert response.headers["location"].startswith("/login?next=")
     pdf = client.get(f"/documents/{document.number}.pdf", follow_redirects=False)
     assert pdf.status_code == 401
+
+
+def test_claims_are_shown_with_persian_labels_and_readable_values() -> None:
+    from panjereh.web.documents import CLAIM_LABELS_FA, HIDDEN_CLAIMS, _claim_value
+
+    assert CLAIM_LABELS_FA["has_criminal_record"] == "سابقهٔ کیفری"
+    assert "service" in HIDDEN_CLAIMS
+    assert _claim_value(False) == "خیر"
+    vehicles = [{"plate": "۱۲ ب ۳۴۵ ایران ۶۷", "model": "پژو ۲۰۶"}, {"plate": "x", "model": None}]
+    assert _claim_value(vehicles) == "۱۲ ب ۳۴۵ ایران ۶۷، پژو ۲۰۶؛ x"
+    assert _claim_value([]) == "—"

@@ -33,3 +33,8 @@ def test_clock_time_is_shown_once() -> None:
     text = format_datetime(datetime(2023, 3, 21, 8, 15, tzinfo=UTC), "en")
     assert text.count("11:45") == 1
     assert ":" not in format_date(datetime(2023, 3, 21, 8, 15, tzinfo=UTC), "en")
+
+
+def test_english_pages_name_jalali_months_in_english() -> None:
+    assert format_date(date(2023, 3, 21), "en") == "1 Farvardin 1402"
+    assert format_date(date(2024, 3, 19), "fa") == "۲۹ اسفند ۱۴۰۲"

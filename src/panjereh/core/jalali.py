@@ -44,6 +44,11 @@ MONTH_NAMES = (
     "بهمن",
     "اسفند",
 )
+# The same months as English-language readers write them (transliterated, as Iranian sources do).
+MONTH_NAMES_EN = (
+    "Farvardin", "Ordibehesht", "Khordad", "Tir", "Mordad", "Shahrivar",
+    "Mehr", "Aban", "Azar", "Dey", "Bahman", "Esfand",
+)  # fmt: skip
 
 
 def to_tehran(dt: datetime) -> datetime:
@@ -83,11 +88,14 @@ def jalali_month_name(month: int) -> str:
     return MONTH_NAMES[month - 1]
 
 
-def format_jalali(d: date | datetime, persian_digits: bool = True, with_month_name: bool = True) -> str:
+def format_jalali(
+    d: date | datetime, persian_digits: bool = True, with_month_name: bool = True, *, english: bool = False
+) -> str:
     """Show a date the Persian way: ``۲۹ اسفند ۱۴۰۲`` or ``۱۴۰۲/۱۲/۲۹`` (datetimes add HH:MM)."""
     j = to_jalali(d)
     if with_month_name:
-        text = f"{j.day} {MONTH_NAMES[j.month - 1]} {j.year}"
+        names = MONTH_NAMES_EN if english else MONTH_NAMES
+        text = f"{j.day} {names[j.month - 1]} {j.year}"
     else:
         text = f"{j.year:04d}/{j.month:02d}/{j.day:02d}"
     if isinstance(j, jdatetime.datetime):

@@ -11,7 +11,7 @@ from rich.console import Console
 from panjereh.core.config import get_settings
 from panjereh.core.db import make_engine, make_sessionmaker, unit_of_work
 from panjereh.delivery import definitions as defs
-from panjereh.delivery import engine, loading, proactive, tasks
+from panjereh.delivery import engine, loading, proactive, recurring, tasks
 from panjereh.exchange.client import PlatformClient
 
 app = typer.Typer(help="Smart services: definitions and their checks.", no_args_is_help=True)
@@ -38,8 +38,9 @@ def worker(
         lease_seconds=lease_seconds,
         poll_interval=poll_interval,
     )
-    if proactive_feed:
-        with unit_of_work(factory) as session:
+    with unit_of_work(factory) as session:
+        recurring.ensure_recurring(session, recurring.DATA_ACCESS_NOTICES_JOB)
+        if proactive_feed:
             proactive.ensure_poller(session)
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: runner.stop())

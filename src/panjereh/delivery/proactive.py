@@ -3,18 +3,17 @@ the subject without any application; the result reaches the citizen's inbox."""
 
 from __future__ import annotations
 
-from datetime import UTC, timedelta
+from datetime import UTC
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from panjereh.core.config import Settings
 from panjereh.core.db import utcnow
 from panjereh.core.logging import get_logger
 from panjereh.delivery import definitions as defs
-from panjereh.delivery import jobs, service
-from panjereh.delivery.models import FeedCursor, Job, JobStatus
+from panjereh.delivery import jobs, recurring, service
+from panjereh.delivery.models import FeedCursor
 from panjereh.exchange.client import PlatformClient
 from panjereh.exchange.exceptions import GrantMissing, ProviderUnavailable
 
@@ -89,13 +88,7 @@ async def poll_life_events(
 
 def ensure_poller(session: Session, *, delay: float = 0.0) -> None:
     """Queue the recurring feed poll unless one is already queued or running."""
-    pending = session.scalar(
-        select(Job.id).where(Job.kind == POLL_JOB, Job.status.in_((JobStatus.QUEUED, JobStatus.RUNNING)))
-    )
-    if pending is None:
-        jobs.enqueue(
-            session, POLL_JOB, {}, run_at=utcnow() + timedelta(seconds=delay), max_attempts=1_000_000
-        )
+    recurring.ensure_recurring(session, POLL_JOB, delay=delay)
 
 
 @jobs.handler(POLL_JOB)

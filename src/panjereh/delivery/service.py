@@ -286,6 +286,12 @@ def issue_outcome_document(
         **((request.decision or {}).get("output") or {}),
     }
     claims = {name: _pluck(context, path) for name, path in spec.claims.items()}
+    # A document is read by people: a choice the citizen made is written as its label, not its code.
+    choices = {f"inputs.{field.key}": field.choices for field in loaded.definition.inputs if field.choices}
+    for name, path in spec.claims.items():
+        label = choices.get(path, {}).get(str(claims[name]))
+        if label is not None:
+            claims[name] = label.fa
     claims["service"] = loaded.slug
     valid_until = (utcnow() + timedelta(days=spec.valid_days)).date() if spec.valid_days else None
     document = documents_service.issue_document(

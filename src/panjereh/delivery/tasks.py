@@ -7,12 +7,12 @@ from typing import Any
 from sqlalchemy.orm import Session, sessionmaker
 
 from panjereh.core.config import Settings
-from panjereh.delivery import proactive, processing
+from panjereh.delivery import proactive, processing, recurring
 from panjereh.delivery.jobs import Worker
 from panjereh.exchange.client import PlatformClient
 
 # Importing the modules registers their job handlers.
-HANDLER_MODULES = (processing, proactive)
+HANDLER_MODULES = (processing, proactive, recurring)
 
 
 def make_worker(
@@ -28,5 +28,7 @@ def make_worker(
 def start_inprocess(app: Any) -> Worker:
     """Start a worker thread beside the web process, sharing its database and exchange client."""
     worker = make_worker(app.state.settings, app.state.sessionmaker, app.state.exchange)
+    with app.state.sessionmaker() as session, session.begin():
+        recurring.ensure_recurring(session, recurring.DATA_ACCESS_NOTICES_JOB)
     worker.start_in_thread()
     return worker

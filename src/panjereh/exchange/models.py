@@ -213,3 +213,12 @@ class InquiryStat(Base):
     h9: Mapped[int] = mapped_column(Integer, default=0)
     h10: Mapped[int] = mapped_column(Integer, default=0)
     h11: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class LedgerNoticeCursor(Base):
+    """How far the data-access notices have read the ledger (one row)."""
+
+    __tablename__ = "exchange_ledger_notice_cursor"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    last_at: Mapped[datetime] = mapped_column()

@@ -1,4 +1,4 @@
-"""Notify tables: the citizen's in-portal inbox."""
+"""Notify tables: the citizen's in-portal inbox and what else they asked to be told."""
 
 from __future__ import annotations
 
@@ -24,3 +24,13 @@ class InboxMessage(Base):
     link: Mapped[str | None] = mapped_column(String(500))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     read_at: Mapped[datetime | None] = mapped_column()
+
+
+class NotificationPreference(Base):
+    """What a citizen asked to be told about beyond their own requests (off unless they turn it on)."""
+
+    __tablename__ = "notify_preference"
+
+    national_code: Mapped[str] = mapped_column(String(10), primary_key=True)
+    data_access: Mapped[bool] = mapped_column(default=False)  # an agency looked at my data
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)

@@ -9,7 +9,7 @@ from panjereh.core.config import Settings
 from panjereh.core.db import new_id, utcnow
 from panjereh.notify.backends import deliver_to_outbox
 from panjereh.notify.exceptions import NoRecipient, UnknownChannel
-from panjereh.notify.models import InboxMessage
+from panjereh.notify.models import InboxMessage, NotificationPreference
 
 CHANNELS = frozenset({"inbox", "sms", "email"})
 
@@ -73,3 +73,13 @@ def mark_read(session: Session, national_code: str, message_id: str) -> bool:
         .values(read_at=utcnow())
     )
     return bool(getattr(result, "rowcount", 0))
+
+
+def set_data_access_notices(session: Session, national_code: str, enabled: bool) -> None:
+    """Turn on or off the message sent when an agency looks at this citizen's data."""
+    preference = session.get(NotificationPreference, national_code)
+    if preference is None:
+        preference = NotificationPreference(national_code=national_code)
+        session.add(preference)
+    preference.data_access = enabled
+    session.flush()

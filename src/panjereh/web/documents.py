@@ -116,7 +116,11 @@ def document_context(settings: Settings, document: IssuedDocument) -> dict[str, 
         "number_display": format_number(document.number),
         "masked_subject": mask_national_code(document.subject_national_code),
         "summary_fa": summary,
-        "claim_rows": [(key, _claim_value(value)) for key, value in claims.items()],
+        "claim_rows": [
+            (CLAIM_LABELS_FA.get(key, key), _claim_value(value))
+            for key, value in claims.items()
+            if key not in HIDDEN_CLAIMS
+        ],
         "qr_uri": qr.svg_data_uri(settings, document.payload),
         "verify_url": f"{settings.base_url}/verify",
         "document_status": verification_status,
@@ -139,11 +143,44 @@ def render_pdf(templates: Templates, settings: Settings, document: IssuedDocumen
     return pdf.html_to_pdf(html)
 
 
+# What a citizen reads for each claim a service puts in its document; unknown names show as they are.
+CLAIM_LABELS_FA = {
+    "address": "نشانی",
+    "alive": "در قید حیات",
+    "crop": "محصول",
+    "disability": "نوع معلولیت",
+    "enrollment": "اشتغال به تحصیل",
+    "fund": "صندوق بیمه",
+    "has_criminal_record": "سابقهٔ کیفری",
+    "has_disability_record": "پروندهٔ معلولیت",
+    "has_licence": "گواهینامهٔ رانندگی دارد",
+    "institution": "مؤسسهٔ آموزشی",
+    "insurer": "بیمه‌گر",
+    "last_filed_year": "آخرین سال اظهارنامه",
+    "level": "مقطع",
+    "licence": "گواهینامه",
+    "months": "سابقهٔ بیمه (ماه)",
+    "owner": "مالک",
+    "postal_code": "کد پستی",
+    "properties": "املاک",
+    "purpose": "منظور",
+    "sims": "سیم‌کارت‌ها",
+    "status": "وضعیت",
+    "trade": "رسته",
+    "valid_until": "معتبر تا",
+    "vehicles": "خودروها",
+}
+# Machine bookkeeping that the document's title already says in words.
+HIDDEN_CLAIMS = frozenset({"service"})
+
+
 def _claim_value(value: Any) -> Any:
     if isinstance(value, bool):
         return "بله" if value else "خیر"
+    if isinstance(value, dict):
+        return "، ".join(str(_claim_value(item)) for item in value.values() if item not in (None, ""))
     if isinstance(value, list | tuple):
-        return "، ".join(str(item) for item in value)
+        return "؛ ".join(str(_claim_value(item)) for item in value) or "—"
     return value
 
 

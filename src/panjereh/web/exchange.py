@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import datetime, time, timedelta
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request
-from fastapi.responses import HTMLResponse
+from fastapi import APIRouter, Form, Query, Request
+from fastapi.responses import HTMLResponse, RedirectResponse
 from sqlalchemy.orm import Session
 
 from panjereh.agencies import selectors as agency_selectors
@@ -20,6 +20,9 @@ from panjereh.exchange import selectors
 from panjereh.exchange.models import GrantStatus
 from panjereh.exchange.schemas import LedgerOut
 from panjereh.identity.deps import CurrentCitizen
+from panjereh.notify import selectors as notify_selectors
+from panjereh.notify import service as notify_service
+from panjereh.web.csrf import CsrfProtected
 
 router = APIRouter(include_in_schema=False)
 api = APIRouter(prefix="/exchange", tags=["exchange"])
@@ -108,6 +111,15 @@ def _purpose_label(db: Session, purpose: str) -> str:
     return purpose
 
 
+@router.post("/account/data-access/notices")
+def set_data_access_notices(
+    citizen: CurrentCitizen, db: DbSession, _: CsrfProtected, enabled: Annotated[str, Form()] = "0"
+) -> RedirectResponse:
+    """Turn on or off the inbox message sent when an agency looks at the citizen's data."""
+    notify_service.set_data_access_notices(db, citizen.national_code, enabled == "1")
+    return RedirectResponse("/account/data-access", status_code=303)
+
+
 @router.get("/account/data-access", response_class=HTMLResponse)
 def my_data(
     request: Request,
@@ -147,6 +159,7 @@ def my_data(
             "agencies": agency_selectors.list_agencies(db),
             "services": selectors.list_services(db),
             "purpose_label": lambda purpose: _purpose_label(db, purpose),
+            "notices_on": notify_selectors.wants_data_access_notices(db, citizen.national_code),
         },
     )
     response.headers["Cache-Control"] = "no-store"

@@ -102,7 +102,8 @@ def format_date(value: date | datetime | None, locale: str = "fa") -> str:
         return "—"
     if isinstance(value, datetime):
         value = jalali.to_tehran(value).date()
-    return jalali.format_jalali(value, persian_digits=_is_fa(locale), with_month_name=True)
+    fa = _is_fa(locale)
+    return jalali.format_jalali(value, persian_digits=fa, with_month_name=True, english=not fa)
 
 
 def format_datetime(value: datetime | None, locale: str = "fa") -> str:
