@@ -1,29 +1,34 @@
 """Identity and OIDC throughput on one core: SMS-code verification + session creation, token grants.
 
-Run: .venv/bin/python bench/bench_identity.py [--n 400]
+Run: .venv/bin/python bench/bench_identity.py [--n 400] [--connections 4]
 Each login and each grant is its own committed transaction on a fresh SQLite file (the embedded default),
-as in production; the token endpoint is also measured through the ASGI app (FastAPI, form parsing,
-client authentication, JSON) with Starlette's in-process test client. One process, one thread: per core.
+as in production. The service rows run in this process, one thread: per CPU-second of this process = per
+core. The HTTP rows run the app under uvicorn in a subprocess (one worker, production settings) and drive
+it over real HTTP with aiohttp (keep-alive, a few concurrent connections); "per core" there is requests per
+CPU-second of the SERVER process (utime + stime from /proc/<pid>/stat, before and after).
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import base64
 import hashlib
 import os
 import random
 import re
 import secrets
+import socket
+import subprocess
+import sys
 import tempfile
 import time
 from datetime import date
 from pathlib import Path
 
-from fastapi.testclient import TestClient
+import aiohttp
 
 from panjereh import migrations
-from panjereh.app import create_app
 from panjereh.core.config import Settings
 from panjereh.core.db import make_engine, make_sessionmaker, unit_of_work
 from panjereh.core.identifiers import make_national_code
@@ -39,12 +44,87 @@ KEYCLOAK_GRANTS_PER_VCPU = 120  # Keycloak's published sizing figure (token gran
 REDIRECT = "https://rp.example.ir/cb"
 
 
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def _cpu_seconds(pid: int) -> float:
+    """utime + stime of a process (fields 14 and 15 of /proc/<pid>/stat)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _start_server(home: Path, secret_key: str, port: int) -> subprocess.Popen[bytes]:
+    env = dict(
+        os.environ,
+        PANJEREH_ENV="production",
+        PANJEREH_HOME=str(home),
+        PANJEREH_SECRET_KEY=secret_key,
+        PANJEREH_REGISTRY_TOKEN="bench-registry-" + "y" * 24,
+        PANJEREH_PORT=str(port),
+        PANJEREH_LOG_LEVEL="WARNING",
+    )
+    env.pop("PANJEREH_DATABASE_URL", None)
+    profile = os.environ.get("PJ_BENCH_PROFILE")  # a path: the server runs under cProfile, dumped on exit
+    command = [sys.executable, *(["-m", "cProfile", "-o", profile] if profile else [])]
+    command += ["-m", "uvicorn", "--factory", "panjereh.app:create_app", "--host", "127.0.0.1"]
+    command += ["--port", str(port), "--workers", "1", "--no-access-log", "--log-level", "warning"]
+    server = subprocess.Popen(command, env=env)  # noqa: S603
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+                return server
+        except OSError:
+            time.sleep(0.1)
+    server.kill()
+    raise SystemExit("uvicorn did not start")
+
+
+async def _drive(
+    url: str, requests: list[tuple[str, dict[str, str] | None]], headers: dict[str, str], connections: int
+) -> None:
+    """Send every request (POST form, or GET when the form is None) over `connections` keep-alive links."""
+    queue = list(reversed(requests))
+    connector = aiohttp.TCPConnector(limit=connections)
+    async with aiohttp.ClientSession(url, connector=connector, headers=headers) as http:
+
+        async def worker() -> None:
+            while queue:
+                path, form = queue.pop()
+                call = http.post(path, data=form) if form is not None else http.get(path)
+                async with call as response:
+                    body = await response.read()
+                    assert response.status == 200, body
+                    if form is not None:
+                        assert b'"id_token"' in body
+
+        await asyncio.gather(*(worker() for _ in range(connections)))
+
+
+def _over_http(
+    pid: int, url: str, requests: list[tuple[str, dict[str, str] | None]], headers: dict[str, str], conns: int
+) -> tuple[float, float]:
+    """(requests per wall-clock second, requests per CPU-second of the server process)."""
+    asyncio.run(_drive(url, requests[:20], headers, conns))  # warm-up: connections, imports, key ring
+    measured = requests[20:]
+    began, cpu_began = time.perf_counter(), _cpu_seconds(pid)
+    asyncio.run(_drive(url, measured, headers, conns))
+    wall, cpu = time.perf_counter() - began, _cpu_seconds(pid) - cpu_began
+    return len(measured) / wall, len(measured) / cpu
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--n", type=int, default=400)
-    n = parser.parse_args().n
+    parser.add_argument("--connections", type=int, default=1)
+    arguments = parser.parse_args()
+    n, connections = arguments.n, arguments.connections
     home = Path(tempfile.mkdtemp(prefix="pj-bench-identity-"))
-    settings = Settings(env="test", home=home, log_level="WARNING", secret_key="bench-" + "x" * 40)
+    secret_key = "bench-" + "x" * 40
+    settings = Settings(env="test", home=home, log_level="WARNING", secret_key=secret_key)
     engine = make_engine(settings.resolved_database_url)
     migrations.upgrade(engine)
     factory = make_sessionmaker(engine)
@@ -132,35 +212,46 @@ def main() -> None:
     service_rate = n / (time.perf_counter() - began)
     service_cpu = n / (time.process_time() - cpu_began)
 
-    app = create_app(settings)
-    grants = make_codes(n)
-    with TestClient(app) as http:
-        began, cpu_began = time.perf_counter(), time.process_time()
-        for code, verifier in grants:
-            form = {
-                "grant_type": "authorization_code",
-                "code": code,
-                "redirect_uri": REDIRECT,
-                "code_verifier": verifier,
-            }
-            response = http.post("/oauth2/token", data=form, headers={"Authorization": basic})
-            assert response.status_code == 200, response.text
-        http_rate = n / (time.perf_counter() - began)
-        http_cpu = n / (time.process_time() - cpu_began)
+    port = _free_port()
+    server = _start_server(home, secret_key, port)
+    try:
+        url = f"http://127.0.0.1:{port}"
+        health = [("/healthz", None)] * (n + 20)
+        health_rate, health_cpu = _over_http(server.pid, url, health, {}, connections)
+        token_requests: list[tuple[str, dict[str, str] | None]] = [
+            (
+                "/oauth2/token",
+                {
+                    "grant_type": "authorization_code",
+                    "code": code,
+                    "redirect_uri": REDIRECT,
+                    "code_verifier": verifier,
+                },
+            )
+            for code, verifier in make_codes(n + 20)
+        ]
+        http_rate, http_cpu = _over_http(
+            server.pid, url, token_requests, {"Authorization": basic}, connections
+        )
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
 
     load = os.getloadavg()[0]
     print(
-        f"identity bench, n={n}, SQLite file, one process; load average {load:.1f} on {os.cpu_count()} cores"
+        f"identity bench, n={n}, SQLite file; load average {load:.1f} on {os.cpu_count()} cores;"
+        f" HTTP: uvicorn (1 worker) + aiohttp, {connections} keep-alive connections"
     )
-    print("  per wall-clock second (shared machine) | per CPU-second of this process (= per core)")
+    print("  per wall-clock second | per CPU-second (service: this process; HTTP: the server process)")
     rows = [
         ("SMS code verification + session creation", login_rate, login_cpu),
         ("token grants, service + commit", service_rate, service_cpu),
-        ("token grants, HTTP token endpoint", http_rate, http_cpu),
+        ("GET /healthz over HTTP (server baseline)", health_rate, health_cpu),
+        ("token grants, POST /oauth2/token over HTTP", http_rate, http_cpu),
     ]
     for label, wall, cpu in rows:
         print(f"  {label:42s} {wall:7.0f} /s | {cpu:7.0f} /s")
-    for label, _wall, cpu in rows[1:]:
+    for label, _wall, cpu in (rows[1], rows[3]):
         print(
             f"  {label}: {cpu / KEYCLOAK_GRANTS_PER_VCPU:.1f}x"
             f" Keycloak's ~{KEYCLOAK_GRANTS_PER_VCPU}/s per vCPU"

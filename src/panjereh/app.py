@@ -90,8 +90,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     install_problem_handlers(app, html_renderer=app.state.templates.render_problem)
     _add_operations_routes(app, metrics)
-    # First among the routers: routes are matched in order, and the gateway is the busiest path.
+    # Routes are matched in order: the machine hot paths (the exchange gateway, then the OIDC token and
+    # userinfo endpoints) come before the ~100 portal routes.
     app.include_router(exchange_gateway.router)
+    app.include_router(oidc_router.router)
     web_home.mount(app, settings)
     app.include_router(delivery_api, prefix=API_PREFIX)
     web_delivery.mount(app)
@@ -114,7 +116,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     identity_deps.install(app)
     app.include_router(web_identity.router)
     app.include_router(web_oidc.router)
-    app.include_router(oidc_router.router)
     app.include_router(oidc_router.admin_router, prefix=API_PREFIX)
     web_conformance.mount(app)
 

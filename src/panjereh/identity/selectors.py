@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from panjereh.core.db import utcnow
@@ -26,6 +26,14 @@ def get_citizen_by_mobile(session: Session, mobile: str) -> Citizen | None:
 
 def get_citizen(session: Session, citizen_id: str) -> Citizen | None:
     return session.get(Citizen, citizen_id)
+
+
+_CITIZEN_EXISTS = select(Citizen.id).where(Citizen.id == bindparam("citizen_id"))
+
+
+def citizen_exists(session: Session, citizen_id: str) -> bool:
+    """Whether the citizen is still there (one indexed read, no object loaded: the token hot path)."""
+    return session.connection().execute(_CITIZEN_EXISTS, {"citizen_id": citizen_id}).first() is not None
 
 
 def active_sessions(session: Session, citizen: Citizen) -> list[WebSession]:

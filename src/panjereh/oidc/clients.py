@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import secrets
+import threading
+import time
+import weakref
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -18,6 +22,69 @@ from panjereh.oidc.models import OidcClient
 
 AUTH_METHODS = ("client_secret_basic", "client_secret_post", "private_key_jwt")
 SCOPES = ("openid", "profile", "national_code", "phone", "offline_access")
+# How long the token endpoint trusts its copy of a client's registration: a client disabled by another
+# process (the CLI, another worker) stops getting tokens within this time; in this process, at once.
+CLIENT_CACHE_SECONDS = 10.0
+
+
+@dataclass(frozen=True, slots=True)
+class ClientInfo:
+    """What the token endpoint needs of an enabled client (a snapshot, safe to share across threads)."""
+
+    client_id: str
+    token_endpoint_auth_method: str
+    secret_hash: str | None
+    jwks: dict[str, Any] | None
+    subject_type: str
+    sector_identifier: str
+
+
+def snapshot(client: OidcClient) -> ClientInfo:
+    return ClientInfo(
+        client.client_id,
+        client.token_endpoint_auth_method,
+        client.secret_hash,
+        dict(client.jwks) if client.jwks else None,
+        client.subject_type,
+        client.sector_identifier,
+    )
+
+
+_CACHES: weakref.WeakSet[ClientCache] = weakref.WeakSet()
+
+
+class ClientCache:
+    """Enabled clients by id, each kept CLIENT_CACHE_SECONDS (unknown or disabled ids are not kept)."""
+
+    def __init__(self, seconds: float = CLIENT_CACHE_SECONDS) -> None:
+        self.seconds = seconds
+        self._lock = threading.Lock()
+        self._entries: dict[str, tuple[float, ClientInfo]] = {}
+        _CACHES.add(self)
+
+    def get(self, session: Session, client_id: str) -> ClientInfo | None:
+        now = time.monotonic()
+        entry = self._entries.get(client_id)
+        if entry is not None and now - entry[0] < self.seconds:
+            return entry[1]
+        client = get_client(session, client_id)
+        if client is None:
+            self.forget(client_id)
+            return None
+        info = snapshot(client)
+        with self._lock:
+            self._entries[client_id] = (now, info)
+        return info
+
+    def forget(self, client_id: str) -> None:
+        with self._lock:
+            self._entries.pop(client_id, None)
+
+
+def _forget_everywhere(client_id: str) -> None:
+    """A registration changed: no cache in this process may keep the old one."""
+    for cache in list(_CACHES):
+        cache.forget(client_id)
 
 
 def _check_uri(uri: str, *, allow_http_loopback: bool = True) -> str:
@@ -53,6 +120,7 @@ def register(
         raise InvalidClientMetadata("client_id: letters, digits, dots and dashes", "شناسهٔ برنامه نادرست است")
     if session.get(OidcClient, client_id) is not None:
         raise ClientExists()
+    _forget_everywhere(client_id)
     if token_endpoint_auth_method not in AUTH_METHODS:
         raise InvalidClientMetadata(
             f"token_endpoint_auth_method must be one of {AUTH_METHODS}", "روش احراز هویت نادرست"
@@ -120,6 +188,7 @@ def disable(session: Session, client_id: str) -> OidcClient:
         raise ClientNotFound()
     client.disabled_at = utcnow()
     session.flush()
+    _forget_everywhere(client_id)
     return client
 
 

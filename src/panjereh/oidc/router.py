@@ -5,11 +5,12 @@ from __future__ import annotations
 import hmac
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
+from panjereh.core.db import unit_of_work
 from panjereh.core.deps import AppSettings, DbSession
 from panjereh.oidc import clients, tokens
 from panjereh.oidc.exceptions import AdminTokenRejected, ClientNotFound, OAuthError
@@ -23,11 +24,23 @@ NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
 
 def key_ring(request: Request) -> KeyRing:
     """The process's key ring (made on first use)."""
-    ring: KeyRing | None = getattr(request.app.state, "oidc_keys", None)
+    return _app_key_ring(request.app)
+
+
+def _app_key_ring(app: FastAPI) -> KeyRing:
+    ring: KeyRing | None = getattr(app.state, "oidc_keys", None)
     if ring is None:
-        ring = KeyRing(request.app.state.settings)
-        request.app.state.oidc_keys = ring
+        ring = KeyRing(app.state.settings)
+        app.state.oidc_keys = ring
     return ring
+
+
+def _client_cache(app: FastAPI) -> clients.ClientCache:
+    cache: clients.ClientCache | None = getattr(app.state, "oidc_clients", None)
+    if cache is None:
+        cache = clients.ClientCache()
+        app.state.oidc_clients = cache
+    return cache
 
 
 Keys = Annotated[KeyRing, Depends(key_ring)]
@@ -108,16 +121,23 @@ def _oauth_error(error: OAuthError) -> JSONResponse:
 
 
 @router.post("/oauth2/token", summary="Token endpoint (authorization_code with PKCE, refresh_token)")
-async def token(request: Request, db: DbSession, settings: AppSettings, keys: Keys) -> JSONResponse:
+async def token(request: Request) -> JSONResponse:
     form = {key: str(value) for key, value in (await request.form()).items()}
     credentials = tokens.ClientCredentials(request.headers.get("authorization"), form)
-    try:
-        body = await run_in_threadpool(tokens.token_endpoint, db, settings, keys, credentials)
-    except OAuthError as error:
-        # Returned, not raised: a revocation made while detecting code or refresh reuse must be committed.
-        db.commit()
-        return _oauth_error(error)
-    db.commit()  # before the tokens leave: the client may use them at once
+    # The whole unit of work in one worker-thread hop (not one per sync dependency): the hot path.
+    return await run_in_threadpool(_token_response, request.app, credentials)
+
+
+def _token_response(app: FastAPI, credentials: tokens.ClientCredentials) -> JSONResponse:
+    with unit_of_work(app.state.sessionmaker) as db:
+        try:
+            body = tokens.token_endpoint(
+                db, app.state.settings, _app_key_ring(app), credentials, _client_cache(app)
+            )
+        except OAuthError as error:
+            # Returned, not raised: a revocation made while detecting code or refresh reuse is committed.
+            return _oauth_error(error)
+    # Committed above, before the tokens leave: the client may use them at once.
     return JSONResponse(body, headers=NO_STORE)
 
 

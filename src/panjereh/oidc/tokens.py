@@ -8,24 +8,25 @@ import json
 import secrets
 import time
 from dataclasses import dataclass
-from datetime import timedelta
-from typing import Any
+from datetime import datetime, timedelta
+from typing import Any, cast
 from urllib.parse import unquote
 
 from authlib.oauth2.rfc7636 import create_s256_code_challenge
 from authlib.oidc.core.util import create_half_hash
 from joserfc import jwk, jwt
 from joserfc.errors import JoseError
-from sqlalchemy import select, update
+from sqlalchemy import Table, bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
 from panjereh.core.config import Settings
-from panjereh.core.db import utcnow
+from panjereh.core.db import new_id, utcnow
 from panjereh.identity import policy
 from panjereh.identity import selectors as identity_selectors
 from panjereh.identity.crypto import keyed_hash, sha256_hex
 from panjereh.identity.models import Citizen
 from panjereh.oidc import clients
+from panjereh.oidc.clients import ClientCache, ClientInfo
 from panjereh.oidc.exceptions import OAuthError
 from panjereh.oidc.keys import ALG, KeyRing
 from panjereh.oidc.models import (
@@ -42,6 +43,19 @@ REFRESH_LIFETIME = timedelta(days=30)
 ID_TOKEN_SECONDS = 600
 ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
 ASSERTION_ALGS = ["RS256", "PS256", "ES256"]
+# The tables themselves, for Core INSERTs on the grant path (no ORM unit-of-work bookkeeping).
+GRANT_TABLE = cast(Table, OidcGrant.__table__)
+TOKEN_TABLE = cast(Table, OidcToken.__table__)
+CODE_TABLE = cast(Table, OidcAuthorizationCode.__table__)
+# Built once: executing a prepared statement skips SQLAlchemy's per-call construction and coercion.
+_INSERT_GRANT = insert(GRANT_TABLE)
+_INSERT_TOKENS = insert(TOKEN_TABLE)
+_FIND_CODE = select(CODE_TABLE).where(CODE_TABLE.c.code_hash == bindparam("code_hash"))
+_CLAIM_CODE = (
+    update(CODE_TABLE)
+    .where(CODE_TABLE.c.code_hash == bindparam("claimed_hash"), CODE_TABLE.c.used_at.is_(None))
+    .values(used_at=bindparam("now"), grant_id=bindparam("new_grant_id"))
+)
 
 
 @dataclass(frozen=True)
@@ -52,9 +66,20 @@ class ClientCredentials:
     form: dict[str, str]
 
 
+def _find_client(session: Session, client_id: str, cache: ClientCache | None) -> ClientInfo | None:
+    if cache is not None:
+        return cache.get(session, client_id)
+    client = clients.get_client(session, client_id)
+    return clients.snapshot(client) if client is not None else None
+
+
 def authenticate_client(
-    session: Session, credentials: ClientCredentials, token_endpoint: str, issuer: str
-) -> OidcClient:
+    session: Session,
+    credentials: ClientCredentials,
+    token_endpoint: str,
+    issuer: str,
+    cache: ClientCache | None = None,
+) -> ClientInfo:
     """Exactly one method, the one the client registered; `invalid_client` (401) otherwise."""
     form = credentials.form
     used: list[str] = []
@@ -77,8 +102,8 @@ def authenticate_client(
         raise OAuthError("invalid_client", "Authenticate the client with exactly one method", 401)
     method = used[0]
     if method == "private_key_jwt":
-        return _assertion_client(session, form, token_endpoint, issuer)
-    client = clients.get_client(session, client_id or "")
+        return _assertion_client(session, form, token_endpoint, issuer, cache)
+    client = _find_client(session, client_id or "", cache)
     if client is None or client.token_endpoint_auth_method != method or not client.secret_hash:
         raise OAuthError("invalid_client", "Client authentication failed", 401)
     if form.get("client_id") and form["client_id"] != client.client_id:
@@ -88,11 +113,13 @@ def authenticate_client(
     return client
 
 
-def _assertion_client(session: Session, form: dict[str, str], token_endpoint: str, issuer: str) -> OidcClient:
+def _assertion_client(
+    session: Session, form: dict[str, str], token_endpoint: str, issuer: str, cache: ClientCache | None
+) -> ClientInfo:
     if form.get("client_assertion_type") != ASSERTION_TYPE:
         raise OAuthError("invalid_client", "Unsupported client_assertion_type", 401)
     assertion = form["client_assertion"]
-    client = clients.get_client(session, _peek_issuer(assertion))
+    client = _find_client(session, _peek_issuer(assertion), cache)
     if client is None or client.token_endpoint_auth_method != "private_key_jwt" or not client.jwks:  # noqa: S105, S107
         raise OAuthError("invalid_client", "Client authentication failed", 401)
     try:
@@ -130,44 +157,58 @@ def _peek_issuer(assertion: str) -> str:
         return ""
 
 
-def subject_for(settings: Settings, client: OidcClient, citizen: Citizen) -> str:
+def subject_for(settings: Settings, client: OidcClient | ClientInfo, citizen_id: str) -> str:
     """The `sub` this client sees: the citizen id, or a pairwise value per sector (OIDC Core §8.1)."""
     if client.subject_type == "pairwise":
-        return keyed_hash(settings.secret_key, "pairwise-sub", f"{client.sector_identifier}:{citizen.id}")[
+        return keyed_hash(settings.secret_key, "pairwise-sub", f"{client.sector_identifier}:{citizen_id}")[
             :40
         ]
-    return citizen.id
+    return citizen_id
 
 
-def _new_token(session: Session, grant: OidcGrant, kind: str, lifetime: timedelta) -> str:
+def _new_token(rows: list[dict[str, Any]], grant_id: str, kind: str, lifetime: timedelta) -> str:
+    """A fresh token; its row (hash only) is appended to `rows` for one INSERT."""
     token = secrets.token_urlsafe(32)
     now = utcnow()
-    session.add(
-        OidcToken(
-            token_hash=sha256_hex(token),
-            kind=kind,
-            grant_id=grant.id,
-            created_at=now,
-            expires_at=now + lifetime,
-        )
+    rows.append(
+        {
+            "token_hash": sha256_hex(token),
+            "kind": kind,
+            "grant_id": grant_id,
+            "created_at": now,
+            "expires_at": now + lifetime,
+            "used_at": None,
+        }
     )
     return token
+
+
+@dataclass(frozen=True, slots=True)
+class GrantFacts:
+    """The parts of a grant an ID token states (from a new grant's values or a stored row)."""
+
+    id: str
+    scope: str
+    acr: str
+    amr: str
+    auth_time: datetime
+    session_id: str | None
 
 
 def _id_token(
     settings: Settings,
     keys: KeyRing,
     session: Session,
-    client: OidcClient,
-    citizen: Citizen,
-    grant: OidcGrant,
+    client: ClientInfo,
+    citizen_id: str,
+    grant: GrantFacts,
     access_token: str,
     nonce: str | None,
 ) -> str:
     now = int(time.time())
     claims: dict[str, Any] = {
         "iss": settings.base_url,
-        "sub": subject_for(settings, client, citizen),
+        "sub": subject_for(settings, client, citizen_id),
         "aud": client.client_id,
         "azp": client.client_id,
         "iat": now,
@@ -189,21 +230,23 @@ def _issue(
     settings: Settings,
     keys: KeyRing,
     session: Session,
-    client: OidcClient,
-    citizen: Citizen,
-    grant: OidcGrant,
+    client: ClientInfo,
+    citizen_id: str,
+    grant: GrantFacts,
     nonce: str | None,
 ) -> dict[str, Any]:
-    access = _new_token(session, grant, "access", ACCESS_LIFETIME)
+    rows: list[dict[str, Any]] = []
+    access = _new_token(rows, grant.id, "access", ACCESS_LIFETIME)
     response: dict[str, Any] = {
         "access_token": access,
         "token_type": "Bearer",
         "expires_in": int(ACCESS_LIFETIME.total_seconds()),
         "scope": grant.scope,
-        "id_token": _id_token(settings, keys, session, client, citizen, grant, access, nonce),
+        "id_token": _id_token(settings, keys, session, client, citizen_id, grant, access, nonce),
     }
-    response["refresh_token"] = _new_token(session, grant, "refresh", REFRESH_LIFETIME)
-    session.flush()
+    response["refresh_token"] = _new_token(rows, grant.id, "refresh", REFRESH_LIFETIME)
+    # One Core INSERT for both tokens: no ORM unit-of-work bookkeeping on the hot path.
+    session.connection().execute(_INSERT_TOKENS, rows)
     return response
 
 
@@ -216,11 +259,13 @@ def revoke_grant(session: Session, grant_id: str, reason: str) -> None:
 
 
 def exchange_code(
-    session: Session, settings: Settings, keys: KeyRing, client: OidcClient, form: dict[str, str]
+    session: Session, settings: Settings, keys: KeyRing, client: ClientInfo, form: dict[str, str]
 ) -> dict[str, Any]:
     """grant_type=authorization_code: single use, same client and redirect URI, PKCE S256."""
     code = form.get("code", "")
-    row = session.get(OidcAuthorizationCode, sha256_hex(code)) if code else None
+    # Core statements on the session's connection (same transaction), skipping the ORM execute layer.
+    connection = session.connection()
+    row = connection.execute(_FIND_CODE, {"code_hash": sha256_hex(code)}).first() if code else None
     if row is None or row.client_id != client.client_id:
         raise OAuthError("invalid_grant", "Unknown authorization code")
     now = utcnow()
@@ -238,34 +283,36 @@ def exchange_code(
         raise OAuthError("invalid_grant", "code_verifier missing or malformed (PKCE is required)")
     if not hmac.compare_digest(create_s256_code_challenge(verifier), row.code_challenge):
         raise OAuthError("invalid_grant", "PKCE verification failed")
-    claimed = session.execute(
-        update(OidcAuthorizationCode)
-        .where(OidcAuthorizationCode.code_hash == row.code_hash, OidcAuthorizationCode.used_at.is_(None))
-        .values(used_at=now)
+    grant = GrantFacts(new_id(), row.scope, row.acr, row.amr, row.auth_time, row.session_id)
+    # The claim also records the grant id, so a later reuse of this code revokes what it was exchanged for.
+    claimed = connection.execute(
+        _CLAIM_CODE, {"claimed_hash": row.code_hash, "now": now, "new_grant_id": grant.id}
     )
     if not getattr(claimed, "rowcount", 0):  # a concurrent request won the race
         raise OAuthError("invalid_grant", "Authorization code already used")
-    citizen = identity_selectors.get_citizen(session, row.citizen_id)
-    if citizen is None:
+    if not identity_selectors.citizen_exists(session, row.citizen_id):
         raise OAuthError("invalid_grant", "The citizen no longer exists")
-    grant = OidcGrant(
-        client_id=client.client_id,
-        citizen_id=citizen.id,
-        session_id=row.session_id,
-        scope=row.scope,
-        acr=row.acr,
-        amr=row.amr,
-        auth_time=row.auth_time,
-        created_at=now,
+    connection.execute(
+        _INSERT_GRANT,
+        {
+            "id": grant.id,
+            "client_id": client.client_id,
+            "citizen_id": row.citizen_id,
+            "session_id": grant.session_id,
+            "scope": grant.scope,
+            "acr": grant.acr,
+            "amr": grant.amr,
+            "auth_time": grant.auth_time,
+            "created_at": now,
+            "revoked_at": None,
+            "revoked_reason": None,
+        },
     )
-    session.add(grant)
-    session.flush()
-    row.grant_id = grant.id
-    return _issue(settings, keys, session, client, citizen, grant, row.nonce)
+    return _issue(settings, keys, session, client, row.citizen_id, grant, row.nonce)
 
 
 def refresh(
-    session: Session, settings: Settings, keys: KeyRing, client: OidcClient, form: dict[str, str]
+    session: Session, settings: Settings, keys: KeyRing, client: ClientInfo, form: dict[str, str]
 ) -> dict[str, Any]:
     """grant_type=refresh_token: rotation; a rotated token used again revokes the whole grant."""
     presented = form.get("refresh_token", "")
@@ -294,15 +341,20 @@ def refresh(
     citizen = identity_selectors.get_citizen(session, grant.citizen_id)
     if citizen is None:
         raise OAuthError("invalid_grant", "The citizen no longer exists")
-    return _issue(settings, keys, session, client, citizen, grant, None)
+    facts = GrantFacts(grant.id, grant.scope, grant.acr, grant.amr, grant.auth_time, grant.session_id)
+    return _issue(settings, keys, session, client, citizen.id, facts, None)
 
 
 def token_endpoint(
-    session: Session, settings: Settings, keys: KeyRing, credentials: ClientCredentials
+    session: Session,
+    settings: Settings,
+    keys: KeyRing,
+    credentials: ClientCredentials,
+    client_cache: ClientCache | None = None,
 ) -> dict[str, Any]:
     """Dispatch on grant_type after authenticating the client."""
     token_url = f"{settings.base_url}/oauth2/token"
-    client = authenticate_client(session, credentials, token_url, settings.base_url)
+    client = authenticate_client(session, credentials, token_url, settings.base_url, client_cache)
     grant_type = credentials.form.get("grant_type")
     if grant_type == "authorization_code":
         return exchange_code(session, settings, keys, client, credentials.form)
@@ -324,7 +376,7 @@ def userinfo(session: Session, settings: Settings, access_token: str) -> dict[st
     if client is None or citizen is None or client.disabled_at is not None:
         raise OAuthError("invalid_token", "The access token is invalid", 401)
     scopes = set(grant.scope.split())
-    claims: dict[str, Any] = {"sub": subject_for(settings, client, citizen)}
+    claims: dict[str, Any] = {"sub": subject_for(settings, client, citizen.id)}
     if "profile" in scopes:
         claims.update(
             name=citizen.display_name,
