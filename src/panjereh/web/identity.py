@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Annotated, Any
 from urllib.parse import quote
 
@@ -145,6 +146,26 @@ def verify_form(request: Request, db: DbSession, attempt: str = "", next: str = 
     return _render(request, "identity/verify.html", context)
 
 
+def _check(
+    request: Request, db: Any, settings: Any, verify: Callable[..., Any], context: dict[str, Any], code: str
+) -> Any:
+    """Run one of the code checks (SMS or second factor); a refusal comes back as the page to show."""
+    attempt = context["attempt"]
+    try:
+        return verify(
+            db,
+            settings,
+            _counters(request, db),
+            attempt_id=attempt,
+            binding=_binding(request, attempt),
+            code=code,
+            ip=_ip(request),
+            user_agent=request.headers.get("user-agent", ""),
+        )
+    except ProblemError as error:
+        return _problem_page(request, "identity/verify.html", context, error)
+
+
 def _signed_in(
     request: Request, db: Any, citizen: Citizen, outcome: service.VerifyOutcome, next: str
 ) -> Response:
@@ -176,19 +197,9 @@ def verify_submit(
 ) -> Response:
     """Check the code; a new session (new id) on success."""
     context: dict[str, Any] = {"attempt": attempt, "next": safe_next(next), "step": "sms"}
-    try:
-        outcome = service.verify_code(
-            db,
-            settings,
-            _counters(request, db),
-            attempt_id=attempt,
-            binding=_binding(request, attempt),
-            code=code,
-            ip=_ip(request),
-            user_agent=request.headers.get("user-agent", ""),
-        )
-    except ProblemError as error:
-        return _problem_page(request, "identity/verify.html", context, error)
+    outcome = _check(request, db, settings, service.verify_code, context, code)
+    if isinstance(outcome, Response):
+        return outcome
     if outcome.status == "wrong":
         context["remaining"] = outcome.remaining
         return _problem_page(request, "identity/verify.html", context, WrongCode())
@@ -220,19 +231,9 @@ def totp_submit(
     next: Annotated[str, Form()] = "/account",
 ) -> Response:
     context: dict[str, Any] = {"attempt": attempt, "next": safe_next(next), "step": "totp"}
-    try:
-        outcome = service.verify_second_factor(
-            db,
-            settings,
-            _counters(request, db),
-            attempt_id=attempt,
-            binding=_binding(request, attempt),
-            code=code,
-            ip=_ip(request),
-            user_agent=request.headers.get("user-agent", ""),
-        )
-    except ProblemError as error:
-        return _problem_page(request, "identity/verify.html", context, error)
+    outcome = _check(request, db, settings, service.verify_second_factor, context, code)
+    if isinstance(outcome, Response):
+        return outcome
     if outcome.status == "wrong":
         context["remaining"] = outcome.remaining
         return _problem_page(request, "identity/verify.html", context, SecondFactorInvalid())
