@@ -147,12 +147,18 @@ def verify_form(request: Request, db: DbSession, attempt: str = "", next: str = 
 
 
 def _check(
-    request: Request, db: Any, settings: Any, verify: Callable[..., Any], context: dict[str, Any], code: str
+    request: Request,
+    db: Any,
+    settings: Any,
+    verify: Callable[..., Any],
+    context: dict[str, Any],
+    code: str,
+    wrong: type[ProblemError],
 ) -> Any:
-    """Run one of the code checks (SMS or second factor); a refusal comes back as the page to show."""
+    """Run one of the code checks (SMS or second factor); a refusal or wrong code comes back as the page."""
     attempt = context["attempt"]
     try:
-        return verify(
+        outcome = verify(
             db,
             settings,
             _counters(request, db),
@@ -164,6 +170,10 @@ def _check(
         )
     except ProblemError as error:
         return _problem_page(request, "identity/verify.html", context, error)
+    if outcome.status == "wrong":
+        context["remaining"] = outcome.remaining
+        return _problem_page(request, "identity/verify.html", context, wrong())
+    return outcome
 
 
 def _signed_in(
@@ -197,12 +207,9 @@ def verify_submit(
 ) -> Response:
     """Check the code; a new session (new id) on success."""
     context: dict[str, Any] = {"attempt": attempt, "next": safe_next(next), "step": "sms"}
-    outcome = _check(request, db, settings, service.verify_code, context, code)
+    outcome = _check(request, db, settings, service.verify_code, context, code, WrongCode)
     if isinstance(outcome, Response):
         return outcome
-    if outcome.status == "wrong":
-        context["remaining"] = outcome.remaining
-        return _problem_page(request, "identity/verify.html", context, WrongCode())
     if outcome.status == "second_factor":
         db.commit()
         return RedirectResponse(
@@ -231,12 +238,9 @@ def totp_submit(
     next: Annotated[str, Form()] = "/account",
 ) -> Response:
     context: dict[str, Any] = {"attempt": attempt, "next": safe_next(next), "step": "totp"}
-    outcome = _check(request, db, settings, service.verify_second_factor, context, code)
+    outcome = _check(request, db, settings, service.verify_second_factor, context, code, SecondFactorInvalid)
     if isinstance(outcome, Response):
         return outcome
-    if outcome.status == "wrong":
-        context["remaining"] = outcome.remaining
-        return _problem_page(request, "identity/verify.html", context, SecondFactorInvalid())
     assert outcome.citizen is not None
     return _signed_in(request, db, outcome.citizen, outcome, next)
 
