@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from panjereh import seeding
 from panjereh.app import create_app
@@ -50,6 +51,15 @@ def demo_server(settings: Settings, tmp_path_factory: pytest.TempPathFactory) ->
         yield url, home
 
 
+def _arrive(page, pattern: str) -> None:  # type: ignore[no-untyped-def]
+    """Wait for the page to reach `pattern`; if it stays elsewhere, say where and what it shows."""
+    try:
+        page.wait_for_url(re.compile(pattern))
+    except PlaywrightTimeout:
+        shown = page.locator("body").inner_text()[:800]
+        raise AssertionError(f"expected {pattern}, stayed on {page.url}:\n{shown}") from None
+
+
 def _last_code(home: Path) -> str:
     message = json.loads((home / "outbox.jsonl").read_text(encoding="utf-8").splitlines()[-1])
     match = re.search(r"[0-9]{6,8}", message["body_fa"])
@@ -71,15 +81,15 @@ def test_a_citizen_gets_a_smart_certificate_end_to_end(browser, demo_server) -> 
     page.fill("input[name=national_code]", DEMO_CITIZEN[0])
     page.fill("input[name=mobile]", DEMO_CITIZEN[1])
     page.locator("main form button[type=submit]").first.click()
-    page.wait_for_url(re.compile(r"/login/verify"))
+    _arrive(page, r"/login/verify")
     page.fill("input[name=code]", _last_code(home))
     page.locator("main form button[type=submit]").first.click()
-    page.wait_for_url(re.compile(r"/account"))
+    _arrive(page, r"/account")
 
     page.goto(url + "/services/no-criminal-record/apply")
     assert page.locator("main").inner_text().count("قوه قضاییه") >= 1  # the preview names who is asked
     page.locator("main form button[type=submit]").first.click()
-    page.wait_for_url(re.compile(r"/account/requests/[0-9]+"))
+    _arrive(page, r"/account/requests/[0-9]+")
     # The page refreshes itself while the platform decides; no human is involved.
     page.wait_for_selector("[data-state=approved]", timeout=30_000)
     page.locator("a[href^='/documents/']").first.click()

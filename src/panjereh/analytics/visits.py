@@ -29,6 +29,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from panjereh.analytics.models import PseudonymousUser, visit_event
 from panjereh.core.config import Settings
+from panjereh.core.db import intend_to_write
 from panjereh.core.jalali import to_tehran
 from panjereh.core.logging import get_logger
 
@@ -203,6 +204,7 @@ class VisitRecorder:
         factory = self.sessionmaker_of()
         session = factory()
         try:
+            intend_to_write(session)
             count = write_visits(session, batch)
             session.commit()
         except Exception:

@@ -102,8 +102,17 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+# An execution option: the transaction will write. See `intend_to_write`.
+WRITE_INTENT = "panjereh_write_intent"
+
+
 def _sqlite_begin(connection: Any) -> None:
-    connection.exec_driver_sql("BEGIN")
+    # A deferred BEGIN reads from a snapshot; if another connection commits before this transaction's
+    # first write, that write is refused at once ("database is locked", SQLITE_BUSY_SNAPSHOT) and the
+    # busy timeout cannot help. A transaction that means to write takes the write lock up front and
+    # waits its turn instead; read-only ones stay deferred (in WAL mode readers never wait).
+    immediate = connection.get_execution_options().get(WRITE_INTENT, False)
+    connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
 
 def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:
@@ -111,11 +120,25 @@ def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(bind=engine, expire_on_commit=False)
 
 
+def intend_to_write(session: Session) -> None:
+    """Begin the session's transaction as a writer (call before its first statement).
+
+    On SQLite this is BEGIN IMMEDIATE (see `_sqlite_begin`), so a read followed by a write can never be
+    refused because another connection wrote in between; PostgreSQL needs nothing more than its MVCC.
+    """
+    session.connection(execution_options={WRITE_INTENT: True})
+
+
 @contextmanager
-def unit_of_work(factory: sessionmaker[Session]) -> Iterator[Session]:
-    """One transaction: commit when the block ends normally, roll back when it raises."""
+def unit_of_work(factory: sessionmaker[Session], *, writes: bool = True) -> Iterator[Session]:
+    """One transaction: commit when the block ends normally, roll back when it raises.
+
+    `writes=False` is for units of work that only read: on SQLite they do not queue behind writers.
+    """
     session = factory()
     try:
+        if writes:
+            intend_to_write(session)
         yield session
         session.commit()
     except BaseException:

@@ -7,6 +7,7 @@ from typing import Any
 from sqlalchemy.orm import Session, sessionmaker
 
 from panjereh.core.config import Settings
+from panjereh.core.db import unit_of_work
 from panjereh.delivery import proactive, processing, recurring
 from panjereh.delivery.jobs import Worker
 from panjereh.exchange.client import PlatformClient
@@ -28,7 +29,7 @@ def make_worker(
 def start_inprocess(app: Any) -> Worker:
     """Start a worker thread beside the web process, sharing its database and exchange client."""
     worker = make_worker(app.state.settings, app.state.sessionmaker, app.state.exchange)
-    with app.state.sessionmaker() as session, session.begin():
+    with unit_of_work(app.state.sessionmaker) as session:
         recurring.ensure_recurring(session, recurring.DATA_ACCESS_NOTICES_JOB)
     worker.start_in_thread()
     return worker

@@ -14,7 +14,8 @@ class ExchangeSettings(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix="PANJEREH_EXCHANGE_", extra="ignore")
 
-    # auto: entries are written in batches by a writer thread, except in tests (written before returning).
+    # auto: entries are written in batches by a writer thread, except where every session shares one
+    # connection (the test harness): there they are written before the call returns.
     log_mode: Literal["auto", "background", "inline"] = "auto"
     log_batch_size: int = Field(default=500, ge=1)
     log_flush_ms: int = Field(default=50, ge=1)

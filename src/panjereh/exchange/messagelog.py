@@ -6,16 +6,17 @@ import queue
 import threading
 import time
 from collections.abc import Callable
-from contextlib import AbstractContextManager, nullcontext
+from contextlib import AbstractContextManager, closing, nullcontext
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Table, func, insert, select
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
-from panjereh.core.db import utcnow
+from panjereh.core.db import intend_to_write, utcnow
 from panjereh.core.logging import get_logger
 from panjereh.exchange.chain import GENESIS, entry_hash, seal_message
 from panjereh.exchange.models import LATENCY_BOUNDS_MS, InquiryStat, LedgerEntry, LogEntry, LogHead, LogSeal
@@ -126,7 +127,7 @@ class LogWriter:
         session_factory: SessionFactory,
         signer: LogSigner,
         *,
-        inline: bool,
+        inline: bool | None,
         batch_size: int = 500,
         flush_ms: int = 50,
         queue_max: int = 100_000,
@@ -134,7 +135,7 @@ class LogWriter:
     ) -> None:
         self.session_factory = session_factory
         self.signer = signer
-        self.inline = inline
+        self._inline = inline
         self.batch_size = batch_size
         self.flush_seconds = flush_ms / 1000
         self.seal_every = timedelta(seconds=seal_every_seconds)
@@ -142,9 +143,29 @@ class LogWriter:
         self._thread: threading.Thread | None = None
         self._start_lock = threading.Lock()
         self._last_seal: datetime | None = None
-        self.guard: AbstractContextManager[Any] = threading.RLock() if inline else nullcontext()
+        self._guard: AbstractContextManager[Any] | None = None
         self.written = 0
         self.failed_batches = 0
+
+    @property
+    def inline(self) -> bool:
+        """Whether records are written before `submit` returns.
+
+        Undecided (`None`) means: inline exactly when every session shares one connection, as in the
+        test harness, where a second connection could never write beside the test's open transaction;
+        a thread writing batches otherwise. Decided on first use, when the session factory is final.
+        """
+        if self._inline is None:
+            with closing(self.session_factory()) as session:
+                self._inline = isinstance(session.bind, Connection)
+        return self._inline
+
+    @property
+    def guard(self) -> AbstractContextManager[Any]:
+        """Held around every database use of the exchange when inline: one connection, one user."""
+        if self._guard is None:
+            self._guard = threading.RLock() if self.inline else nullcontext()
+        return self._guard
 
     # -- submitting ---------------------------------------------------------------------------------
 
@@ -236,6 +257,7 @@ class LogWriter:
         """Append a batch: chain entries, ledger rows and stats in one transaction."""
         session = self.session_factory()
         try:
+            intend_to_write(session)
             head = session.scalars(select(LogHead).where(LogHead.id == 1).with_for_update()).one_or_none()
             if head is None:
                 head = LogHead(id=1, last_seq=0, last_hash=GENESIS, anchor_seq=0, anchor_hash=GENESIS)

@@ -13,7 +13,7 @@ import time
 import uuid
 import weakref
 from collections.abc import Callable, Mapping
-from contextlib import AbstractContextManager, closing
+from contextlib import closing
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -154,9 +154,7 @@ class Exchange:
         self.metrics = metrics or ExchangeMetrics()
         self.breaker = CircuitBreaker(self.config.breaker_failures, self.config.breaker_cooldown_seconds)
         self.limiter = RateLimiter()
-        inline = self.config.log_mode == "inline" or (
-            self.config.log_mode == "auto" and settings.env == "test"
-        )
+        inline = {"inline": True, "background": False}.get(self.config.log_mode)  # auto: None
         self.writer = LogWriter(
             session_factory,
             load_signer(settings.ensure_home()),
@@ -166,8 +164,6 @@ class Exchange:
             queue_max=self.config.log_queue_max,
             seal_every_seconds=self.config.seal_every_seconds,
         )
-        # Inline logging is for tests, whose sessions all share one connection: one user at a time.
-        self._db_guard: AbstractContextManager[Any] = self.writer.guard
         self._routes: dict[str, tuple[Route, float]] = {}
         self._provider_headers = {"Authorization": f"Bearer {settings.registry_token}"}
         self._aiohttp: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, aiohttp.ClientSession] = (
@@ -243,7 +239,7 @@ class Exchange:
         route: Route | None = None
         shown_path = path or ""
         try:
-            with self._db_guard, closing(self.session_factory()) as session:
+            with self.writer.guard, closing(self.session_factory()) as session:
                 route = self.route(session, service_code)
                 method = (method or route.method).upper()
                 if method != route.method:

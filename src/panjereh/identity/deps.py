@@ -10,6 +10,7 @@ from fastapi import Depends, FastAPI, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from sqlalchemy import inspect
 
+from panjereh.core.db import unit_of_work
 from panjereh.core.deps import DbSession
 from panjereh.core.errors import PROBLEM_JSON, ProblemError
 from panjereh.core.requests import instance_uri
@@ -85,9 +86,10 @@ def current_user_context(request: Request) -> dict[str, Any]:
         token = request.cookies.get(SESSION_COOKIE)
         if not token:
             return {"current_user": None}
-        with request.app.state.sessionmaker() as db:
-            cached = sessions.resolve(db, token)
-            db.commit()
+        # A second session beside the request's own (which on SQLite holds the write lock): it only
+        # reads, so it never waits on it. Pages that need the citizen touch the session themselves.
+        with unit_of_work(request.app.state.sessionmaker, writes=False) as db:
+            cached = sessions.resolve(db, token, touch=False)
         request.state.identity = cached
     return {"current_user": cached[1] if cached else None}
 

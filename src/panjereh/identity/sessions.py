@@ -58,8 +58,9 @@ def is_live(web_session: WebSession, now: datetime) -> bool:
     return now < web_session.last_seen_at + idle
 
 
-def resolve(session: Session, token: str | None) -> tuple[WebSession, Citizen] | None:
-    """The live session and its citizen for a cookie token, touching `last_seen_at` at most once a minute."""
+def resolve(session: Session, token: str | None, *, touch: bool = True) -> tuple[WebSession, Citizen] | None:
+    """The live session and its citizen for a cookie token, touching `last_seen_at` at most once a minute
+    (unless `touch` is false: a read-only look that must not write)."""
     if not token or len(token) > 100:
         return None
     row = session.execute(
@@ -73,7 +74,7 @@ def resolve(session: Session, token: str | None) -> tuple[WebSession, Citizen] |
     now = utcnow()
     if not is_live(web_session, now):
         return None
-    if now - web_session.last_seen_at > timedelta(seconds=policy.SESSION_TOUCH_SECONDS):
+    if touch and now - web_session.last_seen_at > timedelta(seconds=policy.SESSION_TOUCH_SECONDS):
         web_session.last_seen_at = now
         session.flush()
     return web_session, citizen
