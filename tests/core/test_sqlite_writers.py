@@ -8,6 +8,7 @@ backend of the test run is.
 
 from __future__ import annotations
 
+import sqlite3
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -89,3 +90,26 @@ def test_a_reader_does_not_wait_for_a_writer(factory: sessionmaker[Session]) -> 
         writer.execute(_add(5))
         assert _count(factory) == 0  # at once, from the last committed state
     assert _count(factory) == 5
+
+
+def test_a_unit_of_work_stays_a_writer_after_a_commit_inside_it(
+    engine: Engine, factory: sessionmaker[Session]
+) -> None:
+    def another_writer_gets_in() -> bool:
+        probe = sqlite3.connect(str(engine.url.database), timeout=0, isolation_level=None)
+        try:
+            probe.execute("BEGIN IMMEDIATE")
+            probe.execute("ROLLBACK")
+            return True
+        except sqlite3.OperationalError:
+            return False
+        finally:
+            probe.close()
+
+    with unit_of_work(factory) as session:
+        session.execute(READ)
+        assert not another_writer_gets_in()
+        session.commit()  # handlers commit before redirecting, then may go on
+        session.execute(READ)
+        assert not another_writer_gets_in()
+    assert another_writer_gets_in()

@@ -121,10 +121,12 @@ def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:
 
 
 def intend_to_write(session: Session) -> None:
-    """Begin the session's transaction as a writer (call before its first statement).
+    """Begin the session's current transaction as a writer (call before its first statement).
 
     On SQLite this is BEGIN IMMEDIATE (see `_sqlite_begin`), so a read followed by a write can never be
     refused because another connection wrote in between; PostgreSQL needs nothing more than its MVCC.
+    For sessions made elsewhere (the log and visit writers); `unit_of_work` does this for every
+    transaction of its session, including those after a commit inside the block.
     """
     session.connection(execution_options={WRITE_INTENT: True})
 
@@ -135,10 +137,8 @@ def unit_of_work(factory: sessionmaker[Session], *, writes: bool = True) -> Iter
 
     `writes=False` is for units of work that only read: on SQLite they do not queue behind writers.
     """
-    session = factory()
+    session = factory(execution_options={WRITE_INTENT: True}) if writes else factory()
     try:
-        if writes:
-            intend_to_write(session)
         yield session
         session.commit()
     except BaseException:

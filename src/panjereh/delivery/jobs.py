@@ -19,7 +19,7 @@ from typing import Any
 from sqlalchemy import and_, event, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from panjereh.core.db import utcnow
+from panjereh.core.db import unit_of_work, utcnow
 from panjereh.core.logging import get_logger
 from panjereh.delivery.models import Job, JobStatus
 
@@ -201,7 +201,7 @@ def claim(
         .with_for_update(skip_locked=True)
         .scalar_subquery()
     )
-    with factory() as session, session.begin():
+    with unit_of_work(factory) as session:
         rows = session.execute(
             update(Job)
             .where(Job.id.in_(due), _claimable(now))
@@ -256,7 +256,7 @@ class Worker:
                 raise RuntimeError(f"no handler for job kind {job.kind!r}")
             await fn(context)
             if not context.finished:
-                with self.factory() as session, session.begin():
+                with unit_of_work(self.factory) as session:
                     context.complete(session)
         except LeaseLost:
             log.warning("job.lease_lost", job=job.id, kind=job.kind)
@@ -270,7 +270,7 @@ class Worker:
     def _requeue_or_fail(self, context: JobContext, reason: str, delay: float | None) -> None:
         job = context.job
         try:
-            with self.factory() as session, session.begin():
+            with unit_of_work(self.factory) as session:
                 if job.attempts >= job.max_attempts:
                     _finish(session, job.id, self.worker_id, status=JobStatus.FAILED, error=reason)
                 else:

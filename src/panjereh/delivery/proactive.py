@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from panjereh.core.config import Settings
-from panjereh.core.db import utcnow
+from panjereh.core.db import unit_of_work, utcnow
 from panjereh.core.logging import get_logger
 from panjereh.delivery import definitions as defs
 from panjereh.delivery import jobs, recurring, service
@@ -57,7 +57,7 @@ async def poll_life_events(
     client: PlatformClient, factory: Any, settings: Settings, *, page_size: int = 200
 ) -> int:
     """Read the feed from the stored cursor (from the first poll's instant: history is not replayed)."""
-    with factory() as session, session.begin():
+    with unit_of_work(factory) as session:
         cursor = session.get(FeedCursor, FEED)
         if cursor is None:
             cursor = FeedCursor(name=FEED, since=utcnow(), last_id=None)
@@ -75,7 +75,7 @@ async def poll_life_events(
             raise ProviderUnavailable(f"the events feed answered {result.status}")
         page = result.data or {}
         events = list(page.get("events") or [])
-        with factory() as session, session.begin():
+        with unit_of_work(factory) as session:
             started += apply_events(session, settings, events)
             if events:
                 last_id = int(events[-1]["id"])
@@ -101,7 +101,7 @@ async def poll_job(ctx: jobs.JobContext) -> None:
         raise jobs.Retry(f"events feed unavailable: {exc}") from exc
     if started:
         log.info("proactive.started", requests=started)
-    with ctx.sessionmaker() as session, session.begin():
+    with unit_of_work(ctx.sessionmaker) as session:
         ctx.hold(session)
         ctx.complete(session)
         ensure_poller(session, delay=POLL_INTERVAL_SECONDS)

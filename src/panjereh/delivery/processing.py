@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from panjereh.core.config import Settings
-from panjereh.core.db import utcnow
+from panjereh.core.db import unit_of_work, utcnow
 from panjereh.core.jalali import TEHRAN
 from panjereh.delivery import engine, jobs, loading, service
 from panjereh.delivery.definitions import Evidence, LoadedDefinition
@@ -202,7 +202,7 @@ async def process_request(ctx: jobs.JobContext) -> None:
 
 
 def _start(ctx: jobs.JobContext, settings: Settings, request_id: str) -> Snapshot | None:
-    with ctx.sessionmaker() as session, session.begin():
+    with unit_of_work(ctx.sessionmaker) as session:
         ctx.hold(session)
         snapshot = _begin(session, settings, request_id)
         if snapshot is None:  # already decided (a duplicate job, or a retry after the decision committed)
@@ -213,7 +213,7 @@ def _start(ctx: jobs.JobContext, settings: Settings, request_id: str) -> Snapsho
 def _decide(
     ctx: jobs.JobContext, settings: Settings, request_id: str, snapshot: Snapshot, facts: dict[str, Any]
 ) -> None:
-    with ctx.sessionmaker() as session, session.begin():
+    with unit_of_work(ctx.sessionmaker) as session:
         ctx.hold(session)
         request = session.get(ServiceRequest, request_id)
         if request is not None and request.state == S.PROCESSING:
@@ -229,7 +229,7 @@ def _wait(ctx: jobs.JobContext, settings: Settings, request_id: str, exc: Except
     else:
         what = "مجوز استعلام برقرار نیست"
         detail = {"error": str(exc), "retry_in_seconds": round(delay, 1)}
-    with ctx.sessionmaker() as session, session.begin():
+    with unit_of_work(ctx.sessionmaker) as session:
         ctx.hold(session)
         request = session.get(ServiceRequest, request_id)
         if request is None:

@@ -8,7 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from panjereh.core.config import Settings
-from panjereh.core.db import utcnow
+from panjereh.core.db import unit_of_work, utcnow
 from panjereh.delivery import jobs
 from panjereh.delivery.models import Job, JobStatus
 from panjereh.exchange import notices
@@ -30,7 +30,7 @@ def ensure_recurring(session: Session, kind: str, *, delay: float = 0.0) -> None
 async def data_access_notices_job(ctx: jobs.JobContext) -> None:
     """Tell subscribed citizens about agencies' new looks at their data, then queue the next run."""
     settings: Settings = ctx.services["settings"]
-    with ctx.sessionmaker() as session, session.begin():
+    with unit_of_work(ctx.sessionmaker) as session:
         ctx.hold(session)
         notices.notify_data_access(session, settings)
         ctx.complete(session)
