@@ -14,7 +14,7 @@ PG_TEST_URL ?= $(or $(PANJEREH_TEST_DATABASE_URL),postgresql://postgres@127.0.0.
 REDIS_TEST_URL ?= $(or $(PANJEREH_TEST_REDIS_URL),redis://127.0.0.1:6379/15)
 PYTEST_WORKERS ?= auto
 
-.PHONY: help demo test test-sqlite test-postgres lint typecheck bench install assets system-packages services messages clean
+.PHONY: help demo test test-sqlite test-postgres lint typecheck bench bench-packages install assets system-packages services messages clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -38,15 +38,22 @@ assets: node_modules/.synced ## Front-end assets from the npm registry (package-
 demo: install ## Run the product on its embedded default (SQLite under ./var, demo data, registries, portal)
 	$(PANJEREH) demo
 
-system-packages: ## Debian packages the tests use, when missing: Chromium (browser tests), poppler-utils (PDF tests)
+# $(call debian,command package ...): install from the Debian packages each package whose command is missing.
+define debian
 	@missing=""; \
-	command -v chromium >/dev/null || missing="$$missing chromium"; \
-	command -v pdftoppm >/dev/null || missing="$$missing poppler-utils"; \
+	set -- $(1); while [ $$# -gt 1 ]; do command -v $$1 >/dev/null || missing="$$missing $$2"; shift 2; done; \
 	if [ -n "$$missing" ]; then \
 	  echo "installing from the Debian packages:$$missing"; \
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing >/dev/null; \
 	fi
+endef
+
+system-packages: ## Debian packages the tests use, when missing: Chromium (browser tests), poppler-utils (PDF tests)
+	$(call debian,chromium chromium pdftoppm poppler-utils)
+
+bench-packages: ## Debian packages the benchmarks use, when missing: wrk (the exchange's load generator)
+	$(call debian,wrk wrk)
 
 services: ## Check PostgreSQL and Redis (fatal with CI=true; never silently skipped)
 	@$(PY) -m tests.support.services "$(PG_TEST_URL)" "$(REDIS_TEST_URL)"
@@ -76,7 +83,7 @@ lint: install ## ruff, the import-linter contracts, mypy
 	$(VENV)/bin/lint-imports --no-cache
 	$(VENV)/bin/mypy src/panjereh
 
-bench: install ## Benchmarks: ratios measured in one run (see docs/performance.md)
+bench: install bench-packages ## Benchmarks: ratios measured in one run (see docs/performance.md)
 	@for b in bench/bench_*.py; do echo "== $$b"; $(PY) $$b || exit 1; done
 
 messages: install ## Extract translatable messages and update the English catalog

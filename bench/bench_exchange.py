@@ -4,7 +4,11 @@ Three processes on one machine: the simulated registries, the portal (gateway, m
 background batches), and this load generator (aiohttp, 50 concurrent clients). Prints throughput
 ratio, added p50/p99 latency and the gateway's memory across many calls.
 
-    .venv/bin/python bench/bench_exchange.py [--requests 5000] [--memory-calls 100000]
+    .venv/bin/python bench/bench_exchange.py [--rounds 3] [--seconds 5] [--memory-calls 100000]
+
+The saturated rounds are driven by wrk when it is installed (`make bench` installs it): a Python load
+generator would take a core of the two the servers share. Then 50 clients at a steady 250 requests a
+second show the latency the gateway adds when it is not queueing.
 """
 
 from __future__ import annotations
@@ -12,6 +16,8 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import re
+import shutil
 import socket
 import statistics
 import subprocess
@@ -19,6 +25,7 @@ import sys
 import tempfile
 import time
 import uuid
+from dataclasses import dataclass
 from pathlib import Path
 
 import aiohttp
@@ -66,16 +73,35 @@ def rss_kib(pid: int) -> int:
     return 0
 
 
-async def load(url: str, headers: dict[str, str], total: int) -> tuple[float, list[float], int]:
-    """`total` GETs from CONCURRENCY workers; returns (seconds, latencies in ms, failures)."""
+@dataclass
+class Round:
+    """One measured round of load on one URL."""
+
+    calls: int
+    seconds: float
+    p50_ms: float
+    p99_ms: float
+
+    @property
+    def rate(self) -> float:
+        return self.calls / self.seconds
+
+
+async def load(
+    url: str, headers: dict[str, str], total: int, *, every: float | None = None
+) -> tuple[float, list[float], int]:
+    """`total` GETs from CONCURRENCY clients, back to back or each client once per `every` seconds;
+    returns (seconds, latencies in ms, failures)."""
     latencies: list[float] = []
     failures = 0
     remaining = total
     connector = aiohttp.TCPConnector(limit=CONCURRENCY)
     async with aiohttp.ClientSession(connector=connector) as session:
 
-        async def worker() -> None:
+        async def client(offset: float) -> None:
             nonlocal remaining, failures
+            if every:
+                await asyncio.sleep(offset)
             while remaining > 0:
                 remaining -= 1
                 started = time.perf_counter()
@@ -84,10 +110,49 @@ async def load(url: str, headers: dict[str, str], total: int) -> tuple[float, li
                     if response.status != 200:
                         failures += 1
                 latencies.append((time.perf_counter() - started) * 1000)
+                if every:
+                    await asyncio.sleep(max(0.0, every - (time.perf_counter() - started)))
 
         started = time.perf_counter()
-        await asyncio.gather(*(worker() for _ in range(CONCURRENCY)))
+        spread = (every or 0) / CONCURRENCY
+        await asyncio.gather(*(client(i * spread) for i in range(CONCURRENCY)))
         return time.perf_counter() - started, latencies, failures
+
+
+def aiohttp_round(url: str, headers: dict[str, str], calls: int) -> Round:
+    seconds, latencies, failed = asyncio.run(load(url, headers, calls))
+    assert failed == 0, f"{failed} calls to {url} failed"
+    return Round(calls, seconds, percentile(latencies, 0.5), percentile(latencies, 0.99))
+
+
+def _wrk_ms(text: str) -> float:
+    value, unit = re.fullmatch(r"([0-9.]+)(us|ms|s)", text).groups()  # type: ignore[union-attr]
+    return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
+
+
+def wrk_round(url: str, headers: dict[str, str], seconds: int) -> Round:
+    """One round driven by wrk (C, one thread, CONCURRENCY connections): the load generator takes
+    little of the two cores the servers share, so the round measures the servers, not the client."""
+    flags = [f"-H{name}: {value}" for name, value in headers.items()]
+    out = subprocess.run(  # noqa: S603
+        ["wrk", "-t1", f"-c{CONCURRENCY}", f"-d{seconds}s", "--latency", *flags, url],  # noqa: S607
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    assert "Non-2xx" not in out and "Socket errors" not in out, out
+    calls = int(re.search(r"([0-9]+) requests in", out).group(1))  # type: ignore[union-attr]
+    took = float(re.search(r"requests in ([0-9.]+)s", out).group(1))  # type: ignore[union-attr]
+    distribution = out.split("Latency Distribution", 1)[1]
+    p50 = _wrk_ms(re.search(r"\b50%\s+(\S+)", distribution).group(1))  # type: ignore[union-attr]
+    p99 = _wrk_ms(re.search(r"\b99%\s+(\S+)", distribution).group(1))  # type: ignore[union-attr]
+    return Round(calls, took, p50, p99)
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process so far (/proc/<pid>/stat, fields 14 and 15)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def percentile(values: list[float], share: float) -> float:
@@ -97,7 +162,13 @@ def percentile(values: list[float], share: float) -> float:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--requests", type=int, default=5000, help="calls per measured round")
+    parser.add_argument("--requests", type=int, default=5000, help="calls a round (aiohttp client)")
+    parser.add_argument("--seconds", type=int, default=5, help="length of a round (wrk client)")
+    parser.add_argument(
+        "--client", choices=("auto", "wrk", "aiohttp"), default="auto", help="auto: wrk when installed"
+    )
+    parser.add_argument("--paced-rate", type=int, default=250, help="requests a second in the paced run")
+    parser.add_argument("--paced-seconds", type=int, default=8, help="length of the paced run")
     parser.add_argument("--rounds", type=int, default=3, help="alternating direct/gateway rounds")
     parser.add_argument("--memory-calls", type=int, default=100_000, help="calls for the memory check")
     args = parser.parse_args()
@@ -213,30 +284,65 @@ def main() -> None:
 
         asyncio.run(load(direct_url, direct_headers, 1000))  # warm up both paths
         asyncio.run(load(gateway_url, gateway_headers, 1000))
-        direct_rates, gateway_rates, direct_lat, gateway_lat = [], [], [], []
+        use_wrk = shutil.which("wrk") is not None and args.client != "aiohttp"
+
+        def measure(url: str, headers: dict[str, str]) -> Round:
+            if use_wrk:
+                return wrk_round(url, headers, args.seconds)
+            return aiohttp_round(url, headers, args.requests)
+
+        direct_rounds: list[Round] = []
+        gateway_rounds: list[Round] = []
+        portal_cpu = registries_cpu = 0.0  # during the gateway rounds
         for _ in range(args.rounds):
-            seconds, latencies, failed = asyncio.run(load(direct_url, direct_headers, args.requests))
-            assert failed == 0, f"{failed} direct calls failed"
-            direct_rates.append(args.requests / seconds)
-            direct_lat += latencies
-            seconds, latencies, failed = asyncio.run(load(gateway_url, gateway_headers, args.requests))
-            assert failed == 0, f"{failed} gateway calls failed"
-            gateway_rates.append(args.requests / seconds)
-            gateway_lat += latencies
-        direct_rate, gateway_rate = statistics.median(direct_rates), statistics.median(gateway_rates)
-        print(f"== exchange gateway vs direct, {CONCURRENCY} concurrent, {args.rounds}×{args.requests} calls")
-        print(
-            f"direct:  {direct_rate:8.0f} req/s   p50 {percentile(direct_lat, 0.5):6.2f} ms   "
-            f"p99 {percentile(direct_lat, 0.99):6.2f} ms"
-        )
-        print(
-            f"gateway: {gateway_rate:8.0f} req/s   p50 {percentile(gateway_lat, 0.5):6.2f} ms   "
-            f"p99 {percentile(gateway_lat, 0.99):6.2f} ms"
-        )
+            direct_rounds.append(measure(direct_url, direct_headers))
+            cpu_before = cpu_seconds(portal.pid), cpu_seconds(registries.pid)
+            gateway_rounds.append(measure(gateway_url, gateway_headers))
+            portal_cpu += cpu_seconds(portal.pid) - cpu_before[0]
+            registries_cpu += cpu_seconds(registries.pid) - cpu_before[1]
+
+        def summary(rounds: list[Round]) -> tuple[float, float, float]:
+            return (
+                statistics.median(r.rate for r in rounds),
+                statistics.median(r.p50_ms for r in rounds),
+                statistics.median(r.p99_ms for r in rounds),
+            )
+
+        (direct_rate, direct_p50, direct_p99) = summary(direct_rounds)
+        (gateway_rate, gateway_p50, gateway_p99) = summary(gateway_rounds)
+        driver = f"wrk, {args.seconds} s rounds" if use_wrk else f"aiohttp, {args.requests} calls a round"
+        print(f"== exchange gateway vs direct, {CONCURRENCY} clients, {args.rounds} rounds ({driver})")
+        print(f"direct:  {direct_rate:8.0f} req/s   p50 {direct_p50:6.2f} ms   p99 {direct_p99:6.2f} ms")
+        print(f"gateway: {gateway_rate:8.0f} req/s   p50 {gateway_p50:6.2f} ms   p99 {gateway_p99:6.2f} ms")
         print(f"throughput ratio (gateway/direct): {gateway_rate / direct_rate:.2f}")
         print(
-            f"added latency: p50 {percentile(gateway_lat, 0.5) - percentile(direct_lat, 0.5):+.2f} ms   "
-            f"p99 {percentile(gateway_lat, 0.99) - percentile(direct_lat, 0.99):+.2f} ms"
+            f"added latency at saturation: p50 {gateway_p50 - direct_p50:+.2f} ms   "
+            f"p99 {gateway_p99 - direct_p99:+.2f} ms (queueing: both paths run flat out)"
+        )
+        calls = sum(r.calls for r in gateway_rounds)
+        print(
+            f"CPU per gateway call: portal {portal_cpu / calls * 1e6:.0f} µs, "
+            f"provider {registries_cpu / calls * 1e6:.0f} µs"
+        )
+
+        # The same 50 clients at a steady national rate (Estonia averages ~246 X-Road requests a
+        # second): below both paths' capacity, so the difference is the gateway's own work per call.
+        every = CONCURRENCY / args.paced_rate
+        paced_calls = args.paced_rate * args.paced_seconds
+        paced: dict[str, tuple[float, float]] = {}
+        for name, url, headers in (
+            ("direct", direct_url, direct_headers),
+            ("gateway", gateway_url, gateway_headers),
+        ):
+            asyncio.run(load(url, headers, CONCURRENCY * 4, every=every))  # the clients' connections
+            _, latencies, failed = asyncio.run(load(url, headers, paced_calls, every=every))
+            assert failed == 0, f"{failed} paced calls failed"
+            paced[name] = (percentile(latencies, 0.5), percentile(latencies, 0.99))
+        print(
+            f"at {args.paced_rate} req/s from {CONCURRENCY} clients: direct p50 {paced['direct'][0]:.2f} ms "
+            f"p99 {paced['direct'][1]:.2f} ms; gateway p50 {paced['gateway'][0]:.2f} ms "
+            f"p99 {paced['gateway'][1]:.2f} ms; added p50 {paced['gateway'][0] - paced['direct'][0]:+.2f} ms "
+            f"p99 {paced['gateway'][1] - paced['direct'][1]:+.2f} ms"
         )
 
         if args.memory_calls:

@@ -12,8 +12,8 @@ import threading
 import time
 import uuid
 import weakref
-from collections.abc import Callable, Mapping
-from contextlib import closing
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import closing, contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -22,8 +22,10 @@ from urllib.parse import quote, urlencode
 import aiohttp
 import httpx
 from sqlalchemy import Table, bindparam, or_, select
+from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.orm import Session
 
+from panjereh.agencies.models import Agency, AgencySystem
 from panjereh.core.config import Settings
 from panjereh.core.db import utcnow
 from panjereh.core.errors import ProblemError
@@ -51,6 +53,24 @@ SessionFactory = Callable[[], Session]
 ROUTE_TTL_SECONDS = 5.0  # service descriptions may be seconds stale; grants never are (checked per call)
 RETRYABLE_STATUSES = frozenset({502, 503, 504})
 MAX_TEXT = 200
+
+# The route lookup (on a cache miss) as one Core statement.
+_ROUTE = (
+    select(
+        DataService.code,
+        Agency.code.label("provider_agency_code"),
+        AgencySystem.code.label("system_code"),
+        AgencySystem.base_url,
+        DataService.method,
+        DataService.path,
+        DataService.subject_field,
+        DataService.personal_data,
+        DataService.timeout_ms,
+    )
+    .join(Agency, Agency.id == DataService.provider_agency_id)
+    .join(AgencySystem, AgencySystem.id == DataService.system_id)
+    .where(DataService.code == bindparam("code"), DataService.active.is_(True))
+)
 
 # The grant check as one Core statement, built once. Profiled, the ORM query (compile state, identity
 # map, result objects) cost more than the indexed lookup itself; the statement's compiled form is cached.
@@ -172,6 +192,7 @@ class Exchange:
         self._httpx: httpx.Client | None = None
         self._httpx_lock = threading.Lock()
         self._local_database: bool | None = None
+        self._engine: Engine | None = None
 
     # -- checks (sync: they read the database) ------------------------------------------------------
 
@@ -189,30 +210,47 @@ class Exchange:
                 self._local_database = session.get_bind().dialect.name == "sqlite"
         return self._local_database
 
-    def route(self, session: Session, service_code: str) -> Route:
+    @contextmanager
+    def _reading(self) -> Iterator[Connection]:
+        """The connection the checks read through, its snapshot ended when the block ends.
+
+        Tests bind every session to one connection (their transaction): there it is that connection,
+        under the guard. Elsewhere it is a pooled Core connection, not an ORM session: profiled on
+        SQLite, a session per call cost 118 µs against 71 µs for the same lookup on a connection.
+        """
+        if self.writer.inline:
+            with self.writer.guard, closing(self.session_factory()) as session:
+                yield session.connection()
+            return
+        if self._engine is None:
+            with closing(self.session_factory()) as session:
+                bind = session.get_bind()
+            self._engine = bind if isinstance(bind, Engine) else bind.engine
+        with self._engine.connect() as connection:
+            yield connection
+
+    def route(self, connection: Connection, service_code: str) -> Route:
         """The forwarding description of an active data service (cached for a few seconds)."""
         cached = self._routes.get(service_code)
         if cached is not None and time.monotonic() - cached[1] < ROUTE_TTL_SECONDS:
             return cached[0]
-        service = session.scalars(
-            select(DataService).where(DataService.code == service_code, DataService.active.is_(True))
-        ).one_or_none()
-        if service is None:
+        row = connection.execute(_ROUTE, {"code": service_code}).one_or_none()
+        if row is None:
             raise ServiceNotFound(
                 f"No data service {service_code!r} is published on the exchange.",
                 f"خدمت داده‌ای با کد «{service_code}» روی گذرگاه منتشر نشده است.",
             )
         route = Route(
-            code=service.code,
-            provider_agency_code=service.provider.code,
-            system_code=service.system.code,
-            base_url=service.system.base_url.rstrip("/"),
-            method=service.method,
-            path=service.path,
-            subject_field=service.subject_field,
-            personal_data=service.personal_data,
-            timeout_ms=service.timeout_ms or self.config.default_timeout_ms,
-            pattern=path_pattern(service.path),
+            code=row.code,
+            provider_agency_code=row.provider_agency_code,
+            system_code=row.system_code,
+            base_url=row.base_url.rstrip("/"),
+            method=row.method,
+            path=row.path,
+            subject_field=row.subject_field,
+            personal_data=row.personal_data,
+            timeout_ms=row.timeout_ms or self.config.default_timeout_ms,
+            pattern=path_pattern(row.path),
         )
         self._routes[service_code] = (route, time.monotonic())
         return route
@@ -239,8 +277,8 @@ class Exchange:
         route: Route | None = None
         shown_path = path or ""
         try:
-            with self.writer.guard, closing(self.session_factory()) as session:
-                route = self.route(session, service_code)
+            with self._reading() as connection:
+                route = self.route(connection, service_code)
                 method = (method or route.method).upper()
                 if method != route.method:
                     raise WrongMethod(
@@ -273,7 +311,7 @@ class Exchange:
                         "تعداد استعلام‌ها در ثانیه بیش از سقف مجاز است.",
                         headers={"Retry-After": str(max(1, round(wait)))},
                     )
-                self._check_grant(session, caller, route, purpose, at)
+                self._check_grant(connection, caller, route, purpose, at)
         except ProblemError as error:
             self._refused(
                 message_id,
@@ -365,14 +403,12 @@ class Exchange:
         return result
 
     def _check_grant(
-        self, session: Session, caller: Caller, route: Route, purpose: str, at: datetime
+        self, connection: Connection, caller: Caller, route: Route, purpose: str, at: datetime
     ) -> None:
         # Read on every call, never cached: a revoked grant stops the very next call.
-        rows = (
-            session.connection()
-            .execute(_GRANT_PURPOSES, {"agency": caller.agency_code, "service": route.code, "at": at})
-            .all()
-        )
+        rows = connection.execute(
+            _GRANT_PURPOSES, {"agency": caller.agency_code, "service": route.code, "at": at}
+        ).all()
         for (purposes,) in rows:
             if ANY_PURPOSE in purposes or purpose in purposes:
                 return
