@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-import queue
 import threading
 import time
+from collections import deque
 from collections.abc import Callable
 from contextlib import AbstractContextManager, closing, nullcontext
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import cache
 from typing import Any
 
 from sqlalchemy import Table, func, insert, select
@@ -103,7 +104,12 @@ def _upsert_stats(session: Session, records: list[LogRecord]) -> None:
         row[f"h{_bucket_index(record.duration_ms)}"] += 1
     if not rows:
         return
-    dialect = session.get_bind().dialect.name
+    session.execute(_stats_upsert(session.get_bind().dialect.name), list(rows.values()))
+
+
+@cache
+def _stats_upsert(dialect: str) -> Any:
+    """INSERT ... ON CONFLICT DO UPDATE adding a batch's counts to the hour's row (built once per dialect)."""
     dialect_insert: Any = postgresql.insert if dialect == "postgresql" else sqlite.insert
     table: Any = InquiryStat.__table__
     statement = dialect_insert(table)
@@ -113,10 +119,9 @@ def _upsert_stats(session: Session, records: list[LogRecord]) -> None:
     updates["max_ms"] = func.max(table.c.max_ms, statement.excluded.max_ms)
     if dialect == "postgresql":
         updates["max_ms"] = func.greatest(table.c.max_ms, statement.excluded.max_ms)
-    statement = statement.on_conflict_do_update(
+    return statement.on_conflict_do_update(
         index_elements=["bucket", "client_agency_code", "service_code"], set_=updates
     )
-    session.execute(statement, list(rows.values()))
 
 
 class LogWriter:
@@ -139,7 +144,13 @@ class LogWriter:
         self.batch_size = batch_size
         self.flush_seconds = flush_ms / 1000
         self.seal_every = timedelta(seconds=seal_every_seconds)
-        self._queue: queue.Queue[LogRecord | None] = queue.Queue(maxsize=queue_max)
+        # A plain deque, not a queue.Queue: appending wakes no thread. The writer sleeps `flush_ms` and
+        # then takes everything; waking it on every record cost each call a GIL hand-off (latency).
+        self._buffer: deque[LogRecord] = deque()
+        self._queue_max = queue_max
+        self._writing = 0  # records taken from the buffer and not yet committed
+        self._room = threading.Condition()
+        self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._start_lock = threading.Lock()
         self._last_seal: datetime | None = None
@@ -177,18 +188,22 @@ class LogWriter:
             return
         if self._thread is None:
             self._start()
-        self._queue.put(record)  # blocks when full: back-pressure rather than losing entries
+        if len(self._buffer) >= self._queue_max:  # back-pressure rather than losing entries
+            with self._room:
+                while len(self._buffer) >= self._queue_max:
+                    self._room.wait(timeout=0.1)
+        self._buffer.append(record)
 
     def pending(self) -> int:
         """Records waiting to be written."""
-        return self._queue.qsize()
+        return len(self._buffer) + self._writing
 
     def flush(self, timeout: float = 30.0) -> None:
         """Wait until every submitted record is written."""
         if self._thread is None:
             return
         deadline = time.monotonic() + timeout
-        while self._queue.unfinished_tasks and time.monotonic() < deadline:
+        while self.pending() and time.monotonic() < deadline:
             time.sleep(0.005)
 
     def close(self) -> None:
@@ -196,9 +211,10 @@ class LogWriter:
         thread = self._thread
         if thread is None:
             return
-        self._queue.put(None)
+        self._stop.set()
         thread.join(timeout=30)
         self._thread = None
+        self._stop.clear()
 
     def _start(self) -> None:
         with self._start_lock:
@@ -207,36 +223,24 @@ class LogWriter:
                 self._thread.start()
 
     def _run(self) -> None:
-        stopping = False
-        while not stopping:
-            first = self._queue.get()
-            batch: list[LogRecord] = []
-            if first is None:
-                stopping = True
-            else:
-                batch.append(first)
-            deadline = time.monotonic() + self.flush_seconds
-            while not stopping and len(batch) < self.batch_size:
-                remaining = deadline - time.monotonic()
-                try:
-                    item = (
-                        self._queue.get(timeout=max(remaining, 0))
-                        if remaining > 0
-                        else self._queue.get_nowait()
-                    )
-                except queue.Empty:
-                    break
-                if item is None:
-                    stopping = True
-                else:
-                    batch.append(item)
-            taken = len(batch) + (1 if stopping else 0)
+        while True:
+            stopping = self._stop.wait(self.flush_seconds)
+            self._drain()
+            if stopping:
+                return
+
+    def _drain(self) -> None:
+        """Write everything buffered, in batches of at most `batch_size`."""
+        while self._buffer:
+            size = min(self.batch_size, len(self._buffer))
+            self._writing = size  # before taking them: `pending` never reads zero while a batch is out
+            batch = [self._buffer.popleft() for _ in range(size)]
             try:
-                if batch:
-                    self._write_with_retry(batch)
+                self._write_with_retry(batch)
             finally:
-                for _ in range(taken):
-                    self._queue.task_done()
+                self._writing = 0
+            with self._room:
+                self._room.notify_all()
 
     def _write_with_retry(self, batch: list[LogRecord]) -> None:
         # A lost batch would be a hole in the audit trail: keep trying, with a growing pause.
@@ -267,7 +271,9 @@ class LogWriter:
             entries: list[dict[str, Any]] = []
             ledger: list[dict[str, Any]] = []
             for record in batch:
-                fields = asdict(record)
+                fields = dict(
+                    vars(record)
+                )  # shallow: the values are immutable (asdict deep-copies, 1/3 of a batch)
                 fields["duration_ms"] = round(record.duration_ms, 3)
                 seq += 1
                 current = entry_hash(prev, fields)
