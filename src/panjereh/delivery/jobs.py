@@ -115,8 +115,8 @@ class JobContext:
     finished: bool = False
 
     def hold(self, session: Session) -> None:
-        """Renew the lease as the transaction's first statement: proves we still own the job, and on
-        SQLite takes the write lock at once (a read that later upgrades to a write can be refused)."""
+        """Renew the lease as the transaction's first statement: proves we still own the job before work
+        that must not be done twice, and keeps the lease for a long step that follows."""
         result = session.execute(
             update(Job)
             .where(Job.id == self.job.id, Job.locked_by == self.worker_id, Job.status == JobStatus.RUNNING)

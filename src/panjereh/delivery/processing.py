@@ -122,9 +122,9 @@ def decide_and_record(
     request.decision = explained
     request.decided_automatically = True
     if decision.decision == "approve":
-        service.issue_outcome_document(
-            session, settings, request, loaded, service.subject_name(session, request)
-        )
+        with session.no_autoflush:  # the name lookup needs none of the request's pending changes
+            name = service.subject_name(session, request)
+        service.issue_outcome_document(session, settings, request, loaded, name)
         service.transition(
             session,
             settings,
@@ -214,7 +214,8 @@ def _decide(
     ctx: jobs.JobContext, settings: Settings, request_id: str, snapshot: Snapshot, facts: dict[str, Any]
 ) -> None:
     with unit_of_work(ctx.sessionmaker) as session:
-        ctx.hold(session)
+        # No lease renewal first: `complete` below proves the lease in the same transaction and rolls
+        # the decision back if another worker has taken the job meanwhile.
         request = session.get(ServiceRequest, request_id)
         if request is not None and request.state == S.PROCESSING:
             decide_and_record(session, settings, request, snapshot.loaded, facts)

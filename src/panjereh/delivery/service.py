@@ -193,12 +193,16 @@ def record_event(
     detail: dict[str, Any] | None = None,
 ) -> RequestEvent:
     """Append a line to the request's timeline (in its current state)."""
-    seq = (
-        session.scalar(select(func.max(RequestEvent.seq)).where(RequestEvent.request_id == request.id)) or 0
-    ) + 1
+    # The next number is computed inside the INSERT (one statement, not a SELECT and an INSERT). Lines of
+    # one request never race: the request row is updated first in the same flush, which locks it.
+    next_seq = (
+        select(func.coalesce(func.max(RequestEvent.seq), 0) + 1)
+        .where(RequestEvent.request_id == request.id)
+        .scalar_subquery()
+    )
     entry = RequestEvent(
         request_id=request.id,
-        seq=seq,
+        seq=next_seq,
         state=request.state,
         kind=kind,
         actor=actor,
