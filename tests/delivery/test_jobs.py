@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from panjereh.core.config import Settings
 from panjereh.core.db import utcnow
-from panjereh.delivery import jobs, service
+from panjereh.delivery import jobs, processing, service
 from panjereh.delivery.models import Job, JobStatus, RequestEvent, RequestState, ServiceRequest
 from panjereh.documents.models import IssuedDocument
 from tests.delivery.conftest import DEMO, make_citizen, run_jobs
@@ -151,3 +151,39 @@ def test_worker_killed_mid_job_is_resumed_and_nothing_is_done_twice(
     assert documents == 1 and approvals == 1
     assert job is not None and job.status == JobStatus.DONE and job.attempts == 2
     assert run_jobs(worker) == 0
+
+
+def test_a_worker_that_lost_its_lease_decides_nothing(
+    seeded: Session,
+    settings: Settings,
+    session_factory,
+    worker,  # type: ignore[no-untyped-def]
+) -> None:
+    make_citizen(seeded, DEMO)
+    request, _ = service.submit(
+        seeded, settings, national_code=DEMO, slug="no-criminal-record", inputs={"purpose": "employment"},
+        idempotency_key="lease-lost",
+    )  # fmt: skip
+    seeded.commit()
+    [mine] = jobs.claim(session_factory, "worker-a", 10, lease_seconds=-1)  # expired at once
+    [theirs] = jobs.claim(session_factory, "worker-b", 10, lease_seconds=60)
+    assert mine.id == theirs.id
+    stale = jobs.JobContext(session_factory, "worker-a", mine, worker.services)
+
+    async def run() -> None:
+        try:
+            await processing.process_request(stale)
+        finally:
+            await worker.services["exchange"].aclose()
+
+    try:
+        asyncio.run(run())
+        raise AssertionError("a lost lease must stop the job")
+    except jobs.LeaseLost:
+        pass
+    with session_factory() as session:
+        stored = session.get(ServiceRequest, request.id)
+        assert stored is not None and stored.state == RequestState.SUBMITTED  # worker-b's to do
+        assert session.scalar(select(func.count()).select_from(IssuedDocument)) == 0
+        kinds = session.scalars(select(RequestEvent.kind).where(RequestEvent.request_id == request.id)).all()
+        assert kinds == ["submitted"]
