@@ -14,6 +14,7 @@ from panjereh.documents import selectors as documents_selectors
 from panjereh.exchange.selectors import ledger_for_subject
 from panjereh.notify import selectors as notify_selectors
 from tests.delivery.conftest import CONVICTED, DEMO, OFFICER, TAX_DEBTOR, run_jobs
+from tests.support.loop import statements_on_an_event_loop
 
 
 def _apply(client, slug, inputs, key="k-1"):  # type: ignore[no-untyped-def]
@@ -289,3 +290,33 @@ def test_the_catalog_shows_the_level_the_definition_supports(seeded, settings) -
     assert farmer.derived_maturity_level == 3 and "once_only_violation" in farmer.derived_flags
     if farmer.declared_maturity_level > 3:
         assert "declared_level_unsupported" in farmer.derived_flags
+
+
+def test_form_posts_do_their_database_work_off_the_event_loop(  # type: ignore[no-untyped-def]
+    login, worker, officer, committed_engine
+) -> None:
+    # The handlers read the form on the loop (they are async), then hand the rest to a worker thread.
+    citizen = login(DEMO)
+    form = {
+        "csrf_token": _csrf(citizen, "/services/business-licence/apply"),
+        "trade": "نانوایی",
+        "shop_postal_code": "1193653471",
+        "idempotency_key": "l-1",
+    }
+    with statements_on_an_event_loop(committed_engine) as on_loop:
+        applied = citizen.post("/services/business-licence/apply", data=form, follow_redirects=False)
+    assert applied.status_code == 303
+    code = applied.headers["location"].rsplit("/", 1)[-1]
+    run_jobs(worker)
+    staff = login(OFFICER)
+    csrf = _csrf(staff, f"/agency/queue/{code}")
+    with statements_on_an_event_loop(committed_engine) as more:
+        staff.post(f"/agency/queue/{code}/take", data={"csrf_token": csrf})
+        staff.post(f"/agency/queue/{code}/ask", data={"csrf_token": csrf, "text": "اجاره‌نامه را بفرستید"})
+    on_loop += more
+    answer = {"csrf_token": _csrf(citizen, f"/account/requests/{code}"), "answer": "فرستادم"}
+    with statements_on_an_event_loop(committed_engine) as more:
+        citizen.post(f"/account/requests/{code}/answer", data=answer)
+    on_loop += more
+    assert on_loop == []
+    assert citizen.get(f"/api/v1/requests/{code}").json()["state"] == "in_queue"  # the work was done

@@ -3,17 +3,20 @@
 from __future__ import annotations
 
 import base64
+import re
 import time
 from typing import Any
 
 from fastapi.testclient import TestClient
 from joserfc import jwk, jwt
+from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
 from panjereh.core.config import Settings
 from panjereh.oidc import keys as oidc_keys
 from tests.identity.helpers import CONVICTED_CODE, CONVICTED_MOBILE
 from tests.oidc.helpers import REDIRECT_URI, authorize_url, browse, pkce, query_of, register
+from tests.support.loop import statements_on_an_event_loop
 
 
 def _basic(client_id: str, secret: str) -> dict[str, str]:
@@ -387,3 +390,19 @@ def test_discovery_document(client: TestClient) -> None:
     ]
     assert metadata["response_types_supported"] == ["code"]
     assert "pairwise" in metadata["subject_types_supported"]
+
+
+def test_consent_and_logout_do_their_database_work_off_the_event_loop(
+    client: TestClient, seeded: Session, settings: Settings, engine: Engine
+) -> None:
+    # Both read their form on the loop (they are async), then hand the rest to a worker thread.
+    register(seeded)
+    with statements_on_an_event_loop(engine) as on_loop:
+        _code(client, settings)  # signs in and answers the consent screen
+        page = client.get("/oauth2/logout")  # no hint: the citizen is asked
+        token = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
+        assert token, page.text[:500]
+        confirmed = client.post("/oauth2/logout", data={"csrf_token": token.group(1)}, follow_redirects=False)
+    assert on_loop == []
+    assert confirmed.status_code == 303
+    assert client.get("/account", headers={"accept": "text/html"}, follow_redirects=False).status_code == 303

@@ -5,14 +5,19 @@ from __future__ import annotations
 import secrets
 
 from fastapi import APIRouter, FastAPI, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, RedirectResponse
+from sqlalchemy.orm import Session
+from starlette.datastructures import FormData
 
+from panjereh.core.config import Settings
 from panjereh.core.deps import AppSettings, DbSession
 from panjereh.delivery import loading, selectors, service, tracking
 from panjereh.delivery.exceptions import InvalidApplication, NotAnOfficer
 from panjereh.delivery.models import RequestState
 from panjereh.delivery.schemas import preview_of
 from panjereh.identity.deps import CurrentCitizen
+from panjereh.identity.models import Citizen
 from panjereh.web.csrf import CsrfProtected
 
 router = APIRouter(include_in_schema=False)
@@ -67,7 +72,13 @@ async def apply_submit(
     _: CsrfProtected,
 ) -> RedirectResponse | HTMLResponse:
     """Apply; a double submission of the same form lands on the same request."""
-    form = await request.form()
+    form = await request.form()  # read on the event loop; the database work runs in a worker thread
+    return await run_in_threadpool(_apply, request, db, settings, citizen, slug, form)
+
+
+def _apply(
+    request: Request, db: Session, settings: Settings, citizen: Citizen, slug: str, form: FormData
+) -> RedirectResponse | HTMLResponse:
     record = loading.active_record(db, slug)
     loaded = loading.loaded_from_record(record)
     inputs = {f.key: str(form.get(f.key, "")) for f in loaded.definition.inputs}
@@ -126,9 +137,13 @@ async def answer(
     _: CsrfProtected,
 ) -> RedirectResponse:
     form = await request.form()
-    item = selectors.request_of(db, citizen.national_code, code)
-    service.answer_info(db, settings, item, str(form.get("answer", "")))
-    return RedirectResponse(f"/account/requests/{item.tracking_code}", status_code=303)
+
+    def answer_in_thread() -> RedirectResponse:
+        item = selectors.request_of(db, citizen.national_code, code)
+        service.answer_info(db, settings, item, str(form.get("answer", "")))
+        return RedirectResponse(f"/account/requests/{item.tracking_code}", status_code=303)
+
+    return await run_in_threadpool(answer_in_thread)
 
 
 @router.get("/agency/queue", response_class=HTMLResponse)
@@ -166,18 +181,22 @@ async def queue_action(
 ) -> RedirectResponse:
     """take · approve · refuse · ask — each with the officer's reasons."""
     form = await request.form()
-    officer = service.officer_of(db, citizen.national_code)
-    item = selectors.request_by_tracking_code(db, code)
     text = str(form.get("text", ""))
-    if action == "take":
-        service.take(db, settings, officer, item)
-    elif action in ("approve", "refuse"):
-        service.decide(db, settings, officer, item, approve=action == "approve", reason_fa=text)
-    elif action == "ask":
-        service.ask_for_info(db, settings, officer, item, text)
-    else:
-        raise InvalidApplication(f"unknown action {action!r}", "کار ناشناخته")
-    return RedirectResponse(f"/agency/queue/{item.tracking_code}", status_code=303)
+
+    def act_in_thread() -> RedirectResponse:
+        officer = service.officer_of(db, citizen.national_code)
+        item = selectors.request_by_tracking_code(db, code)
+        if action == "take":
+            service.take(db, settings, officer, item)
+        elif action in ("approve", "refuse"):
+            service.decide(db, settings, officer, item, approve=action == "approve", reason_fa=text)
+        elif action == "ask":
+            service.ask_for_info(db, settings, officer, item, text)
+        else:
+            raise InvalidApplication(f"unknown action {action!r}", "کار ناشناخته")
+        return RedirectResponse(f"/agency/queue/{item.tracking_code}", status_code=303)
+
+    return await run_in_threadpool(act_in_thread)
 
 
 def mount(app: FastAPI) -> None:

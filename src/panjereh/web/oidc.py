@@ -7,6 +7,7 @@ from typing import Any
 from urllib.parse import quote, urlencode
 
 from fastapi import APIRouter, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import RedirectResponse, Response
 
 from panjereh.core.db import utcnow
@@ -150,6 +151,10 @@ def authorize(request: Request, db: DbSession, settings: AppSettings) -> Respons
 async def consent(request: Request, db: DbSession, settings: AppSettings, _: CsrfProtected) -> Response:
     """The citizen's answer on the consent screen; the request is validated again from scratch."""
     form = {key: str(value) for key, value in (await request.form()).items()}
+    return await run_in_threadpool(_consent, request, db, settings, form)
+
+
+def _consent(request: Request, db: Any, settings: Any, form: dict[str, str]) -> Response:
     params = {key: value for key, value in form.items() if key in AUTHORIZE_FIELDS}
     try:
         request_ = authz.validate(db, params)
@@ -224,6 +229,10 @@ async def logout_confirm(
 ) -> Response:
     """The citizen confirmed logging out."""
     form = {key: str(value) for key, value in (await request.form()).items()}
+    return await run_in_threadpool(_logout, request, db, settings, form)
+
+
+def _logout(request: Request, db: Any, settings: Any, form: dict[str, str]) -> Response:
     target, _sid = _logout_target(db, settings, request, form)
     found = _identity(request, db)
     if found is not None:
