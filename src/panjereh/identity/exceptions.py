@@ -31,12 +31,6 @@ class IdentifierMissing(ValidationFailed):
     title_fa = "کد ملی و شماره همراه خود را وارد کنید"
 
 
-class NotRegistered(ValidationFailed):
-    code = "identity.not_registered"
-    title_en = "No account yet: enter both your national code and your mobile number to register"
-    title_fa = "هنوز حسابی ندارید؛ برای ثبت‌نام کد ملی و شماره همراه را با هم وارد کنید"
-
-
 class ShahkarMismatch(Forbidden):
     code = "identity.shahkar_mismatch"
     title_en = "This mobile number is not registered to this national code (Shahkar)"

@@ -30,7 +30,6 @@ from panjereh.identity.exceptions import (
     InvalidMobile,
     InvalidNationalCode,
     LoginThrottled,
-    NotRegistered,
     SecondFactorInvalid,
     TooManyWrongCodes,
 )
@@ -83,7 +82,7 @@ def parse_mobile(raw: str | None) -> str | None:
 
 
 def mask_mobile(mobile: str) -> str:
-    return f"{mobile[:4]}***{mobile[-4:]}"
+    return f"{mobile[:4]}***{mobile[-4:]}" if mobile else ""
 
 
 def _limit(counters: CounterStore, key: str, windows: tuple[policy.Window, ...]) -> None:
@@ -134,10 +133,12 @@ def record_failure(counters: CounterStore, national_code: str) -> int:
 class Identified:
     """Who is logging in, and (on first login or a new mobile) what the registries said."""
 
-    national_code: str
-    mobile: str
+    national_code: str  # "" when only an unknown mobile was given
+    mobile: str  # the mobile the code goes to; "" when only an unknown national code was given
     citizen_id: str | None
     person: RegistryPerson | None
+    typed_mobile: str = ""  # what the citizen typed: the only number the next page may show
+    unknown: bool = False  # no account: answered like one, but no code is sent and none will match
 
 
 def identify(
@@ -162,28 +163,37 @@ def identify(
             # First login, or a new mobile: Shahkar and the civil registry decide (nothing is written first).
             person = check_person(exchange, code_nc, code_mobile, today or to_tehran(utcnow()).date())
             citizen = None
+    # One identifier alone logs in to an existing account. Whether there is one is not said: an unknown
+    # identifier is answered exactly like a known one (OWASP ASVS V6.3.8; NIST SP 800-63B §5.2.2
+    # leaves the limits to the send and failure counters), only no code is sent and none will match.
     elif code_nc:
         citizen = selectors.get_citizen_by_national_code(session, code_nc)
         if citizen is None:
-            raise NotRegistered()
+            return Identified(code_nc, "", None, None, unknown=True)
         code_mobile = citizen.mobile
+        return Identified(code_nc, code_mobile, citizen.id, None)
     else:
         assert code_mobile is not None
         citizen = selectors.get_citizen_by_mobile(session, code_mobile)
         if citizen is None:
-            raise NotRegistered()
+            return Identified("", code_mobile, None, None, typed_mobile=code_mobile, unknown=True)
         code_nc = citizen.national_code
     assert code_nc is not None and code_mobile is not None
-    return Identified(code_nc, code_mobile, citizen.id if citizen is not None else None, person)
+    return Identified(
+        code_nc, code_mobile, citizen.id if citizen is not None else None, person, typed_mobile=code_mobile
+    )
 
 
 def send_code(
     session: Session, settings: Settings, counters: CounterStore, who: Identified, *, ip: str
 ) -> StartedLogin:
-    """Within the send limits, make an attempt bound to this browser and text its code."""
-    check_not_locked(counters, who.national_code)
-    _limit(counters, f"send:mobile:{who.mobile}", policy.SENDS_PER_MOBILE)
-    _limit(counters, f"send:nc:{who.national_code}", policy.SENDS_PER_NATIONAL_CODE)
+    """Within the send limits, make an attempt bound to this browser and text its code (unless there is no
+    account: then the attempt is made all the same and nothing is sent)."""
+    check_not_locked(counters, _account_key(who.national_code, who.mobile))
+    if who.mobile:
+        _limit(counters, f"send:mobile:{who.mobile}", policy.SENDS_PER_MOBILE)
+    if who.national_code:
+        _limit(counters, f"send:nc:{who.national_code}", policy.SENDS_PER_NATIONAL_CODE)
     _limit(counters, f"send:ip:{ip}", policy.SENDS_PER_ADDRESS)
     code = f"{secrets.randbelow(10**policy.CODE_DIGITS):0{policy.CODE_DIGITS}d}"
     binding = secrets.token_urlsafe(32)
@@ -191,7 +201,7 @@ def send_code(
     attempt = LoginAttempt(
         purpose="register" if who.person is not None else "login",
         national_code=who.national_code,
-        mobile=who.mobile,
+        mobile=who.typed_mobile,
         citizen_id=who.citizen_id,
         registry_data=who.person.as_dict() if who.person is not None else None,
         binding_hash=sha256_hex(binding),
@@ -204,6 +214,8 @@ def send_code(
     session.flush()
     attempt.code_hash = _code_hash(settings, attempt.id, code)
     minutes = max(settings.otp_ttl_seconds // 60, 1)
+    if who.unknown:
+        return StartedLogin(attempt.id, binding, mask_mobile(who.typed_mobile), attempt.expires_at, False)
     notify.send(
         session,
         settings,
@@ -215,8 +227,13 @@ def send_code(
         kind="identity.login_code",
     )
     return StartedLogin(
-        attempt.id, binding, mask_mobile(who.mobile), attempt.expires_at, who.person is not None
+        attempt.id, binding, mask_mobile(who.typed_mobile), attempt.expires_at, who.person is not None
     )
+
+
+def _account_key(national_code: str, mobile: str) -> str:
+    """Whose failures are counted: the national code, or the mobile when only an unknown one was given."""
+    return national_code or f"mobile:{mobile}"
 
 
 def start_login(
@@ -264,13 +281,14 @@ def verify_code(
     now = utcnow()
     if attempt.code_verified_at is not None or attempt.completed_at is not None or now >= attempt.expires_at:
         raise CodeExpired()
-    check_not_locked(counters, attempt.national_code)
+    account = _account_key(attempt.national_code, attempt.mobile)
+    check_not_locked(counters, account)
     if attempt.failed_count >= policy.MAX_WRONG_CODES_PER_ATTEMPT:
         raise TooManyWrongCodes()
     given = fold_digits(code or "").strip()
     if not hmac.compare_digest(attempt.code_hash, _code_hash(settings, attempt.id, given)):
         attempt.failed_count += 1
-        record_failure(counters, attempt.national_code)
+        record_failure(counters, account)
         _log_event(session, attempt.national_code, "failure", "sms", ip, user_agent)
         session.flush()
         return VerifyOutcome("wrong", remaining=policy.MAX_WRONG_CODES_PER_ATTEMPT - attempt.failed_count)
@@ -328,7 +346,8 @@ def verify_second_factor(
     now = utcnow()
     if attempt.code_verified_at is None or attempt.completed_at is not None or now >= attempt.expires_at:
         raise CodeExpired()
-    check_not_locked(counters, attempt.national_code)
+    account = _account_key(attempt.national_code, attempt.mobile)
+    check_not_locked(counters, account)
     if attempt.failed_count >= policy.MAX_WRONG_CODES_PER_ATTEMPT:
         raise TooManyWrongCodes()
     citizen = _citizen_for(session, attempt)
