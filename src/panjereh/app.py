@@ -9,6 +9,7 @@ from fastapi import FastAPI
 from fastapi.responses import JSONResponse
 from starlette.requests import Request
 
+import panjereh.schedule  # noqa: F401 - registers the periodic work the in-process worker runs
 from panjereh.agencies import router as agencies_api
 from panjereh.analytics.router import router as analytics_router
 from panjereh.analytics.visits import VisitMiddleware, VisitRecorder

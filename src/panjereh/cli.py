@@ -14,6 +14,7 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 
+import panjereh.schedule  # noqa: F401 - registers the periodic work `panjereh worker` runs
 from panjereh import migrations, seeding
 from panjereh.analytics import cli as analytics_cli
 from panjereh.catalog import cli as catalog_cli

@@ -8,14 +8,16 @@ import signal
 import subprocess
 import sys
 import time
+from datetime import timedelta
 
+import pytest
 from sqlalchemy import func, select
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from panjereh.core.config import Settings
 from panjereh.core.db import utcnow
-from panjereh.delivery import jobs, processing, service
+from panjereh.delivery import jobs, processing, recurring, service
 from panjereh.delivery.models import Job, JobStatus, RequestEvent, RequestState, ServiceRequest
 from panjereh.documents.models import IssuedDocument
 from tests.delivery.conftest import DEMO, make_citizen, run_jobs
@@ -189,3 +191,42 @@ def test_a_worker_that_lost_its_lease_decides_nothing(
         assert session.scalar(select(func.count()).select_from(IssuedDocument)) == 0
         kinds = session.scalars(select(RequestEvent.kind).where(RequestEvent.request_id == request.id)).all()
         assert kinds == ["submitted"]
+
+
+def test_periodic_work_runs_and_queues_its_next_run_even_when_a_run_fails(
+    db: Session,
+    worker,
+    monkeypatch: pytest.MonkeyPatch,  # type: ignore[no-untyped-def]
+) -> None:
+    monkeypatch.setattr(recurring, "PERIODIC", {})  # only this test's work
+    monkeypatch.setattr(jobs, "HANDLERS", dict(jobs.HANDLERS))
+    runs: list[str] = []
+
+    @recurring.periodic("test.periodic", every_seconds=3600.0)
+    def work(ctx: jobs.JobContext) -> None:
+        runs.append(ctx.job.id)
+        raise RuntimeError("a registry is down")
+
+    recurring.ensure_periodic(db)
+    recurring.ensure_periodic(db)  # a second worker starting: still one job
+    db.commit()
+    asyncio.run(worker.run_due())
+    db.expire_all()
+    rows = db.scalars(select(Job).where(Job.kind == "test.periodic").order_by(Job.run_at)).all()
+    assert len(runs) == 1 and [row.status for row in rows] == [JobStatus.DONE, JobStatus.QUEUED]
+    assert rows[1].run_at > utcnow() + timedelta(minutes=59)  # the next run, an hour on
+
+
+def test_each_worker_queues_the_platforms_periodic_work_once(db: Session) -> None:
+    import panjereh.schedule  # noqa: F401 - what the app and `panjereh worker` import
+
+    recurring.ensure_periodic(db)
+    recurring.ensure_periodic(db)
+    kinds = db.scalars(select(Job.kind).where(Job.status == JobStatus.QUEUED)).all()
+    expected = {
+        recurring.DATA_ACCESS_NOTICES_JOB,
+        "conformance.checks",
+        "analytics.rollup",
+        "analytics.measure",
+    }
+    assert expected <= set(kinds) and len(kinds) == len(set(kinds))

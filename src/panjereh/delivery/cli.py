@@ -39,7 +39,7 @@ def worker(
         poll_interval=poll_interval,
     )
     with unit_of_work(factory) as session:
-        recurring.ensure_recurring(session, recurring.DATA_ACCESS_NOTICES_JOB)
+        recurring.ensure_periodic(session)
         if proactive_feed:
             proactive.ensure_poller(session)
     for signum in (signal.SIGINT, signal.SIGTERM):

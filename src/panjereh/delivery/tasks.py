@@ -30,6 +30,6 @@ def start_inprocess(app: Any) -> Worker:
     """Start a worker thread beside the web process, sharing its database and exchange client."""
     worker = make_worker(app.state.settings, app.state.sessionmaker, app.state.exchange)
     with unit_of_work(app.state.sessionmaker) as session:
-        recurring.ensure_recurring(session, recurring.DATA_ACCESS_NOTICES_JOB)
+        recurring.ensure_periodic(session)
     worker.start_in_thread()
     return worker
