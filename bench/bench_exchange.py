@@ -32,6 +32,8 @@ import aiohttp
 import httpx
 from joserfc import jwt
 from joserfc.jwk import ECKey
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
 
 from panjereh import migrations
 from panjereh.agencies import selectors as agency_selectors
@@ -155,6 +157,16 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def fresh_postgres(url: str) -> None:
+    """Drop and create the benchmark's PostgreSQL database."""
+    parsed = make_url(url.replace("postgresql://", "postgresql+psycopg://", 1))
+    admin = create_engine(parsed.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'DROP DATABASE IF EXISTS "{parsed.database}" WITH (FORCE)'))
+        connection.execute(text(f'CREATE DATABASE "{parsed.database}"'))
+    admin.dispose()
+
+
 def percentile(values: list[float], share: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(share * len(ordered)))]
@@ -168,6 +180,11 @@ def main() -> None:
         "--client", choices=("auto", "wrk", "aiohttp"), default="auto", help="auto: wrk when installed"
     )
     parser.add_argument("--paced-rate", type=int, default=250, help="requests a second in the paced run")
+    parser.add_argument(
+        "--database-url",
+        default=None,
+        help="the portal's database (default: a fresh SQLite file); a PostgreSQL one is emptied first",
+    )
     parser.add_argument("--paced-seconds", type=int, default=8, help="length of the paced run")
     parser.add_argument("--rounds", type=int, default=3, help="alternating direct/gateway rounds")
     parser.add_argument("--memory-calls", type=int, default=100_000, help="calls for the memory check")
@@ -180,12 +197,14 @@ def main() -> None:
     settings = Settings(
         env="development",
         home=home,
-        database_url=f"sqlite:///{home}/bench.sqlite3",
+        database_url=args.database_url or f"sqlite:///{home}/bench.sqlite3",
         registries_url=registries_url,
         registry_token=TOKEN,
         public_url=portal_url,
         port=portal_port,
     )
+    if settings.resolved_database_url.startswith("postgresql"):
+        fresh_postgres(settings.resolved_database_url)
     engine = make_engine(settings.resolved_database_url)
     migrations.upgrade(engine)
     key = ECKey.generate_key("P-256", parameters={"kid": "bench-1"})
