@@ -28,11 +28,32 @@ def test_inbox_and_sms(db: Session, settings: Settings) -> None:
     assert [row.subject_fa for row in rows] == ["درخواست شما"]
     assert selectors.unread_count(db, "0499370899") == 1
     assert selectors.inbox(db, "0790419904") == []
+    assert len(read_outbox(settings)) == before  # nothing leaves before the transaction commits
+    db.commit()
     outbox = read_outbox(settings)
     assert len(outbox) == before + 1 and outbox[-1]["to"] == "09121234567" and outbox[-1]["channel"] == "sms"
     assert service.mark_read(db, "0790419904", rows[0].id) is False  # not theirs
     assert service.mark_read(db, "0499370899", rows[0].id) is True
     assert selectors.unread_count(db, "0499370899") == 0
+
+
+def test_a_message_of_a_rolled_back_transaction_never_leaves(db: Session, settings: Settings) -> None:
+    before = len(read_outbox(settings))
+    service.send(
+        db, settings, national_code="0499370899", mobile="09121234567", channels=frozenset({"sms"}),
+        subject_fa="کد ورود", body_fa="کد: 123456", kind="identity.login_code",
+    )  # fmt: skip
+    db.rollback()  # the request failed after the send: the code would point at an attempt that is gone
+    db.commit()  # a later transaction of the same session commits nothing that was rolled back
+    assert len(read_outbox(settings)) == before
+    service.send(
+        db, settings, national_code="0499370899", mobile="09121234567", channels=frozenset({"sms"}),
+        subject_fa="کد ورود", body_fa="کد: 654321", kind="identity.login_code",
+    )  # fmt: skip
+    db.commit()
+    db.commit()  # delivered once, not again
+    sent = read_outbox(settings)[before:]
+    assert [record["body_fa"] for record in sent] == ["کد: 654321"]
 
 
 def test_refusals(db: Session, settings: Settings) -> None:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from sqlalchemy import update
-from sqlalchemy.orm import Session
+from typing import Any
+
+from sqlalchemy import event, update
+from sqlalchemy.orm import Session, SessionTransaction
 
 from panjereh.core.config import Settings
 from panjereh.core.db import new_id, utcnow
@@ -12,6 +14,35 @@ from panjereh.notify.exceptions import NoRecipient, UnknownChannel
 from panjereh.notify.models import InboxMessage, NotificationPreference
 
 CHANNELS = frozenset({"inbox", "sms", "email"})
+_PENDING = "notify.pending"  # session.info key: messages waiting for their transaction to commit
+
+
+def _deliver_after_commit(session: Session, settings: Settings, record: dict[str, Any]) -> None:
+    """Hand an SMS or e-mail to its backend only once the transaction that made it commits.
+
+    A code texted for a login attempt that was then rolled back (a failed commit, a crash mid-request)
+    would point at nothing; a message leaves the platform only with the data it speaks of.
+    """
+    session.connection()  # the message belongs to a transaction: begin one if none has begun yet
+    pending: list[tuple[Settings, dict[str, Any]]] | None = session.info.get(_PENDING)
+    if pending is None:
+        pending = session.info[_PENDING] = []
+        event.listen(session, "after_commit", _deliver_pending)
+        event.listen(session, "after_transaction_end", _forget_uncommitted)
+    pending.append((settings, record))
+
+
+def _deliver_pending(session: Session) -> None:
+    pending = session.info.get(_PENDING) or []
+    while pending:
+        settings, record = pending.pop(0)
+        deliver_to_outbox(settings, record)
+
+
+def _forget_uncommitted(session: Session, transaction: SessionTransaction) -> None:
+    # After a commit the list is already empty; after a rollback (or a close) what is left never leaves.
+    if transaction.parent is None:
+        session.info.get(_PENDING, []).clear()
 
 
 def send(
@@ -45,7 +76,8 @@ def send(
             continue
         if not address:
             raise NoRecipient(f"No address for {channel}", f"نشانی برای کانال {channel} داده نشده است")
-        deliver_to_outbox(
+        _deliver_after_commit(
+            session,
             settings,
             {
                 "id": new_id(),
