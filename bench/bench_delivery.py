@@ -23,11 +23,11 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
-from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import text
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bench.databases import fresh_postgres  # noqa: E402
 from panjereh import migrations  # noqa: E402
 from panjereh.agencies import seed as agencies_seed  # noqa: E402
 from panjereh.core.config import Settings  # noqa: E402
@@ -56,12 +56,7 @@ def database_url() -> str:
         "PANJEREH_BENCH_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/pj_delivery_bench"
     )
     if url.startswith("postgresql"):
-        parsed = make_url(url.replace("postgresql://", "postgresql+psycopg://", 1))
-        admin = create_engine(parsed.set(database="postgres"), isolation_level="AUTOCOMMIT")
-        with admin.connect() as connection:
-            connection.execute(text(f'DROP DATABASE IF EXISTS "{parsed.database}" WITH (FORCE)'))
-            connection.execute(text(f'CREATE DATABASE "{parsed.database}"'))
-        admin.dispose()
+        fresh_postgres(url)
     return url
 
 

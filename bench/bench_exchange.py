@@ -32,18 +32,19 @@ import aiohttp
 import httpx
 from joserfc import jwt
 from joserfc.jwk import ECKey
-from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
 
-from panjereh import migrations
-from panjereh.agencies import selectors as agency_selectors
-from panjereh.agencies.seed import seed_agencies
-from panjereh.core.config import Settings
-from panjereh.core.db import make_engine, make_sessionmaker, unit_of_work
-from panjereh.exchange import selectors, service
-from panjereh.exchange.auth import ASSERTION_TYPE, token_url
-from panjereh.exchange.models import LogEntry
-from panjereh.exchange.seed import seed_exchange
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench.databases import fresh_postgres  # noqa: E402
+from panjereh import migrations  # noqa: E402
+from panjereh.agencies import selectors as agency_selectors  # noqa: E402
+from panjereh.agencies.seed import seed_agencies  # noqa: E402
+from panjereh.core.config import Settings  # noqa: E402
+from panjereh.core.db import make_engine, make_sessionmaker, unit_of_work  # noqa: E402
+from panjereh.exchange import selectors, service  # noqa: E402
+from panjereh.exchange.auth import ASSERTION_TYPE, token_url  # noqa: E402
+from panjereh.exchange.models import LogEntry  # noqa: E402
+from panjereh.exchange.seed import seed_exchange  # noqa: E402
 
 TOKEN = "bench-registry-token"  # noqa: S105
 SUBJECT = "0499370899"
@@ -155,16 +156,6 @@ def cpu_seconds(pid: int) -> float:
     """User + system CPU time of a process so far (/proc/<pid>/stat, fields 14 and 15)."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def fresh_postgres(url: str) -> None:
-    """Drop and create the benchmark's PostgreSQL database."""
-    parsed = make_url(url.replace("postgresql://", "postgresql+psycopg://", 1))
-    admin = create_engine(parsed.set(database="postgres"), isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f'DROP DATABASE IF EXISTS "{parsed.database}" WITH (FORCE)'))
-        connection.execute(text(f'CREATE DATABASE "{parsed.database}"'))
-    admin.dispose()
 
 
 def percentile(values: list[float], share: float) -> float:

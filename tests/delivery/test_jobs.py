@@ -83,6 +83,17 @@ def test_an_expired_lease_is_taken_over_and_the_old_owner_cannot_finish(db: Sess
     assert jobs.claim(session_factory, "worker-c", 10, lease_seconds=60) == []  # b holds it
 
 
+def _submitted(seeded: Session, settings: Settings, key: str) -> ServiceRequest:
+    """A committed request for a smart certificate (its job queued)."""
+    make_citizen(seeded, DEMO)
+    request, _ = service.submit(
+        seeded, settings, national_code=DEMO, slug="no-criminal-record", inputs={"purpose": "employment"},
+        idempotency_key=key,
+    )  # fmt: skip
+    seeded.commit()
+    return request
+
+
 def test_worker_killed_mid_job_is_resumed_and_nothing_is_done_twice(
     seeded: Session,
     settings: Settings,
@@ -91,12 +102,7 @@ def test_worker_killed_mid_job_is_resumed_and_nothing_is_done_twice(
     faults,
     worker,  # type: ignore[no-untyped-def]
 ) -> None:
-    make_citizen(seeded, DEMO)
-    request, _ = service.submit(
-        seeded, settings, national_code=DEMO, slug="no-criminal-record", inputs={"purpose": "employment"},
-        idempotency_key="kill-9",
-    )  # fmt: skip
-    seeded.commit()
+    request = _submitted(seeded, settings, "kill-9")
     faults("judiciary", latency_ms=30_000)  # the inquiry hangs: the worker is mid-job when killed
     env = {
         **os.environ,
@@ -163,12 +169,7 @@ def test_a_worker_that_lost_its_lease_decides_nothing(
     session_factory,
     worker,  # type: ignore[no-untyped-def]
 ) -> None:
-    make_citizen(seeded, DEMO)
-    request, _ = service.submit(
-        seeded, settings, national_code=DEMO, slug="no-criminal-record", inputs={"purpose": "employment"},
-        idempotency_key="lease-lost",
-    )  # fmt: skip
-    seeded.commit()
+    request = _submitted(seeded, settings, "lease-lost")
     [mine] = jobs.claim(session_factory, "worker-a", 10, lease_seconds=-1)  # expired at once
     [theirs] = jobs.claim(session_factory, "worker-b", 10, lease_seconds=60)
     assert mine.id == theirs.id
