@@ -225,7 +225,12 @@ class Exchange:
         if self._engine is None:
             with closing(self.session_factory()) as session:
                 bind = session.get_bind()
-            self._engine = bind if isinstance(bind, Engine) else bind.engine
+            engine = bind if isinstance(bind, Engine) else bind.engine
+            # On PostgreSQL the lookups run in autocommit: each is one statement that sees what is
+            # committed, and psycopg then sends no BEGIN and no ROLLBACK (two round trips of four).
+            if engine.dialect.name == "postgresql":
+                engine = engine.execution_options(isolation_level="AUTOCOMMIT")
+            self._engine = engine
         with self._engine.connect() as connection:
             yield connection
 
