@@ -191,10 +191,25 @@ class Exchange:
         )
         self._httpx: httpx.Client | None = None
         self._httpx_lock = threading.Lock()
-        self._local_database: bool | None = None
-        self._engine: Engine | None = None
+        self._checks_engine: Engine | None = None
 
     # -- checks (sync: they read the database) ------------------------------------------------------
+
+    @property
+    def checks_engine(self) -> Engine:
+        """The engine behind the session factory, as the checks read through it (resolved once).
+
+        On PostgreSQL the lookups run in autocommit: each is one statement that sees what is committed,
+        and psycopg then sends no BEGIN and no ROLLBACK (two round trips of four).
+        """
+        if self._checks_engine is None:
+            with closing(self.session_factory()) as session:
+                bind = session.get_bind()
+            engine = bind if isinstance(bind, Engine) else bind.engine
+            if engine.dialect.name == "postgresql":
+                engine = engine.execution_options(isolation_level="AUTOCOMMIT")
+            self._checks_engine = engine
+        return self._checks_engine
 
     @property
     def checks_on_loop(self) -> bool:
@@ -205,10 +220,7 @@ class Exchange:
         from the loop also keeps to one pooled connection instead of churning overflow connections.
         A network database (PostgreSQL) would stall the loop for a round trip: there the hop stays.
         """
-        if self._local_database is None:
-            with closing(self.session_factory()) as session:
-                self._local_database = session.get_bind().dialect.name == "sqlite"
-        return self._local_database
+        return self.checks_engine.dialect.name == "sqlite"
 
     @contextmanager
     def _reading(self) -> Iterator[Connection]:
@@ -222,16 +234,7 @@ class Exchange:
             with self.writer.guard, closing(self.session_factory()) as session:
                 yield session.connection()
             return
-        if self._engine is None:
-            with closing(self.session_factory()) as session:
-                bind = session.get_bind()
-            engine = bind if isinstance(bind, Engine) else bind.engine
-            # On PostgreSQL the lookups run in autocommit: each is one statement that sees what is
-            # committed, and psycopg then sends no BEGIN and no ROLLBACK (two round trips of four).
-            if engine.dialect.name == "postgresql":
-                engine = engine.execution_options(isolation_level="AUTOCOMMIT")
-            self._engine = engine
-        with self._engine.connect() as connection:
+        with self.checks_engine.connect() as connection:
             yield connection
 
     def route(self, connection: Connection, service_code: str) -> Route:
