@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 
 from panjereh.core.config import Settings
 from panjereh.core.db import unit_of_work, utcnow
@@ -79,11 +79,14 @@ async def fetch_evidence(
 
 @dataclass(frozen=True)
 class Snapshot:
+    """What the inquiries need, read before them; `started_at` dates the "processing" timeline line."""
+
     request_id: str
     national_code: str
     tracking_code: str
     inputs: dict[str, Any]
     loaded: LoadedDefinition
+    started_at: datetime
 
 
 def today_in_tehran() -> date:
@@ -102,6 +105,18 @@ def decide_and_record(
         request.inputs, facts, national_code=request.national_code, today=today_in_tehran()
     )
     decision = engine.evaluate(loaded, context)
+    with session.no_autoflush:  # the lookups below need none of it: the request is written once, at the end
+        return _record(session, settings, request, loaded, facts, decision)
+
+
+def _record(
+    session: Session,
+    settings: Settings,
+    request: ServiceRequest,
+    loaded: LoadedDefinition,
+    facts: dict[str, Any],
+    decision: engine.Decision,
+) -> engine.Decision:
     request.facts = facts
     explained = decision.as_dict()
     detail = {"rules_fired": decision.rules_fired, "rule_version": decision.rule_version}
@@ -122,8 +137,7 @@ def decide_and_record(
     request.decision = explained
     request.decided_automatically = True
     if decision.decision == "approve":
-        with session.no_autoflush:  # the name lookup needs none of the request's pending changes
-            name = service.subject_name(session, request)
+        name = service.subject_name(session, request)
         service.issue_outcome_document(session, settings, request, loaded, name)
         service.transition(
             session,
@@ -150,30 +164,46 @@ def decide_and_record(
     return decision
 
 
-def _begin(session: Session, settings: Settings, request_id: str) -> Snapshot | None:
-    request = session.get(ServiceRequest, request_id)
-    if request is None or request.state not in (S.SUBMITTED, S.WAITING, S.PROCESSING):
-        return None
-    if request.state != S.PROCESSING:
-        message = (
-            "استعلام‌ها از دستگاه‌ها آغاز شد" if request.state == S.SUBMITTED else "استعلام‌ها دوباره آغاز شد"
+PENDING = (S.SUBMITTED, S.WAITING, S.PROCESSING)
+
+
+def _read_snapshot(ctx: jobs.JobContext, request_id: str) -> Snapshot | None:
+    """The request as the inquiries need it, or None if it is no longer pending (a duplicate job).
+
+    A read, not a write: the "processing" line is written with the outcome (see `_mark_processing`),
+    so the inquiries start after one SELECT instead of a transaction of five statements. While they
+    run the request still reads as submitted (or waiting); only the lease holder moves it on.
+    """
+    with unit_of_work(ctx.sessionmaker, writes=False) as session:
+        request = session.get(ServiceRequest, request_id, options=[joinedload(ServiceRequest.definition)])
+        if request is None or request.state not in PENDING:
+            return None
+        return Snapshot(
+            request.id,
+            request.national_code,
+            request.tracking_code,
+            dict(request.inputs),
+            loading.loaded_from_record(request.definition),
+            utcnow(),
         )
-        service.transition(
-            session,
-            settings,
-            request,
-            S.PROCESSING,
-            kind="processing",
-            message_fa=message,
-            message_en="Asking the registries",
-            notify=False,
-        )
-    return Snapshot(
-        request.id,
-        request.national_code,
-        request.tracking_code,
-        dict(request.inputs),
-        loading.loaded_from_record(request.definition),
+
+
+def _mark_processing(session: Session, settings: Settings, request: ServiceRequest, at: datetime) -> None:
+    """The timeline line for the start of the inquiries, dated when they started, written in the
+    transaction that records their outcome (a decision, or a wait for a registry)."""
+    if request.state == S.PROCESSING:  # resumed after a crash that happened past the old mark
+        return
+    message = "استعلام‌ها از دستگاه‌ها آغاز شد" if request.state == S.SUBMITTED else "استعلام‌ها دوباره آغاز شد"
+    service.transition(
+        session,
+        settings,
+        request,
+        S.PROCESSING,
+        kind="processing",
+        message_fa=message,
+        message_en="Asking the registries",
+        notify=False,
+        at=at,
     )
 
 
@@ -184,8 +214,9 @@ async def process_request(ctx: jobs.JobContext) -> None:
     settings: Settings = ctx.services["settings"]
     client: PlatformClient = ctx.services["exchange"]
     request_id = ctx.job.payload["request_id"]
-    snapshot = await asyncio.to_thread(_start, ctx, settings, request_id)
-    if snapshot is None:
+    snapshot = await asyncio.to_thread(_read_snapshot, ctx, request_id)
+    if snapshot is None:  # already decided: nothing to ask anyone
+        await asyncio.to_thread(_finish_unneeded, ctx)
         return
     try:
         facts = await fetch_evidence(
@@ -196,18 +227,14 @@ async def process_request(ctx: jobs.JobContext) -> None:
             case=snapshot.tracking_code,
         )
     except (EvidenceUnavailable, GrantMissing) as exc:
-        await asyncio.to_thread(_wait, ctx, settings, request_id, exc)
+        await asyncio.to_thread(_wait, ctx, settings, snapshot, exc)
         return
     await asyncio.to_thread(_decide, ctx, settings, request_id, snapshot, facts)
 
 
-def _start(ctx: jobs.JobContext, settings: Settings, request_id: str) -> Snapshot | None:
+def _finish_unneeded(ctx: jobs.JobContext) -> None:
     with unit_of_work(ctx.sessionmaker) as session:
-        ctx.hold(session)
-        snapshot = _begin(session, settings, request_id)
-        if snapshot is None:  # already decided (a duplicate job, or a retry after the decision committed)
-            ctx.complete(session)
-        return snapshot
+        ctx.complete(session)
 
 
 def _decide(
@@ -217,12 +244,13 @@ def _decide(
         # No lease renewal first: `complete` below proves the lease in the same transaction and rolls
         # the decision back if another worker has taken the job meanwhile.
         request = session.get(ServiceRequest, request_id)
-        if request is not None and request.state == S.PROCESSING:
+        if request is not None and request.state in PENDING:
+            _mark_processing(session, settings, request, snapshot.started_at)
             decide_and_record(session, settings, request, snapshot.loaded, facts)
         ctx.complete(session)  # in the same transaction as the decision: never decided twice
 
 
-def _wait(ctx: jobs.JobContext, settings: Settings, request_id: str, exc: Exception) -> None:
+def _wait(ctx: jobs.JobContext, settings: Settings, snapshot: Snapshot, exc: Exception) -> None:
     delay = jobs.backoff(ctx.job.attempts, base=ctx.backoff_base)
     if isinstance(exc, EvidenceUnavailable):
         what = f"سامانهٔ «{exc.evidence.label.fa}» پاسخ نداد"
@@ -232,12 +260,13 @@ def _wait(ctx: jobs.JobContext, settings: Settings, request_id: str, exc: Except
         detail = {"error": str(exc), "retry_in_seconds": round(delay, 1)}
     with unit_of_work(ctx.sessionmaker) as session:
         ctx.hold(session)
-        request = session.get(ServiceRequest, request_id)
+        request = session.get(ServiceRequest, snapshot.request_id)
         if request is None:
             ctx.complete(session)
             return
         request.attempts += 1
-        if request.state == S.PROCESSING:
+        if request.state in PENDING:
+            _mark_processing(session, settings, request, snapshot.started_at)
             service.transition(
                 session,
                 settings,

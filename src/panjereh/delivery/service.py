@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, select
@@ -191,10 +191,16 @@ def record_event(
     message_en: str = "",
     actor: str = "system",
     detail: dict[str, Any] | None = None,
+    at: datetime | None = None,
 ) -> RequestEvent:
-    """Append a line to the request's timeline (in its current state)."""
-    # The next number is computed inside the INSERT (one statement, not a SELECT and an INSERT). Lines of
-    # one request never race: the request row is updated first in the same flush, which locks it.
+    """Append a line to the request's timeline (in its current state), dated now unless `at` says when.
+
+    The line is written with the session's next flush, together with the request's own changes: a
+    decision that moves the request twice is one UPDATE and its lines, not a flush per line.
+    """
+    # The next number is computed inside the INSERT (one statement, not a SELECT and an INSERT); lines
+    # with such a value are inserted one statement each, in order, so each sees the one before. Lines
+    # of one request never race: the request row is updated first in the same flush, which locks it.
     next_seq = (
         select(func.coalesce(func.max(RequestEvent.seq), 0) + 1)
         .where(RequestEvent.request_id == request.id)
@@ -209,10 +215,9 @@ def record_event(
         message_fa=message_fa,
         message_en=message_en,
         detail=detail or {},
-        at=utcnow(),
+        at=at or utcnow(),
     )
     session.add(entry)
-    session.flush()
     return entry
 
 
@@ -228,6 +233,7 @@ def transition(
     actor: str = "system",
     detail: dict[str, Any] | None = None,
     notify: bool = True,
+    at: datetime | None = None,
 ) -> None:
     """Move the request to `to` if the state machine allows it, with a timeline line and a notification."""
     if to not in TRANSITIONS[request.state]:
@@ -246,6 +252,7 @@ def transition(
         message_en=message_en,
         actor=actor,
         detail=detail,
+        at=at,
     )
     if notify:
         _notify(session, settings, request, message_fa)

@@ -90,8 +90,10 @@ def issue_document(
         key_id=ring.active_kid,
         payload=signed.sign(body, ring.active),
     )
+    # Written with the caller's next flush, in one go with the rest of its unit of work (a decision
+    # that issues a document writes the request, its timeline and the document together); the unique
+    # index on the number still refuses a clash at that flush.
     session.add(document)
-    session.flush()
     log.info("document.issued", number=number, type=document_type, issuer=agency.code, kid=ring.active_kid)
     return document
 

@@ -13,7 +13,14 @@ from panjereh.identity.sessions import is_live
 
 
 def get_citizen_by_national_code(session: Session, national_code: str) -> Citizen | None:
-    """The citizen with this national code, if they have ever logged in."""
+    """The citizen with this national code, if they have ever logged in.
+
+    One already loaded in this session is not read again: a decision that names the citizen on a
+    document and then notifies them asks twice in one transaction.
+    """
+    for loaded in session.identity_map.values():
+        if isinstance(loaded, Citizen) and loaded.national_code == national_code:
+            return loaded
     return session.scalar(select(Citizen).where(Citizen.national_code == national_code))
 
 

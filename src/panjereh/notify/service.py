@@ -69,8 +69,7 @@ def send(
             InboxMessage(
                 national_code=national_code, kind=kind, subject_fa=subject_fa, body_fa=body_fa, link=link
             )
-        )
-        session.flush()
+        )  # written with the caller's next flush: nothing here needs its row yet
     for channel, address in (("sms", mobile), ("email", email)):
         if channel not in channels:
             continue
