@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 import pytest
 from fastapi import FastAPI
@@ -15,8 +15,14 @@ from panjereh.analytics import rollups
 from panjereh.analytics.figures import month_figures
 from panjereh.analytics.models import MonthActive, PseudonymousUser, VisitDaily, visit_event
 from panjereh.analytics.visits import VisitRecorder, is_bot, pseudonym
+from panjereh.catalog import selectors as catalog_selectors
+from panjereh.catalog.seed import seed_catalog
 from panjereh.core.config import Settings
 from panjereh.core.jalali import to_jalali
+from panjereh.delivery import loading
+from panjereh.identity import sessions
+from panjereh.identity.models import Citizen
+from panjereh.identity.sessions import SESSION_COOKIE
 
 BROWSER = {"user-agent": "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 Chrome/126.0 Safari/537.36"}
 NATIONAL_CODE = "0499370899"
@@ -148,7 +154,46 @@ def test_portal_pages_are_recorded_off_the_request_path(app: FastAPI, agencies: 
     assert len(recorder.buffer) == 2
     recorder.flush()
     rows = db.execute(select(visit_event).order_by(visit_event.c.occurred_at)).all()
-    assert [(r.agency_code, r.channel) for r in rows] == [(None, "app"), ("justice", "web")]
+    # The scorecard is read about the agency, not a use of it: a visit, but of no agency.
+    assert [(r.agency_code, r.channel) for r in rows] == [(None, "app"), (None, "web")]
     assert rows[0].visitor == pseudonym(app.state.settings.secret_key, "citizen-42")
     assert rows[1].visitor is None
     assert isinstance(rows[0].visitor, uuid.UUID)
+
+
+def test_service_agency_and_apply_pages_name_their_agency_and_service(
+    app: FastAPI, agencies: Session, settings: Settings
+) -> None:
+    db = agencies
+    seed_catalog(db, settings, lambda _n: None)
+    loading.sync_definitions(db)
+    citizen = Citizen(
+        national_code=NATIONAL_CODE, first_name="علی", last_name="رضایی", birth_date=date(1985, 6, 12),
+        mobile="09121234567",
+    )  # fmt: skip
+    db.add(citizen)
+    db.flush()
+    _, token = sessions.open_session(db, citizen, level=2, amr=["otp"])
+    card = catalog_selectors.find_service(db, "tax-clearance")
+    recorder: VisitRecorder = app.state.visits
+    with TestClient(app, base_url="http://testserver") as client:
+        assert client.get(f"/services/{card.service_id}", headers=BROWSER).status_code == 200  # by its id
+        assert client.get("/agencies/tax", headers=BROWSER).status_code == 200
+        client.cookies.set(SESSION_COOKIE, token)
+        assert client.get("/services/tax-clearance/apply", headers=BROWSER).status_code == 200
+        recorder.flush()
+    rows = db.execute(select(visit_event).order_by(visit_event.c.occurred_at)).all()
+    assert [(r.agency_code, r.service) for r in rows] == [
+        ("tax", "tax-clearance"),
+        ("tax", None),
+        ("tax", "tax-clearance"),
+    ]
+    assert rows[2].visitor == pseudonym(settings.secret_key, citizen.id)
+
+
+def test_an_over_long_service_name_is_cut_to_its_column(db: Session, settings: Settings) -> None:
+    recorder = _recorder(settings, db)
+    recorder.record(citizen_id=None, agency_code="a" * 60, service="s" * 200)
+    assert recorder.flush() == 1
+    row = db.execute(select(visit_event)).one()
+    assert (len(row.agency_code), len(row.service)) == (40, 80)

@@ -56,6 +56,7 @@ SKIPPED_PREFIXES = (
 )
 
 
+AGENCY_WIDTH, SERVICE_WIDTH = 40, 80  # visit_event's agency_code and service columns
 VISIT_COLUMNS = ("day", "occurred_at", "visitor", "agency_code", "service", "channel")
 COPY_VISITS = f"COPY visit_event ({', '.join(VISIT_COLUMNS)}) FROM STDIN"
 
@@ -180,8 +181,9 @@ class VisitRecorder:
         visit = Visit(
             occurred_at=occurred_at or datetime.now(UTC),
             visitor=self.pseudonym(citizen_id) if citizen_id else None,
-            agency_code=agency_code,
-            service=service,
+            # Cut to the columns' widths: one over-long slug must not fail the whole batch's COPY.
+            agency_code=agency_code[:AGENCY_WIDTH] if agency_code else None,
+            service=service[:SERVICE_WIDTH] if service else None,
             channel=channel if channel in CHANNELS else "web",
         )
         self.buffer.append(visit)

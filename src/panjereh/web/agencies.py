@@ -29,6 +29,7 @@ def agencies_page(request: Request, db: DbSession) -> HTMLResponse:
 def agency_page(code: str, request: Request, db: DbSession) -> HTMLResponse:
     """One agency: where it sits, its subsidiaries, its figures and its services."""
     agency = agency_selectors.get_agency_by_code(db, code)
+    request.state.visit_agency = agency.code
     ancestors: list[Agency] = []
     node = agency.parent
     while node is not None:

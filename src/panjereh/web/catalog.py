@@ -108,6 +108,8 @@ def catalog_page(
 def service_page(slug: str, request: Request, db: DbSession) -> HTMLResponse:
     """A service card: what it is, what it needs, what it costs, how long, how to get it."""
     card = selectors.find_service(db, slug)
+    # The slug, not the 11-digit id: the apply and request pages of the same service know only the slug.
+    request.state.visit_agency, request.state.visit_service = card.agency.code, card.slug
     context = {
         **label_context(request),
         "card": card,

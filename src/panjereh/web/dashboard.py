@@ -123,7 +123,8 @@ def agencies(
 @router.get("/agencies/{code}", response_class=HTMLResponse)
 def agency(request: Request, session: DbSession, code: str) -> HTMLResponse:
     """One agency's scorecard over time and against each year's duties."""
-    request.state.visit_agency = code
+    # Not a visit to the agency: the scorecard is about the agency, read by analysts, not a citizen
+    # using its services; counting it would let dashboard traffic inflate the agency's visit figures.
     card = selectors.scorecard(session, code, available_years())
     locale = request.app.state.templates.locale_of(request)
     metrics = ("through_window", "online", "smart", "inquiries_online", "connected")

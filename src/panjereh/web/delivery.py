@@ -47,6 +47,7 @@ def _render(request: Request, name: str, context: dict[str, object], status_code
 def apply_page(slug: str, request: Request, db: DbSession, citizen: CurrentCitizen) -> HTMLResponse:
     """The preview (which registries are asked what, and why) and the one-step application form."""
     record = loading.active_record(db, slug)
+    request.state.visit_agency, request.state.visit_service = record.agency_code, record.slug
     loaded = loading.loaded_from_record(record)
     preview = preview_of(loaded, derived_level=record.derived_level, flags=record.flags)
     return _render(
@@ -114,6 +115,7 @@ def my_requests(request: Request, db: DbSession, citizen: CurrentCitizen) -> HTM
 @router.get("/account/requests/{code}", response_class=HTMLResponse)
 def my_request(code: str, request: Request, db: DbSession, citizen: CurrentCitizen) -> HTMLResponse:
     item = selectors.request_of(db, citizen.national_code, code)
+    request.state.visit_agency, request.state.visit_service = item.agency_code, item.slug
     return _render(request, "delivery/request.html", {"item": item, "definition": item.definition})
 
 
