@@ -4,10 +4,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import httpx
 import pytest
+import typer
 from typer.testing import CliRunner
 
-from panjereh.cli import app
+from panjereh.cli import _registries_process, app
+from panjereh.core.config import Settings
+from tests.support.servers import free_port
 
 runner = CliRunner()
 
@@ -37,3 +41,22 @@ def test_migrate_then_seed_on_a_fresh_sqlite_home(tmp_path: Path, monkeypatch: p
         assert runner.invoke(app, ["seed"]).exit_code == 0
     finally:
         get_settings.cache_clear()
+
+
+def test_demo_starts_the_registries_on_the_port_alone(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`panjereh demo` with only PANJEREH_REGISTRIES_PORT set: the registries start there and answer."""
+    monkeypatch.setenv("PANJEREH_HOME", str(tmp_path))
+    monkeypatch.delenv("PANJEREH_REGISTRIES_URL", raising=False)
+    port = free_port()
+    monkeypatch.setenv("PANJEREH_REGISTRIES_PORT", str(port))
+    settings = Settings()
+    with _registries_process(settings):
+        assert httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=5).status_code == 200
+
+
+def test_demo_does_not_start_registries_that_live_elsewhere() -> None:
+    settings = Settings(registries_url="http://registries.invalid:8100")
+    with pytest.raises(typer.Exit), _registries_process(settings):
+        pass

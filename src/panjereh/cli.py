@@ -153,15 +153,23 @@ def _registries_process(settings: Settings) -> Iterator[None]:
         console.print(f"registries already running at {settings.registries_url}")
         yield
         return
+    port = _local_port(settings.registries_url)
+    if port is None:
+        # Registries elsewhere are not ours to start: starting them here would never make that URL answer.
+        console.print(f"[red]the registries at {settings.registries_url} do not answer[/red]")
+        raise typer.Exit(1)
     process = subprocess.Popen(  # noqa: S603 — our own module, fixed arguments
-        [sys.executable, "-m", "panjereh", "registries", "serve", "--port", str(settings.registries_port)],
+        [sys.executable, "-m", "panjereh", "registries", "serve", "--port", str(port)],
         env=os.environ.copy(),
     )
     try:
         deadline = time.monotonic() + 30
         while not _answers(health):
             if process.poll() is not None or time.monotonic() > deadline:
-                console.print("[red]the simulated registries did not start[/red]")
+                console.print(
+                    f"[red]the simulated registries did not start on port {port} "
+                    f"({settings.registries_url})[/red]"
+                )
                 raise typer.Exit(1)
             time.sleep(0.2)
         console.print(f"registries at {settings.registries_url}")
@@ -169,6 +177,14 @@ def _registries_process(settings: Settings) -> Iterator[None]:
     finally:
         process.terminate()
         process.wait(timeout=10)
+
+
+def _local_port(url: str) -> int | None:
+    """The port of a registries URL on this machine (where the demo can start them), else None."""
+    parts = httpx.URL(url)
+    if parts.host not in ("127.0.0.1", "localhost", "::1"):
+        return None
+    return parts.port or (443 if parts.scheme == "https" else 80)
 
 
 def _answers(url: str) -> bool:

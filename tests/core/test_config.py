@@ -36,3 +36,14 @@ def test_environment_variables_are_read_with_the_prefix(monkeypatch: pytest.Monk
     settings = Settings()
     assert settings.port == 9123
     assert settings.redis_url == "redis://127.0.0.1:6379/3"
+
+
+def test_registries_url_follows_the_port_when_not_set(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("PANJEREH_REGISTRIES_URL", raising=False)
+    monkeypatch.setenv("PANJEREH_REGISTRIES_PORT", "8372")
+    assert Settings().registries_url == "http://127.0.0.1:8372"
+    assert Settings(registries_port=9001).registries_url == "http://127.0.0.1:9001"
+    # Set explicitly, the URL wins (registries elsewhere, or behind a proxy).
+    monkeypatch.setenv("PANJEREH_REGISTRIES_URL", "http://registries.internal:8100")
+    assert Settings().registries_url == "http://registries.internal:8100"
+    assert Settings(registries_url="http://127.0.0.1:9002").registries_url == "http://127.0.0.1:9002"

@@ -28,6 +28,7 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = 8000
     public_url: str | None = None
+    # Unset: the local registries on `registries_port` (so setting only the port moves both).
     registries_url: str = "http://127.0.0.1:8100"
     registries_port: int = 8100
     registry_token: str = PLACEHOLDER_REGISTRY_TOKEN
@@ -46,6 +47,12 @@ class Settings(BaseSettings):
     otp_ttl_seconds: int = Field(default=300, ge=30, le=600)  # NIST SP 800-63B: at most 10 minutes
     oidc_admin_token: str | None = None  # bearer token of the OIDC client-registration API (unset: API off)
     inprocess_worker: bool = False  # run the delivery job worker inside the web process (the embedded demo)
+
+    @model_validator(mode="after")
+    def _registries_url_follows_the_port(self) -> Settings:
+        if "registries_url" not in self.model_fields_set:
+            self.registries_url = f"http://127.0.0.1:{self.registries_port}"
+        return self
 
     @model_validator(mode="after")
     def _refuse_placeholders_outside_development(self) -> Settings:
