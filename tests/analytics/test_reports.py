@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from typer.testing import CliRunner
 
 from panjereh.analytics import reports, selectors
-from panjereh.analytics.exceptions import UnknownExportFormat
+from panjereh.analytics.exceptions import MandateYearUnknown, UnknownExportFormat
 from panjereh.cli import app
 
 runner = CliRunner()
@@ -54,6 +54,14 @@ def test_xlsx_parses_back(report: selectors.MandateReport) -> None:
     assert rows[0][:3] == ("rank", "agency_code", "agency_en")
     assert len(rows) == len(report.rows) + 1
     assert {rows[1][1], rows[2][1]} == {"justice", "energy"}
+    # Percentages are numbers with a percent format, not text: a spreadsheet can sort and sum them.
+    header = rows[0]
+    ict = next(row for row in sheet.iter_rows(min_row=2) if row[1].value == "ict")
+    value = ict[header.index("through_window_percent")]
+    assert value.value == pytest.approx(0.97) and value.number_format == "0.0%"
+    assert ict[header.index("through_window_target_percent")].value == pytest.approx(1.0)
+    margin = ict[header.index("through_window_margin_points")]
+    assert margin.value == pytest.approx(-3.0) and margin.data_type == "n"
 
 
 def test_table_and_unknown_format(report: selectors.MandateReport) -> None:
@@ -83,7 +91,11 @@ def test_command_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
         )
         assert load_workbook(target).active.max_row > 10
         assert runner.invoke(app, ["report", "mandates", "--year", "1402", "--format", "doc"]).exit_code == 2
-        assert runner.invoke(app, ["report", "mandates", "--year", "1390"]).exit_code != 0
+        unknown = runner.invoke(app, ["report", "mandates", "--year", "1399"])
+        assert unknown.exit_code == 2, unknown.output
+        assert "Traceback" not in unknown.output and not isinstance(unknown.exception, MandateYearUnknown)
+        assert "No mandates on file for fiscal year 1399" in unknown.output
+        assert "برای سال مالی ۱۳۹۹ تکلیفی ثبت نشده است" in unknown.output
         assert runner.invoke(app, ["report", "mandates", "--help"]).exit_code == 0
     finally:
         get_settings.cache_clear()

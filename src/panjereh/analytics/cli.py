@@ -10,6 +10,8 @@ from rich.console import Console
 from sqlalchemy.orm import Session, sessionmaker
 
 from panjereh.analytics import national, reports, rollups, selectors, sources
+from panjereh.analytics.exceptions import MandateYearUnknown
+from panjereh.analytics.mandates import load_mandate
 from panjereh.core.config import get_settings
 from panjereh.core.db import make_engine, make_sessionmaker, unit_of_work
 
@@ -36,6 +38,11 @@ def report_mandates(
     if fmt not in reports.FORMATS:
         console.print(f"[red]--format must be one of {', '.join(reports.FORMATS)}[/red]")
         raise typer.Exit(2)
+    try:
+        load_mandate(year)
+    except MandateYearUnknown as exc:
+        console.print(f"[red]{exc.detail_fa}\n{exc.detail_en}[/red]")
+        raise typer.Exit(2) from None
     with unit_of_work(_factory()) as session:
         body = reports.render_mandates(selectors.mandate_report(session, year), fmt)
     if output:

@@ -17,8 +17,15 @@ from panjereh.analytics.selectors import MandateReport
 FORMATS = ("table", "csv", "json", "xlsx")
 
 
-def _pct(value: float | None) -> str:
-    return "" if value is None else f"{value * 100:.1f}"
+# Columns named `…_percent` hold percentages (97.0 = 97%) and `…_points` percentage points: numbers in
+# every format, so a spreadsheet can sum and sort them (XLSX adds a percent number format).
+PERCENT_SUFFIX, POINTS_SUFFIX = "_percent", "_points"
+XLSX_PERCENT, XLSX_POINTS = "0.0%", "+0.0;-0.0;0.0"
+
+
+def _pct(value: float | None) -> float | str:
+    """A fraction as a percentage to one decimal ("" when unknown)."""
+    return "" if value is None else round(value * 100, 1)
 
 
 def mandate_rows(report: MandateReport) -> tuple[list[str], list[list[Any]]]:
@@ -41,7 +48,7 @@ def mandate_rows(report: MandateReport) -> tuple[list[str], list[list[Any]]]:
                 _pct(result.value),
                 _pct(duty.target),
                 result.status + (f" ({result.reason})" if result.reason else ""),
-                "" if result.margin is None else f"{result.margin * 100:+.1f}",
+                _pct(result.margin),
             ]
         line += [row.met_count, row.evaluated_count]
         rows.append(line)
@@ -140,17 +147,32 @@ def to_csv(header: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
 
 
 def to_xlsx(header: Sequence[str], rows: Sequence[Sequence[Any]], title: str, rtl: bool = False) -> bytes:
+    """One sheet; percentages become fractions shown with a percent format (97.0 → 0.97 as 97.0%)."""
     workbook = Workbook()
     sheet = workbook.active
     assert sheet is not None
     sheet.title = title[:31]
     sheet.sheet_view.rightToLeft = rtl
     sheet.append(list(header))
+    percent = {i for i, name in enumerate(header) if name.endswith(PERCENT_SUFFIX)}
+    points = {i for i, name in enumerate(header) if name.endswith(POINTS_SUFFIX)}
     for row in rows:
-        sheet.append(list(row))
+        sheet.append(
+            [value / 100 if i in percent and _is_number(value) else value for i, value in enumerate(row)]
+        )
+        for cell in sheet[sheet.max_row]:
+            index = cell.column - 1
+            if _is_number(cell.value) and index in percent:
+                cell.number_format = XLSX_PERCENT
+            elif _is_number(cell.value) and index in points:
+                cell.number_format = XLSX_POINTS
     buffer = io.BytesIO()
     workbook.save(buffer)
     return buffer.getvalue()
+
+
+def _is_number(value: object) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
 
 
 def render_mandates(report: MandateReport, fmt: str) -> str | bytes:

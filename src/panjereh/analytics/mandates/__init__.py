@@ -26,6 +26,7 @@ from panjereh.analytics.exceptions import InvalidMandateFile, MandateYearUnknown
 from panjereh.analytics.models import METRICS
 from panjereh.analytics.shares import Figure
 from panjereh.core.jalali import fiscal_year_bounds, from_jalali
+from panjereh.core.persian import to_persian_digits
 
 MANDATE_DIR = Path(__file__).resolve().parent
 EPSILON = 1e-9  # shares are stored as floats; 0.1 + 0.2 must still meet 0.3
@@ -70,9 +71,11 @@ def load_mandate(year: int) -> Mandate:
     """The mandate file of a fiscal year (MandateYearUnknown when there is none)."""
     path = MANDATE_DIR / f"{year}.yaml"
     if not path.exists():
+        known = available_years()
         raise MandateYearUnknown(
-            f"No mandates on file for {year}; known years: {available_years()}.",
-            f"برای سال {year} تکلیفی ثبت نشده است.",
+            f"No mandates on file for fiscal year {year}; known years: {', '.join(map(str, known))}.",
+            f"برای سال مالی {to_persian_digits(year)} تکلیفی ثبت نشده است؛ سال‌های ثبت‌شده: "
+            f"{'، '.join(to_persian_digits(y) for y in known)}.",
         )
     return parse_mandate(yaml.safe_load(path.read_text(encoding="utf-8")), str(path))
 
