@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import secrets
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -45,6 +46,7 @@ def settings(home: Path, registries_url: str) -> Settings:
     """Settings of the application under test (explicit, never read from the developer's shell)."""
     return Settings(
         env="test",
+        secret_key=secrets.token_urlsafe(32),  # placeholders are refused outside development
         home=home,
         database_url=databases.fresh_database(WORKER, str(home)),
         redis_url=databases.redis_url(),

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
-from panjereh.core.config import Settings
+from panjereh.core.config import PLACEHOLDER_SECRET, Settings
 
 
 def test_default_database_is_sqlite_under_home(tmp_path: Path) -> None:
@@ -15,19 +15,36 @@ def test_default_database_is_sqlite_under_home(tmp_path: Path) -> None:
     assert settings.resolved_database_url == f"sqlite:///{(tmp_path / 'panjereh.sqlite3').resolve()}"
 
 
-def test_production_refuses_the_placeholder_secret() -> None:
+@pytest.mark.parametrize("env", ["test", "production"])
+def test_outside_development_the_placeholder_secret_is_refused(env: str) -> None:
     with pytest.raises(ValidationError, match="SECRET_KEY"):
-        Settings(env="production", registry_token="x" * 40)
+        Settings(env=env, registry_token="x" * 40)
 
 
-def test_production_refuses_the_placeholder_registry_token() -> None:
+@pytest.mark.parametrize("env", ["test", "production"])
+def test_outside_development_a_short_secret_is_refused(env: str) -> None:
+    with pytest.raises(ValidationError, match="SECRET_KEY"):
+        Settings(env=env, secret_key="s" * 31, registry_token="x" * 40)
+
+
+@pytest.mark.parametrize("env", ["test", "production"])
+def test_outside_development_the_placeholder_registry_token_is_refused(env: str) -> None:
     with pytest.raises(ValidationError, match="REGISTRY_TOKEN"):
-        Settings(env="production", secret_key="s" * 40)
+        Settings(env=env, secret_key="s" * 40)
 
 
-def test_production_accepts_real_secrets() -> None:
-    settings = Settings(env="production", secret_key="s" * 40, registry_token="t" * 40)
-    assert settings.env == "production"
+@pytest.mark.parametrize("env", ["test", "production"])
+def test_outside_development_real_secrets_are_accepted(env: str) -> None:
+    settings = Settings(env=env, secret_key="s" * 40, registry_token="t" * 40)
+    assert settings.env == env
+
+
+def test_development_runs_on_the_placeholders() -> None:
+    assert Settings(env="development").secret_key == PLACEHOLDER_SECRET
+
+
+def test_the_test_suite_runs_on_a_real_secret(settings: Settings) -> None:
+    assert settings.secret_key != PLACEHOLDER_SECRET and len(settings.secret_key) >= 32
 
 
 def test_environment_variables_are_read_with_the_prefix(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -107,6 +107,7 @@ def test_worker_killed_mid_job_is_resumed_and_nothing_is_done_twice(
     env = {
         **os.environ,
         "PANJEREH_ENV": "test",
+        "PANJEREH_SECRET_KEY": settings.secret_key,
         "PANJEREH_HOME": str(settings.home),
         "PANJEREH_DATABASE_URL": committed_engine.url.render_as_string(hide_password=False),
         "PANJEREH_REGISTRIES_URL": settings.registries_url,

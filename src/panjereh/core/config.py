@@ -9,7 +9,7 @@ from typing import Literal
 from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-PLACEHOLDER_SECRET = "dev-insecure-change-me"  # noqa: S105 — a known placeholder, refused in production
+PLACEHOLDER_SECRET = "dev-insecure-change-me"  # noqa: S105 — a known placeholder, refused outside development
 PLACEHOLDER_REGISTRY_TOKEN = "dev-registry-token"  # noqa: S105
 REPO_ROOT = Path(__file__).resolve().parents[3]
 
@@ -56,12 +56,18 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _refuse_placeholders_outside_development(self) -> Settings:
-        if self.env == "production":
+        # Only a developer's own machine may run on the published placeholders: a test or staging
+        # deployment that is reachable would otherwise sign sessions with a key anyone can read.
+        if self.env != "development":
             if self.secret_key == PLACEHOLDER_SECRET or len(self.secret_key) < 32:
-                raise ValueError("PANJEREH_SECRET_KEY must be a real secret of 32+ characters in production")
+                raise ValueError(
+                    f"PANJEREH_SECRET_KEY must be a real secret of 32+ characters outside development "
+                    f"(PANJEREH_ENV={self.env})"
+                )
             if self.registry_token == PLACEHOLDER_REGISTRY_TOKEN:
                 raise ValueError(
-                    "PANJEREH_REGISTRY_TOKEN must not be the development placeholder in production"
+                    f"PANJEREH_REGISTRY_TOKEN must not be the development placeholder outside development "
+                    f"(PANJEREH_ENV={self.env})"
                 )
         return self
 
