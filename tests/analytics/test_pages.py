@@ -10,6 +10,8 @@ from fastapi.testclient import TestClient
 from openpyxl import load_workbook
 from sqlalchemy.orm import Session
 
+from panjereh.analytics import selectors
+
 
 def test_overview_big_numbers_and_chart_fallback(client: TestClient, demo: Session) -> None:
     response = client.get("/dashboard")
@@ -56,6 +58,30 @@ def test_agencies_table_sorts_and_badges(client: TestClient, demo: Session) -> N
     )
     assert by_name == sorted(by_name, reverse=True)
     assert client.get("/dashboard/agencies?year=1390").status_code == 404
+
+
+def test_agencies_table_sort_direction_and_aria_sort(client: TestClient, demo: Session) -> None:
+    smart = {row.agency_code: row.results["smart"].value for row in selectors.mandate_report(demo, 1402).rows}
+    assert None in smart.values()  # agencies without a smart figure: they must come last both ways
+
+    def page(query: str) -> tuple[list[float | None], str]:
+        html = client.get(f"/dashboard/agencies?year=1402&{query}").text
+        header = re.search(
+            r'<th scope="col" aria-sort="([a-z]+)"><a href="\?year=1402&(?:amp;)?sort=smart', html
+        )
+        return [smart[code] for code in re.findall(r'<tr data-agency="([^"]+)">', html)], header.group(1)
+
+    for query, direction in (("sort=smart&order=asc", "ascending"), ("sort=smart&order=desc", "descending")):
+        values, aria = page(query)
+        known = [v for v in values if v is not None]
+        assert values[: len(known)] == known and all(v is None for v in values[len(known) :])
+        assert known == sorted(known, reverse=direction == "descending")
+        assert known[0] != known[-1] and aria == direction
+    # A figure column opens highest first, and says so.
+    values, aria = page("sort=smart")
+    assert values[0] == max(v for v in values if v is not None) and aria == "descending"
+    ranks = re.findall(r'<tr data-agency="([^"]+)">', client.get("/dashboard/agencies?order=desc").text)
+    assert ranks == [row.agency_code for row in selectors.mandate_report(demo, 1402).rows][::-1]
 
 
 def test_agency_scorecard_over_time(client: TestClient, demo: Session) -> None:

@@ -11,7 +11,7 @@ from fastapi.responses import HTMLResponse, Response
 from panjereh.analytics import reports, selectors
 from panjereh.analytics.exceptions import MandateYearUnknown, UnknownExportFormat
 from panjereh.analytics.figures import JalaliMonth, growth, month_label, users_ever
-from panjereh.analytics.mandates import available_years
+from panjereh.analytics.mandates import AgencyCompliance, available_years
 from panjereh.core.deps import DbSession
 from panjereh.core.errors import ValidationFailed
 from panjereh.core.jalali import fiscal_year_bounds, from_jalali
@@ -78,34 +78,48 @@ def overview(request: Request, session: DbSession, month: str | None = Query(Non
     return request.app.state.templates.render(request, "dashboard/overview.html", context)
 
 
+def default_order(sort: str) -> str:
+    """Rank and name read best ascending (1, 2, 3 / a, b, c); a figure reads best highest first."""
+    return "asc" if sort in ("rank", "agency") else "desc"
+
+
+def sort_rows(
+    rows: list[tuple[int, AgencyCompliance]], sort: str, order: str
+) -> list[tuple[int, AgencyCompliance]]:
+    """Rows ordered by one column: `asc` smallest first, `desc` largest first; an agency without that
+    figure comes last either way, and equal values keep the year's rank order."""
+
+    def value(row: AgencyCompliance) -> Any:
+        if sort == "agency":
+            return row.agency_code
+        if sort == "connected":
+            return None if row.connected is None else int(row.connected)
+        if sort == "met":
+            return row.met_count
+        return row.results[sort].value
+
+    by_rank = sorted(rows, key=lambda item: item[0])
+    if sort == "rank":
+        return by_rank if order == "asc" else by_rank[::-1]
+    known = [item for item in by_rank if value(item[1]) is not None]
+    unknown = [item for item in by_rank if value(item[1]) is None]
+    # Python's sort is stable with reverse=True too: ties stay in rank order in both directions.
+    return sorted(known, key=lambda item: value(item[1]), reverse=order == "desc") + unknown
+
+
 @router.get("/agencies", response_class=HTMLResponse)
 def agencies(
     request: Request,
     session: DbSession,
     year: int = Query(1402),
     sort: str = Query("rank"),
-    order: str = Query("asc"),
+    order: str | None = Query(None),
 ) -> HTMLResponse:
     """Every agency with its figures and badges, sortable (server-side, so it works without JavaScript)."""
     report = selectors.mandate_report(session, _check_year(year))
-    rows = list(enumerate(report.rows, start=1))
     sort = sort if sort in SORTABLE or any(d.code == sort for d in report.mandate.duties) else "rank"
-    reverse = order == "desc"
-
-    def key(item: tuple[int, Any]) -> Any:
-        rank, row = item
-        if sort == "agency":
-            return row.agency_code
-        if sort == "connected":
-            return (row.connected is not True, rank)
-        if sort == "met":
-            return (-row.met_count, rank)
-        if sort == "rank":
-            return rank
-        value = row.results[sort].value
-        return (value is None, -(value or 0.0), rank)
-
-    rows.sort(key=key, reverse=reverse)
+    order = order if order in ("asc", "desc") else default_order(sort)
+    rows = sort_rows(list(enumerate(report.rows, start=1)), sort, order)
     return request.app.state.templates.render(
         request,
         "dashboard/agencies.html",
@@ -115,6 +129,7 @@ def agencies(
             "year": year,
             "sort": sort,
             "order": order,
+            "default_order": default_order,
             "years": available_years(),
         },
     )
