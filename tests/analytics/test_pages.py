@@ -84,6 +84,28 @@ def test_agencies_table_sort_direction_and_aria_sort(client: TestClient, demo: S
     assert ranks == [row.agency_code for row in selectors.mandate_report(demo, 1402).rows][::-1]
 
 
+def test_connection_is_named_not_coded_and_reconnecting_is_not_disconnected(
+    client: TestClient, demo: Session
+) -> None:
+    html = client.get("/dashboard?month=1402-09").text
+    listed = re.search(r'data-list="not-connected">(.*?)</ul>', html, re.S).group(1)
+    badges = dict(
+        re.findall(
+            r'href="/dashboard/agencies/([^"]+)">[^<]+</a> <span[^>]+data-connection="([a-z_]+)"', listed
+        )
+    )
+    assert badges["welfare"] == "disconnected"  # the article's State Welfare
+    assert badges["agri-ivo"] == badges["agri-ppo"] == "standard_lost"  # Agriculture Jihad's subsidiaries
+    assert "استاندارد اتصال از دست رفته (در حال اتصال مجدد)" in listed and "قطع اتصال" in listed
+    welfare = client.get("/dashboard/agencies/welfare").text
+    status = re.search(r'<span data-status="([a-z_]+)">([^<]+)</span>', welfare)
+    assert status.group(1) == "disconnected" and status.group(2) == "قطع اتصال"
+    english = client.get("/dashboard/agencies/welfare?lang=en").text
+    assert re.search(r'<span data-status="disconnected">Disconnected</span>', english)
+    assert ">disconnected<" not in welfare + english
+    assert 'data-connection="standard_lost"' in client.get("/dashboard/agencies?year=1402").text
+
+
 def test_agency_scorecard_over_time(client: TestClient, demo: Session) -> None:
     html = client.get("/dashboard/agencies/ict").text
     assert "وزارت ارتباطات و فناوری اطلاعات" in html

@@ -32,6 +32,9 @@ MANDATE_DIR = Path(__file__).resolve().parent
 EPSILON = 1e-9  # shares are stored as floats; 0.1 + 0.2 must still meet 0.3
 
 MET, NOT_MET, NO_DATA, NOT_APPLICABLE = "met", "not_met", "no_data", "not_applicable"
+# The agencies' connection states (agencies.models.ConnectionStatus), as a connected figure's note names
+# them: "standard_lost" is connected once and reconnecting, "disconnected" is cut off.
+CONNECTION_STATES = ("connected", "standard_lost", "disconnected", "not_connected")
 
 
 @dataclass(frozen=True)
@@ -145,6 +148,7 @@ class AgencyCompliance:
     name_en: str
     connected: bool | None
     results: dict[str, DutyResult] = field(default_factory=dict)
+    connection_status: str | None = None  # one of CONNECTION_STATES, None when the figure does not say
 
     @property
     def met_count(self) -> int:
@@ -174,11 +178,26 @@ def evaluate(
     for agency in agencies:
         connected_figure = figures.get((agency.code, "connected"))
         connected = None if connected_figure is None else connected_figure.value >= 1.0 - EPSILON
-        row = AgencyCompliance(agency.code, agency.name_fa, agency.name_en, connected)
+        row = AgencyCompliance(
+            agency.code,
+            agency.name_fa,
+            agency.name_en,
+            connected,
+            connection_status=connection_status(connected_figure),
+        )
         for duty in mandate.duties:
             row.results[duty.code] = evaluate_duty(duty, figures.get((agency.code, duty.metric)), connected)
         report.append(row)
     return rank(mandate, report)
+
+
+def connection_status(figure: Figure | None) -> str | None:
+    """Which of CONNECTION_STATES a connected figure records (its note), or None when it does not say."""
+    if figure is None:
+        return None
+    if figure.note in CONNECTION_STATES:
+        return figure.note
+    return "connected" if figure.value >= 1.0 - EPSILON else None
 
 
 def evaluate_duty(duty: Duty, figure: Figure | None, connected: bool | None) -> DutyResult:
