@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
@@ -70,6 +72,13 @@ def test_service_card_in_english(client: TestClient) -> None:
     assert '<html lang="en" dir="ltr">' in html
     assert "Certificate of no criminal record" in html and "What it needs" in html and "Legal basis" in html
     assert "1,150,000" in html and "Instant" in html
+    # English commas, also between the day and the clock in the history (the Persian ones are for fa).
+    assert "Web, Mobile app, Government counter" in html
+    assert re.search(r"Version 1 — \d+ [A-Z][a-z]+ \d{4}, \d\d:\d\d —", html)
+
+
+def test_service_card_lists_channels_with_the_persian_comma(client: TestClient) -> None:
+    assert "وب، اپلیکیشن، پیشخوان دولت" in client.get("/services/no-criminal-record").text
 
 
 def test_unknown_service_page_is_a_persian_error(client: TestClient) -> None:

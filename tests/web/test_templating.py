@@ -4,7 +4,13 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 
-from panjereh.web.templating import format_date, format_datetime, format_digits, format_number
+from panjereh.web.templating import (
+    format_date,
+    format_datetime,
+    format_digits,
+    format_number,
+    list_separator,
+)
 
 
 def test_persian_digits_for_persian_pages_only() -> None:
@@ -38,3 +44,10 @@ def test_clock_time_is_shown_once() -> None:
 def test_english_pages_name_jalali_months_in_english() -> None:
     assert format_date(date(2023, 3, 21), "en") == "1 Farvardin 1402"
     assert format_date(date(2024, 3, 19), "fa") == "۲۹ اسفند ۱۴۰۲"
+
+
+def test_lists_and_date_with_time_use_the_pages_comma() -> None:
+    assert list_separator("fa") == "، " and list_separator("en") == ", "
+    english = format_datetime(datetime(2023, 3, 21, 8, 15, tzinfo=UTC), "en")
+    assert english == "1 Farvardin 1402, 11:45"
+    assert format_datetime(datetime(2023, 3, 21, 8, 15, tzinfo=UTC), "fa") == "۱ فروردین ۱۴۰۲، ۱۱:۴۵"

@@ -57,6 +57,7 @@ class Templates:
             "gettext": catalog.gettext,
             "ngettext": catalog.ngettext,
             "_": catalog.gettext,
+            "list_separator": list_separator(locale),
         }
         for processor in self.context_processors:
             values.update(processor(request))
@@ -79,6 +80,11 @@ class Templates:
 
 def _is_fa(context_locale: str | None) -> bool:
     return context_locale != "en"
+
+
+def list_separator(locale: str = "fa") -> str:
+    """What separates the items of a list: the Persian comma «، » on Persian pages, ", " on English ones."""
+    return "، " if _is_fa(locale) else ", "
 
 
 def format_digits(value: Any, locale: str = "fa") -> str:
@@ -112,7 +118,7 @@ def format_datetime(value: datetime | None, locale: str = "fa") -> str:
         return "—"
     local = jalali.to_tehran(value)
     clock = local.strftime("%H:%M")
-    return f"{format_date(local, locale)}، {format_digits(clock, locale)}"
+    return f"{format_date(local, locale)}{list_separator(locale)}{format_digits(clock, locale)}"
 
 
 PAGE_FILTERS: dict[str, Callable[..., str]] = {
