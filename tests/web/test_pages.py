@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import re
+from html import unescape
+from urllib.parse import parse_qs, urlsplit
+
 from fastapi.testclient import TestClient
 
 
@@ -33,3 +37,18 @@ def test_english_browser_still_gets_persian_by_default(client: TestClient) -> No
 
 def test_unknown_locale_falls_back_to_persian(client: TestClient) -> None:
     assert 'lang="fa"' in client.get("/?lang=xx").text
+
+
+def test_the_language_switch_keeps_the_search(client: TestClient) -> None:
+    def switch_link(html: str, hreflang: str) -> str:
+        match = re.search(rf'href="([^"]*)" lang="{hreflang}" hreflang="{hreflang}"', html)
+        assert match is not None
+        return unescape(match.group(1))
+
+    html = client.get("/services", params={"q": "گواهی", "smart": "true", "lang": "fa"}).text
+    link = switch_link(html, "en")
+    assert parse_qs(urlsplit(link).query) == {"q": ["گواهی"], "smart": ["true"], "lang": ["en"]}
+    english = client.get("/services" + link).text
+    assert '<html lang="en" dir="ltr">' in english and 'value="گواهی"' in english
+    back = switch_link(english, "fa")
+    assert parse_qs(urlsplit(back).query) == {"q": ["گواهی"], "smart": ["true"], "lang": ["fa"]}

@@ -6,6 +6,7 @@ from collections.abc import Callable
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
 from jinja2 import Environment, FileSystemLoader, pass_context, select_autoescape
 from jinja2.runtime import Context
@@ -58,6 +59,7 @@ class Templates:
             "ngettext": catalog.ngettext,
             "_": catalog.gettext,
             "list_separator": list_separator(locale),
+            "other_locale_url": locale_switch_url(request, "en" if locale == "fa" else "fa"),
         }
         for processor in self.context_processors:
             values.update(processor(request))
@@ -76,6 +78,12 @@ class Templates:
     def render_problem(self, request: Request, problem: dict[str, Any], status: int) -> Response:
         """The browser face of a problem: the same code and instance, as a Persian page."""
         return self.render(request, "error.html", {"problem": problem}, status_code=status)
+
+
+def locale_switch_url(request: Request, locale: str) -> str:
+    """This page in another locale: the same query (a search, its filters, the page) with `lang` set."""
+    query = [(key, value) for key, value in request.query_params.multi_items() if key != "lang"]
+    return "?" + urlencode([*query, ("lang", locale)])
 
 
 def _is_fa(context_locale: str | None) -> bool:
