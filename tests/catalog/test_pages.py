@@ -84,3 +84,19 @@ def test_service_card_lists_channels_with_the_persian_comma(client: TestClient) 
 def test_unknown_service_page_is_a_persian_error(client: TestClient) -> None:
     response = client.get("/services/nothing-here", headers={"accept": "text/html"})
     assert response.status_code == 404 and "چنین خدمتی در فهرست ملی خدمات نیست" in response.text
+
+
+def test_card_history_names_who_changed_it(client: TestClient, db: Session) -> None:
+    service.record_derived_maturity(db, "no-criminal-record", 5, source="delivery-definition", flags=[])
+    fa = client.get("/services/no-criminal-record", params={"lang": "fa"}).text
+    assert "derived:" not in fa
+    assert "بارگذاری دادهٔ نمونه" in fa and "سامانه: سطح بلوغ برگرفته از تعریف اجرایی خدمت" in fa
+    en = client.get("/services/no-criminal-record", params={"lang": "en"}).text
+    assert "derived:" not in en
+    assert "Demo data load" in en and "System: maturity derived from the executable service definition" in en
+    client.cookies.clear()
+
+
+def test_card_history_shows_a_persons_id_as_it_is(client: TestClient, make_card) -> None:  # type: ignore[no-untyped-def]
+    card = make_card(title_fa="خدمت ویرایش‌شده")
+    assert '<span class="ltr">test</span>' in client.get(f"/services/{card.slug}").text

@@ -56,6 +56,15 @@ KINDS_OF_AGENCY: dict[str, tuple[str, str]] = {
     "judiciary": ("قوه", "Branch of power"),
     "other": ("سایر", "Other"),
 }
+# Who changed a card: the loaders' own actor ids; a person's id is shown as it is.
+ACTORS: dict[str, tuple[str, str]] = {
+    "seed": ("بارگذاری دادهٔ نمونه", "Demo data load"),
+    "cli": ("ورود از خط فرمان", "Command-line import"),
+}
+# `derived:<source>`: the maturity level the platform derived (catalog.service.record_derived_maturity).
+DERIVED_FROM: dict[str, tuple[str, str]] = {
+    "delivery-definition": ("تعریف اجرایی خدمت", "the executable service definition"),
+}
 TABLES: dict[str, dict[Any, tuple[str, str]]] = {
     "life_event": LIFE_EVENTS,
     "channel": CHANNELS,
@@ -73,6 +82,19 @@ def label(table: str, value: object, locale: str = "fa") -> str:
     if names is None:
         return str(key)
     return str(names[0] if locale != "en" else names[1])
+
+
+def actor(value: str, locale: str = "fa") -> str:
+    """Who made a card version, in the reader's language (a person's id as it is stored)."""
+    fa = locale != "en"
+    if value.startswith("derived:"):
+        source = value.removeprefix("derived:")
+        fa_name, en_name = DERIVED_FROM.get(source, (f"«{source}»", source))
+        return f"سامانه: سطح بلوغ برگرفته از {fa_name}" if fa else f"System: maturity derived from {en_name}"
+    names = ACTORS.get(value)
+    if names is None:
+        return value
+    return names[0] if fa else names[1]
 
 
 def duration(minutes: int, locale: str = "fa") -> str:

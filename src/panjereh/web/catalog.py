@@ -23,6 +23,7 @@ def label_context(request: Request) -> dict[str, Any]:
     locale = request.app.state.templates.locale_of(request)
     return {
         "label": lambda table, value: labels.label(table, value, locale),
+        "actor": lambda value: labels.actor(value, locale),
         "duration": lambda minutes: _digits(labels.duration(minutes, locale), locale),
         "life_events": [event.value for event in LifeEvent],
         "channels": [channel.value for channel in Channel],
