@@ -20,6 +20,7 @@ import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import date
 from pathlib import Path
 
 import httpx
@@ -37,6 +38,7 @@ from panjereh.delivery import loading, service, tasks  # noqa: E402
 from panjereh.delivery.models import RequestState, ServiceRequest  # noqa: E402
 from panjereh.exchange import seed as exchange_seed  # noqa: E402
 from panjereh.exchange.client import PlatformClient  # noqa: E402
+from panjereh.identity.models import Citizen  # noqa: E402
 
 SLUG = "utility-address-change"  # civil registry, post, deeds, shahkar: four inquiries
 REGISTRIES = ("civil-registry", "post", "deeds", "shahkar")
@@ -111,11 +113,31 @@ def main() -> None:
             exchange_seed.seed_exchange(session, settings, lambda _n: None)
             loading.sync_definitions(session)
         client = PlatformClient(settings, factory)
+        register_citizens(factory, client)
         worker = tasks.make_worker(settings, factory, client, concurrency=32)
         configure_logging(settings.log_level, json=False)
         print(f"database: {engine.dialect.name}; {SLUG}: 4 inquiries, each registry +{LATENCY_MS} ms")
         asyncio.run(run(settings, factory, client, worker))
         client.close()
+
+
+def register_citizens(factory, client: PlatformClient) -> None:  # type: ignore[no-untyped-def]
+    """The applicants have accounts, as everyone who applies does (they log in first): their names are
+    on the documents and their decisions are texted to them."""
+    with unit_of_work(factory) as session:
+        for i, code in enumerate(PEOPLE):
+            person = client.inquire(
+                "civil-registry.person", subject=code, purpose="bench", path_params={"national_code": code}
+            ).data
+            session.add(
+                Citizen(
+                    national_code=code,
+                    first_name=person["first_name"],
+                    last_name=person["last_name"],
+                    birth_date=date.fromisoformat(person["birth_date"]),
+                    mobile=f"0912000{i:04d}",
+                )
+            )
 
 
 def submit(settings: Settings, factory, n: int, tag: str) -> list[str]:  # type: ignore[no-untyped-def]

@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 
 from panjereh.agencies.exceptions import AgencyNotFound
 from panjereh.agencies.models import Agency, AgencySystem
+from panjereh.core.db import already_loaded
 
 
 def get_agency_by_code(session: Session, code: str) -> Agency:
@@ -20,7 +21,10 @@ def get_agency_by_code(session: Session, code: str) -> Agency:
 
 
 def find_agency_by_code(session: Session, code: str) -> Agency | None:
-    """The agency with this code, or None."""
+    """The agency with this code, or None (one already loaded in this session is not read again)."""
+    loaded = already_loaded(session, Agency, code=code)
+    if loaded is not None:
+        return loaded
     return session.scalars(select(Agency).where(Agency.code == code)).one_or_none()
 
 

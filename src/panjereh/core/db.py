@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import enum
 import uuid
+import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar, cast
 
 from sqlalchemy import DateTime, Enum, MetaData, create_engine, event, text
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
+from sqlalchemy.orm.attributes import instance_dict
 from sqlalchemy.types import TypeDecorator
 
 # Stable constraint names keep Alembic migrations identical on SQLite and PostgreSQL.
@@ -102,6 +104,8 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+T = TypeVar("T")
+
 # An execution option: the transaction will write. See `intend_to_write`.
 WRITE_INTENT = "panjereh_write_intent"
 
@@ -118,6 +122,22 @@ def _sqlite_begin(connection: Any) -> None:
 def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:
     """Sessions that keep loaded objects usable after commit (pages render after the unit of work)."""
     return sessionmaker(bind=engine, expire_on_commit=False)
+
+
+def already_loaded(session: Session, cls: type[T], **unique: Any) -> T | None:
+    """An instance of `cls` this session has already loaded whose attributes equal `unique`, or None.
+
+    For lookups by a unique key that is not the primary key (which `Session.get` answers from the
+    identity map by itself): a unit of work that has loaded the row, or preloaded it in a join, is not
+    sent to the database again for it. Scans the identity map's keys, which are few in a unit of work.
+    """
+    for key, instance in session.identity_map.items():
+        if key[0] is not cls:
+            continue
+        loaded = instance_dict(instance)  # what is loaded: an expired attribute is not read (no SQL)
+        if all(name in loaded and loaded[name] == value for name, value in unique.items()):
+            return cast(T, instance)
+    return None
 
 
 def intend_to_write(session: Session) -> None:
@@ -144,6 +164,38 @@ def unit_of_work(factory: sessionmaker[Session], *, writes: bool = True) -> Iter
     except BaseException:
         session.rollback()
         raise
+    finally:
+        session.close()
+
+
+_AUTOCOMMIT: weakref.WeakKeyDictionary[Engine, Engine] = weakref.WeakKeyDictionary()
+
+
+def autocommit_engine(engine: Engine) -> Engine:
+    """The same engine and pool, each statement committing on its own (PostgreSQL only; cached)."""
+    shared = _AUTOCOMMIT.get(engine)
+    if shared is None:
+        shared = _AUTOCOMMIT[engine] = engine.execution_options(isolation_level="AUTOCOMMIT")
+    return shared
+
+
+@contextmanager
+def one_statement(factory: sessionmaker[Session], *, writes: bool = True) -> Iterator[Session]:
+    """A session for work that is a single statement: a read, or one atomic UPDATE ... RETURNING.
+
+    On PostgreSQL it runs in autocommit, so psycopg sends no BEGIN and no COMMIT: one round trip
+    instead of three, which is most of the cost of a short statement on a busy machine. SQLite, and
+    sessions bound to one connection (the tests' transaction), get an ordinary unit of work (`writes`
+    as for `unit_of_work`).
+    """
+    bind = factory.kw.get("bind")
+    if not isinstance(bind, Engine) or bind.dialect.name != "postgresql":
+        with unit_of_work(factory, writes=writes) as session:
+            yield session
+        return
+    session = factory(bind=autocommit_engine(bind))
+    try:
+        yield session
     finally:
         session.close()
 

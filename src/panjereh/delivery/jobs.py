@@ -19,7 +19,7 @@ from typing import Any
 from sqlalchemy import and_, event, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from panjereh.core.db import unit_of_work, utcnow
+from panjereh.core.db import one_statement, unit_of_work, utcnow
 from panjereh.core.logging import get_logger
 from panjereh.delivery.models import Job, JobStatus
 
@@ -201,7 +201,7 @@ def claim(
         .with_for_update(skip_locked=True)
         .scalar_subquery()
     )
-    with unit_of_work(factory) as session:
+    with one_statement(factory) as session:
         rows = session.execute(
             update(Job)
             .where(Job.id.in_(due), _claimable(now))

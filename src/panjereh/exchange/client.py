@@ -72,7 +72,8 @@ class PlatformClient:
     ) -> InquiryResult:
         """Ask a data service (async, aiohttp). Raises GrantMissing or ProviderUnavailable."""
         args = (service_code, subject, purpose, case, path_params, query, body, timeout)
-        if self.exchange.checks_on_loop:  # see Exchange.checks_on_loop
+        # See Exchange.checks_on_loop and Exchange.checks_cached: no database round trip on the loop.
+        if self.exchange.checks_on_loop or self.exchange.checks_cached(PLATFORM_CALLER, service_code):
             call = self._prepare(*args)
         else:
             call = await asyncio.to_thread(self._prepare, *args)

@@ -100,8 +100,10 @@ async def inquire(request: Request) -> Response:
             timeout=None,
         )
 
-    # The checks read the database: on the loop where that is a local file, else in a worker thread.
-    call = prepare() if exchange.checks_on_loop else await run_in_threadpool(prepare)
+    # The checks read the database: on the loop where that is a local file or nothing is read (all
+    # cached), else in a worker thread.
+    on_loop = exchange.checks_on_loop or exchange.checks_cached(caller, service_code)
+    call = prepare() if on_loop else await run_in_threadpool(prepare)
     outcome: Raw | ProviderFailure
     try:
         outcome = await exchange.forward_async(call)

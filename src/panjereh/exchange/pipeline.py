@@ -7,6 +7,7 @@ The same pipeline serves agency systems over HTTP (gateway.py) and the platform 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import threading
 import time
@@ -21,14 +22,15 @@ from urllib.parse import quote, urlencode
 
 import aiohttp
 import httpx
-from sqlalchemy import Table, bindparam, or_, select
+from sqlalchemy import bindparam, select
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.orm import Session
 
 from panjereh.agencies.models import Agency, AgencySystem
 from panjereh.core.config import Settings
-from panjereh.core.db import utcnow
+from panjereh.core.db import autocommit_engine, utcnow
 from panjereh.core.errors import ProblemError
+from panjereh.exchange import grants
 from panjereh.exchange.catalog import path_parameters, path_pattern
 from panjereh.exchange.chain import digest
 from panjereh.exchange.config import ExchangeSettings
@@ -43,14 +45,14 @@ from panjereh.exchange.exceptions import (
 )
 from panjereh.exchange.messagelog import LogRecord, LogWriter
 from panjereh.exchange.metrics import ExchangeMetrics
-from panjereh.exchange.models import DataService, Grant, GrantStatus
+from panjereh.exchange.models import DataService
 from panjereh.exchange.resilience import CircuitBreaker, RateLimiter
 from panjereh.exchange.service import ANY_PURPOSE
 from panjereh.exchange.signing import load_signer
 from panjereh.exchange.subjects import normalize_subject
 
 SessionFactory = Callable[[], Session]
-ROUTE_TTL_SECONDS = 5.0  # service descriptions may be seconds stale; grants never are (checked per call)
+ROUTE_TTL_SECONDS = 5.0  # service descriptions may be seconds stale; grants never are (see grants.py)
 RETRYABLE_STATUSES = frozenset({502, 503, 504})
 MAX_TEXT = 200
 
@@ -70,17 +72,6 @@ _ROUTE = (
     .join(Agency, Agency.id == DataService.provider_agency_id)
     .join(AgencySystem, AgencySystem.id == DataService.system_id)
     .where(DataService.code == bindparam("code"), DataService.active.is_(True))
-)
-
-# The grant check as one Core statement, built once. Profiled, the ORM query (compile state, identity
-# map, result objects) cost more than the indexed lookup itself; the statement's compiled form is cached.
-_GRANTS: Table = Grant.__table__  # type: ignore[assignment]
-_GRANT_PURPOSES = select(_GRANTS.c.purposes).where(
-    _GRANTS.c.client_agency_code == bindparam("agency"),
-    _GRANTS.c.service_code == bindparam("service"),
-    _GRANTS.c.status == GrantStatus.APPROVED,
-    _GRANTS.c.valid_from <= bindparam("at"),
-    or_(_GRANTS.c.valid_until.is_(None), _GRANTS.c.valid_until > bindparam("at")),
 )
 
 
@@ -158,6 +149,21 @@ class ProviderFailure(Exception):
         self.status = status
 
 
+class _Reader:
+    """The checks' database connection, opened on first use (a call whose checks are all cached opens
+    none)."""
+
+    def __init__(self, connect: Callable[[], Connection]) -> None:
+        self._connect = connect
+        self._connection: Connection | None = None
+
+    @property
+    def connection(self) -> Connection:
+        if self._connection is None:
+            self._connection = self._connect()
+        return self._connection
+
+
 class Exchange:
     """The gateway's runtime: shared by the HTTP gateway and the platform's in-process client."""
 
@@ -192,6 +198,7 @@ class Exchange:
         self._httpx: httpx.Client | None = None
         self._httpx_lock = threading.Lock()
         self._checks_engine: Engine | None = None
+        self.grants = grants.GrantCache()
 
     # -- checks (sync: they read the database) ------------------------------------------------------
 
@@ -207,7 +214,9 @@ class Exchange:
                 bind = session.get_bind()
             engine = bind if isinstance(bind, Engine) else bind.engine
             if engine.dialect.name == "postgresql":
-                engine = engine.execution_options(isolation_level="AUTOCOMMIT")
+                engine = autocommit_engine(engine)
+                if not self.writer.inline:  # tests share one uncommitted transaction: nothing to hear
+                    self.grants.listen(engine)
             self._checks_engine = engine
         return self._checks_engine
 
@@ -222,9 +231,21 @@ class Exchange:
         """
         return self.checks_engine.dialect.name == "sqlite"
 
+    def checks_cached(self, caller: Caller, service_code: str) -> bool:
+        """Whether `prepare` would read nothing from the database for this call (route and grants known):
+        then async callers run it on the event loop even on PostgreSQL. If the cache is emptied in
+        between, the call still gets a correct answer, after one round trip on the loop."""
+        cached = self._routes.get(service_code)
+        return (
+            cached is not None
+            and time.monotonic() - cached[1] < ROUTE_TTL_SECONDS
+            and self.grants.cached(caller.agency_code, service_code) is not None
+        )
+
     @contextmanager
-    def _reading(self) -> Iterator[Connection]:
-        """The connection the checks read through, its snapshot ended when the block ends.
+    def _reading(self) -> Iterator[_Reader]:
+        """What the checks read through, its snapshot ended when the block ends; it connects only if a
+        check reads the database (a cache miss).
 
         Tests bind every session to one connection (their transaction): there it is that connection,
         under the guard. Elsewhere it is a pooled Core connection, not an ORM session: profiled on
@@ -232,17 +253,17 @@ class Exchange:
         """
         if self.writer.inline:
             with self.writer.guard, closing(self.session_factory()) as session:
-                yield session.connection()
+                yield _Reader(session.connection)
             return
-        with self.checks_engine.connect() as connection:
-            yield connection
+        with contextlib.ExitStack() as stack:
+            yield _Reader(lambda: stack.enter_context(self.checks_engine.connect()))
 
-    def route(self, connection: Connection, service_code: str) -> Route:
+    def route(self, reader: _Reader, service_code: str) -> Route:
         """The forwarding description of an active data service (cached for a few seconds)."""
         cached = self._routes.get(service_code)
         if cached is not None and time.monotonic() - cached[1] < ROUTE_TTL_SECONDS:
             return cached[0]
-        row = connection.execute(_ROUTE, {"code": service_code}).one_or_none()
+        row = reader.connection.execute(_ROUTE, {"code": service_code}).one_or_none()
         if row is None:
             raise ServiceNotFound(
                 f"No data service {service_code!r} is published on the exchange.",
@@ -285,8 +306,8 @@ class Exchange:
         route: Route | None = None
         shown_path = path or ""
         try:
-            with self._reading() as connection:
-                route = self.route(connection, service_code)
+            with self._reading() as reader:
+                route = self.route(reader, service_code)
                 method = (method or route.method).upper()
                 if method != route.method:
                     raise WrongMethod(
@@ -319,7 +340,7 @@ class Exchange:
                         "تعداد استعلام‌ها در ثانیه بیش از سقف مجاز است.",
                         headers={"Retry-After": str(max(1, round(wait)))},
                     )
-                self._check_grant(connection, caller, route, purpose, at)
+                self._check_grant(reader, caller, route, purpose, at)
         except ProblemError as error:
             self._refused(
                 message_id,
@@ -410,16 +431,14 @@ class Exchange:
             )
         return result
 
-    def _check_grant(
-        self, connection: Connection, caller: Caller, route: Route, purpose: str, at: datetime
-    ) -> None:
-        # Read on every call, never cached: a revoked grant stops the very next call.
-        rows = connection.execute(
-            _GRANT_PURPOSES, {"agency": caller.agency_code, "service": route.code, "at": at}
-        ).all()
-        for (purposes,) in rows:
-            if ANY_PURPOSE in purposes or purpose in purposes:
-                return
+    def _check_grant(self, reader: _Reader, caller: Caller, route: Route, purpose: str, at: datetime) -> None:
+        windows = self.grants.windows(
+            lambda: grants.read_windows(reader.connection, caller.agency_code, route.code),
+            caller.agency_code,
+            route.code,
+        )
+        if any(window.covers(purpose, ANY_PURPOSE, at) for window in windows):
+            return
         raise GrantMissing(
             f"Agency {caller.agency_code!r} holds no valid grant for {route.code!r} for purpose {purpose!r}.",
             f"دستگاه «{caller.agency_code}» برای خدمت «{route.code}» با هدف «{purpose}» مجوز معتبر ندارد.",
@@ -666,8 +685,9 @@ class Exchange:
             await session.close()
 
     def close(self) -> None:
-        """Stop the log writer (writing what is queued) and the sync HTTP client."""
+        """Stop the log writer (writing what is queued), the grants listener and the sync HTTP client."""
         self.writer.close()
+        self.grants.close()
         if self._httpx is not None:
             self._httpx.close()
             self._httpx = None

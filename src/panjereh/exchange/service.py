@@ -193,7 +193,7 @@ def refuse_grant(session: Session, grant: Grant, *, provider_agency_code: str, n
 
 
 def revoke_grant(session: Session, grant: Grant, *, provider_agency_code: str, note: str = "") -> Grant:
-    """The provider withdraws an approved grant; the next call is refused (grants are never cached)."""
+    """The provider withdraws an approved grant; the next call is refused (see exchange.grants)."""
     _require_provider(grant, provider_agency_code)
     if grant.status is not GrantStatus.APPROVED:
         raise GrantStateConflict(f"Grant is {grant.status.value}.", "فقط مجوز تأییدشده لغو می‌شود.")

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
-from panjereh.core.db import utcnow
+from panjereh.core.db import already_loaded, utcnow
 from panjereh.identity.models import Citizen, LoginEvent, WebSession
 from panjereh.identity.sessions import is_live
 
@@ -15,12 +15,12 @@ from panjereh.identity.sessions import is_live
 def get_citizen_by_national_code(session: Session, national_code: str) -> Citizen | None:
     """The citizen with this national code, if they have ever logged in.
 
-    One already loaded in this session is not read again: a decision that names the citizen on a
-    document and then notifies them asks twice in one transaction.
+    One already loaded in this session is not read again (a decision names the citizen on its document
+    and then notifies them, in one transaction).
     """
-    for loaded in session.identity_map.values():
-        if isinstance(loaded, Citizen) and loaded.national_code == national_code:
-            return loaded
+    loaded = already_loaded(session, Citizen, national_code=national_code)
+    if loaded is not None:
+        return loaded
     return session.scalar(select(Citizen).where(Citizen.national_code == national_code))
 
 
