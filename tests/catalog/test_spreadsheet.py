@@ -166,3 +166,35 @@ def test_export_then_import_round_trips(db: Session, flagship, tmp_path: Path, s
         assert [c.value for c in next(sheet.iter_rows(max_row=1))] == list(spreadsheet.COLUMNS)
     report = spreadsheet.import_file(db, path, agency_code=None, actor="x")
     assert (report.rows, report.unchanged) == (14, 14)
+
+
+def test_row_errors_are_told_in_persian_with_the_columns_persian_name(
+    db: Session, agencies, tmp_path: Path
+) -> None:
+    header = ["slug", "title_fa", "life_event", "channels", "in_person_visits", "maturity_level"]
+    rows = [
+        ["", "عنوان فارسی", "other", "web", "0", "3"],  # row 2: missing slug
+        ["long-title", "خ" * 301, "other", "web", "0", "3"],  # row 3: too long
+        ["bad-event", "عنوان فارسی", "wedding", "fax", "0", "3"],  # row 4: not one of the choices (twice)
+        ["bad-number", "عنوان فارسی", "other", "web", "دو", "9"],  # row 5: wrong type, above the maximum
+        ["Bad Slug!", "Only Latin", "other", "web", "0", "3"],  # row 6: bad pattern, no Persian letters
+    ]
+    with pytest.raises(ImportRejected) as caught:
+        spreadsheet.import_file(
+            db, write_csv(tmp_path / "bad.csv", rows, header), agency_code="ict", actor="x"
+        )
+    fa = {(e["row"], e["column"]): e["message_fa"] for e in caught.value.errors}
+    assert fa[(2, "slug")] == "ستون «نشانی خدمت» (slug) لازم است و خالی مانده است"
+    assert fa[(3, "title_fa")] == "«عنوان فارسی» (title_fa) بیش از ۳۰۰ نویسه است"
+    assert fa[(4, "life_event")].startswith("«wedding» از گزینه‌های «رویداد زندگی» (life_event) نیست؛")
+    assert "birth (تولد)" in fa[(4, "life_event")]
+    assert fa[(4, "channels")].startswith(
+        "«fax» از گزینه‌های «شیوه‌های دریافت» (channels) نیست;".replace(";", "؛")
+    )
+    assert fa[(5, "in_person_visits")] == "«شمار مراجعهٔ حضوری» (in_person_visits): «دو» عدد صحیح نیست"
+    assert fa[(5, "maturity_level")] == "«سطح بلوغ» (maturity_level) نباید بیشتر از ۵ باشد"
+    assert fa[(6, "slug")].startswith("«نشانی خدمت» (slug) فقط حروف کوچک لاتین")
+    assert fa[(6, "title_fa")] == "«عنوان فارسی» (title_fa) هیچ حرف فارسی ندارد"
+    # pydantic's English stays in `message`, never inside the Persian one.
+    assert not any("should" in message or "Value error" in message for message in fa.values())
+    assert caught.value.errors[0]["message"] == "Field required"

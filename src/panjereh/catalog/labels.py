@@ -56,6 +56,37 @@ KINDS_OF_AGENCY: dict[str, tuple[str, str]] = {
     "judiciary": ("قوه", "Branch of power"),
     "other": ("سایر", "Other"),
 }
+# The columns of a service-card spreadsheet (and the card's fields), as import errors name them.
+FIELDS: dict[str, tuple[str, str]] = {
+    "service_id": ("شناسهٔ خدمت", "Service id"),
+    "slug": ("نشانی خدمت", "Slug"),
+    "agency": ("دستگاه", "Agency"),
+    "title_fa": ("عنوان فارسی", "Persian title"),
+    "title_en": ("عنوان انگلیسی", "English title"),
+    "description_fa": ("شرح خدمت", "Description"),
+    "kind": ("گیرندهٔ خدمت", "Recipient"),
+    "life_event": ("رویداد زندگی", "Life event"),
+    "category": ("دسته", "Category"),
+    "initiation": ("شیوهٔ آغاز خدمت", "How it starts"),
+    "required_documents": ("مدارک لازم", "Required documents"),
+    "in_person_visits": ("شمار مراجعهٔ حضوری", "In-person visits"),
+    "cost_rials": ("هزینه (ریال)", "Cost (rials)"),
+    "channels": ("شیوه‌های دریافت", "Channels"),
+    "duration_minutes": ("مدت متوسط (دقیقه)", "Average duration (minutes)"),
+    "offered_through_window": ("ارائه در پنجرهٔ ملی", "Offered through the window"),
+    "window_url": ("نشانی خدمت در سامانهٔ دستگاه", "Address in the agency's system"),
+    "legal_basis": ("مبنای قانونی", "Legal basis"),
+    "keywords": ("کلیدواژه‌ها", "Keywords"),
+    "assurance_level": ("سطح اطمینان احراز هویت", "Assurance level"),
+    "yearly_requests": ("درخواست در سال", "Requests a year"),
+    "maturity_level": ("سطح بلوغ", "Maturity level"),
+}
+INITIATIONS: dict[str, tuple[str, str]] = {
+    "citizen_request": ("درخواست شهروند", "Citizen's request"),
+    "date_reached": ("رسیدن موعد", "A date is reached"),
+    "event": ("رخداد", "An event"),
+    "agency_decision": ("تصمیم دستگاه", "Agency's decision"),
+}
 # Who changed a card: the loaders' own actor ids; a person's id is shown as it is.
 ACTORS: dict[str, tuple[str, str]] = {
     "seed": ("بارگذاری دادهٔ نمونه", "Demo data load"),
@@ -72,6 +103,8 @@ TABLES: dict[str, dict[Any, tuple[str, str]]] = {
     "maturity": MATURITY,
     "connection": CONNECTION,
     "agency_kind": KINDS_OF_AGENCY,
+    "field": FIELDS,
+    "initiation": INITIATIONS,
 }
 
 

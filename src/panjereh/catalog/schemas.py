@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic_core import PydanticCustomError
 
 from panjereh.catalog.models import Channel, Initiation, LifeEvent, ServiceKind
 from panjereh.core.persian import search_key
@@ -54,23 +55,25 @@ class ServiceCardIn(BaseModel):
             return None
         text = fold_digits(str(value).strip())
         if not SERVICE_ID.match(text):
-            raise ValueError("service id must be exactly 11 digits")
+            raise PydanticCustomError("service_id_format", "service id must be exactly 11 digits")
         return text
 
     @field_validator("slug")
     @classmethod
     def _slug(cls, value: str) -> str:
         if not SLUG.match(value):
-            raise ValueError("slug must be lower-case Latin letters, digits and single hyphens")
+            raise PydanticCustomError(
+                "slug_format", "slug must be lower-case Latin letters, digits and single hyphens"
+            )
         return value
 
     @field_validator("title_fa")
     @classmethod
     def _title_fa(cls, value: str) -> str:
         if not search_key(value).strip():
-            raise ValueError("the Persian title is empty once folded")
+            raise PydanticCustomError("title_empty_folded", "the Persian title is empty once folded")
         if not any("\u0600" <= ch <= "\u06ff" for ch in value):
-            raise ValueError("the Persian title has no Persian letters")
+            raise PydanticCustomError("title_not_persian", "the Persian title has no Persian letters")
         return value
 
 

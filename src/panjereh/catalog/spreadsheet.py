@@ -11,15 +11,17 @@ from typing import Any
 
 from openpyxl import Workbook, load_workbook
 from pydantic import ValidationError
+from pydantic_core import ErrorDetails
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from panjereh.agencies import selectors as agency_selectors
 from panjereh.agencies.models import Agency
-from panjereh.catalog import service
+from panjereh.catalog import labels, service
 from panjereh.catalog.exceptions import ImportRejected
 from panjereh.catalog.models import ServiceCard
 from panjereh.catalog.schemas import ServiceCardIn, fold_digits
+from panjereh.core.persian import to_persian_digits
 
 COLUMNS = (
     "service_id",
@@ -44,6 +46,41 @@ FALSE = {"false", "no", "0", "خیر", "ندارد", "نه", "n", ""}
 FORMATS = (".csv", ".xlsx")
 
 
+# A row's validation problems in Persian, by pydantic's error type (and the card's own, in schemas.py).
+# {name} is the column, as staff know it and as the header spells it; the other fields come from the error.
+MESSAGES_FA: dict[str, str] = {
+    "missing": "ستون {name} لازم است و خالی مانده است",
+    "int_parsing": "{name} باید عدد صحیح باشد",
+    "int_type": "{name} باید عدد صحیح باشد",
+    "int_from_float": "{name} باید عدد صحیح باشد",
+    "bool_parsing": "{name} باید «بله» یا «خیر» باشد",
+    "bool_type": "{name} باید «بله» یا «خیر» باشد",
+    "string_type": "{name} باید متن باشد",
+    "list_type": "{name} باید فهرستی از موردها باشد (جداشده با «|» یا «؛»)",
+    "string_too_short": "{name} دست‌کم {min_length} نویسه لازم دارد",
+    "string_too_long": "{name} بیش از {max_length} نویسه است",
+    "too_long": "{name} بیش از {max_length} مورد دارد",
+    "string_pattern_mismatch": "{name} با الگوی لازم جور نیست",
+    "enum": "«{input}» از گزینه‌های {name} نیست؛ گزینه‌ها: {choices}",
+    "literal_error": "«{input}» از گزینه‌های {name} نیست؛ گزینه‌ها: {choices}",
+    "greater_than_equal": "{name} نباید کمتر از {ge} باشد",
+    "greater_than": "{name} باید بیشتر از {gt} باشد",
+    "less_than_equal": "{name} نباید بیشتر از {le} باشد",
+    "less_than": "{name} باید کمتر از {lt} باشد",
+    "service_id_format": "{name} باید دقیقاً ۱۱ رقم باشد (یا خالی بماند تا پنجره آن را بسازد)",
+    "slug_format": "{name} فقط حروف کوچک لاتین، رقم و خط تیرهٔ تکی می‌پذیرد (مانند no-criminal-record)",
+    "title_not_persian": "{name} هیچ حرف فارسی ندارد",
+    "title_empty_folded": "{name} پس از یکسان‌سازی نویسه‌ها خالی می‌ماند",
+}
+# The label table that names each choice column's codes (the file holds the codes).
+CHOICE_LABELS = {
+    "kind": "kind",
+    "life_event": "life_event",
+    "channels": "channel",
+    "initiation": "initiation",
+}
+
+
 @dataclass(frozen=True)
 class ImportReport:
     """What an accepted file did."""
@@ -56,6 +93,29 @@ class ImportReport:
 
 def _error(row: int, column: str, message_en: str, message_fa: str) -> dict[str, Any]:
     return {"row": row, "column": column, "message": message_en, "message_fa": message_fa}
+
+
+def _column_fa(column: str) -> str:
+    return f"«{labels.label('field', column)}» ({column})" if column else "ردیف"
+
+
+def _message_fa(column: str, problem: ErrorDetails) -> str:
+    """A validation problem in Persian, naming the column; never pydantic's English."""
+    values: dict[str, Any] = {
+        key: to_persian_digits(str(value)) if isinstance(value, int) else value
+        for key, value in (problem.get("ctx") or {}).items()
+    }
+    values["name"] = _column_fa(column)
+    values["input"] = problem.get("input")
+    table = CHOICE_LABELS.get(column)
+    if table is not None:
+        values["choices"] = "، ".join(
+            f"{code} ({labels.label(table, code)})" for code in labels.TABLES[table]
+        )
+    try:
+        return MESSAGES_FA[problem["type"]].format_map(values)
+    except KeyError:  # a rarer problem, or one without the detail its message names
+        return f"مقدار {values['name']} معتبر نیست"
 
 
 def read_rows(path: Path) -> list[dict[str, str]]:
@@ -122,17 +182,33 @@ def _to_card(raw: dict[str, str], row: int, errors: list[dict[str, Any]]) -> Ser
                 continue
             number = fold_digits(text).replace(",", "").replace("٬", "")
             if not number.isascii() or not number.isdigit():
-                errors.append(_error(row, name, f"{text!r} is not a whole number", f"«{text}» عدد صحیح نیست"))
+                errors.append(
+                    _error(
+                        row,
+                        name,
+                        f"{text!r} is not a whole number",
+                        f"{_column_fa(name)}: «{text}» عدد صحیح نیست",
+                    )
+                )
                 continue
             values[name] = int(number)
         elif name == "offered_through_window":
             lowered = text.lower()
             if lowered not in TRUE | FALSE:
-                errors.append(_error(row, name, f"{text!r} is not yes or no", f"«{text}» بله یا خیر نیست"))
+                errors.append(
+                    _error(
+                        row,
+                        name,
+                        f"{text!r} is not yes or no",
+                        f"{_column_fa(name)}: «{text}» بله یا خیر نیست",
+                    )
+                )
                 continue
             values[name] = lowered in TRUE
         elif name == "window_url":
             values[name] = text or None
+        elif not text and name in (*REQUIRED_COLUMNS, "kind", "initiation"):
+            continue  # an empty required cell is reported as missing; an empty choice takes its default
         else:
             values[name] = text
     try:
@@ -140,9 +216,7 @@ def _to_card(raw: dict[str, str], row: int, errors: list[dict[str, Any]]) -> Ser
     except ValidationError as exc:
         for problem in exc.errors():
             column = str(problem["loc"][0]) if problem["loc"] else ""
-            errors.append(
-                _error(row, column, problem["msg"], f"مقدار ستون «{column}» معتبر نیست: {problem['msg']}")
-            )
+            errors.append(_error(row, column, problem["msg"], _message_fa(column, problem)))
         return None
 
 
