@@ -90,6 +90,7 @@ def generated_cards() -> list[tuple[str, ServiceCardIn]]:
         levels = [5] * smart + [rng.choice((3, 4)) for _ in range(online - smart)]
         levels += [rng.choice((0, 1, 2, 2)) for _ in range(len(chosen) - online)]
         rng.shuffle(levels)
+        own_cards: list[ServiceCardIn] = []
         for sequence, ((action, subject), level) in enumerate(zip(chosen, levels, strict=True), start=1):
             event = LifeEvent(subject.life_event)
             title_en = action.en.format(subject.en)
@@ -99,8 +100,20 @@ def generated_cards() -> list[tuple[str, ServiceCardIn]]:
                 slug += "-x"
             slugs.add(slug)
             service_id = f"{10 + ordinals[code]:02d}{LIFE_EVENTS.index(event):02d}{sequence:07d}"
-            cards.append((code, _card(rng, spec, service_id, slug, action, subject, title_en, event, level)))
+            own_cards.append(_card(rng, spec, service_id, slug, action, subject, title_en, event, level))
+        if "through_window" in spec and spec["window"]:
+            flag_window = sum(bool(record.get("offered_through_window")) for record in own)
+            _offer_through_window(own_cards, round(spec["through_window"] * total) - flag_window)
+        cards += [(code, card) for card in own_cards]
     return cards
+
+
+def _offer_through_window(cards: list[ServiceCardIn], wanted: int) -> None:
+    """Offer exactly `wanted` of the cards through the window: the most mature first, in file order."""
+    ranked = sorted(range(len(cards)), key=lambda i: -cards[i].maturity_level)  # stable: ties keep order
+    offered = set(ranked[: max(0, min(len(cards), wanted))])
+    for index, card in enumerate(cards):
+        card.offered_through_window = index in offered
 
 
 def _card(
