@@ -1,4 +1,4 @@
-"""Analytics tables: raw visit events (pseudonymous), daily and monthly rollups, dated agency shares."""
+"""Analytics tables: raw visit events (pseudonymous), daily and monthly rollups, dated agency figures."""
 
 from __future__ import annotations
 
@@ -104,11 +104,30 @@ class AgencyShare(Base):
     recorded_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
+class AgencyDecisionTime(Base):
+    """One dated measurement of an agency's time to decision: seconds, not a share, so not an AgencyShare.
+
+    `median_seconds` is the median from submission to decision over the `decided` requests created in the
+    Jalali month starting `period`; `source` as for shares (e.g. "delivery-requests").
+    """
+
+    __tablename__ = "analytics_agency_decision_time"
+    __table_args__ = (UniqueConstraint("agency_code", "period", "source"),)
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    agency_code: Mapped[str] = mapped_column(String(40), index=True)
+    period: Mapped[date] = mapped_column(Date)
+    median_seconds: Mapped[float] = mapped_column(Float)
+    decided: Mapped[int] = mapped_column(Integer)
+    source: Mapped[str] = mapped_column(String(60))
+    recorded_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
 METRICS = (
     "connected",  # 1 connected, 0 not (standard lost / disconnected count as 0)
     "through_window",  # share of the agency's inventory offered through the window
     "online",  # share at maturity >= 3
-    "inquiries_online",  # share of evidence obtained by online inquiry
+    "inquiries_online",  # share of evidence obtained by (online) inquiry rather than from the citizen
     "smart",  # share at maturity 5 (derived from definitions)
     "smart_measured",  # share of requests decided automatically (what requests actually did)
     "human_touched",  # share of requests a human touched

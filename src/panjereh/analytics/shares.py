@@ -1,4 +1,4 @@
-"""Dated agency figures `(agency, metric, period, share, source)`: writes and reads."""
+"""Dated agency figures `(agency, metric, period, share, source)` and times to decision: writes and reads."""
 
 from __future__ import annotations
 
@@ -10,10 +10,16 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from panjereh.analytics.exceptions import InvalidShare
-from panjereh.analytics.models import METRICS, AgencyShare
+from panjereh.analytics.models import METRICS, AgencyDecisionTime, AgencyShare
 
 # When two sources describe the same month, a measurement from the platform's own data beats a report.
-MEASURED_SOURCES = ("catalog-inventory", "exchange-inquiries", "delivery-requests", "agencies-status")
+MEASURED_SOURCES = (
+    "catalog-inventory",
+    "exchange-inquiries",
+    "delivery-definitions",
+    "delivery-requests",
+    "agencies-status",
+)
 
 
 def record_share(
@@ -82,4 +88,37 @@ def history(session: Session, agency_code: str) -> Sequence[AgencyShare]:
         select(AgencyShare)
         .where(AgencyShare.agency_code == agency_code)
         .order_by(AgencyShare.period, AgencyShare.metric, AgencyShare.source)
+    ).all()
+
+
+def record_decision_time(
+    session: Session, *, agency_code: str, period: date, median_seconds: float, decided: int, source: str
+) -> AgencyDecisionTime:
+    """Store (or correct) one source's time to decision for one agency and month."""
+    if median_seconds < 0 or decided < 1:
+        raise InvalidShare(
+            f"A time to decision needs decided requests and seconds >= 0: {median_seconds} s, {decided}.",
+            "زمان تا تصمیم باید از درخواست‌های تصمیم‌گرفته و نامنفی باشد.",
+        )
+    row = session.scalars(
+        select(AgencyDecisionTime).where(
+            AgencyDecisionTime.agency_code == agency_code,
+            AgencyDecisionTime.period == period,
+            AgencyDecisionTime.source == source,
+        )
+    ).one_or_none()
+    if row is None:
+        row = AgencyDecisionTime(agency_code=agency_code, period=period, source=source)
+        session.add(row)
+    row.median_seconds, row.decided = median_seconds, decided
+    session.flush()
+    return row
+
+
+def decision_time_history(session: Session, agency_code: str) -> Sequence[AgencyDecisionTime]:
+    """Every time to decision of one agency, oldest first."""
+    return session.scalars(
+        select(AgencyDecisionTime)
+        .where(AgencyDecisionTime.agency_code == agency_code)
+        .order_by(AgencyDecisionTime.period, AgencyDecisionTime.source)
     ).all()

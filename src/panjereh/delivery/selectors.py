@@ -112,6 +112,59 @@ def request_stats(session: Session, since: datetime, until: datetime) -> list[Re
     return stats
 
 
+@dataclass(frozen=True)
+class DecisionTimes:
+    """Per agency: requests decided, and the median seconds from submission to decision over them."""
+
+    agency_code: str
+    decided: int
+    median_seconds: float
+
+
+def decision_times(session: Session, since: datetime, until: datetime) -> list[DecisionTimes]:
+    """Time to decision per agency for requests created in [since, until) that have been decided.
+
+    The median over the agency's requests themselves (not a median of per-service medians): a busy
+    service weighs as much as its requests do. Requests still undecided are left out, so a month's
+    figure can still grow as late decisions arrive."""
+    rows = session.execute(
+        select(ServiceRequest.agency_code, ServiceRequest.created_at, ServiceRequest.decided_at).where(
+            ServiceRequest.created_at >= since,
+            ServiceRequest.created_at < until,
+            ServiceRequest.decided_at.is_not(None),
+        )
+    ).all()
+    durations: dict[str, list[float]] = {}
+    for agency, created, decided in rows:
+        if decided is not None:  # the query says so; the type does not
+            durations.setdefault(agency, []).append(max((decided - created).total_seconds(), 0.0))
+    return [
+        DecisionTimes(agency_code=agency, decided=len(items), median_seconds=statistics.median(items))
+        for agency, items in sorted(durations.items())
+    ]
+
+
+@dataclass(frozen=True)
+class EvidenceSources:
+    """Per agency: the evidence its active service definitions ask for, counted by source."""
+
+    agency_code: str
+    counts: dict[str, int]  # Source value → pieces of evidence ("inquiry", "upload", "in_person", …)
+
+    def count(self, *sources: str) -> int:
+        return sum(self.counts.get(source, 0) for source in sources)
+
+
+def evidence_sources(session: Session) -> list[EvidenceSources]:
+    """How each agency's executable services obtain their evidence, from the active definitions."""
+    counts: dict[str, dict[str, int]] = {}
+    for record in active_definitions(session):
+        per_agency = counts.setdefault(record.agency_code, {})
+        for item in record.body.get("evidence", []):
+            per_agency[item["source"]] = per_agency.get(item["source"], 0) + 1
+    return [EvidenceSources(agency, dict(sorted(c.items()))) for agency, c in sorted(counts.items())]
+
+
 def observed_flags(stats: RequestStats, *, is_smart: bool, objective_seconds: int) -> list[str]:
     """What requests actually did, against what the definition promises (smart: instant, no human)."""
     flags = []
