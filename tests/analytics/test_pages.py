@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import re
 
 from fastapi.testclient import TestClient
@@ -113,6 +114,45 @@ def test_agency_scorecard_over_time(client: TestClient, demo: Session) -> None:
     assert "۹۷٪" in html  # the article's 97%
     assert 'data-year="1401"' in html and 'data-year="1402"' in html
     assert client.get("/dashboard/agencies/no-such-agency").status_code == 404
+
+
+def test_scorecard_shows_measured_smart_human_touched_and_time_to_decision(
+    client: TestClient, measured: Session
+) -> None:
+    html = client.get("/dashboard/agencies/heritage").text
+    azar = re.search(r'<tr data-period="2023-11-22">(.*?)</tr>', html, re.S).group(1)
+    cells = dict(re.findall(r'<td data-metric="([a-z_]+)">(.*?)</td>', azar, re.S))
+    assert cells["human_touched"] == "۱۰۰٪" and cells["smart_measured"] == "۰٪"
+    assert cells["inquiries_online"] == "۵۰٪"  # measured from the definitions, beats the demo model
+    assert cells["time_to_decision"].startswith("۱ ساعت") and "۳ درخواست" in cells["time_to_decision"]
+    chart = json.loads(re.search(r'id="agency-data">(.*?)</script>', html, re.S).group(1))
+    at = re.findall(r'<tr data-period="([0-9-]+)">', html).index("2023-11-22")
+    assert chart["series"]["human_touched"][at] == 100.0 and chart["series"]["smart_measured"][at] == 0.0
+    assert 'data-label-human-touched="' in html and 'data-label-smart-measured="' in html
+    english = client.get("/dashboard/agencies/tax?lang=en").text
+    assert re.search(r'<td data-metric="time_to_decision">3 s', english)
+    assert 'href="/dashboard/export/agency-heritage.csv"' in html
+
+
+def test_agency_export_parses_back(client: TestClient, measured: Session) -> None:
+    response = client.get("/dashboard/export/agency-heritage.csv")
+    assert response.headers["content-type"].startswith("text/csv")
+    rows = list(csv.DictReader(io.StringIO(response.content.decode("utf-8-sig"))))
+    azar = next(row for row in rows if row["period"] == "2023-11-22")
+    assert (azar["jalali_year"], azar["jalali_month"]) == ("1402", "9")
+    assert azar["median_seconds_to_decision"] == "3600.0" and azar["decided_requests"] == "3"
+    assert azar["human_touched_percent"] == "100.0" and azar["smart_measured_percent"] == "0.0"
+    assert azar["inquiries_online_percent"] == "50.0" and "delivery-definitions" in azar["sources"]
+    assert azar["through_window_percent"] == "15.0"  # the demo's Azar 1402 figure
+    sheet = load_workbook(io.BytesIO(client.get("/dashboard/export/agency-heritage.xlsx").content)).active
+    header = [cell.value for cell in sheet[1]]
+    line = next(row for row in sheet.iter_rows(min_row=2) if row[1].value == "2023-11-22")
+    assert line[header.index("median_seconds_to_decision")].value == 3600.0
+    assert line[header.index("human_touched_percent")].value == 1.0
+    assert line[header.index("human_touched_percent")].number_format == "0.0%"
+    welfare = list(csv.DictReader(io.StringIO(client.get("/dashboard/export/agency-welfare.csv").text)))
+    assert {row["connection_status"] for row in welfare} >= {"disconnected"}
+    assert client.get("/dashboard/export/agency-no-such-agency.csv").status_code == 404
 
 
 def test_mandates_by_year(client: TestClient, demo: Session) -> None:

@@ -12,7 +12,9 @@ from openpyxl import Workbook
 
 from panjereh.analytics.exceptions import UnknownExportFormat
 from panjereh.analytics.figures import MonthFigures
-from panjereh.analytics.selectors import MandateReport
+from panjereh.analytics.mandates import connection_status
+from panjereh.analytics.selectors import SCORECARD_METRICS, MandateReport, Scorecard
+from panjereh.core.jalali import to_jalali
 
 FORMATS = ("table", "csv", "json", "xlsx")
 
@@ -189,6 +191,31 @@ def render_mandates(report: MandateReport, fmt: str) -> str | bytes:
     raise UnknownExportFormat(
         f"Choose one of {', '.join(FORMATS)}.", f"یکی از {'، '.join(FORMATS)} را برگزینید."
     )
+
+
+def scorecard_rows(card: Scorecard) -> tuple[list[str], list[list[Any]]]:
+    """One agency's figures per month: the shares (%), connection, time to decision, and who gave them."""
+    shares = [metric for metric in SCORECARD_METRICS if metric != "connected"]
+    header = ["agency_code", "period", "jalali_year", "jalali_month"]
+    header += [f"{metric}{PERCENT_SUFFIX}" for metric in shares]
+    header += ["connected", "connection_status", "median_seconds_to_decision", "decided_requests", "sources"]
+    rows = []
+    for month in card.by_period():
+        jalali = to_jalali(month.period)
+        line: list[Any] = [card.agency.code, month.period.isoformat(), int(jalali.year), int(jalali.month)]
+        for metric in shares:
+            row = month.shares[metric]
+            line.append(_pct(None if row is None else row.share))
+        connected = month.shares["connected"]
+        line += [
+            "" if connected is None else _yes_no(connected.share >= 1.0),
+            "" if connected is None else connection_status(connected.share, connected.note) or "",
+            "" if month.decision_time is None else round(month.decision_time.median_seconds, 1),
+            "" if month.decision_time is None else month.decision_time.decided,
+            " ".join(month.sources),
+        ]
+        rows.append(line)
+    return header, rows
 
 
 def series_rows(series: Sequence[MonthFigures]) -> tuple[list[str], list[list[Any]]]:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 
 from sqlalchemy import select
@@ -14,7 +14,7 @@ from panjereh.analytics import figures as fig
 from panjereh.analytics import shares
 from panjereh.analytics.exceptions import AgencyNotOnDashboard
 from panjereh.analytics.mandates import AgencyCompliance, AgencyRef, Mandate, evaluate, load_mandate
-from panjereh.analytics.models import AgencyShare, MonthActive
+from panjereh.analytics.models import AgencyDecisionTime, AgencyShare, MonthActive
 from panjereh.analytics.shares import Figure
 from panjereh.core.jalali import fiscal_year_bounds, fiscal_year_of, jalali_month_bounds
 
@@ -91,6 +91,35 @@ def mandate_report(
     return MandateReport(mandate, evaluate(mandate, agencies, figures))
 
 
+# The scorecard's figures over time, in the order its table and export show them.
+SCORECARD_METRICS = (
+    "through_window",
+    "online",
+    "smart",
+    "smart_measured",
+    "human_touched",
+    "inquiries_online",
+    "connected",
+)
+
+
+@dataclass(frozen=True)
+class ScorecardPeriod:
+    """One month of an agency's scorecard: the newest row per metric, and the time to decision."""
+
+    period: date
+    shares: dict[str, AgencyShare | None]
+    decision_time: AgencyDecisionTime | None
+
+    @property
+    def sources(self) -> list[str]:
+        """Who measured or reported this month's figures, each once, in the metrics' order."""
+        found = [row.source for row in self.shares.values() if row is not None]
+        if self.decision_time is not None:
+            found.append(self.decision_time.source)
+        return list(dict.fromkeys(found))
+
+
 @dataclass
 class Scorecard:
     agency: AgencyRef
@@ -98,9 +127,27 @@ class Scorecard:
     parent_code: str | None
     history: list[AgencyShare]
     by_year: dict[int, AgencyCompliance]
+    decision_times: list[AgencyDecisionTime] = field(default_factory=list)
 
     def series(self, metric: str) -> list[AgencyShare]:
         return [row for row in self.history if row.metric == metric]
+
+    def by_period(self) -> list[ScorecardPeriod]:
+        """Every month with a figure, oldest first (a measurement beats a report of the same month)."""
+        periods = sorted({row.period for row in self.history} | {row.period for row in self.decision_times})
+        table = []
+        for period in periods:
+            shares: dict[str, AgencyShare | None] = {}
+            for metric in SCORECARD_METRICS:
+                rows = [r for r in self.history if r.period == period and r.metric == metric]
+                shares[metric] = max(rows, key=_measured_first) if rows else None
+            times = [t for t in self.decision_times if t.period == period]
+            table.append(ScorecardPeriod(period, shares, times[-1] if times else None))
+        return table
+
+
+def _measured_first(row: AgencyShare) -> tuple[int, str]:
+    return (1 if row.source in shares.MEASURED_SOURCES else 0, row.source)
 
 
 def scorecard(session: Session, agency_code: str, years: list[int]) -> Scorecard:
@@ -118,6 +165,7 @@ def scorecard(session: Session, agency_code: str, years: list[int]) -> Scorecard
         agency.parent.code if agency.parent is not None else None,
         list(shares.history(session, agency_code)),
         by_year,
+        list(shares.decision_time_history(session, agency_code)),
     )
 
 

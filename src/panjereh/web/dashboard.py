@@ -15,11 +15,13 @@ from panjereh.analytics.mandates import AgencyCompliance, available_years
 from panjereh.core.deps import DbSession
 from panjereh.core.errors import ValidationFailed
 from panjereh.core.jalali import fiscal_year_bounds, from_jalali
-from panjereh.web.templating import format_date
+from panjereh.web.templating import format_date, format_number
 
 router = APIRouter(prefix="/dashboard", include_in_schema=False)
 
 SORTABLE = ("rank", "agency", "connected", "met")
+# The scorecard's chart: the shares that move with the agency's work (the table has every figure).
+CHART_METRICS = ("through_window", "smart", "smart_measured", "human_touched")
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
@@ -142,31 +144,38 @@ def agency(request: Request, session: DbSession, code: str) -> HTMLResponse:
     # using its services; counting it would let dashboard traffic inflate the agency's visit figures.
     card = selectors.scorecard(session, code, available_years())
     locale = request.app.state.templates.locale_of(request)
-    metrics = ("through_window", "online", "smart", "inquiries_online", "connected")
-    periods = sorted({row.period for row in card.history})
-    table = []
-    for period in periods:
-        cells = {}
-        for metric in metrics:
-            rows = [r for r in card.history if r.period == period and r.metric == metric]
-            cells[metric] = rows[-1] if rows else None
-        table.append((period, cells))
+    table = card.by_period()
     chart: dict[str, Any] = {
-        "labels": [format_date(p, locale) for p in periods],
+        "labels": [format_date(month.period, locale) for month in table],
         "series": {},
         "rtl": locale == "fa",
     }
-    for metric in ("through_window", "smart"):
+    # Shares only (a 0..100 axis): the time to decision is in seconds and stays in the table.
+    for metric in CHART_METRICS:
         values = []
-        for _period, cells in table:
-            row = cells[metric]
+        for month in table:
+            row = month.shares[metric]
             values.append(None if row is None else round(row.share * 100, 1))
         chart["series"][metric] = values
     return request.app.state.templates.render(
         request,
         "dashboard/agency.html",
-        {"card": card, "table": table, "metrics": metrics, "chart": json.dumps(chart, ensure_ascii=False)},
+        {
+            "card": card,
+            "table": table,
+            "chart": json.dumps(chart, ensure_ascii=False),
+            "duration": lambda seconds: duration_text(seconds, locale),
+        },
     )
+
+
+def duration_text(seconds: float, locale: str) -> str:
+    """A time to decision in the largest unit that keeps it readable: seconds, minutes, hours or days."""
+    units = ((86_400, "روز", "d"), (3_600, "ساعت", "h"), (60, "دقیقه", "min"), (1, "ثانیه", "s"))
+    size, unit_fa, unit_en = next((unit for unit in units if seconds >= unit[0]), units[-1])
+    amount = round(seconds / size, 1)
+    shown = int(amount) if amount == int(amount) else amount
+    return f"{format_number(shown, locale)} {unit_fa if locale != 'en' else unit_en}"
 
 
 @router.get("/mandates", response_class=HTMLResponse)
@@ -194,6 +203,13 @@ def export_mandates(session: DbSession, year: int, fmt: str) -> Response:
     """A fiscal year's mandate compliance per agency as CSV or XLSX."""
     header, rows = reports.mandate_rows(selectors.mandate_report(session, _check_year(year)))
     return _export(header, rows, fmt, f"panjereh-mandates-{year}", f"mandates {year}")
+
+
+@router.get("/export/agency-{code}.{fmt}")
+def export_agency(session: DbSession, code: str, fmt: str) -> Response:
+    """One agency's scorecard over time (shares, connection, time to decision) as CSV or XLSX."""
+    header, rows = reports.scorecard_rows(selectors.scorecard(session, code, available_years()))
+    return _export(header, rows, fmt, f"panjereh-agency-{code}", f"agency {code}")
 
 
 def _export(header: list[str], rows: list[list[Any]], fmt: str, name: str, title: str) -> Response:

@@ -183,7 +183,10 @@ def evaluate(
             agency.name_fa,
             agency.name_en,
             connected,
-            connection_status=connection_status(connected_figure),
+            connection_status=connection_status(
+                None if connected_figure is None else connected_figure.value,
+                None if connected_figure is None else connected_figure.note,
+            ),
         )
         for duty in mandate.duties:
             row.results[duty.code] = evaluate_duty(duty, figures.get((agency.code, duty.metric)), connected)
@@ -191,13 +194,13 @@ def evaluate(
     return rank(mandate, report)
 
 
-def connection_status(figure: Figure | None) -> str | None:
+def connection_status(value: float | None, note: str | None) -> str | None:
     """Which of CONNECTION_STATES a connected figure records (its note), or None when it does not say."""
-    if figure is None:
+    if value is None:
         return None
-    if figure.note in CONNECTION_STATES:
-        return figure.note
-    return "connected" if figure.value >= 1.0 - EPSILON else None
+    if note in CONNECTION_STATES:
+        return note
+    return "connected" if value >= 1.0 - EPSILON else None
 
 
 def evaluate_duty(duty: Duty, figure: Figure | None, connected: bool | None) -> DutyResult:
