@@ -5,6 +5,8 @@ from __future__ import annotations
 import pytest
 from fastapi.testclient import TestClient
 
+from panjereh.agencies.service import load_agency_records
+
 pytestmark = pytest.mark.usefixtures("flagship")
 
 
@@ -33,3 +35,23 @@ def test_agency_pages_in_english_and_unknown(client: TestClient) -> None:
     client.cookies.clear()  # back to Persian
     response = client.get("/agencies/atlantis", headers={"accept": "text/html"})
     assert response.status_code == 404 and "چنین دستگاهی ثبت نشده است" in response.text
+
+
+def test_agency_page_shows_its_description_and_contacts(client: TestClient) -> None:
+    html = client.get("/agencies/ict", params={"lang": "fa"}).text
+    assert "راه‌های ارتباط" in html and "دولت هوشمند و پنجرهٔ ملی خدمات" in html
+    assert 'href="https://ict.gov.ir"' in html and ">ict.gov.ir</a>" in html
+    assert 'href="mailto:info@ict.gov.ir"' in html
+    assert 'href="tel:+982188111000"' in html and "+۹۸ ۲۱ ۸۸۱۱ ۱۰۰۰" in html
+    english = client.get("/agencies/ict", params={"lang": "en"}).text
+    assert "Contacts" in english and "Website" in english and "Phone" in english
+    assert "+98 21 8811 1000" in english
+    # The description is written in Persian only: it is marked so on the English page.
+    assert '<p lang="fa" dir="rtl">ارتباطات، پست و فناوری اطلاعات' in english
+    client.cookies.clear()
+
+
+def test_every_demo_agency_has_a_website_and_a_description() -> None:
+    records = load_agency_records()
+    assert all(r.get("website", "").startswith("https://") and r.get("description_fa") for r in records)
+    assert all(r.get("contact_email") and r.get("contact_phone") for r in records)
