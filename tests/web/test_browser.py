@@ -1,4 +1,4 @@
-"""The home page in headless Chromium: right-to-left, no console errors, no serious axe-core violations."""
+"""Home and error pages in headless Chromium: right-to-left, no console errors, no serious axe violations."""
 
 from __future__ import annotations
 
@@ -34,6 +34,19 @@ def test_home_page_is_rtl_clean_and_accessible(browser, live_server: str) -> Non
     assert page.get_attribute("html", "lang") == "fa"
     font = page.evaluate("getComputedStyle(document.body).fontFamily")
     assert "Vazirmatn" in font
+    assert errors == []
+    assert _serious_axe_violations(page) == []
+    page.close()
+
+
+@pytest.mark.parametrize("lang", ["fa", "en"])
+def test_error_page_is_accessible(browser, live_server: str, lang: str) -> None:  # type: ignore[no-untyped-def]
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    response = page.goto(f"{live_server}/no/such/page?lang={lang}", wait_until="networkidle")
+    assert response is not None and response.status == 404
+    assert page.locator("code").count() == 2  # the error code and the request id, on the alert's colour
     assert errors == []
     assert _serious_axe_violations(page) == []
     page.close()
