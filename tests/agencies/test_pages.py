@@ -37,7 +37,8 @@ def test_agency_pages_in_english_and_unknown(client: TestClient) -> None:
     assert response.status_code == 404 and "چنین دستگاهی ثبت نشده است" in response.text
 
 
-def test_agency_page_shows_its_description_and_contacts(client: TestClient) -> None:
+@pytest.mark.usefixtures("demo_catalog")
+def test_agency_page_shows_its_description_contacts_and_figures(client: TestClient) -> None:
     html = client.get("/agencies/ict", params={"lang": "fa"}).text
     assert "راه‌های ارتباط" in html and "دولت هوشمند و پنجرهٔ ملی خدمات" in html
     assert 'href="https://ict.gov.ir"' in html and ">ict.gov.ir</a>" in html
@@ -46,6 +47,8 @@ def test_agency_page_shows_its_description_and_contacts(client: TestClient) -> N
     english = client.get("/agencies/ict", params={"lang": "en"}).text
     assert "Contacts" in english and "Website" in english and "Phone" in english
     assert "+98 21 8811 1000" in english
+    assert "97%" in english and "٪" not in english  # ICT's share through the window, with the English sign
+    assert "۹۷٪" in html
     # The description is written in Persian only: it is marked so on the English page.
     assert '<p lang="fa" dir="rtl">ارتباطات، پست و فناوری اطلاعات' in english
     client.cookies.clear()

@@ -75,6 +75,7 @@ def test_service_card_in_english(client: TestClient) -> None:
     # English commas, also between the day and the clock in the history (the Persian ones are for fa).
     assert "Web, Mobile app, Government counter" in html
     assert re.search(r"Version 1 — \d+ [A-Z][a-z]+ \d{4}, \d\d:\d\d —", html)
+    assert '<p lang="fa" dir="rtl">گواهی رسمی قوه قضاییه' in html  # Persian-only text, marked so
 
 
 def test_service_card_lists_channels_with_the_persian_comma(client: TestClient) -> None:

@@ -59,6 +59,7 @@ class Templates:
             "ngettext": catalog.ngettext,
             "_": catalog.gettext,
             "list_separator": list_separator(locale),
+            "percent_sign": "٪" if locale == "fa" else "%",
             "other_locale_url": locale_switch_url(request, "en" if locale == "fa" else "fa"),
         }
         for processor in self.context_processors:
