@@ -19,6 +19,7 @@ from panjereh.core.identifiers import (
     normalize_national_code,
 )
 from panjereh.core.jalali import to_tehran
+from panjereh.core.persian import to_persian_digits
 from panjereh.exchange.client import PlatformClient
 from panjereh.identity import policy, selectors, totp
 from panjereh.identity.crypto import fernet, keyed_hash, sha256_hex
@@ -91,8 +92,10 @@ def _limit(counters: CounterStore, key: str, windows: tuple[policy.Window, ...])
         if count > window.limit:
             raise LoginThrottled(
                 f"At most {window.limit} per {window.seconds} s; retry after {retry_after} s",
-                f"حداکثر {window.limit} بار در هر {window.seconds // 60} دقیقه؛ "
-                f"{retry_after} ثانیهٔ دیگر دوباره تلاش کنید",
+                to_persian_digits(
+                    f"حداکثر {window.limit} بار در هر {window.seconds // 60} دقیقه؛ "
+                    f"{retry_after} ثانیهٔ دیگر دوباره تلاش کنید"
+                ),
                 headers={"Retry-After": str(retry_after)},
                 retry_after=retry_after,
             )
@@ -111,7 +114,7 @@ def check_not_locked(counters: CounterStore, national_code: str) -> None:
         error = AccountLocked if failures >= policy.MAX_CONSECUTIVE_FAILURES else LoginThrottled
         raise error(
             f"{failures} consecutive failures; retry after {ttl} s",
-            f"{failures} تلاش ناموفق پیاپی؛ {ttl} ثانیهٔ دیگر دوباره تلاش کنید",
+            to_persian_digits(f"{failures} تلاش ناموفق پیاپی؛ {ttl} ثانیهٔ دیگر دوباره تلاش کنید"),
             headers={"Retry-After": str(ttl)},
             retry_after=ttl,
         )
@@ -257,9 +260,18 @@ def _code_hash(settings: Settings, attempt_id: str, code: str) -> str:
     return keyed_hash(settings.secret_key, "login-code", f"{attempt_id}:{code}")
 
 
-def get_attempt(session: Session, attempt_id: str, binding: str | None) -> LoginAttempt:
-    """The attempt, only for the browser holding its binding."""
-    attempt = session.get(LoginAttempt, attempt_id) if attempt_id else None
+def get_attempt(
+    session: Session, attempt_id: str, binding: str | None, *, lock: bool = False
+) -> LoginAttempt:
+    """The attempt, only for the browser holding its binding; `lock` holds its row until the transaction
+    ends, so that concurrent guesses at its code are checked and counted one after the other."""
+    attempt = None
+    if attempt_id:
+        statement = select(LoginAttempt).where(LoginAttempt.id == attempt_id)
+        if lock:
+            # Read afresh under the lock: a copy loaded earlier in this session may be stale.
+            statement = statement.with_for_update().execution_options(populate_existing=True)
+        attempt = session.scalars(statement).one_or_none()
     if attempt is None or not binding or not hmac.compare_digest(attempt.binding_hash, sha256_hex(binding)):
         raise AttemptNotFound()
     return attempt
@@ -277,14 +289,16 @@ def verify_code(
     user_agent: str = "",
 ) -> VerifyOutcome:
     """Check the SMS code; a wrong code is counted and returned (not raised) so the count is committed."""
-    attempt = get_attempt(session, attempt_id, binding)
+    # Locked: parallel wrong guesses must not all read the same count (at most 5 per attempt).
+    attempt = get_attempt(session, attempt_id, binding, lock=True)
     now = utcnow()
     if attempt.code_verified_at is not None or attempt.completed_at is not None or now >= attempt.expires_at:
         raise CodeExpired()
-    account = _account_key(attempt.national_code, attempt.mobile)
-    check_not_locked(counters, account)
+    # A voided attempt says so first (a new code is needed), whatever the account's back-off.
     if attempt.failed_count >= policy.MAX_WRONG_CODES_PER_ATTEMPT:
         raise TooManyWrongCodes()
+    account = _account_key(attempt.national_code, attempt.mobile)
+    check_not_locked(counters, account)
     given = fold_digits(code or "").strip()
     if not hmac.compare_digest(attempt.code_hash, _code_hash(settings, attempt.id, given)):
         attempt.failed_count += 1
@@ -342,14 +356,14 @@ def verify_second_factor(
     user_agent: str = "",
 ) -> VerifyOutcome:
     """The TOTP step after a correct SMS code, on the same attempt and browser."""
-    attempt = get_attempt(session, attempt_id, binding)
+    attempt = get_attempt(session, attempt_id, binding, lock=True)
     now = utcnow()
     if attempt.code_verified_at is None or attempt.completed_at is not None or now >= attempt.expires_at:
         raise CodeExpired()
-    account = _account_key(attempt.national_code, attempt.mobile)
-    check_not_locked(counters, account)
     if attempt.failed_count >= policy.MAX_WRONG_CODES_PER_ATTEMPT:
         raise TooManyWrongCodes()
+    account = _account_key(attempt.national_code, attempt.mobile)
+    check_not_locked(counters, account)
     citizen = _citizen_for(session, attempt)
     if not check_totp(session, settings, citizen, code):
         attempt.failed_count += 1
@@ -366,6 +380,8 @@ def verify_second_factor(
 
 def check_totp(session: Session, settings: Settings, citizen: Citizen, code: str) -> bool:
     """A fresh TOTP code of the citizen's enrolled authenticator (each code is accepted once)."""
+    # Locked and read afresh: two requests carrying the same code must not both see it unused.
+    session.refresh(citizen, with_for_update=True)
     if not citizen.totp_secret or citizen.totp_enabled_at is None:
         return False
     secret = fernet(settings.secret_key, "totp").decrypt(citizen.totp_secret.encode()).decode()
