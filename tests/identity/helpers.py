@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+import time
+from datetime import date
 from typing import Any
 
 from fastapi.testclient import TestClient
@@ -11,6 +13,8 @@ from sqlalchemy.orm import Session
 from panjereh.agencies import seed as agencies_seed
 from panjereh.core.config import Settings
 from panjereh.exchange import seed as exchange_seed
+from panjereh.identity import selectors, service, sessions, totp
+from panjereh.identity.models import Citizen
 from panjereh.notify.backends import read_outbox
 
 DEMO_CODE = "0499370899"
@@ -93,3 +97,39 @@ def clear_redis_counters(settings: Settings) -> None:
     for key in client.scan_iter(f"{settings.redis_prefix}rl:*"):
         client.delete(key)
     client.close()
+
+
+def citizen(db: Session, national_code: str = DEMO_CODE, mobile: str = DEMO_MOBILE) -> Citizen:
+    """The citizen with this national code, made as a first login would (names from the registry)."""
+    found = selectors.get_citizen_by_national_code(db, national_code)
+    if found is not None:
+        return found
+    made = Citizen(
+        national_code=national_code, first_name="علی", last_name="رضایی", birth_date=date(1985, 6, 12),
+        mobile=mobile,
+    )  # fmt: skip
+    db.add(made)
+    db.flush()
+    return made
+
+
+def signed_in(client: TestClient, db: Session, level: int = 1, national_code: str = DEMO_CODE) -> str:
+    """Give the browser a session at `level` (as a login would); returns its token."""
+    amr = ["sms"] if level == 1 else ["sms", "otp", "mfa"]
+    _row, token = sessions.open_session(db, citizen(db, national_code), level=level, amr=amr)
+    db.commit()
+    # The domain the test client files the server's cookies under, so a rotated token replaces this one.
+    client.cookies.set(sessions.SESSION_COOKIE, token, domain="testserver.local")
+    return token
+
+
+def enrol_totp(db: Session, settings: Settings, national_code: str = DEMO_CODE) -> str:
+    """Turn the citizen's second factor on with the previous step's code; returns the secret.
+
+    The current and the next step's codes stay unused, so a test can log in and step up with them.
+    """
+    who = citizen(db, national_code)
+    secret = service.begin_totp_enrolment(db, settings, who)
+    service.confirm_totp_enrolment(db, settings, who, totp.code_for(secret, time.time() - totp.STEP_SECONDS))
+    db.commit()
+    return secret

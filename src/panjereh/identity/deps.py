@@ -13,13 +13,15 @@ from sqlalchemy import inspect
 from panjereh.core.db import unit_of_work
 from panjereh.core.deps import DbSession
 from panjereh.core.errors import PROBLEM_JSON, ProblemError
+from panjereh.core.persian import to_persian_digits
 from panjereh.core.requests import instance_uri
-from panjereh.identity import sessions
-from panjereh.identity.exceptions import LoginRequired, StepUpRequired
+from panjereh.identity import policy, sessions
+from panjereh.identity.exceptions import LevelNotOffered, LoginRequired, StepUpRequired
 from panjereh.identity.models import Citizen, WebSession
 from panjereh.identity.sessions import SESSION_COOKIE
 
 _UNSET: Any = object()
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
 def _resolve(request: Request, db: Any) -> tuple[WebSession, Citizen] | None:
@@ -60,13 +62,32 @@ OptionalCitizen = Annotated[Citizen | None, Depends(optional_citizen)]
 CurrentWebSession = Annotated[WebSession, Depends(current_web_session)]
 
 
-def require_level(level: int) -> Callable[..., Citizen]:
-    """A dependency: the citizen, signed in at `level` or higher (else step-up)."""
+def ensure_level(request: Request, level: int, *, return_to: str | None = None) -> None:
+    """Step-up unless this request's session is at `level` or higher (call after `CurrentCitizen`).
+
+    `return_to` is where a browser comes back after the step-up when the request itself cannot be
+    repeated by a redirect (a POST): a page it can GET. A level no login here reaches is refused outright.
+    """
+    found: tuple[WebSession, Citizen] | None = getattr(request.state, "identity", None)
+    if found is None:
+        raise LoginRequired()
+    if level > policy.HIGHEST_LEVEL:
+        raise LevelNotOffered(
+            f"Assurance level {level} is needed; the highest a login here gives is {policy.HIGHEST_LEVEL}",
+            to_persian_digits(
+                f"سطح اطمینان {level} لازم است؛ بالاترین سطح ورود در پنجره {policy.HIGHEST_LEVEL} است"
+            ),
+            required_level=level,
+        )
+    if found[0].level < level:
+        raise StepUpRequired(required_level=level, current_level=found[0].level, return_to=return_to)
+
+
+def require_level(level: int, *, return_to: str | None = None) -> Callable[..., Citizen]:
+    """A dependency: the citizen, signed in at `level` or higher (else step-up; see `ensure_level`)."""
 
     def dependency(request: Request, citizen: CurrentCitizen) -> Citizen:
-        web_session = request.state.identity[0]
-        if web_session.level < level:
-            raise StepUpRequired(required_level=level, current_level=web_session.level)
+        ensure_level(request, level, return_to=return_to)
         return citizen
 
     return dependency
@@ -111,6 +132,15 @@ def _next_of(request: Request) -> str:
     return quote(target, safe="")
 
 
+def _step_up_return(request: Request, error: StepUpRequired) -> str:
+    # The browser comes back with a GET: a POST's own URL may have no GET route (405), so it names one.
+    if error.return_to:
+        return quote(error.return_to, safe="")
+    if request.method in SAFE_METHODS:
+        return _next_of(request)
+    return quote("/account", safe="")
+
+
 def install(app: FastAPI) -> None:
     """Register the `current_user` context processor and the login/step-up redirects for browsers."""
     app.state.templates.context_processors.append(current_user_context)
@@ -125,7 +155,7 @@ def install(app: FastAPI) -> None:
         assert isinstance(exc, StepUpRequired)
         if _is_api(request):
             return _problem(request, exc)
-        return RedirectResponse(f"/login/step-up?next={_next_of(request)}", status_code=303)
+        return RedirectResponse(f"/login/step-up?next={_step_up_return(request, exc)}", status_code=303)
 
     app.add_exception_handler(LoginRequired, on_login_required)
     app.add_exception_handler(StepUpRequired, on_step_up)

@@ -11,6 +11,8 @@ from panjereh.core.errors import (
     Unauthenticated,
     ValidationFailed,
 )
+from panjereh.core.persian import to_persian_digits
+from panjereh.identity import policy
 
 
 class InvalidNationalCode(ValidationFailed):
@@ -109,9 +111,35 @@ class LoginRequired(Unauthenticated):
 
 
 class StepUpRequired(Forbidden):
+    """The session's assurance level is below what the page, service or client needs.
+
+    The problem names both levels (`required_level`, `current_level`) and the `acr` to reach; browsers
+    are sent to the step-up page and come back to `return_to` (a page they can GET), or to the page they
+    asked for.
+    """
+
     code = "identity.step_up_required"
     title_en = "This needs a stronger login (a second factor)"
     title_fa = "این کار به ورود قوی‌تر (عامل دوم) نیاز دارد"
+
+    def __init__(self, *, required_level: int, current_level: int, return_to: str | None = None) -> None:
+        super().__init__(
+            f"This needs assurance level {required_level}; this session is at level {current_level}",
+            to_persian_digits(
+                f"این کار به سطح اطمینان {required_level} نیاز دارد؛ سطح ورود کنونی شما {current_level} است"
+            ),
+            required_level=required_level,
+            current_level=current_level,
+            required_acr=f"{policy.ACR_PREFIX}{required_level}",
+        )
+        self.required_level = required_level
+        self.return_to = return_to
+
+
+class LevelNotOffered(Forbidden):
+    code = "identity.level_not_offered"
+    title_en = "This needs an assurance level the window cannot give online yet"
+    title_fa = "این کار به سطح اطمینانی نیاز دارد که پنجره هنوز به صورت برخط فراهم نمی‌کند"
 
 
 class SecondFactorInvalid(ProblemError):

@@ -10,6 +10,7 @@ LEVEL_SMS = 1  # registry-matched mobile + SMS code: one factor (NIST AAL1, eIDA
 LEVEL_TWO_FACTOR = 2  # SMS code + TOTP: two factors (NIST AAL2-like, eIDAS substantial-like)
 ACR_PREFIX = "urn:panjereh:loa:"
 ACR_VALUES = {LEVEL_SMS: f"{ACR_PREFIX}1", LEVEL_TWO_FACTOR: f"{ACR_PREFIX}2"}
+HIGHEST_LEVEL = LEVEL_TWO_FACTOR  # what a login here can reach; a service asking more cannot be used online
 
 CODE_DIGITS = 6
 MAX_WRONG_CODES_PER_ATTEMPT = 5

@@ -80,9 +80,15 @@ def resolve(session: Session, token: str | None, *, touch: bool = True) -> tuple
     return web_session, citizen
 
 
-def raise_level(session: Session, web_session: WebSession, level: int, method: str) -> None:
-    """Step-up: the same session now carries a higher level (and its shorter timeouts)."""
+def raise_level(session: Session, web_session: WebSession, level: int, method: str) -> str:
+    """Step-up: the session now carries a higher level (and its shorter timeouts) under a new token.
+
+    Returns the new token for the cookie; the old one stops working at once (ASVS 5.0 V7.2.4: a new
+    session token on re-authentication). The row, and so its id (`sid` in ID tokens), stays.
+    """
     now = utcnow()
+    token = secrets.token_urlsafe(32)
+    web_session.token_hash = sha256_hex(token)
     web_session.level = max(web_session.level, level)
     methods = web_session.amr.split()
     if method not in methods:
@@ -94,7 +100,9 @@ def raise_level(session: Session, web_session: WebSession, level: int, method: s
     web_session.expires_at = min(
         web_session.expires_at, now + policy.SESSION_TIMEOUTS[web_session.level].absolute
     )
+    web_session.last_seen_at = now
     session.flush()
+    return token
 
 
 def end_session_by_token(session: Session, token: str) -> None:

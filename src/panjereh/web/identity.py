@@ -280,9 +280,11 @@ def step_up_submit(
         service.record_failure(store, citizen.national_code)
         return _problem_page(request, "identity/verify.html", context, SecondFactorInvalid())
     store.reset(f"fail:{citizen.national_code}")
-    sessions.raise_level(db, web_session, policy.LEVEL_TWO_FACTOR, "otp")
+    token = sessions.raise_level(db, web_session, policy.LEVEL_TWO_FACTOR, "otp")
     db.commit()
-    return RedirectResponse(safe_next(next), status_code=303)
+    response = RedirectResponse(safe_next(next), status_code=303)
+    _set_cookie(request, response, SESSION_COOKIE, token, None)  # a new token for the new level
+    return response
 
 
 @router.post("/logout")
@@ -375,12 +377,21 @@ def inbox_read(message_id: str, citizen: CurrentCitizen, db: DbSession, _: CsrfP
     return RedirectResponse("/account/inbox", status_code=303)
 
 
+def _security_next(next: str) -> str:
+    """Where confirming a new second factor leads: back to what asked for it, else the security page."""
+    return safe_next(next) if next else ""
+
+
 @router.get("/account/security", response_class=HTMLResponse)
 def account_security(
-    request: Request, citizen: CurrentCitizen, web_session: CurrentWebSession, settings: AppSettings
+    request: Request,
+    citizen: CurrentCitizen,
+    web_session: CurrentWebSession,
+    settings: AppSettings,
+    next: str = "",
 ) -> Response:
     """Second-factor set-up: scan, confirm, or turn off."""
-    context: dict[str, Any] = {"citizen": citizen, "web_session": web_session}
+    context: dict[str, Any] = {"citizen": citizen, "web_session": web_session, "next": _security_next(next)}
     secret = service.pending_totp_secret(settings, citizen) if not citizen.has_second_factor else None
     if secret:
         uri = totp.provisioning_uri(secret, citizen.national_code)
@@ -388,12 +399,22 @@ def account_security(
     return _account(request, "security", context)
 
 
+def _security_page(next: str) -> str:
+    return f"/account/security?next={_quote(next)}" if next else "/account/security"
+
+
 @router.post("/account/security/totp/start")
-def totp_start(citizen: CurrentCitizen, db: DbSession, settings: AppSettings, _: CsrfProtected) -> Response:
+def totp_start(
+    citizen: CurrentCitizen,
+    db: DbSession,
+    settings: AppSettings,
+    _: CsrfProtected,
+    next: Annotated[str, Form()] = "",
+) -> Response:
     if not citizen.has_second_factor:
         service.begin_totp_enrolment(db, settings, citizen)
     db.commit()
-    return RedirectResponse("/account/security", status_code=303)
+    return RedirectResponse(_security_page(_security_next(next)), status_code=303)
 
 
 @router.post("/account/security/totp/confirm", response_class=HTMLResponse)
@@ -405,20 +426,23 @@ def totp_confirm(
     settings: AppSettings,
     _: CsrfProtected,
     code: Annotated[str, Form()] = "",
+    next: Annotated[str, Form()] = "",
 ) -> Response:
-    """Proving the app works turns the factor on and raises this session to level 2."""
+    """Proving the app works turns the factor on and raises this session to level 2 (under a new token);
+    the citizen goes back to what asked for the step-up, if anything did."""
+    back = _security_next(next)
     try:
         service.confirm_totp_enrolment(db, settings, citizen, code)
     except ProblemError as error:
-        context: dict[str, Any] = {"citizen": citizen, "web_session": web_session}
+        context: dict[str, Any] = {"citizen": citizen, "web_session": web_session, "next": back}
         secret = service.pending_totp_secret(settings, citizen)
         if secret:
             context.update(secret=secret, otpauth=totp.provisioning_uri(secret, citizen.national_code))
         locale = request.app.state.templates.locale_of(request)
-        response = _account(request, "security", {**context, **_error_context(error, locale)})
-        response.status_code = error.status
-        return response
-    sessions.raise_level(db, web_session, policy.LEVEL_TWO_FACTOR, "otp")
+        page = _account(request, "security", {**context, **_error_context(error, locale)})
+        page.status_code = error.status
+        return page
+    token = sessions.raise_level(db, web_session, policy.LEVEL_TWO_FACTOR, "otp")
     notify_service.send(
         db,
         settings,
@@ -432,12 +456,17 @@ def totp_confirm(
         link="/account/security",
     )
     db.commit()
-    return RedirectResponse("/account/security", status_code=303)
+    response = RedirectResponse(back or "/account/security", status_code=303)
+    _set_cookie(request, response, SESSION_COOKIE, token, None)  # a new token for the new level
+    return response
 
 
 @router.post("/account/security/totp/disable")
 def totp_disable(
-    citizen: Annotated[Citizen, Depends(require_level(policy.LEVEL_TWO_FACTOR))],
+    # A POST cannot be repeated by the redirect back from step-up: the browser returns to the page.
+    citizen: Annotated[
+        Citizen, Depends(require_level(policy.LEVEL_TWO_FACTOR, return_to="/account/security"))
+    ],
     db: DbSession,
     _: CsrfProtected,
 ) -> Response:
