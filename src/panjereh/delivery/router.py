@@ -4,12 +4,16 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Header, Response
+from fastapi import APIRouter, Header, Request, Response
+from sqlalchemy.orm import Session
 
+from panjereh.catalog import selectors as catalog_selectors
+from panjereh.catalog.exceptions import ServiceNotFound as CardNotFound
 from panjereh.core.deps import AppSettings, DbSession
 from panjereh.delivery import loading, selectors, service
 from panjereh.delivery.schemas import Application, Preview, RequestOut, preview_of
-from panjereh.identity.deps import CurrentCitizen
+from panjereh.identity import policy
+from panjereh.identity.deps import CurrentCitizen, ensure_level
 
 router = APIRouter(tags=["delivery"])
 
@@ -23,6 +27,14 @@ def preview(slug: str, db: DbSession) -> Preview:
     )
 
 
+def _card_level(db: Session, slug: str) -> int:
+    """The assurance level the service's catalog card requires (an uncarded one: the catalog's default)."""
+    try:
+        return catalog_selectors.get_service_by_slug(db, slug).assurance_level
+    except CardNotFound:
+        return policy.LEVEL_SMS
+
+
 @router.post("/services/{slug}/requests", response_model=RequestOut, status_code=201)
 def apply(
     slug: str,
@@ -31,9 +43,15 @@ def apply(
     db: DbSession,
     settings: AppSettings,
     response: Response,
+    http_request: Request,
     idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key", max_length=80)] = None,
 ) -> RequestOut:
-    """Apply in one step; the same Idempotency-Key again answers 200 with the first request."""
+    """Apply in one step; the same Idempotency-Key again answers 200 with the first request.
+
+    A session below the level the service card requires gets 403 `identity.step_up_required`, naming
+    `required_level` and `required_acr`.
+    """
+    ensure_level(http_request, _card_level(db, slug))
     request, created = service.submit(
         db,
         settings,
