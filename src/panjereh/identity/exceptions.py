@@ -142,6 +142,12 @@ class LevelNotOffered(Forbidden):
     title_fa = "این کار به سطح اطمینانی نیاز دارد که پنجره هنوز به صورت برخط فراهم نمی‌کند"
 
 
+class CrossSiteRequest(Forbidden):
+    code = "client.cross_site"
+    title_en = "A signed-in API call must come from this site's own pages"
+    title_fa = "درخواست از صفحه‌های همین سایت فرستاده نشده است"
+
+
 class SecondFactorInvalid(ProblemError):
     code = "identity.second_factor_invalid"
     status = 400
