@@ -16,6 +16,7 @@ from panjereh.analytics.visits import VisitMiddleware, VisitRecorder
 from panjereh.catalog import router as catalog_api
 from panjereh.core.config import Settings, get_settings
 from panjereh.core.db import make_engine, make_sessionmaker, ping
+from panjereh.core.headers import FrameGuardMiddleware
 from panjereh.core.logging import configure_logging, get_logger
 from panjereh.core.metrics import HttpMetrics, MetricsMiddleware
 from panjereh.core.problems import install_problem_handlers
@@ -121,6 +122,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(oidc_router.admin_router, prefix=API_PREFIX)
     web_conformance.mount(app)
 
+    app.add_middleware(FrameGuardMiddleware)
     app.add_middleware(MetricsMiddleware, metrics=metrics)
     app.add_middleware(RequestIdMiddleware)
     return app
