@@ -202,7 +202,7 @@ def test_refresh_rotation_and_reuse_detection(
     client: TestClient, seeded: Session, settings: Settings
 ) -> None:
     secret = register(seeded)
-    code, verifier, _ = _code(client, settings)
+    code, verifier, _ = _code(client, settings, scope="openid profile offline_access")
     first = _token(client, secret, code, verifier).json()
     rotated = client.post(
         "/oauth2/token",
@@ -231,6 +231,51 @@ def test_refresh_rotation_and_reuse_detection(
         ).status_code
         == 401
     )
+
+
+def test_a_refresh_token_only_with_offline_access_and_the_consent_screen_says_so(
+    client: TestClient, seeded: Session, settings: Settings
+) -> None:
+    secret = register(seeded)
+    code, verifier, _ = _code(client, settings)
+    online = _token(client, secret, code, verifier).json()
+    assert online["access_token"] and "refresh_token" not in online  # OIDC Core §11
+    _v, challenge = pkce()
+    offline_url = authorize_url("my.tax", challenge, scope="openid profile offline_access")
+    screen = client.get(offline_url, follow_redirects=False)
+    assert screen.status_code == 200 and 'id="consent-offline"' in screen.text  # the wider consent is asked
+    assert "دسترسی ادامه‌دار" in screen.text
+    plain = client.get(authorize_url("my.tax", challenge, prompt="consent"), follow_redirects=False)
+    assert plain.status_code == 200 and 'id="consent-offline"' not in plain.text
+    code, verifier, _ = _code(client, settings, scope="openid profile offline_access")
+    offline = _token(client, secret, code, verifier).json()
+    assert offline["refresh_token"] and "offline_access" in offline["scope"].split()
+
+
+def test_the_consent_screen_cannot_be_framed(client: TestClient, seeded: Session, settings: Settings) -> None:
+    register(seeded)
+    _code(client, settings)  # signs in
+    _v, challenge = pkce()
+    screen = client.get(authorize_url("my.tax", challenge, prompt="consent"), follow_redirects=False)
+    assert 'action="/oauth2/consent"' in screen.text
+    assert screen.headers["x-frame-options"] == "DENY"
+    assert "frame-ancestors 'none'" in screen.headers["content-security-policy"]
+
+
+def test_authorization_by_form_post(client: TestClient, seeded: Session, settings: Settings) -> None:
+    secret = register(seeded)
+    _code(client, settings)  # signed in, consent given
+    verifier, challenge = pkce()
+    params = query_of(authorize_url("my.tax", challenge))
+    posted = client.post("/oauth2/authorize", data=params, follow_redirects=False)
+    assert posted.status_code == 303  # OIDC Core §3.1.2.1: POST is served, as the same request by GET
+    assert query_of(posted.headers["location"]) == params
+    answered = client.get(posted.headers["location"], follow_redirects=False)
+    returned = query_of(answered.headers["location"])
+    assert answered.headers["location"].startswith(REDIRECT_URI) and returned["state"] == params["state"]
+    assert _token(client, secret, returned["code"], verifier).status_code == 200
+    unknown = client.post("/oauth2/authorize", data={**params, "client_id": "nobody"})
+    assert unknown.status_code == 422 and "location" not in unknown.headers  # validated as a GET would be
 
 
 def test_pairwise_sub_differs_per_sector_and_is_stable(

@@ -28,7 +28,7 @@ def test_discovery_authorize_login_consent_token_id_token_userinfo(
     rp = OAuth2Client(
         client_id=live_oidc["client_id"],
         client_secret=live_oidc["client_secret"],
-        scope="openid profile national_code phone",
+        scope="openid profile national_code phone offline_access",  # offline_access: a refresh token
         redirect_uri=REDIRECT_URI,
         code_challenge_method="S256",
         token_endpoint_auth_method="client_secret_basic",

@@ -42,6 +42,7 @@ ACCESS_LIFETIME = timedelta(minutes=10)
 REFRESH_LIFETIME = timedelta(days=30)
 ID_TOKEN_SECONDS = 600
 ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
+OFFLINE_ACCESS = "offline_access"
 ASSERTION_ALGS = ["RS256", "PS256", "ES256"]
 # The tables themselves, for Core INSERTs on the grant path (no ORM unit-of-work bookkeeping).
 GRANT_TABLE = cast(Table, OidcGrant.__table__)
@@ -244,8 +245,10 @@ def _issue(
         "scope": grant.scope,
         "id_token": _id_token(settings, keys, session, client, citizen_id, grant, access, nonce),
     }
-    response["refresh_token"] = _new_token(rows, grant.id, "refresh", REFRESH_LIFETIME)
-    # One Core INSERT for both tokens: no ORM unit-of-work bookkeeping on the hot path.
+    # A refresh token is continued access: only when the citizen granted offline_access (OIDC Core §11).
+    if OFFLINE_ACCESS in grant.scope.split():
+        response["refresh_token"] = _new_token(rows, grant.id, "refresh", REFRESH_LIFETIME)
+    # One Core INSERT for the tokens: no ORM unit-of-work bookkeeping on the hot path.
     session.connection().execute(_INSERT_TOKENS, rows)
     return response
 

@@ -133,6 +133,7 @@ def _handle(request: Request, db: Any, settings: Any, params: dict[str, str]) ->
                     "scopes": [(scope, SCOPE_LABELS.get(scope, (scope, scope))) for scope in request_.scopes],
                     "params": {key: value for key, value in params.items() if key in AUTHORIZE_FIELDS},
                     "redirect_host": request_.redirect_uri.split("/")[2],
+                    "offline": "offline_access" in request_.scopes,
                 },
             )
         )
@@ -145,6 +146,20 @@ def _handle(request: Request, db: Any, settings: Any, params: dict[str, str]) ->
 def authorize(request: Request, db: DbSession, settings: AppSettings) -> Response:
     """The authorization endpoint (GET, RFC 6749 §4.1.1)."""
     return _handle(request, db, settings, dict(request.query_params))
+
+
+@router.post("/oauth2/authorize")
+async def authorize_post(request: Request) -> Response:
+    """The authorization endpoint by form POST (OIDC Core §3.1.2.1: GET and POST must both work).
+
+    The same request is answered as a GET (303): the session cookie is SameSite=Lax, so a browser
+    leaves it off the relying party's cross-site form POST and would look signed out here (a needless
+    login, or `login_required` for `prompt=none`); on the top-level GET it is sent. Every parameter is
+    carried over, so the GET validates exactly what was posted.
+    """
+    form = await request.form()
+    query = urlencode([(key, str(value)) for key, value in form.multi_items()])
+    return _no_store(RedirectResponse(f"/oauth2/authorize?{query}", status_code=303))
 
 
 @router.post("/oauth2/consent")
