@@ -59,6 +59,11 @@ def next_month(month: JalaliMonth) -> JalaliMonth:
     return (year + 1, 1) if number == 12 else (year, number + 1)
 
 
+def previous_month(month: JalaliMonth) -> JalaliMonth:
+    year, number = month
+    return (year - 1, 12) if number == 1 else (year, number - 1)
+
+
 def months_between(first: JalaliMonth, last: JalaliMonth) -> Iterator[JalaliMonth]:
     """Jalali months from first to last inclusive."""
     month = first
@@ -223,3 +228,14 @@ def latest_month(session: Session) -> JalaliMonth | None:
     """The newest Jalali month that has visits (the dashboard's default month)."""
     last = session.scalar(select(func.max(VisitDaily.day)))
     return _month_of(last) if last is not None else None
+
+
+def is_complete(session: Session, month: JalaliMonth, today: date) -> bool:
+    """True when the month ended before `today` and every one of its days has visits."""
+    start, end = jalali_month_bounds(*month)
+    if end > today:
+        return False
+    days = session.scalar(
+        select(func.count(VisitDaily.day.distinct())).where(VisitDaily.day >= start, VisitDaily.day < end)
+    )
+    return int(days or 0) == (end - start).days

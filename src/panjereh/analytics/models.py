@@ -78,8 +78,11 @@ class MonthActive(Base):
     month: Mapped[int] = mapped_column(Integer, primary_key=True)
     active_users: Mapped[int] = mapped_column(BigInteger)
     visits: Mapped[int] = mapped_column(BigInteger)
-    source: Mapped[str] = mapped_column(String(40))  # "events" (rolled up) or "demo-history"
+    source: Mapped[str] = mapped_column(String(40))  # EVENTS (rolled up) or DEMO_HISTORY
     computed_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+EVENTS, DEMO_HISTORY = "events", "demo-history"  # MonthActive.source: counted from events, or modelled
 
 
 class AgencyShare(Base):

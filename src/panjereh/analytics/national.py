@@ -22,7 +22,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from panjereh.analytics import rollups
-from panjereh.analytics.models import MonthActive
+from panjereh.analytics.models import EVENTS, MonthActive
 from panjereh.analytics.seed import AGENCY_WEIGHTS, CHANNEL_WEIGHTS
 from panjereh.core.config import Settings
 from panjereh.core.jalali import from_jalali, jalali_month_bounds
@@ -200,7 +200,7 @@ def rollup_national(session: Session, plan: NationalPlan) -> float:
         session.execute(select(func.set_config("max_parallel_workers_per_gather", "2", True)))
     _, month_end = jalali_month_bounds(*plan.month)
     rollups.rollup_users(session, from_jalali(1401, 1, 1), month_end)
-    rollups.rollup_month(session, *plan.month)
+    rollups.rollup_month(session, *plan.month, replace_model=True)
     return time.perf_counter() - started
 
 
@@ -211,7 +211,7 @@ def seed_national(
     if session.get_bind().dialect.name != "postgresql":
         raise RuntimeError("the national scale needs PostgreSQL: set PANJEREH_DATABASE_URL=postgresql://…")
     done = session.get(MonthActive, plan.month)
-    if done is not None and done.source == "events" and done.visits >= plan.visits:
+    if done is not None and done.source == EVENTS and done.visits >= plan.visits:
         advance(plan.total)
         return
     url = settings.resolved_database_url.replace("postgresql+psycopg://", "postgresql://")

@@ -12,7 +12,15 @@ from datetime import date, timedelta
 from sqlalchemy import delete, func, insert, literal, select
 from sqlalchemy.orm import Session
 
-from panjereh.analytics.models import MonthActive, PseudonymousUser, UserDaily, VisitDaily, visit_event
+from panjereh.analytics.models import (
+    DEMO_HISTORY,
+    EVENTS,
+    MonthActive,
+    PseudonymousUser,
+    UserDaily,
+    VisitDaily,
+    visit_event,
+)
 from panjereh.core.db import utcnow
 from panjereh.core.jalali import jalali_month_bounds, to_jalali
 
@@ -76,10 +84,19 @@ def rollup_users(session: Session, since: date, until: date) -> int:
     )
 
 
-def rollup_month(session: Session, year: int, month: int) -> MonthActive | None:
-    """Recompute a Jalali month's exact distinct users and visits from raw events (None if it has none)."""
+def rollup_month(
+    session: Session, year: int, month: int, *, replace_model: bool = False
+) -> MonthActive | None:
+    """Recompute a Jalali month's exact distinct users and visits from raw events (None if it has none).
+
+    A month the demo history models keeps the model's figures (unless `replace_model`, for a load that
+    replaces the month whole): its visits are mostly modelled days, and the model's distinct users
+    can't be counted together with a demo's few live ones."""
     start, end = jalali_month_bounds(year, month)
     rollup_days(session, start, end)
+    row = session.get(MonthActive, (year, month))
+    if row is not None and row.source == DEMO_HISTORY and not replace_model:
+        return row
     in_month = (visit_event.c.day >= start, visit_event.c.day < end)
     visits = session.scalar(select(func.count()).select_from(visit_event).where(*in_month)) or 0
     if not visits:
@@ -90,11 +107,10 @@ def rollup_month(session: Session, year: int, month: int) -> MonthActive | None:
         select(func.count()).select_from(visitors.group_by(visit_event.c.visitor).subquery())
     )
     active = active or 0
-    row = session.get(MonthActive, (year, month))
     if row is None:
         row = MonthActive(year=year, month=month)
         session.add(row)
-    row.active_users, row.visits, row.source, row.computed_at = active, visits, "events", utcnow()
+    row.active_users, row.visits, row.source, row.computed_at = active, visits, EVENTS, utcnow()
     session.flush()
     return row
 

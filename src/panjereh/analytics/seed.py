@@ -1,7 +1,8 @@
 """Demo data: a history reproducing the article at 1:1,000, and the dated agency shares it reports.
 
 Users: ~13,000 authenticated by 1 Farvardin 1402 (the window opened in spring 1401), ~35,000 by the
-end of Azar 1402; ~80,000 visits a month in 1402. History before the portal ran is seeded as daily
+end of Azar 1402; ~80,000 visits a month in 1402; after that our model, up to yesterday (see
+`seed_history`). History before the portal ran is seeded as daily
 rollups (what a retention policy leaves after raw events are rolled up and pruned), not as raw
 events. Shares: the article's standings for 1402, a modelled end of 1401, and the Khordad 1403
 report (domain.md §3). Figures the article does not give are marked source "demo-model".
@@ -9,19 +10,21 @@ report (domain.md §3). Figures the article does not give are marked source "dem
 
 from __future__ import annotations
 
+import math
 import random
-from datetime import timedelta
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import insert
+from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session
 
 from panjereh.agencies import selectors as agency_selectors
 from panjereh.analytics.figures import months_between
-from panjereh.analytics.models import MonthActive, UserDaily, VisitDaily
+from panjereh.analytics.models import DEMO_HISTORY, MonthActive, UserDaily, VisitDaily
 from panjereh.analytics.shares import record_share
 from panjereh.core.config import Settings
-from panjereh.core.jalali import from_jalali, jalali_month_bounds
+from panjereh.core.jalali import from_jalali, jalali_month_bounds, to_jalali, to_tehran
 from panjereh.core.seeding import Advance, SeedStep
 
 SCALE = 1000  # one demo citizen stands for a thousand
@@ -29,6 +32,11 @@ FIRST_MONTH, ARTICLE_MONTH = (1401, 1), (1402, 9)
 USERS_AT_1402 = 13_000_000 // SCALE
 USERS_AT_AZAR_END = 35_000_000 // SCALE
 VISITS_1402_MONTH = 80_000_000 // SCALE
+# After the article (our model): growth slows towards the adult population (~62 M aged 18+), starting at
+# half the pace of 1402, and visits grow more slowly than users (late adopters come back less often).
+ADULTS = 62_000_000 // SCALE
+LATER_PACE = 0.5
+VISITS_PER_USER_ELASTICITY = 0.7
 CHANNEL_WEIGHTS = {"web": 0.68, "app": 0.27, "counter": 0.05}
 # How the portal's visits spread over agencies ('' = pages of no agency: home, search, account).
 AGENCY_WEIGHTS = {
@@ -39,52 +47,94 @@ AGENCY_WEIGHTS = {
 }  # fmt: skip
 
 
+@dataclass(frozen=True)
+class UserCurve:
+    """Authenticated citizens before day `index` (0 = 1 Farvardin 1401), at 1:1,000.
+
+    A ramp to 13,000 through 1401, a straight line to 35,000 at the end of Azar 1402 (the article), then
+    our model: a saturating curve towards the adult population, at first half the pace of 1402."""
+
+    days_1401: int
+    days_to_azar_end: int
+
+    @classmethod
+    def of_demo(cls) -> UserCurve:
+        start = from_jalali(*FIRST_MONTH, 1)
+        _, azar_end = jalali_month_bounds(*ARTICLE_MONTH)
+        return cls((from_jalali(1402, 1, 1) - start).days, (azar_end - start).days)
+
+    def users_before(self, index: int) -> float:
+        if index <= self.days_1401:
+            return USERS_AT_1402 * (index / self.days_1401) ** 1.3
+        days_1402 = self.days_to_azar_end - self.days_1401
+        if index <= self.days_to_azar_end:
+            return USERS_AT_1402 + (USERS_AT_AZAR_END - USERS_AT_1402) * (index - self.days_1401) / days_1402
+        pace = LATER_PACE * (USERS_AT_AZAR_END - USERS_AT_1402) / days_1402  # users a day, just after Azar
+        room = ADULTS - USERS_AT_AZAR_END
+        return USERS_AT_AZAR_END + room * (1 - math.exp(-pace / room * (index - self.days_to_azar_end)))
+
+
 def _month_visits(month: tuple[int, int], users_at_end: int) -> int:
-    """Visits a month: ~2.6 per citizen through 1401 as the window ramps up, ~80,000 a month in 1402."""
+    """Visits a month: ~2.6 per citizen through 1401 as the window ramps up, ~80,000 a month in 1402 up to
+    the article, then growing with the users, more slowly than they do (our model)."""
     if month[0] == 1401:
         return round(users_at_end * 2.6 + 1_500)
-    return VISITS_1402_MONTH + ((month[1] * 7) % 5 - 2) * 1_000
+    wobble = ((month[1] * 7) % 5 - 2) * 1_000
+    if month <= ARTICLE_MONTH:
+        return VISITS_1402_MONTH + wobble
+    growth = (users_at_end / USERS_AT_AZAR_END) ** VISITS_PER_USER_ELASTICITY
+    return round(VISITS_1402_MONTH * growth) + wobble
 
 
-def _users_before(day_index: int, days_1401: int, days_1402: int) -> float:
-    """Authenticated citizens before day `day_index` (0 = 1 Farvardin 1401): ramp to 13k, then to 35k."""
-    if day_index <= days_1401:
-        return USERS_AT_1402 * (day_index / days_1401) ** 1.3
-    return USERS_AT_1402 + (USERS_AT_AZAR_END - USERS_AT_1402) * (day_index - days_1401) / days_1402
+def history_months(today: date | None = None) -> list[tuple[int, int]]:
+    """The Jalali months the demo history covers: from Farvardin 1401 to this month."""
+    this = to_jalali(today or datetime.now(UTC).date())
+    return list(months_between(FIRST_MONTH, (int(this.year), int(this.month))))
 
 
 def history_size() -> int:
-    return len(list(months_between(FIRST_MONTH, ARTICLE_MONTH)))
+    return len(history_months())
 
 
-def seed_history(session: Session, settings: Settings, advance: Advance) -> None:
-    """Daily rollups and monthly active users from Farvardin 1401 to Azar 1402 (skipped if present)."""
-    if session.get(MonthActive, ARTICLE_MONTH) is not None:
-        advance(history_size())
-        return
-    rng = random.Random(1402)
+def seed_history(
+    session: Session, settings: Settings, advance: Advance, *, today: date | None = None
+) -> None:
+    """Daily rollups and monthly active users from Farvardin 1401 up to yesterday (Tehran), filling only
+    days that have no rollup yet: seeding again tops the history up to the day before.
+
+    Why up to now, not only the article's months: the dashboard opens on the newest complete month, and
+    once the portal records real visits a history that stopped in Azar 1402 left the newest months with
+    a handful of visits beside three empty years. The article's 1402 figures stay where they are; later
+    months continue our model. A day that already has rollups (the portal's own visits, rolled up) is
+    left as it is, never mixed with the model.
+    """
+    today = today or to_tehran(datetime.now(UTC)).date()
     start = from_jalali(*FIRST_MONTH, 1)
-    start_1402 = from_jalali(1402, 1, 1)
-    _, end = jalali_month_bounds(*ARTICLE_MONTH)
-    days_1401, days_1402 = (start_1402 - start).days, (end - start_1402).days
+    curve = UserCurve.of_demo()
+    rolled_up = set(session.scalars(select(VisitDaily.day).where(VisitDaily.day < today).distinct()))
+    counted = set(session.scalars(select(UserDaily.day).where(UserDaily.day < today)))
     codes = {agency.code for agency in agency_selectors.list_agencies(session)} | {""}
     weights = {code: weight for code, weight in AGENCY_WEIGHTS.items() if code in codes}
     total_weight = sum(weights.values())
-    for month in months_between(FIRST_MONTH, ARTICLE_MONTH):
+    for month in history_months(today):
         m_start, m_end = jalali_month_bounds(*month)
-        days = (m_end - m_start).days
-        users_at_end = round(_users_before((m_end - start).days, days_1401, days_1402))
+        days = [m_start + timedelta(days=n) for n in range((min(m_end, today) - m_start).days)]
+        missing = [day for day in days if day not in rolled_up]
+        if not missing:
+            advance(1)
+            continue
+        users_at_end = round(curve.users_before((m_end - start).days))
         month_visits = _month_visits(month, users_at_end)
         visit_rows: list[dict[str, Any]] = []
         user_rows: list[dict[str, Any]] = []
-        for offset in range(days):
-            day = m_start + timedelta(days=offset)
+        for day in missing:
             index = (day - start).days
-            new = round(_users_before(index + 1, days_1401, days_1402)) - round(
-                _users_before(index, days_1401, days_1402)
-            )
-            user_rows.append({"day": day, "new_users": new})
-            day_visits = month_visits / days * rng.uniform(0.9, 1.1)
+            if day not in counted:
+                new = round(curve.users_before(index + 1)) - round(curve.users_before(index))
+                user_rows.append({"day": day, "new_users": new})
+            # One generator per day: the same day gets the same visits whatever else was filled before.
+            jitter = random.Random(day.toordinal()).uniform(0.9, 1.1)
+            day_visits = month_visits / (m_end - m_start).days * jitter
             for code, weight in weights.items():
                 for channel, share in CHANNEL_WEIGHTS.items():
                     visits = round(day_visits * weight / total_weight * share)
@@ -99,16 +149,25 @@ def seed_history(session: Session, settings: Settings, advance: Advance) -> None
                                 "authenticated_visits": authenticated,
                             }
                         )
-        session.execute(insert(UserDaily), user_rows)
+        if user_rows:
+            session.execute(insert(UserDaily), user_rows)
         session.execute(insert(VisitDaily), visit_rows)
-        visits = sum(row["visits"] for row in visit_rows)
-        # Each active citizen came ~2.9 times a month (1402) or ~2.4 (the first year): our model.
-        active = min(users_at_end, round(visits / (2.9 if month[0] == 1402 else 2.4)))
-        session.add(
-            MonthActive(
-                year=month[0], month=month[1], active_users=active, visits=visits, source="demo-history"
+        visits = int(
+            session.scalar(
+                select(func.coalesce(func.sum(VisitDaily.visits), 0)).where(
+                    VisitDaily.day >= m_start, VisitDaily.day < m_end
+                )
             )
+            or 0
         )
+        # Each active citizen came ~2.9 times a month (1402 on) or ~2.4 (the first year): our model. A
+        # month the model touched keeps the model's count: a demo's live citizens can't be told apart.
+        active = min(users_at_end, round(visits / (2.4 if month[0] == 1401 else 2.9)))
+        row = session.get(MonthActive, month)
+        if row is None:
+            row = MonthActive(year=month[0], month=month[1])
+            session.add(row)
+        row.active_users, row.visits, row.source = active, visits, DEMO_HISTORY
         session.flush()
         advance(1)
 

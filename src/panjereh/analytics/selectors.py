@@ -5,7 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from panjereh.agencies import selectors as agency_selectors
@@ -14,9 +13,9 @@ from panjereh.analytics import figures as fig
 from panjereh.analytics import shares
 from panjereh.analytics.exceptions import AgencyNotOnDashboard
 from panjereh.analytics.mandates import AgencyCompliance, AgencyRef, Mandate, evaluate, load_mandate
-from panjereh.analytics.models import AgencyDecisionTime, AgencyShare, MonthActive
+from panjereh.analytics.models import AgencyDecisionTime, AgencyShare
 from panjereh.analytics.shares import Figure
-from panjereh.core.jalali import fiscal_year_bounds, fiscal_year_of, jalali_month_bounds
+from panjereh.core.jalali import fiscal_year_bounds, fiscal_year_of, jalali_month_bounds, to_tehran
 
 
 def agency_refs(session: Session) -> list[AgencyRef]:
@@ -169,16 +168,27 @@ def scorecard(session: Session, agency_code: str, years: list[int]) -> Scorecard
     )
 
 
-def default_month(session: Session) -> fig.JalaliMonth | None:
-    """The newest rolled-up month (a month still filling up is shown once the rollup job has run)."""
-    row = session.execute(
-        select(MonthActive.year, MonthActive.month)
-        .order_by(MonthActive.year.desc(), MonthActive.month.desc())
-        .limit(1)
-    ).first()
-    if row is not None:
-        return (int(row[0]), int(row[1]))
-    return fig.latest_month(session)
+def default_month(session: Session, today: date | None = None) -> fig.JalaliMonth | None:
+    """The month the overview opens on: the newest complete month, else the newest with visits.
+
+    Complete: the month has ended and every one of its days has visits. A month still running, or one
+    with days missing (a demo that ran a few days of live traffic past its history), would show a
+    fraction of a month's visits as if it were the whole: a drop, and growth that means nothing. Any
+    month stays one choice away."""
+    today = today or to_tehran(datetime.now(UTC)).date()
+    latest = fig.latest_month(session)
+    month = latest
+    for _ in range(COMPLETE_MONTH_LOOKBACK):
+        if month is None:
+            break
+        if fig.is_complete(session, month, today):
+            return month
+        month = fig.previous_month(month)
+    return latest
+
+
+# How far back the overview looks for a complete month before it settles for the newest one.
+COMPLETE_MONTH_LOOKBACK = 24
 
 
 @dataclass
@@ -189,6 +199,7 @@ class Overview:
     since_first: fig.Growth
     by_channel: dict[str, int]
     by_agency: dict[str, int]
+    months: list[fig.JalaliMonth]  # every month with data, oldest first: the month picker
 
 
 def overview(session: Session, month: fig.JalaliMonth | None = None) -> Overview | None:
@@ -208,4 +219,5 @@ def overview(session: Session, month: fig.JalaliMonth | None = None) -> Overview
         since_first=fig.growth(series[0].users_at_start if series else 0, current.users_at_end),
         by_channel=fig.visits_by_channel(session, start, end),
         by_agency=fig.visits_by_agency(session, start, end),
+        months=list(fig.months_between(first, max(span[1], month))),
     )

@@ -76,6 +76,7 @@ def overview(request: Request, session: DbSession, month: str | None = Query(Non
                 ensure_ascii=False,
             ),
             months=[(m, month_label(m.month, locale)) for m in data.series],
+            picker=[(m, month_label(m, locale)) for m in data.months],
         )
     return request.app.state.templates.render(request, "dashboard/overview.html", context)
 
