@@ -104,7 +104,10 @@ def test_connection_is_named_not_coded_and_reconnecting_is_not_disconnected(
     english = client.get("/dashboard/agencies/welfare?lang=en").text
     assert re.search(r'<span data-status="disconnected">Disconnected</span>', english)
     assert ">disconnected<" not in welfare + english
-    assert 'data-connection="standard_lost"' in client.get("/dashboard/agencies?year=1402").text
+    table = client.get("/dashboard/agencies?year=1402&lang=fa").text
+    reconnecting = re.search(r'<tr data-agency="agri-ivo">(.*?)</tr>', table, re.S).group(1)
+    assert 'data-connection="standard_lost"' in reconnecting
+    assert "انجام نشد (متصل نیست)" in reconnecting and "قطع" not in reconnecting
 
 
 def test_agency_scorecard_over_time(client: TestClient, demo: Session) -> None:
