@@ -46,7 +46,7 @@ def bench_ingest(url: str) -> None:
     engine = make_engine(url)
     migrations.upgrade(engine)
     factory = make_sessionmaker(engine)
-    settings = Settings(env="test", secret_key="bench-secret-key-0123456789abcdef")
+    settings = Settings(env="development", secret_key="bench-secret-key-0123456789abcdef")
     recorder = VisitRecorder(
         settings, lambda: factory, background=False, batch_size=5000, max_buffer=EVENTS + 1
     )
@@ -116,7 +116,7 @@ def bench_figures(url: str, raw: bool) -> None:
 
     from panjereh.app import create_app
 
-    app = create_app(Settings(env="test", database_url=url, log_level="WARNING", home=tempfile.mkdtemp()))
+    app = create_app(Settings(env="development", database_url=url, log_level="WARNING", home=tempfile.mkdtemp()))
     with TestClient(app) as client:
         for path in ("/dashboard", "/dashboard/agencies", "/dashboard/mandates", "/api/v1/open-data"):
             started = time.perf_counter()

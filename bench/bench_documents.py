@@ -28,7 +28,7 @@ def rate(count: int, seconds: float) -> str:
 
 def main() -> None:
     home = Path(tempfile.mkdtemp(prefix="bench-documents-"))
-    settings = Settings(env="test", home=home, log_level="WARNING")
+    settings = Settings(env="development", home=home, log_level="WARNING")
     ring = load_keyring(settings)
     keys = ring.key_set()
     body = signed.build_claims(

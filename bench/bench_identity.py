@@ -124,7 +124,7 @@ def main() -> None:
     n, connections = arguments.n, arguments.connections
     home = Path(tempfile.mkdtemp(prefix="pj-bench-identity-"))
     secret_key = "bench-" + "x" * 40
-    settings = Settings(env="test", home=home, log_level="WARNING", secret_key=secret_key)
+    settings = Settings(env="development", home=home, log_level="WARNING", secret_key=secret_key)
     engine = make_engine(settings.resolved_database_url)
     migrations.upgrade(engine)
     factory = make_sessionmaker(engine)

@@ -131,8 +131,12 @@ def already_loaded(session: Session, cls: type[T], **unique: Any) -> T | None:
     identity map by itself): a unit of work that has loaded the row, or preloaded it in a join, is not
     sent to the database again for it. Scans the identity map's keys, which are few in a unit of work.
     """
-    for key, instance in session.identity_map.items():
+    identity_map = session.identity_map
+    for key in identity_map.keys():  # noqa: SIM118 — IdentityMap is not a dict
         if key[0] is not cls:
+            continue
+        instance = identity_map.get(key)
+        if instance is None:
             continue
         loaded = instance_dict(instance)  # what is loaded: an expired attribute is not read (no SQL)
         if all(name in loaded and loaded[name] == value for name, value in unique.items()):
