@@ -5,14 +5,10 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Header, Request, Response
-from sqlalchemy.orm import Session
 
-from panjereh.catalog import selectors as catalog_selectors
-from panjereh.catalog.exceptions import ServiceNotFound as CardNotFound
 from panjereh.core.deps import AppSettings, DbSession
 from panjereh.delivery import loading, selectors, service
 from panjereh.delivery.schemas import Application, Preview, RequestOut, preview_of
-from panjereh.identity import policy
 from panjereh.identity.deps import CurrentCitizen, ensure_level
 
 router = APIRouter(tags=["delivery"])
@@ -25,14 +21,6 @@ def preview(slug: str, db: DbSession) -> Preview:
     return preview_of(
         loading.loaded_from_record(record), derived_level=record.derived_level, flags=record.flags
     )
-
-
-def _card_level(db: Session, slug: str) -> int:
-    """The assurance level the service's catalog card requires (an uncarded one: the catalog's default)."""
-    try:
-        return catalog_selectors.get_service_by_slug(db, slug).assurance_level
-    except CardNotFound:
-        return policy.LEVEL_SMS
 
 
 @router.post("/services/{slug}/requests", response_model=RequestOut, status_code=201)
@@ -51,7 +39,7 @@ def apply(
     A session below the level the service card requires gets 403 `identity.step_up_required`, naming
     `required_level` and `required_acr`.
     """
-    ensure_level(http_request, _card_level(db, slug))
+    ensure_level(http_request, selectors.required_level(db, slug))
     request, created = service.submit(
         db,
         settings,

@@ -10,9 +10,12 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
+from panjereh.catalog import selectors as catalog_selectors
+from panjereh.catalog.exceptions import ServiceNotFound as CardNotFound
 from panjereh.delivery import tracking
 from panjereh.delivery.exceptions import RequestNotFound
 from panjereh.delivery.models import DefinitionRecord, RequestState, ServiceRequest
+from panjereh.identity import policy
 
 QUEUE_STATES = (RequestState.IN_QUEUE, RequestState.IN_REVIEW, RequestState.NEEDS_INFO)
 
@@ -173,3 +176,11 @@ def observed_flags(stats: RequestStats, *, is_smart: bool, objective_seconds: in
     if stats.median_seconds_to_decision is not None and stats.median_seconds_to_decision > objective_seconds:
         flags.append("time_objective_missed")
     return flags
+
+
+def required_level(session: Session, slug: str) -> int:
+    """The assurance level a service's catalog card requires to apply (an uncarded one: the default)."""
+    try:
+        return catalog_selectors.get_service_by_slug(session, slug).assurance_level
+    except CardNotFound:
+        return policy.LEVEL_SMS

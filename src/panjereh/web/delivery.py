@@ -10,15 +10,12 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 
-from panjereh.catalog import selectors as catalog_selectors
-from panjereh.catalog.exceptions import ServiceNotFound as CardNotFound
 from panjereh.core.config import Settings
 from panjereh.core.deps import AppSettings, DbSession
 from panjereh.delivery import loading, selectors, service, tracking
 from panjereh.delivery.exceptions import InvalidApplication, NotAnOfficer
 from panjereh.delivery.models import RequestState
 from panjereh.delivery.schemas import preview_of
-from panjereh.identity import policy
 from panjereh.identity.deps import CurrentCitizen, ensure_level
 from panjereh.identity.models import Citizen
 from panjereh.web.csrf import CsrfProtected
@@ -46,20 +43,14 @@ def _render(request: Request, name: str, context: dict[str, object], status_code
     return response
 
 
-def _card_level(db: Session, slug: str) -> int:
-    """The assurance level the service's catalog card requires (an uncarded one: the catalog's default)."""
-    try:
-        return catalog_selectors.get_service_by_slug(db, slug).assurance_level
-    except CardNotFound:
-        return policy.LEVEL_SMS
-
-
 @router.get("/services/{slug}/apply", response_class=HTMLResponse)
 def apply_page(slug: str, request: Request, db: DbSession, citizen: CurrentCitizen) -> HTMLResponse:
     """The preview (which registries are asked what, and why) and the one-step application form."""
     record = loading.active_record(db, slug)
     request.state.visit_agency, request.state.visit_service = record.agency_code, record.slug
-    ensure_level(request, _card_level(db, slug))  # below the card's level: step-up, then back here
+    ensure_level(
+        request, selectors.required_level(db, slug)
+    )  # below the card's level: step-up, then back here
     loaded = loading.loaded_from_record(record)
     preview = preview_of(loaded, derived_level=record.derived_level, flags=record.flags)
     return _render(
@@ -93,7 +84,7 @@ def _apply(
     request: Request, db: Session, settings: Settings, citizen: Citizen, slug: str, form: FormData
 ) -> RedirectResponse | HTMLResponse:
     record = loading.active_record(db, slug)
-    ensure_level(request, _card_level(db, slug), return_to=f"/services/{slug}/apply")
+    ensure_level(request, selectors.required_level(db, slug), return_to=f"/services/{slug}/apply")
     loaded = loading.loaded_from_record(record)
     inputs = {f.key: str(form.get(f.key, "")) for f in loaded.definition.inputs}
     key = str(form.get("idempotency_key", "")) or None
