@@ -116,7 +116,8 @@ def bench_figures(url: str, raw: bool) -> None:
 
     from panjereh.app import create_app
 
-    app = create_app(Settings(env="development", database_url=url, log_level="WARNING", home=tempfile.mkdtemp()))
+    settings = Settings(env="development", database_url=url, log_level="WARNING", home=tempfile.mkdtemp())
+    app = create_app(settings)
     with TestClient(app) as client:
         for path in ("/dashboard", "/dashboard/agencies", "/dashboard/mandates", "/api/v1/open-data"):
             started = time.perf_counter()

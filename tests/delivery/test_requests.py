@@ -52,6 +52,19 @@ def test_smart_request_is_decided_and_documented_without_a_human(login, worker, 
     assert any("ثبت شد" in m.body_fa for m in notify_selectors.inbox(seeded, DEMO))
 
 
+def test_the_timeline_reads_in_the_pages_language(login, worker) -> None:  # type: ignore[no-untyped-def]
+    client = login(DEMO)
+    code = _apply(client, "no-criminal-record", {"purpose": "employment"}).json()["tracking_code"]
+    run_jobs(worker)
+    persian = client.get(f"/account/requests/{code}").text
+    shown = "-".join(code[i : i + 4] for i in range(0, 12, 4)).translate(
+        str.maketrans("0123456789", "۰۱۲۳۴۵۶۷۸۹")
+    )
+    assert f"کد رهگیری {shown}" in persian  # the stored line's Latin digits, shown in Persian
+    english = client.get(f"/account/requests/{code}?lang=en").text
+    assert "received" in english and "Asking the registries" in english
+
+
 def test_the_decision_also_reaches_the_citizen_by_sms(login, worker, settings) -> None:  # type: ignore[no-untyped-def]
     outbox = settings.home / "outbox.jsonl"
     before = outbox.read_text(encoding="utf-8").count("\n") if outbox.exists() else 0
