@@ -60,7 +60,8 @@ def test_the_timeline_reads_in_the_pages_language(login, worker) -> None:  # typ
     shown = "-".join(code[i : i + 4] for i in range(0, 12, 4)).translate(
         str.maketrans("0123456789", "۰۱۲۳۴۵۶۷۸۹")
     )
-    assert f"کد رهگیری {shown}" in persian  # the stored line's Latin digits, shown in Persian
+    # Stored with Latin digits, shown in Persian ones, kept left to right inside the sentence.
+    assert f"کد رهگیری \u2066{shown}\u2069" in persian
     english = client.get(f"/account/requests/{code}?lang=en").text
     assert "received" in english and "Asking the registries" in english
 

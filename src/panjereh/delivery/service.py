@@ -153,7 +153,9 @@ def submit(
         request,
         kind="submitted",
         actor="citizen" if origin == "citizen" else "system",
-        message_fa=f"درخواست «{record.title_fa}» ثبت شد؛ کد رهگیری {tracking.display(request.tracking_code)}",
+        message_fa=(
+            f"درخواست «{record.title_fa}» ثبت شد؛ کد رهگیری {tracking.in_sentence(request.tracking_code)}"
+        ),
         message_en=f"Request for “{record.title_en}” received",
     )
     jobs.enqueue(session, PROCESS_JOB, {"request_id": request.id}, dedupe_key=f"process:{request.id}")
@@ -273,7 +275,7 @@ def _notify(session: Session, settings: Settings, request: ServiceRequest, body_
         national_code=request.national_code,
         mobile=mobile if by_sms else None,
         channels=frozenset({"inbox", "sms"}) if by_sms else frozenset({"inbox"}),
-        subject_fa=f"درخواست {tracking.display(request.tracking_code)}",
+        subject_fa=f"درخواست {tracking.in_sentence(request.tracking_code)}",
         body_fa=body_fa,
         kind="delivery.request",
         link=f"/account/requests/{request.tracking_code}",

@@ -65,3 +65,9 @@ def is_valid(raw: str) -> bool:
 def display(code: str) -> str:
     """The code as people read it: 1234-5678-9012."""
     return "-".join(code[i : i + 4] for i in range(0, len(code), 4))
+
+
+def in_sentence(code: str) -> str:
+    """The code as shown inside a Persian sentence (timeline, inbox, SMS): grouped, and isolated as
+    left-to-right text (Unicode LRI … PDI), or a right-to-left line shows its groups in reverse order."""
+    return f"\u2066{display(code)}\u2069"
