@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import os
+import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import httpx
@@ -60,3 +65,47 @@ def test_demo_does_not_start_registries_that_live_elsewhere() -> None:
     settings = Settings(registries_url="http://registries.invalid:8100")
     with pytest.raises(typer.Exit), _registries_process(settings):
         pass
+
+
+def test_stopping_the_demo_stops_its_registries(tmp_path: Path) -> None:
+    """`kill` on `panjereh demo` (SIGTERM, as a service manager stops it) leaves no registries behind."""
+    port, registries_port = free_port(), free_port()
+    env = {
+        **os.environ,
+        "PANJEREH_HOME": str(tmp_path),
+        "PANJEREH_ENV": "development",
+        "PANJEREH_PORT": str(port),
+        "PANJEREH_REGISTRIES_PORT": str(registries_port),
+        "PANJEREH_LOG_LEVEL": "WARNING",
+    }
+    for name in ("PANJEREH_DATABASE_URL", "PANJEREH_REGISTRIES_URL", "PANJEREH_SECRET_KEY"):
+        env.pop(name, None)
+    demo = subprocess.Popen(  # noqa: S603
+        [sys.executable, "-m", "panjereh", "demo"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    registries = f"http://127.0.0.1:{registries_port}/healthz"
+    try:
+        deadline = time.monotonic() + 120
+        while not _answers(f"http://127.0.0.1:{port}/healthz"):
+            assert demo.poll() is None and time.monotonic() < deadline, "the demo never answered"
+            time.sleep(0.5)
+        assert _answers(registries)
+        demo.send_signal(signal.SIGTERM)
+        demo.wait(timeout=30)
+        deadline = time.monotonic() + 15
+        while _answers(registries):
+            assert time.monotonic() < deadline, "the registries outlived the demo"
+            time.sleep(0.2)
+    finally:
+        if demo.poll() is None:
+            demo.kill()
+
+
+def _answers(url: str) -> bool:
+    try:
+        return httpx.get(url, timeout=1).status_code == 200
+    except httpx.HTTPError:
+        return False

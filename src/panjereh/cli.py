@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -107,10 +108,17 @@ def demo() -> None:
     seed("demo")
     os.environ.setdefault("PANJEREH_INPROCESS_WORKER", "true")  # the portal processes requests itself
     get_settings.cache_clear()
+    # `kill` (SIGTERM) must stop the registries too. Uvicorn shuts down on SIGTERM and then raises it
+    # again; Python's default action would end the process before `_registries_process` cleans up.
+    signal.signal(signal.SIGTERM, _exit_on_sigterm)
     with _registries_process(settings):
         conformance_demo.start_demo_pass(settings)
         console.print(f"[bold green]Portal: {settings.base_url}[/bold green]  (Ctrl+C to stop)")
         serve(settings.host, settings.port, 1)
+
+
+def _exit_on_sigterm(signum: int, _frame: object) -> None:
+    raise SystemExit(128 + signum)
 
 
 @registries_app.command("serve")
