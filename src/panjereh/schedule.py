@@ -14,10 +14,17 @@ from panjereh.conformance.tasks import run_due_checks
 from panjereh.core.db import unit_of_work
 from panjereh.delivery.jobs import JobContext
 from panjereh.delivery.recurring import periodic
+from panjereh.exchange.config import ExchangeSettings
+from panjereh.exchange.messagelog import seal_head
+from panjereh.exchange.signing import load_signer
 
 CONFORMANCE_CHECKS = "conformance.checks"
 ANALYTICS_ROLLUP = "analytics.rollup"
 ANALYTICS_MEASURE = "analytics.measure"
+EXCHANGE_SEAL = "exchange.seal"
+
+# Read when the worker imports this module: the periods of the exchange's own work are its settings.
+_exchange = ExchangeSettings()
 
 
 @periodic(CONFORMANCE_CHECKS, every_seconds=60.0, first_after_seconds=30.0)
@@ -39,3 +46,15 @@ def measure_shares(ctx: JobContext) -> None:
     """This month's measured shares per agency (catalog, exchange, delivery, connection checks)."""
     with unit_of_work(ctx.sessionmaker) as session:
         sources.refresh_measured_shares(session)
+
+
+@periodic(EXCHANGE_SEAL, every_seconds=float(_exchange.seal_every_seconds))
+def seal_message_log(ctx: JobContext) -> None:
+    """Sign the message log's head whenever it has moved since the last seal.
+
+    The writer seals only when it writes a batch: without this, the newest entries after traffic stops
+    would stay unsigned, and a changed last entry with its hash and the head recomputed would verify.
+    """
+    settings = ctx.services["settings"]
+    with unit_of_work(ctx.sessionmaker) as session:
+        seal_head(session, load_signer(settings.home))

@@ -210,3 +210,50 @@ def test_verify_log_command(committed_database: str, settings: Settings, signer,
     finally:
         get_settings.cache_clear()
         engine.dispose()
+
+
+def _tamper_with_last_entry(db: Session) -> int:
+    """What the auditor did: change the newest entry, recompute its hash, move the head to match."""
+    from panjereh.exchange.chain import CHAIN_FIELDS, entry_hash
+
+    last = _seqs(db)[-1]
+    row = db.get(LogEntry, last)
+    head = db.get(LogHead, 1)
+    assert row is not None and head is not None
+    row.purpose = "something innocent"
+    row.entry_hash = entry_hash(row.prev_hash, {name: getattr(row, name) for name in CHAIN_FIELDS})
+    head.last_hash = row.entry_hash
+    db.flush()
+    return last
+
+
+def test_the_seal_job_signs_the_newest_entries_after_traffic_stops(
+    db: Session, session_factory: sessionmaker[Session], settings: Settings, signer, monkeypatch
+) -> None:
+    import asyncio
+
+    from panjereh import schedule
+    from panjereh.delivery import jobs, recurring
+
+    writer = LogWriter(session_factory, signer, inline=True, seal_every_seconds=3600)
+    for n in range(5):
+        writer.submit(record(n))  # the first batch is sealed; the four after it are not
+    db.commit()
+    newest = _seqs(db)[-1]
+    assert db.scalar(select(func.max(LogSeal.seq))) < newest
+
+    kind = schedule.EXCHANGE_SEAL
+    monkeypatch.setattr(recurring, "PERIODIC", {kind: recurring.PERIODIC[kind]})  # only this job
+    recurring.ensure_periodic(db)
+    db.commit()
+    worker = jobs.Worker(session_factory, services={"settings": settings})
+    assert asyncio.run(worker.run_due()) == 1
+    db.expire_all()
+    assert db.scalar(select(func.max(LogSeal.seq))) == newest
+    seals = db.scalar(select(func.count()).select_from(LogSeal))
+    assert seal_head(db, signer) is None  # the head has not moved: nothing new to sign
+    assert db.scalar(select(func.count()).select_from(LogSeal)) == seals
+
+    tampered = _tamper_with_last_entry(db)
+    findings = verify_log(db, signer).findings
+    assert (tampered, "changed") in {(f.seq, f.kind) for f in findings}

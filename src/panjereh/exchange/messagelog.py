@@ -333,8 +333,16 @@ def add_seal(session: Session, signer: LogSigner, seq: int, head_hash: str, at: 
 
 
 def seal_head(session: Session, signer: LogSigner) -> LogSeal | None:
-    """Seal the current head now (the CLI and the scheduler call this); None when the log is empty."""
+    """Seal the current head now (the CLI and the scheduler call this).
+
+    None when there is nothing new to sign: the log is empty, or the newest seal already covers the head.
+    """
     head = session.get(LogHead, 1)
     if head is None or head.last_seq == head.anchor_seq:
+        return None
+    newest = session.execute(
+        select(LogSeal.seq, LogSeal.head_hash).order_by(LogSeal.id.desc()).limit(1)
+    ).one_or_none()
+    if newest is not None and tuple(newest) == (head.last_seq, head.last_hash):
         return None
     return add_seal(session, signer, head.last_seq, head.last_hash, utcnow())
