@@ -7,21 +7,23 @@ Imported by every process that runs the job worker — the application (with its
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from panjereh.analytics import rollups, sources
 from panjereh.conformance.tasks import run_due_checks
-from panjereh.core.db import unit_of_work
+from panjereh.core.db import unit_of_work, utcnow
 from panjereh.delivery.jobs import JobContext
 from panjereh.delivery.recurring import periodic
 from panjereh.exchange.config import ExchangeSettings
 from panjereh.exchange.messagelog import seal_head
+from panjereh.exchange.retention import archive_before
 from panjereh.exchange.signing import load_signer
 
 CONFORMANCE_CHECKS = "conformance.checks"
 ANALYTICS_ROLLUP = "analytics.rollup"
 ANALYTICS_MEASURE = "analytics.measure"
 EXCHANGE_SEAL = "exchange.seal"
+EXCHANGE_ARCHIVE = "exchange.archive"
 
 # Read when the worker imports this module: the periods of the exchange's own work are its settings.
 _exchange = ExchangeSettings()
@@ -58,3 +60,18 @@ def seal_message_log(ctx: JobContext) -> None:
     settings = ctx.services["settings"]
     with unit_of_work(ctx.sessionmaker) as session:
         seal_head(session, load_signer(settings.home))
+
+
+def archive_message_log(ctx: JobContext) -> None:
+    """Move message log entries past `PANJEREH_EXCHANGE_RETENTION_DAYS` to the archive folder."""
+    config = ExchangeSettings()
+    if config.archive_dir is None:
+        return
+    with unit_of_work(ctx.sessionmaker) as session:
+        archive_before(session, utcnow() - timedelta(days=config.retention_days), config.archive_dir)
+
+
+# Archiving on a schedule only where an operator named the folder: files appearing on their own in a
+# default place nobody watches would be entries quietly leaving the database.
+if _exchange.archive_dir is not None:
+    periodic(EXCHANGE_ARCHIVE, every_seconds=86400.0, first_after_seconds=600.0)(archive_message_log)

@@ -257,3 +257,108 @@ def test_the_seal_job_signs_the_newest_entries_after_traffic_stops(
     tampered = _tamper_with_last_entry(db)
     findings = verify_log(db, signer).findings
     assert (tampered, "changed") in {(f.seq, f.kind) for f in findings}
+
+
+@pytest.fixture
+def archived(db: Session, session_factory: sessionmaker[Session], signer, tmp_path: Path) -> Path:
+    """Seven entries, the first four old and sealed, archived to a file; three remain in the table."""
+    writer = LogWriter(session_factory, signer, inline=True, seal_every_seconds=3600)
+    for n in range(4):
+        writer.submit(record(n, minutes_ago=60 * 24 * 400))
+    seal_head(db, signer)
+    for n in range(3):
+        writer.submit(record(10 + n))
+    db.commit()
+    assert archive_before(db, utcnow() - timedelta(days=365), tmp_path) == 4
+    return tmp_path
+
+
+def _archive_lines(folder: Path) -> tuple[Path, list[dict]]:
+    import json
+
+    [path] = folder.glob("exchange-log-*.jsonl")
+    return path, [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+
+
+def _write_archive(path: Path, lines: list[dict]) -> None:
+    import json
+
+    path.write_text("".join(json.dumps(line, ensure_ascii=False) + "\n" for line in lines), encoding="utf-8")
+
+
+def test_verify_checks_the_archive_files(archived: Path, db: Session, signer) -> None:
+    report = verify_log(db, signer, archive_dir=archived)
+    assert report.ok, report.findings
+    assert (report.archive_files, report.archived_checked, report.checked) == (1, 4, 3)
+
+
+def test_a_changed_archived_entry_is_named(archived: Path, db: Session, signer) -> None:
+    path, lines = _archive_lines(archived)
+    lines[1]["purpose"] = "something innocent"
+    _write_archive(path, lines)
+    findings = verify_log(db, signer, archive_dir=archived).findings
+    assert [(f.seq, f.kind) for f in findings] == [(lines[1]["seq"], "changed")]
+    assert verify_log(db, signer).ok  # without the folder, the archive is not read
+
+
+def test_an_archived_entry_replaced_with_a_recomputed_hash_is_caught(
+    archived: Path, db: Session, signer
+) -> None:
+    from panjereh.exchange.chain import CHAIN_FIELDS, entry_hash
+    from panjereh.exchange.verify import _archived_fields
+
+    path, lines = _archive_lines(archived)
+    last = lines[-1]  # the sealed one, that the table's anchor points at
+    last["subject"] = "0790419904"
+    last["entry_hash"] = entry_hash(last["prev_hash"], _archived_fields(last))
+    assert set(CHAIN_FIELDS) <= set(last)
+    _write_archive(path, lines)
+    kinds = {(f.seq, f.kind) for f in verify_log(db, signer, archive_dir=archived).findings}
+    assert (last["seq"], "changed") in kinds
+
+
+def test_removed_archived_entries_and_a_missing_archive_are_caught(
+    archived: Path, db: Session, signer
+) -> None:
+    path, lines = _archive_lines(archived)
+    _write_archive(path, lines[:1] + lines[2:])
+    findings = verify_log(db, signer, archive_dir=archived).findings
+    assert [(f.seq, f.kind) for f in findings] == [(lines[1]["seq"], "removed")]
+    path.unlink()
+    findings = verify_log(db, signer, archive_dir=archived).findings
+    assert [(f.seq, f.kind) for f in findings] == [(1, "removed")]
+
+
+def test_the_archive_job_is_scheduled_only_with_an_archive_folder_and_archives(
+    db: Session,
+    session_factory: sessionmaker[Session],
+    settings: Settings,
+    signer,
+    tmp_path: Path,
+    monkeypatch,
+) -> None:
+    import asyncio
+
+    from panjereh import schedule
+    from panjereh.delivery import jobs, recurring
+
+    assert schedule.EXCHANGE_ARCHIVE not in recurring.PERIODIC  # the test settings name no folder
+    writer = LogWriter(session_factory, signer, inline=True)
+    for n in range(2):
+        writer.submit(record(n, minutes_ago=60 * 24 * 400))
+    writer.submit(record(5))
+    db.commit()
+
+    monkeypatch.setenv("PANJEREH_EXCHANGE_ARCHIVE_DIR", str(tmp_path))
+    monkeypatch.setenv("PANJEREH_EXCHANGE_RETENTION_DAYS", "365")
+    monkeypatch.setattr(recurring, "PERIODIC", {})
+    monkeypatch.setattr(jobs, "HANDLERS", dict(jobs.HANDLERS))
+    recurring.periodic(schedule.EXCHANGE_ARCHIVE, every_seconds=86400.0)(schedule.archive_message_log)
+    recurring.ensure_periodic(db)
+    db.commit()
+    assert asyncio.run(jobs.Worker(session_factory, services={"settings": settings}).run_due()) == 1
+    db.expire_all()
+    assert len(list(tmp_path.glob("exchange-log-*.jsonl"))) == 1
+    report = verify_log(db, signer, archive_dir=tmp_path)
+    assert report.ok, report.findings
+    assert (report.archived_checked, report.checked) == (2, 1)

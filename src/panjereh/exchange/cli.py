@@ -32,17 +32,24 @@ def _factory() -> tuple[Settings, sessionmaker[Session]]:
 
 
 @app.command("verify-log")
-def verify_log_command() -> None:
-    """Check the hash chain and the signed seals; name every changed, removed or reordered entry."""
+def verify_log_command(
+    archive_dir: Path = typer.Option(
+        None, help="Archive folder (default: PANJEREH_EXCHANGE_ARCHIVE_DIR or $HOME/archive)."
+    ),
+) -> None:
+    """Check the hash chain, its archive files and the signed seals; name every changed, removed or
+    reordered entry."""
     settings, factory = _factory()
+    folder = archive_dir or ExchangeSettings().archive_dir or settings.home / "archive"
     with unit_of_work(factory) as session:
-        report = verify_log(session, load_signer(settings.home))
+        report = verify_log(session, load_signer(settings.home), archive_dir=folder)
     for finding in report.findings:
         console.print(f"[red]{finding.kind:9}[/red] seq {finding.seq}: {finding.detail}")
     span = f"{report.first_seq}–{report.last_seq}" if report.checked else "empty"
     status = "[green]intact[/green]" if report.ok else f"[red]{len(report.findings)} problem(s)[/red]"
     console.print(
-        f"message log {status}: {report.checked} entries ({span}), {report.seals_checked} seals checked"
+        f"message log {status}: {report.checked} entries ({span}), {report.archived_checked} archived "
+        f"in {report.archive_files} file(s), {report.seals_checked} seals checked"
     )
     if not report.ok:
         raise typer.Exit(1)
