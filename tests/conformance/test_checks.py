@@ -183,3 +183,52 @@ def test_a_broken_plugin_fails_its_own_check_not_the_run(registries_url: str, se
 
     outcome = asyncio.run(go())
     assert outcome.status is CheckStatus.FAIL and "boom" in outcome.reason_en
+
+
+def test_latency_is_held_to_each_systems_published_objective_else_the_setting(
+    db, registries_url: str, settings: Settings, config: ConformanceSettings, faults: Callable[..., None]
+) -> None:
+    import asyncio
+
+    import httpx
+
+    from panjereh.conformance import service
+    from panjereh.conformance.runner import check_system
+    from panjereh.exchange.models import DataService
+    from tests.conformance.conftest import add_system, make_agency
+
+    agency = make_agency(db, "latency-agency")
+    published = add_system(db, agency, f"{registries_url}/tax", code="latency-agency.registry")
+    add_system(db, agency, f"{registries_url}/tax", code="latency-agency.portal")  # publishes nothing
+    for code, objective in (("latency-agency.a", 300), ("latency-agency.b", 800)):
+        db.add(
+            DataService(
+                code=code,
+                provider=agency,
+                system=published,
+                title_fa="خدمت",
+                title_en="Service",
+                method="GET",
+                path="/x",
+                latency_objective_ms=objective,
+            )
+        )
+    db.flush()
+    targets = {target.code: target for target in service.plan(db, agency, settings).targets}
+    assert targets["latency-agency.registry"].latency_objective_ms == 300  # the strictest
+    assert targets["latency-agency.portal"].latency_objective_ms is None
+
+    faults("tax", latency_ms=450)  # within the global 2000 ms, above the service's 300 ms
+
+    async def latency_of(code: str):  # type: ignore[no-untyped-def]
+        async with httpx.AsyncClient(timeout=config.timeout_seconds) as http:
+            findings = await check_system(targets[code], http, settings, config)
+        return next(finding.outcome for finding in findings if finding.check_id == "latency")
+
+    strict = asyncio.run(latency_of("latency-agency.registry"))
+    assert strict.status is CheckStatus.FAIL, strict.reason_en
+    assert "above the objective of 300 ms" in strict.reason_en
+    assert strict.details["objective_from"] == "services"
+    fallback = asyncio.run(latency_of("latency-agency.portal"))
+    assert fallback.status is CheckStatus.PASS, fallback.reason_en
+    assert fallback.details["objective_ms"] == config.latency_objective_ms

@@ -25,6 +25,7 @@ from panjereh.conformance.models import (
 from panjereh.conformance.runner import AgencyPlan, AgencyReport, Finding, probe_sync
 from panjereh.core.config import Settings
 from panjereh.core.db import utcnow
+from panjereh.exchange import selectors as exchange_selectors
 
 
 def state_of(session: Session, agency: Agency) -> ConformanceState:
@@ -42,8 +43,13 @@ def state_of(session: Session, agency: Agency) -> ConformanceState:
 def plan(session: Session, agency: Agency, settings: Settings) -> AgencyPlan:
     """Snapshot the agency's systems and run the agency-wide checks, before any network call."""
     started = utcnow()
+    objectives: dict[str, float] = {}
+    for data_service in exchange_selectors.list_services(session, agency.code):
+        known = objectives.get(data_service.system_id)
+        objective = float(data_service.latency_objective_ms)
+        objectives[data_service.system_id] = objective if known is None else min(known, objective)
     targets = [
-        SystemTarget(s.code, s.name_fa, s.base_url, s.openapi_url, s.health_url)
+        SystemTarget(s.code, s.name_fa, s.base_url, s.openapi_url, s.health_url, objectives.get(s.id))
         for s in agency_selectors.list_systems(session, agency.id)
     ]
     findings = []

@@ -52,6 +52,8 @@ class SystemTarget:
     base_url: str
     openapi_url: str | None = None
     health_url: str | None = None
+    # The strictest latency objective among the data services the system publishes; None without any.
+    latency_objective_ms: float | None = None
 
     @property
     def health(self) -> str:
