@@ -66,3 +66,15 @@ def test_unknown_agency_and_foreign_run_are_not_found(
     assert client.get("/conformance/no-such-agency").status_code == 404
     assert client.get(f"/conformance/test-page-other/runs/{run_id}").status_code == 404
     assert client.get("/conformance/test-page-ivo/runs/nope").status_code == 404
+
+
+def test_the_agency_page_and_the_scorecard_link_to_the_connection_history(
+    client: TestClient, db: Session, settings: Settings, config: ConformanceSettings, registries_url: str
+) -> None:
+    _checked_agency(db, settings, config, registries_url)
+    for page in ("/agencies/test-page-ivo", "/dashboard/agencies/test-page-ivo"):
+        response = client.get(page)
+        assert response.status_code == 200, page
+        assert 'href="/conformance/test-page-ivo" data-link="conformance-history"' in response.text, page
+    english = client.get("/agencies/test-page-ivo?lang=en").text
+    assert "Connection status history</a>" in english
