@@ -94,3 +94,12 @@ def test_filters_by_agency_service_and_time(app: FastAPI, exchange_data: Session
     assert (
         selectors.ledger_for_subject(exchange_data, "۰۴۹۹۳۷۰۸۹۹")[0].purpose == "tax-audit"
     )  # Persian digits
+
+
+def test_the_account_page_links_to_the_ledger(
+    client: TestClient, exchange_data: Session, settings: Settings, clean_login_counters: None
+) -> None:
+    helpers.login(client, settings)
+    page = client.get("/account")
+    assert page.status_code == 200
+    assert 'href="/account/data-access"' in page.text
