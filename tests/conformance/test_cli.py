@@ -39,7 +39,7 @@ def test_help(command: list[str]) -> None:
 
 def test_check_one_agency_prints_results_with_reasons(seeded_home: Path) -> None:
     result = runner.invoke(app, ["agencies", "check", "agri-ppo"])
-    assert result.exit_code == 0, result.output
+    assert result.exit_code == 1, result.output  # it fails the standard; the table is printed all the same
     assert "agri-ppo: failing" in result.output
     # The table may wrap a reason over lines at any terminal width; compare without the layout.
     flat = re.sub(r"[\s│┃]+", "", result.output)
@@ -49,10 +49,16 @@ def test_check_one_agency_prints_results_with_reasons(seeded_home: Path) -> None
 
 def test_check_all_covers_every_agency_with_a_system(seeded_home: Path) -> None:
     result = runner.invoke(app, ["agencies", "check", "--all", "--quiet"])
-    assert result.exit_code == 0, result.output
+    assert result.exit_code == 1, result.output  # some agencies fail
     for line in ("agri-ivo: failing", "agri-ppo: failing", "agri-fisheries: passing"):
         assert line in result.output
     assert "agencies checked" in result.output
+
+
+def test_a_passing_agency_exits_0(seeded_home: Path) -> None:
+    result = runner.invoke(app, ["agencies", "check", "agri-fisheries"])
+    assert result.exit_code == 0, result.output
+    assert "agri-fisheries: passing" in result.output and "1 agencies checked, 0 not" in result.output
 
 
 def test_an_unknown_agency_is_an_error(seeded_home: Path) -> None:

@@ -72,8 +72,17 @@ def check(
         engine.dispose()
     for summary in summaries:
         _print_summary(summary, quiet=quiet)
-    failing = sum(summary.verdict in (RunVerdict.FAILING, RunVerdict.UNREACHABLE) for summary in summaries)
+    failing = sum(_fails(summary) for summary in summaries)
     console.print(f"{len(summaries)} agencies checked, {failing} not meeting the standard")
+    if failing:
+        raise typer.Exit(1)  # scripts and CI see a failing agency without reading the table
+
+
+def _fails(summary: RunSummary) -> bool:
+    """Whether the agency failed: a failing or unreachable verdict, or any check that failed."""
+    return summary.verdict in (RunVerdict.FAILING, RunVerdict.UNREACHABLE) or any(
+        finding.outcome.status is CheckStatus.FAIL for finding in summary.findings
+    )
 
 
 def _print_summary(summary: RunSummary, *, quiet: bool) -> None:
