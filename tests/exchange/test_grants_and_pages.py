@@ -96,9 +96,8 @@ def test_directory_grants_and_monitoring_pages(
         "legal_basis": "Direct Taxes Act",
     }
     client.post("/api/v1/exchange/grants", json=body, headers=auth)
-    provider_page = client.get("/exchange/grants/nocr")
-    assert provider_page.status_code == 200 and 'data-status="requested"' in provider_page.text
-    assert "Direct Taxes Act" in client.get("/exchange/grants/tax").text
+    # The grants pages are the agencies' officers' (tests/exchange/test_grant_pages.py), not public.
+    assert client.get("/exchange/grants/nocr", follow_redirects=False).status_code in (302, 303, 401)
 
     client.get(PERSON, headers=tax.headers())  # refused: counted as a client error
     stats = client.get("/api/v1/exchange/monitoring?by=client").json()

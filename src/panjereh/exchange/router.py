@@ -43,6 +43,8 @@ def service_out(item: DataService) -> ServiceOut:
         latency_objective_ms=item.latency_objective_ms,
         openapi_url=item.system.openapi_url,
         gateway_path=f"/exchange/v1/{item.code}{item.path}",
+        request_schema=item.request_schema,
+        response_schema=item.response_schema,
     )
 
 
@@ -57,7 +59,9 @@ def grant_out(grant: Grant) -> GrantOut:
 
 @router.get("/services", response_model=list[ServiceOut], summary="The data-service directory")
 def list_services(db: DbSession, provider: str | None = None) -> list[ServiceOut]:
-    return [service_out(item) for item in selectors.list_services(db, provider)]
+    services = selectors.list_services(db, provider)
+    service.describe_missing(db, services)
+    return [service_out(item) for item in services]
 
 
 @router.get("/services/{code}", response_model=ServiceOut, summary="One data service")

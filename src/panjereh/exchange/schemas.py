@@ -26,6 +26,12 @@ class ServiceOut(BaseModel):
     latency_objective_ms: int
     openapi_url: str | None
     gateway_path: str
+    request_schema: dict[str, Any] | None = Field(
+        None, description="JSON schema of the request body (from the provider's OpenAPI document)"
+    )
+    response_schema: dict[str, Any] | None = Field(
+        None, description="JSON schema of a successful (200) answer (from the provider's OpenAPI document)"
+    )
 
 
 class GrantIn(BaseModel):

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import threading
+import time
+from collections.abc import Callable, Iterable
 from datetime import datetime
 from typing import Any
 
+import httpx
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -25,9 +28,134 @@ PLATFORM_LEGAL_BASIS = (
 )
 
 
-def publish_registries(session: Session, registries_url: str, records: Iterable[RegistryRecord]) -> int:
-    """Register each registry as a system of its agency and each of its data services; returns services."""
+OpenApiFetcher = Callable[[str], dict[str, Any] | None]
+OPENAPI_TIMEOUT_S = 2.0
+DESCRIBE_RETRY_S = 60.0  # a system whose document could not be read is asked again after this long
+_described_at: dict[str, float] = {}
+_described_lock = threading.Lock()
+
+
+def fetch_openapi(url: str) -> dict[str, Any] | None:
+    """A system's OpenAPI document over HTTP, or None when it does not answer with a JSON object."""
+    try:
+        response = httpx.get(url, timeout=OPENAPI_TIMEOUT_S)
+        response.raise_for_status()
+        document = response.json()
+    except (httpx.HTTPError, ValueError):
+        return None
+    return document if isinstance(document, dict) else None
+
+
+def _pointer(document: dict[str, Any], ref: str) -> Any:
+    target: Any = document
+    for part in ref[2:].split("/"):
+        if not isinstance(target, dict):
+            return None
+        target = target.get(part.replace("~1", "/").replace("~0", "~"))
+    return target
+
+
+def resolve_refs(node: Any, document: dict[str, Any], seen: tuple[str, ...] = ()) -> Any:
+    """`node` with every local `$ref` replaced by what it points to, so it stands without the document."""
+    if isinstance(node, list):
+        return [resolve_refs(item, document, seen) for item in node]
+    if not isinstance(node, dict):
+        return node
+    ref = node.get("$ref")
+    if isinstance(ref, str) and ref.startswith("#/"):
+        if ref in seen:  # a recursive schema: stop at the second visit instead of looping
+            return {"title": ref.rsplit("/", 1)[-1], "description": f"recursive ({ref})"}
+        target = _pointer(document, ref)
+        resolved = resolve_refs(target, document, (*seen, ref)) if isinstance(target, dict) else {}
+        siblings = {key: resolve_refs(value, document, seen) for key, value in node.items() if key != "$ref"}
+        return {**resolved, **siblings}
+    return {key: resolve_refs(value, document, seen) for key, value in node.items()}
+
+
+def _json_schema(holder: Any, document: dict[str, Any]) -> dict[str, Any] | None:
+    """The JSON schema of a request body or a response (its `application/json` content, else the first)."""
+    holder = resolve_refs(holder, document)
+    content = holder.get("content") if isinstance(holder, dict) else None
+    if not isinstance(content, dict) or not content:
+        return None
+    media = content.get("application/json") or next(iter(content.values()))
+    schema = media.get("schema") if isinstance(media, dict) else None
+    return schema if isinstance(schema, dict) else None
+
+
+def operation_schemas(
+    document: dict[str, Any], method: str, path: str
+) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
+    """The request body schema and the 200-response schema of one operation, `$ref`s resolved."""
+    paths = document.get("paths")
+    item = paths.get(path) if isinstance(paths, dict) else None
+    operation = item.get(method.lower()) if isinstance(item, dict) else None
+    if not isinstance(operation, dict):
+        return None, None
+    responses = operation.get("responses")
+    ok = responses.get("200") if isinstance(responses, dict) else None
+    return _json_schema(operation.get("requestBody"), document), _json_schema(ok, document)
+
+
+def describe_services(
+    session: Session, services: Iterable[DataService], fetch: OpenApiFetcher = fetch_openapi
+) -> int:
+    """Fill services' request and response schemas from their systems' OpenAPI documents; returns filled."""
+    documents: dict[str, dict[str, Any] | None] = {}
+    filled = 0
+    for service in services:
+        url = service.system.openapi_url
+        if not url:
+            continue
+        if url not in documents:
+            documents[url] = fetch(url)
+        document = documents[url]
+        if document is None:
+            continue
+        service.request_schema, service.response_schema = operation_schemas(
+            document, service.method, service.path
+        )
+        filled += 1
+    session.flush()
+    return filled
+
+
+def describe_missing(
+    session: Session,
+    services: Iterable[DataService],
+    fetch: OpenApiFetcher = fetch_openapi,
+    retry_after_s: float = DESCRIBE_RETRY_S,
+) -> int:
+    """Describe services with no schema yet (published while their system was down), each system at most
+    once per `retry_after_s` in this process, so a down system does not slow every directory view."""
+    now = time.monotonic()
+    with _described_lock:
+        due = [
+            item
+            for item in services
+            if item.request_schema is None
+            and item.response_schema is None
+            and item.system.openapi_url
+            and now - _described_at.get(item.system.openapi_url, -retry_after_s) >= retry_after_s
+        ]
+        for item in due:
+            _described_at[str(item.system.openapi_url)] = now
+    return describe_services(session, due, fetch) if due else 0
+
+
+def publish_registries(
+    session: Session,
+    registries_url: str,
+    records: Iterable[RegistryRecord],
+    fetch: OpenApiFetcher = fetch_openapi,
+) -> int:
+    """Register each registry as a system of its agency and each of its data services; returns services.
+
+    Each service's request and response schemas are read from its system's OpenAPI document; a system
+    that does not answer leaves them empty until `describe_missing` finds it up.
+    """
     count = 0
+    published: list[DataService] = []
     for record in records:
         agency = agency_selectors.find_agency_by_code(session, record.agency_code)
         if agency is None:
@@ -67,8 +195,10 @@ def publish_registries(session: Session, registries_url: str, records: Iterable[
             service.subject_field = item.subject_field
             service.latency_objective_ms = item.latency_objective_ms
             service.active = True
+            published.append(service)
             count += 1
         session.flush()
+    describe_services(session, published, fetch)
     return count
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import re
 from datetime import datetime, time, timedelta
 from typing import Annotated, Any
 
@@ -10,16 +12,22 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from sqlalchemy.orm import Session
 
 from panjereh.agencies import selectors as agency_selectors
+from panjereh.agencies.exceptions import AgencyNotFound
+from panjereh.agencies.models import Agency
 from panjereh.catalog import selectors as catalog_selectors
 from panjereh.catalog.exceptions import ServiceNotFound
 from panjereh.core import jalali
 from panjereh.core.db import utcnow
 from panjereh.core.deps import DbSession
+from panjereh.core.errors import ProblemError
 from panjereh.core.identifiers import fold_digits
-from panjereh.exchange import selectors
-from panjereh.exchange.models import GrantStatus
+from panjereh.delivery import service as delivery_service
+from panjereh.delivery.exceptions import NotAnOfficer
+from panjereh.exchange import selectors, service
+from panjereh.exchange.exceptions import GrantNotFound, InvalidInquiry
 from panjereh.exchange.schemas import LedgerOut
 from panjereh.identity.deps import CurrentCitizen
+from panjereh.identity.models import Citizen
 from panjereh.notify import selectors as notify_selectors
 from panjereh.notify import service as notify_service
 from panjereh.web.csrf import CsrfProtected
@@ -37,8 +45,9 @@ def _render(request: Request, name: str, context: dict[str, Any]) -> HTMLRespons
 
 @router.get("/exchange/services", response_class=HTMLResponse)
 def directory(request: Request, db: DbSession, provider: str | None = None) -> HTMLResponse:
-    """Which data, from whom: every data service published on the exchange."""
+    """Which data, from whom: every data service published on the exchange, with its schemas."""
     services = selectors.list_services(db, provider or None)
+    service.describe_missing(db, services)
     providers = sorted(
         {item.provider.code: item.provider for item in selectors.list_services(db)}.values(),
         key=lambda agency: agency.code,
@@ -46,26 +55,158 @@ def directory(request: Request, db: DbSession, provider: str | None = None) -> H
     return _render(
         request,
         "exchange/services.html",
-        {"services": services, "providers": providers, "provider": provider},
+        {"services": services, "providers": providers, "provider": provider, "as_json": _as_json},
     )
+
+
+def _as_json(schema: dict[str, Any]) -> str:
+    return json.dumps(schema, ensure_ascii=False, indent=2, sort_keys=True)
+
+
+# --- Grants: the agency's officers request (client side) and decide (provider side) ---------------
+
+GRANT_ACTIONS = ("approve", "refuse", "revoke")
+MAX_PURPOSES = 20
+
+
+def _officers_agency(db: Session, citizen: Citizen, agency_code: str) -> Agency:
+    """The agency, when the signed-in citizen is one of its officers; anyone else gets 404 (as the API)."""
+    try:
+        officer = delivery_service.officer_of(db, citizen.national_code)
+    except NotAnOfficer:
+        officer = None
+    if officer is None or officer.agency_code != agency_code:
+        raise AgencyNotFound(f"No agency {agency_code!r} for this user.", "چنین دستگاهی پیدا نشد.")
+    return agency_selectors.get_agency_by_code(db, agency_code)
+
+
+def _grants_page(
+    request: Request,
+    db: Session,
+    agency: Agency,
+    *,
+    error: ProblemError | None = None,
+    form: dict[str, str] | None = None,
+) -> HTMLResponse:
+    context: dict[str, Any] = {
+        "agency": agency,
+        "as_client": selectors.list_grants(db, client_agency_code=agency.code, include_standing=False),
+        "as_provider": selectors.list_grants(db, provider_agency_code=agency.code, include_standing=False),
+        "services": [item for item in selectors.list_services(db) if item.provider.code != agency.code],
+        "form": form or {},
+        "error": None,
+    }
+    if error is not None:
+        fa = request.app.state.templates.locale_of(request) == "fa"
+        context["error"] = {
+            "title": error.title_fa if fa else error.title_en,
+            "detail": (error.detail_fa if fa else error.detail_en) or "",
+            "code": error.code,
+        }
+    response: HTMLResponse = request.app.state.templates.render(
+        request, "exchange/grants.html", context, status_code=error.status if error else 200
+    )
+    response.headers["Cache-Control"] = "no-store"
+    return response
 
 
 @router.get("/exchange/grants/{agency_code}", response_class=HTMLResponse)
-def agency_grants(request: Request, agency_code: str, db: DbSession) -> HTMLResponse:
-    """An agency's grants from both sides: what it may ask others, and what others may ask it."""
-    agency = agency_selectors.get_agency_by_code(db, agency_code)
-    return _render(
-        request,
-        "exchange/grants.html",
-        {
-            "agency": agency,
-            "as_client": selectors.list_grants(db, client_agency_code=agency.code, include_standing=False),
-            "as_provider": selectors.list_grants(
-                db, provider_agency_code=agency.code, include_standing=False
-            ),
-            "pending": GrantStatus.REQUESTED,
-        },
-    )
+def agency_grants(request: Request, agency_code: str, db: DbSession, citizen: CurrentCitizen) -> HTMLResponse:
+    """An agency's grants from both sides, for its officers: what it may ask, what others may ask it."""
+    return _grants_page(request, db, _officers_agency(db, citizen, agency_code))
+
+
+def _purposes(text: str) -> list[str]:
+    return [part.strip() for part in re.split(r"[,،\n]", text) if part.strip()]
+
+
+def _date_field(value: str, *, end: bool, label_en: str, label_fa: str) -> datetime | None:
+    if not value.strip():
+        return None
+    moment = _day(value, end=end)
+    if moment is None:
+        raise InvalidInquiry(
+            f"The {label_en} date is not understood; write it as 1404-01-15 or 2025-04-04.",
+            f"تاریخ {label_fa} خوانا نیست؛ آن را مانند ۱۴۰۴-۰۱-۱۵ بنویسید.",
+        )
+    return moment
+
+
+@router.post("/exchange/grants/{agency_code}/request", response_model=None)
+def request_grant_form(
+    request: Request,
+    agency_code: str,
+    db: DbSession,
+    citizen: CurrentCitizen,
+    _: CsrfProtected,
+    service_code: Annotated[str, Form(max_length=80)] = "",
+    purposes: Annotated[str, Form(max_length=2000)] = "",
+    legal_basis: Annotated[str, Form(max_length=2000)] = "",
+    valid_from: Annotated[str, Form(max_length=20)] = "",
+    valid_until: Annotated[str, Form(max_length=20)] = "",
+    note: Annotated[str, Form(max_length=2000)] = "",
+) -> HTMLResponse | RedirectResponse:
+    """The client agency's officer asks a provider for access to one of its data services."""
+    agency = _officers_agency(db, citizen, agency_code)
+    form = {
+        "service_code": service_code,
+        "purposes": purposes,
+        "legal_basis": legal_basis,
+        "valid_from": valid_from,
+        "valid_until": valid_until,
+        "note": note,
+    }
+    try:
+        named = _purposes(purposes)
+        if len(named) > MAX_PURPOSES:
+            raise InvalidInquiry(
+                f"Name at most {MAX_PURPOSES} purposes.", f"حداکثر {MAX_PURPOSES} هدف را نام ببرید."
+            )
+        service.request_grant(
+            db,
+            client_agency=agency,
+            service=selectors.get_service_by_code(db, service_code.strip()),
+            purposes=named,
+            legal_basis=legal_basis,
+            valid_from=_date_field(valid_from, end=False, label_en="start", label_fa="آغاز"),
+            valid_until=_date_field(valid_until, end=True, label_en="end", label_fa="پایان"),
+            note=note.strip(),
+        )
+    except ProblemError as error:
+        db.rollback()
+        return _grants_page(request, db, agency, error=error, form=form)
+    return RedirectResponse(f"/exchange/grants/{agency.code}#as-client", status_code=303)
+
+
+@router.post("/exchange/grants/{agency_code}/{grant_id}/{action}", response_model=None)
+def decide_grant_form(
+    request: Request,
+    agency_code: str,
+    grant_id: str,
+    action: str,
+    db: DbSession,
+    citizen: CurrentCitizen,
+    _: CsrfProtected,
+    note: Annotated[str, Form(max_length=2000)] = "",
+) -> HTMLResponse | RedirectResponse:
+    """The provider agency's officer approves, refuses (with a reason) or revokes a grant."""
+    agency = _officers_agency(db, citizen, agency_code)
+    if action not in GRANT_ACTIONS:
+        raise GrantNotFound(f"No action {action!r}.", "چنین کاری نیست.")
+    grant = selectors.get_grant(db, grant_id)
+    if agency.code not in (grant.client_agency_code, grant.service.provider.code):
+        raise GrantNotFound(f"No grant {grant_id!r}.", "چنین مجوزی پیدا نشد.")  # others' grants stay hidden
+    try:
+        if action == "approve":
+            service.approve_grant(db, grant, provider_agency_code=agency.code, note=note.strip())
+        elif action == "refuse":
+            service.refuse_grant(db, grant, provider_agency_code=agency.code, note=note.strip())
+        else:
+            service.revoke_grant(db, grant, provider_agency_code=agency.code, note=note.strip())
+    except ProblemError as error:
+        db.rollback()
+        return _grants_page(request, db, agency, error=error)
+    return RedirectResponse(f"/exchange/grants/{agency.code}#grant-{grant.id}", status_code=303)
 
 
 @router.get("/exchange/monitoring", response_class=HTMLResponse)

@@ -1,0 +1,190 @@
+"""The grants pages: an agency's officers request (client side) and decide (provider side) in the browser."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterator
+from datetime import date
+
+import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+from sqlalchemy.orm import Session
+
+from panjereh.delivery.models import Officer
+from panjereh.exchange import selectors
+from panjereh.exchange.models import GrantStatus
+from panjereh.identity import sessions
+from panjereh.identity.models import Citizen
+from panjereh.identity.sessions import SESSION_COOKIE
+
+TAX_OFFICER = "0499370899"
+NOCR_OFFICER = "0790419904"
+POLICE_OFFICER = "0084575948"
+CITIZEN = "0067749828"
+
+
+@pytest.fixture
+def login(exchange_data: Session, app: FastAPI) -> Iterator[Callable[[str], TestClient]]:
+    """A browser signed in as that citizen; tax, nocr and police each have one officer."""
+    db = exchange_data
+    for code, agency in ((TAX_OFFICER, "tax"), (NOCR_OFFICER, "nocr"), (POLICE_OFFICER, "police")):
+        db.add(Officer(national_code=code, agency_code=agency, name=f"کارشناس {agency}"))
+    db.commit()
+    clients: list[TestClient] = []
+
+    def signed_in(national_code: str) -> TestClient:
+        citizen = Citizen(
+            national_code=national_code, first_name="علی", last_name="رضایی", birth_date=date(1985, 6, 12),
+            mobile="09121234567",
+        )  # fmt: skip
+        db.add(citizen)
+        db.flush()
+        _, token = sessions.open_session(db, citizen, level=2, amr=["otp"])
+        db.commit()
+        browser = TestClient(app, base_url="http://testserver")
+        browser.__enter__()
+        browser.cookies.set(SESSION_COOKIE, token)
+        clients.append(browser)
+        return browser
+
+    yield signed_in
+    for browser in clients:
+        browser.__exit__(None, None, None)
+
+
+def _csrf(browser: TestClient, path: str) -> str:
+    page = browser.get(path)
+    assert page.status_code == 200, page.text
+    match = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
+    assert match
+    return match.group(1)
+
+
+def _request(browser: TestClient, csrf: str, **fields: str) -> object:
+    data = {
+        "csrf_token": csrf,
+        "service_code": "civil-registry.person",
+        "purposes": "tax-audit، debt-collection",
+        "legal_basis": "Direct Taxes Act, article 181",
+        "valid_until": "1410-01-01",
+        "note": "for the audit of 1403",
+        **fields,
+    }
+    return browser.post("/exchange/grants/tax/request", data=data, follow_redirects=False)
+
+
+def test_client_officer_requests_and_provider_officer_decides(
+    login: Callable[[str], TestClient], exchange_data: Session
+) -> None:
+    tax, nocr = login(TAX_OFFICER), login(NOCR_OFFICER)
+    tax_csrf = _csrf(tax, "/exchange/grants/tax")
+
+    sent = _request(tax, tax_csrf)
+    assert sent.status_code == 303  # type: ignore[attr-defined]
+    [grant] = selectors.list_grants(exchange_data, client_agency_code="tax", include_standing=False)
+    assert grant.status is GrantStatus.REQUESTED and grant.purposes == ["debt-collection", "tax-audit"]
+    assert grant.requested_note == "for the audit of 1403" and grant.valid_until is not None
+    assert grant.valid_until.year == 2031  # Jalali 1410-01-01, inclusive: to the end of that day
+
+    provider_page = nocr.get("/exchange/grants/nocr")
+    assert f'data-grant="{grant.id}" data-status="requested"' in provider_page.text
+    assert f"/exchange/grants/nocr/{grant.id}/approve" in provider_page.text
+    nocr_csrf = _csrf(nocr, "/exchange/grants/nocr")
+    approved = nocr.post(
+        f"/exchange/grants/nocr/{grant.id}/approve", data={"csrf_token": nocr_csrf, "note": "ok"},
+        follow_redirects=False,
+    )  # fmt: skip
+    assert approved.status_code == 303
+    exchange_data.expire_all()
+    assert selectors.get_grant(exchange_data, grant.id).status is GrantStatus.APPROVED
+    assert f'data-grant="{grant.id}" data-status="approved"' in tax.get("/exchange/grants/tax").text
+
+    revoked = nocr.post(f"/exchange/grants/nocr/{grant.id}/revoke", data={"csrf_token": nocr_csrf})
+    assert revoked.status_code == 200 and f'data-grant="{grant.id}" data-status="revoked"' in revoked.text
+
+    _request(tax, tax_csrf, purposes="debt-collection")
+    second = next(
+        g for g in selectors.list_grants(exchange_data, client_agency_code="tax") if g.id != grant.id
+    )
+    no_reason = nocr.post(f"/exchange/grants/nocr/{second.id}/refuse", data={"csrf_token": nocr_csrf})
+    assert no_reason.status_code == 422 and "دلیل رد را بنویسید" in no_reason.text
+    refused = nocr.post(
+        f"/exchange/grants/nocr/{second.id}/refuse", data={"csrf_token": nocr_csrf, "note": "no basis"}
+    )
+    assert refused.status_code == 200 and f'data-grant="{second.id}" data-status="refused"' in refused.text
+    assert "no basis" in tax.get("/exchange/grants/tax").text
+
+
+def test_the_client_cannot_decide_and_errors_show_in_the_pages_language(
+    login: Callable[[str], TestClient], exchange_data: Session
+) -> None:
+    tax = login(TAX_OFFICER)
+    csrf = _csrf(tax, "/exchange/grants/tax")
+    _request(tax, csrf)
+    [grant] = selectors.list_grants(exchange_data, client_agency_code="tax", include_standing=False)
+
+    own = tax.post(f"/exchange/grants/tax/{grant.id}/approve", data={"csrf_token": csrf})
+    assert own.status_code == 403 and 'data-code="client.not_provider"' in own.text
+    assert "فقط دستگاه ارائه‌دهندهٔ" in own.text
+    tax.cookies.set("lang", "en")
+    english = tax.post(f"/exchange/grants/tax/{grant.id}/approve", data={"csrf_token": csrf})
+    assert english.status_code == 403 and "Only the providing agency may decide" in english.text
+    exchange_data.expire_all()
+    assert selectors.get_grant(exchange_data, grant.id).status is GrantStatus.REQUESTED
+
+    bad = _request(tax, csrf, legal_basis=" ", purposes="audit")
+    assert bad.status_code == 422 and "Cite the legal basis" in bad.text  # type: ignore[attr-defined]
+    tax.cookies.set("lang", "fa")
+    bad_date = _request(tax, csrf, valid_until="someday")
+    assert bad_date.status_code == 422 and "تاریخ پایان خوانا نیست" in bad_date.text  # type: ignore[attr-defined]
+    assert 'value="Direct Taxes Act, article 181"' not in bad_date.text  # a textarea keeps what was typed
+    assert "Direct Taxes Act, article 181</textarea>" in bad_date.text  # type: ignore[attr-defined]
+    assert len(selectors.list_grants(exchange_data, client_agency_code="tax", include_standing=False)) == 1
+
+
+def test_only_the_agencys_officers_see_or_use_its_grants(
+    login: Callable[[str], TestClient], exchange_data: Session, client: TestClient
+) -> None:
+    tax = login(TAX_OFFICER)
+    _request(tax, _csrf(tax, "/exchange/grants/tax"))
+    [grant] = selectors.list_grants(exchange_data, client_agency_code="tax", include_standing=False)
+
+    citizen = login(CITIZEN)
+    assert citizen.get("/exchange/grants/nocr").status_code == 404
+    assert citizen.get("/exchange/grants/tax").status_code == 404
+    csrf = _csrf(citizen, "/account/data-access")
+    assert (
+        citizen.post(f"/exchange/grants/nocr/{grant.id}/approve", data={"csrf_token": csrf}).status_code
+        == 404
+    )
+
+    police = login(POLICE_OFFICER)
+    assert police.get("/exchange/grants/nocr").status_code == 404
+    police_csrf = _csrf(police, "/exchange/grants/police")
+    assert "civil-registry.person" not in police.get("/exchange/grants/police").text.split('id="request"')[0]
+    # Neither side of the grant: hidden, as in the API.
+    hidden = police.post(f"/exchange/grants/police/{grant.id}/approve", data={"csrf_token": police_csrf})
+    assert hidden.status_code == 404
+    assert client.get("/exchange/grants/nocr", follow_redirects=False).status_code in (302, 303, 401)
+    assert client.get("/exchange/services").status_code == 200  # the directory stays public
+    exchange_data.expire_all()
+    assert selectors.get_grant(exchange_data, grant.id).status is GrantStatus.REQUESTED
+
+
+def test_grant_forms_refuse_a_missing_csrf_token(
+    login: Callable[[str], TestClient], exchange_data: Session
+) -> None:
+    tax, nocr = login(TAX_OFFICER), login(NOCR_OFFICER)
+    tax.get("/exchange/grants/tax")
+    missing = _request(tax, "")
+    assert missing.status_code == 403  # type: ignore[attr-defined]
+    assert selectors.list_grants(exchange_data, client_agency_code="tax", include_standing=False) == []
+
+    _request(tax, _csrf(tax, "/exchange/grants/tax"))
+    [grant] = selectors.list_grants(exchange_data, client_agency_code="tax", include_standing=False)
+    nocr.get("/exchange/grants/nocr")
+    forged = nocr.post(f"/exchange/grants/nocr/{grant.id}/approve", data={"csrf_token": "x.y"})
+    assert forged.status_code == 403
+    exchange_data.expire_all()
+    assert selectors.get_grant(exchange_data, grant.id).status is GrantStatus.REQUESTED
