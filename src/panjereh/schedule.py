@@ -14,6 +14,7 @@ from panjereh.conformance.tasks import run_due_checks
 from panjereh.core.db import unit_of_work, utcnow
 from panjereh.delivery.jobs import JobContext
 from panjereh.delivery.recurring import periodic
+from panjereh.exchange import service as exchange_service
 from panjereh.exchange.config import ExchangeSettings
 from panjereh.exchange.messagelog import seal_head
 from panjereh.exchange.retention import archive_before
@@ -24,6 +25,7 @@ ANALYTICS_ROLLUP = "analytics.rollup"
 ANALYTICS_MEASURE = "analytics.measure"
 EXCHANGE_SEAL = "exchange.seal"
 EXCHANGE_ARCHIVE = "exchange.archive"
+EXCHANGE_DESCRIBE = "exchange.describe"
 
 # Read when the worker imports this module: the periods of the exchange's own work are its settings.
 _exchange = ExchangeSettings()
@@ -60,6 +62,14 @@ def seal_message_log(ctx: JobContext) -> None:
     settings = ctx.services["settings"]
     with unit_of_work(ctx.sessionmaker) as session:
         seal_head(session, load_signer(settings.home))
+
+
+@periodic(EXCHANGE_DESCRIBE, every_seconds=300.0, first_after_seconds=20.0)
+def describe_services(ctx: JobContext) -> None:
+    """Data services published while their system was down get their schemas once it answers (the
+    demo publishes before its registries start)."""
+    with unit_of_work(ctx.sessionmaker) as session:
+        exchange_service.describe_missing(session)
 
 
 def archive_message_log(ctx: JobContext) -> None:

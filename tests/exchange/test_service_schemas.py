@@ -43,10 +43,24 @@ def test_a_system_down_at_publishing_is_described_later(exchange_data: Session, 
     assert person.response_schema is not None  # a failed fetch keeps what was known
     person.request_schema = person.response_schema = None
     exchange_data.flush()
-    assert service.describe_missing(exchange_data, [person], fetch=lambda _: None, retry_after_s=0) == 0
+    assert service.describe_missing(exchange_data, fetch=lambda _: None) == 0  # still down
     assert person.response_schema is None
-    assert service.describe_missing(exchange_data, [person], retry_after_s=0) == 1
+    assert service.describe_missing(exchange_data) >= 1
     assert person.response_schema is not None and "first_name" in person.response_schema["properties"]
+
+
+def test_reading_the_directory_never_calls_out(client, exchange_data: Session, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    person = selectors.get_service_by_code(exchange_data, "civil-registry.person")
+    person.request_schema = person.response_schema = None
+    exchange_data.commit()
+
+    def refuse(_url: str) -> None:
+        raise AssertionError("a page view called an agency's system")
+
+    monkeypatch.setattr(service, "fetch_openapi", refuse)
+    assert client.get("/exchange/services").status_code == 200
+    assert client.get("/api/v1/exchange/services").status_code == 200
+    assert person.response_schema is None
 
 
 def test_recursive_and_nested_refs_are_resolved() -> None:

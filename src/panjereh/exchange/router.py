@@ -60,7 +60,6 @@ def grant_out(grant: Grant) -> GrantOut:
 @router.get("/services", response_model=list[ServiceOut], summary="The data-service directory")
 def list_services(db: DbSession, provider: str | None = None) -> list[ServiceOut]:
     services = selectors.list_services(db, provider)
-    service.describe_missing(db, services)
     return [service_out(item) for item in services]
 
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import threading
-import time
 from collections.abc import Callable, Iterable
 from datetime import datetime
 from typing import Any
@@ -30,9 +28,6 @@ PLATFORM_LEGAL_BASIS = (
 
 OpenApiFetcher = Callable[[str], dict[str, Any] | None]
 OPENAPI_TIMEOUT_S = 2.0
-DESCRIBE_RETRY_S = 60.0  # a system whose document could not be read is asked again after this long
-_described_at: dict[str, float] = {}
-_described_lock = threading.Lock()
 
 
 def fetch_openapi(url: str) -> dict[str, Any] | None:
@@ -120,27 +115,18 @@ def describe_services(
     return filled
 
 
-def describe_missing(
-    session: Session,
-    services: Iterable[DataService],
-    fetch: OpenApiFetcher = fetch_openapi,
-    retry_after_s: float = DESCRIBE_RETRY_S,
-) -> int:
-    """Describe services with no schema yet (published while their system was down), each system at most
-    once per `retry_after_s` in this process, so a down system does not slow every directory view."""
-    now = time.monotonic()
-    with _described_lock:
-        due = [
-            item
-            for item in services
-            if item.request_schema is None
-            and item.response_schema is None
-            and item.system.openapi_url
-            and now - _described_at.get(item.system.openapi_url, -retry_after_s) >= retry_after_s
-        ]
-        for item in due:
-            _described_at[str(item.system.openapi_url)] = now
-    return describe_services(session, due, fetch) if due else 0
+def describe_missing(session: Session, fetch: OpenApiFetcher = fetch_openapi) -> int:
+    """Describe the active services that have no schema yet (published while their system was down);
+    returns how many. The scheduler runs it (`schedule.describe_services`), never a page view: reading a
+    directory must not call out to agencies' systems or write."""
+    # Filtered here, not in SQL: an empty JSON column may hold SQL NULL or JSON null (a few hundred rows).
+    active = session.scalars(select(DataService).where(DataService.active.is_(True)))
+    missing = [
+        item
+        for item in active
+        if item.request_schema is None and item.response_schema is None and item.system.openapi_url
+    ]
+    return describe_services(session, missing, fetch) if missing else 0
 
 
 def publish_registries(
@@ -152,7 +138,7 @@ def publish_registries(
     """Register each registry as a system of its agency and each of its data services; returns services.
 
     Each service's request and response schemas are read from its system's OpenAPI document; a system
-    that does not answer leaves them empty until `describe_missing` finds it up.
+    that does not answer leaves them empty until `describe_missing` (scheduled) finds it up.
     """
     count = 0
     published: list[DataService] = []

@@ -47,7 +47,6 @@ def _render(request: Request, name: str, context: dict[str, Any]) -> HTMLRespons
 def directory(request: Request, db: DbSession, provider: str | None = None) -> HTMLResponse:
     """Which data, from whom: every data service published on the exchange, with its schemas."""
     services = selectors.list_services(db, provider or None)
-    service.describe_missing(db, services)
     providers = sorted(
         {item.provider.code: item.provider for item in selectors.list_services(db)}.values(),
         key=lambda agency: agency.code,
