@@ -61,6 +61,23 @@ def test_demo_starts_the_registries_on_the_port_alone(
         assert httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=5).status_code == 200
 
 
+def test_demo_uses_running_registries_even_with_one_down(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Registries already running with a registry faulted down (health 503, as after the demo's own pass)
+    are used, not started a second time on a taken port."""
+    monkeypatch.setenv("PANJEREH_HOME", str(tmp_path))
+    monkeypatch.delenv("PANJEREH_REGISTRIES_URL", raising=False)
+    monkeypatch.setenv("PANJEREH_REGISTRIES_PORT", str(free_port()))
+    settings = Settings()
+    admin = {"Authorization": f"Bearer {settings.registry_token}"}
+    with _registries_process(settings):
+        httpx.put(f"{settings.registries_url}/_admin/faults/welfare", json={"down": True}, headers=admin)
+        assert httpx.get(f"{settings.registries_url}/healthz", timeout=5).status_code == 503
+        with _registries_process(settings):  # says "already running" instead of failing to start
+            pass
+
+
 def test_demo_does_not_start_registries_that_live_elsewhere() -> None:
     settings = Settings(registries_url="http://registries.invalid:8100")
     with pytest.raises(typer.Exit), _registries_process(settings):

@@ -157,7 +157,7 @@ def _progress() -> Iterator[Progress]:
 def _registries_process(settings: Settings) -> Iterator[None]:
     """Run the simulated registries beside the portal, unless something already answers on their port."""
     health = f"{settings.registries_url}/healthz"
-    if _answers(health):
+    if _answers(health, also=(503,)):  # 503: running, with a registry down by an injected fault
         console.print(f"registries already running at {settings.registries_url}")
         yield
         return
@@ -195,8 +195,8 @@ def _local_port(url: str) -> int | None:
     return parts.port or (443 if parts.scheme == "https" else 80)
 
 
-def _answers(url: str) -> bool:
+def _answers(url: str, also: tuple[int, ...] = ()) -> bool:
     try:
-        return httpx.get(url, timeout=1).status_code == 200
+        return httpx.get(url, timeout=1).status_code in (200, *also)
     except httpx.HTTPError:
         return False
