@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 
 import pytest
 from fastapi import FastAPI
@@ -21,8 +21,8 @@ from panjereh.core.config import Settings
 from panjereh.core.jalali import to_jalali
 from panjereh.delivery import loading
 from panjereh.identity import sessions
-from panjereh.identity.models import Citizen
 from panjereh.identity.sessions import SESSION_COOKIE
+from tests.support.browsers import make_citizen
 
 BROWSER = {"user-agent": "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 Chrome/126.0 Safari/537.36"}
 NATIONAL_CODE = "0499370899"
@@ -167,12 +167,7 @@ def test_service_agency_and_apply_pages_name_their_agency_and_service(
     db = agencies
     seed_catalog(db, settings, lambda _n: None)
     loading.sync_definitions(db)
-    citizen = Citizen(
-        national_code=NATIONAL_CODE, first_name="علی", last_name="رضایی", birth_date=date(1985, 6, 12),
-        mobile="09121234567",
-    )  # fmt: skip
-    db.add(citizen)
-    db.flush()
+    citizen = make_citizen(db, NATIONAL_CODE)
     _, token = sessions.open_session(db, citizen, level=2, amr=["otp"])
     card = catalog_selectors.find_service(db, "tax-clearance")
     recorder: VisitRecorder = app.state.visits

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Iterator
-from datetime import date
 from pathlib import Path
 
 import httpx
@@ -24,12 +23,10 @@ from panjereh.delivery.models import Officer
 from panjereh.exchange import seed as exchange_seed
 from panjereh.exchange.client import PlatformClient
 from panjereh.exchange.config import ExchangeSettings
-from panjereh.identity import sessions
-from panjereh.identity.models import Citizen
-from panjereh.identity.sessions import SESSION_COOKIE
 from panjereh.schema import metadata
 from tests.conftest import WORKER
 from tests.support import databases
+from tests.support.browsers import signed_in_browsers
 
 DEMO = "0499370899"  # registries persona: clean adult
 CONVICTED = "0684159414"
@@ -76,34 +73,11 @@ def seeded(db: Session, settings: Settings) -> Session:
     return db
 
 
-def make_citizen(db: Session, national_code: str, first: str = "علی", last: str = "رضایی") -> Citizen:
-    citizen = Citizen(
-        national_code=national_code, first_name=first, last_name=last, birth_date=date(1985, 6, 12),
-        mobile="09121234567",
-    )  # fmt: skip
-    db.add(citizen)
-    db.flush()
-    return citizen
-
-
 @pytest.fixture
-def login(seeded: Session, app: FastAPI) -> Callable[[str], TestClient]:
+def login(seeded: Session, app: FastAPI) -> Iterator[Callable[[str], TestClient]]:
     """A TestClient signed in as the citizen with that national code (made on first use)."""
-    clients: list[TestClient] = []
-
-    def signed_in(national_code: str) -> TestClient:
-        citizen = make_citizen(seeded, national_code)
-        _, token = sessions.open_session(seeded, citizen, level=2, amr=["otp"])
-        seeded.commit()
-        client = TestClient(app, base_url="http://testserver")
-        client.__enter__()
-        client.cookies.set(SESSION_COOKIE, token)
-        clients.append(client)
-        return client
-
-    yield signed_in  # type: ignore[misc]
-    for client in clients:
-        client.__exit__(None, None, None)
+    with signed_in_browsers(seeded, app) as sign_in:
+        yield sign_in
 
 
 @pytest.fixture

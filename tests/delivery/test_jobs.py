@@ -20,7 +20,8 @@ from panjereh.core.db import utcnow
 from panjereh.delivery import jobs, processing, recurring, service
 from panjereh.delivery.models import Job, JobStatus, RequestEvent, RequestState, ServiceRequest
 from panjereh.documents.models import IssuedDocument
-from tests.delivery.conftest import DEMO, make_citizen, run_jobs
+from tests.delivery.conftest import DEMO, run_jobs
+from tests.support.browsers import make_citizen
 
 CALLS: list[str] = []
 

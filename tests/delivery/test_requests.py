@@ -14,6 +14,7 @@ from panjereh.documents import selectors as documents_selectors
 from panjereh.exchange.selectors import ledger_for_subject
 from panjereh.notify import selectors as notify_selectors
 from tests.delivery.conftest import CONVICTED, DEMO, OFFICER, TAX_DEBTOR, run_jobs
+from tests.support.browsers import csrf_token
 from tests.support.loop import statements_on_an_event_loop
 
 
@@ -191,7 +192,7 @@ def test_human_service_goes_through_the_officer_queue(login, worker, officer, se
     staff = login(OFFICER)
     page = staff.get("/agency/queue")
     assert page.status_code == 200 and code[:4] in page.text.replace("-", "")
-    csrf = _csrf(staff, f"/agency/queue/{code}")
+    csrf = csrf_token(staff, f"/agency/queue/{code}")
     assert (
         staff.post(
             f"/agency/queue/{code}/take", data={"csrf_token": csrf}, follow_redirects=False
@@ -200,7 +201,7 @@ def test_human_service_goes_through_the_officer_queue(login, worker, officer, se
     )
     staff.post(f"/agency/queue/{code}/ask", data={"csrf_token": csrf, "text": "اجاره‌نامه را بفرستید"})
     assert citizen.get(f"/api/v1/requests/{code}").json()["state"] == "needs_info"
-    csrf_c = _csrf(citizen, f"/account/requests/{code}")
+    csrf_c = csrf_token(citizen, f"/account/requests/{code}")
     citizen.post(f"/account/requests/{code}/answer", data={"csrf_token": csrf_c, "answer": "فرستادم"})
     staff.post(f"/agency/queue/{code}/take", data={"csrf_token": csrf})
     staff.post(f"/agency/queue/{code}/approve", data={"csrf_token": csrf, "text": "مدارک کامل است"})
@@ -227,7 +228,7 @@ def test_only_the_agencys_officers_work_its_queue(login, worker, officer) -> Non
     assert citizen.get("/agency/queue").status_code == 403
     staff = login(OFFICER)  # an officer of `industry`, not `agriculture`
     assert staff.get(f"/agency/queue/{code}").status_code == 403
-    csrf = _csrf(staff, "/services/tax-clearance/apply")
+    csrf = csrf_token(staff, "/services/tax-clearance/apply")
     assert staff.post(f"/agency/queue/{code}/take", data={"csrf_token": csrf}).status_code == 403
 
 
@@ -254,15 +255,6 @@ def test_proactive_service_runs_on_a_life_event(
     assert request.slug == "social-security-record" and request.state == RequestState.APPROVED
     inbox = notify_selectors.inbox(seeded, "2540201288")
     assert any("صادر شد" in m.body_fa for m in inbox)
-
-
-def _csrf(client, path: str) -> str:  # type: ignore[no-untyped-def]
-    import re
-
-    page = client.get(path)
-    match = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
-    assert match, page.text[:500]
-    return match.group(1)
 
 
 @pytest.mark.parametrize(
@@ -312,7 +304,7 @@ def test_form_posts_do_their_database_work_off_the_event_loop(  # type: ignore[n
     # The handlers read the form on the loop (they are async), then hand the rest to a worker thread.
     citizen = login(DEMO)
     form = {
-        "csrf_token": _csrf(citizen, "/services/business-licence/apply"),
+        "csrf_token": csrf_token(citizen, "/services/business-licence/apply"),
         "trade": "نانوایی",
         "shop_postal_code": "1193653471",
         "idempotency_key": "l-1",
@@ -323,12 +315,12 @@ def test_form_posts_do_their_database_work_off_the_event_loop(  # type: ignore[n
     code = applied.headers["location"].rsplit("/", 1)[-1]
     run_jobs(worker)
     staff = login(OFFICER)
-    csrf = _csrf(staff, f"/agency/queue/{code}")
+    csrf = csrf_token(staff, f"/agency/queue/{code}")
     with statements_on_an_event_loop(committed_engine) as more:
         staff.post(f"/agency/queue/{code}/take", data={"csrf_token": csrf})
         staff.post(f"/agency/queue/{code}/ask", data={"csrf_token": csrf, "text": "اجاره‌نامه را بفرستید"})
     on_loop += more
-    answer = {"csrf_token": _csrf(citizen, f"/account/requests/{code}"), "answer": "فرستادم"}
+    answer = {"csrf_token": csrf_token(citizen, f"/account/requests/{code}"), "answer": "فرستادم"}
     with statements_on_an_event_loop(committed_engine) as more:
         citizen.post(f"/account/requests/{code}/answer", data=answer)
     on_loop += more

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Iterator
-from datetime import date
 
 import pytest
 from fastapi import FastAPI
@@ -14,9 +12,7 @@ from sqlalchemy.orm import Session
 from panjereh.delivery.models import Officer
 from panjereh.exchange import selectors
 from panjereh.exchange.models import GrantStatus
-from panjereh.identity import sessions
-from panjereh.identity.models import Citizen
-from panjereh.identity.sessions import SESSION_COOKIE
+from tests.support.browsers import csrf_token, signed_in_browsers
 
 TAX_OFFICER = "0499370899"
 NOCR_OFFICER = "0790419904"
@@ -31,34 +27,8 @@ def login(exchange_data: Session, app: FastAPI) -> Iterator[Callable[[str], Test
     for code, agency in ((TAX_OFFICER, "tax"), (NOCR_OFFICER, "nocr"), (POLICE_OFFICER, "police")):
         db.add(Officer(national_code=code, agency_code=agency, name=f"کارشناس {agency}"))
     db.commit()
-    clients: list[TestClient] = []
-
-    def signed_in(national_code: str) -> TestClient:
-        citizen = Citizen(
-            national_code=national_code, first_name="علی", last_name="رضایی", birth_date=date(1985, 6, 12),
-            mobile="09121234567",
-        )  # fmt: skip
-        db.add(citizen)
-        db.flush()
-        _, token = sessions.open_session(db, citizen, level=2, amr=["otp"])
-        db.commit()
-        browser = TestClient(app, base_url="http://testserver")
-        browser.__enter__()
-        browser.cookies.set(SESSION_COOKIE, token)
-        clients.append(browser)
-        return browser
-
-    yield signed_in
-    for browser in clients:
-        browser.__exit__(None, None, None)
-
-
-def _csrf(browser: TestClient, path: str) -> str:
-    page = browser.get(path)
-    assert page.status_code == 200, page.text
-    match = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
-    assert match
-    return match.group(1)
+    with signed_in_browsers(db, app) as sign_in:
+        yield sign_in
 
 
 def _request(browser: TestClient, csrf: str, **fields: str) -> object:
@@ -78,7 +48,7 @@ def test_client_officer_requests_and_provider_officer_decides(
     login: Callable[[str], TestClient], exchange_data: Session
 ) -> None:
     tax, nocr = login(TAX_OFFICER), login(NOCR_OFFICER)
-    tax_csrf = _csrf(tax, "/exchange/grants/tax")
+    tax_csrf = csrf_token(tax, "/exchange/grants/tax")
 
     sent = _request(tax, tax_csrf)
     assert sent.status_code == 303  # type: ignore[attr-defined]
@@ -90,7 +60,7 @@ def test_client_officer_requests_and_provider_officer_decides(
     provider_page = nocr.get("/exchange/grants/nocr")
     assert f'data-grant="{grant.id}" data-status="requested"' in provider_page.text
     assert f"/exchange/grants/nocr/{grant.id}/approve" in provider_page.text
-    nocr_csrf = _csrf(nocr, "/exchange/grants/nocr")
+    nocr_csrf = csrf_token(nocr, "/exchange/grants/nocr")
     approved = nocr.post(
         f"/exchange/grants/nocr/{grant.id}/approve", data={"csrf_token": nocr_csrf, "note": "ok"},
         follow_redirects=False,
@@ -120,7 +90,7 @@ def test_the_client_cannot_decide_and_errors_show_in_the_pages_language(
     login: Callable[[str], TestClient], exchange_data: Session
 ) -> None:
     tax = login(TAX_OFFICER)
-    csrf = _csrf(tax, "/exchange/grants/tax")
+    csrf = csrf_token(tax, "/exchange/grants/tax")
     _request(tax, csrf)
     [grant] = selectors.list_grants(exchange_data, client_agency_code="tax", include_standing=False)
 
@@ -147,13 +117,13 @@ def test_only_the_agencys_officers_see_or_use_its_grants(
     login: Callable[[str], TestClient], exchange_data: Session, client: TestClient
 ) -> None:
     tax = login(TAX_OFFICER)
-    _request(tax, _csrf(tax, "/exchange/grants/tax"))
+    _request(tax, csrf_token(tax, "/exchange/grants/tax"))
     [grant] = selectors.list_grants(exchange_data, client_agency_code="tax", include_standing=False)
 
     citizen = login(CITIZEN)
     assert citizen.get("/exchange/grants/nocr").status_code == 404
     assert citizen.get("/exchange/grants/tax").status_code == 404
-    csrf = _csrf(citizen, "/account/data-access")
+    csrf = csrf_token(citizen, "/account/data-access")
     assert (
         citizen.post(f"/exchange/grants/nocr/{grant.id}/approve", data={"csrf_token": csrf}).status_code
         == 404
@@ -161,7 +131,7 @@ def test_only_the_agencys_officers_see_or_use_its_grants(
 
     police = login(POLICE_OFFICER)
     assert police.get("/exchange/grants/nocr").status_code == 404
-    police_csrf = _csrf(police, "/exchange/grants/police")
+    police_csrf = csrf_token(police, "/exchange/grants/police")
     assert "civil-registry.person" not in police.get("/exchange/grants/police").text.split('id="request"')[0]
     # Neither side of the grant: hidden, as in the API.
     hidden = police.post(f"/exchange/grants/police/{grant.id}/approve", data={"csrf_token": police_csrf})
@@ -181,7 +151,7 @@ def test_grant_forms_refuse_a_missing_csrf_token(
     assert missing.status_code == 403  # type: ignore[attr-defined]
     assert selectors.list_grants(exchange_data, client_agency_code="tax", include_standing=False) == []
 
-    _request(tax, _csrf(tax, "/exchange/grants/tax"))
+    _request(tax, csrf_token(tax, "/exchange/grants/tax"))
     [grant] = selectors.list_grants(exchange_data, client_agency_code="tax", include_standing=False)
     nocr.get("/exchange/grants/nocr")
     forged = nocr.post(f"/exchange/grants/nocr/{grant.id}/approve", data={"csrf_token": "x.y"})
