@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from functools import lru_cache
+import copy
 from typing import Any
 
 from sqlalchemy import select, update
@@ -102,22 +102,23 @@ def active_record(session: Session, slug: str) -> DefinitionRecord:
 
 
 def loaded_from_record(record: DefinitionRecord) -> LoadedDefinition:
-    """The validated definition a stored version holds (cached by digest)."""
-    return _loaded(record.digest, record.slug, _freeze(record))
+    """The validated definition a stored version holds.
+
+    Cached by (slug, digest): a stored version never changes (its digest is of its body and model, and a
+    change is a new row), so its body and model are read and validated once per process, not on every
+    request. One entry per stored version: few, and never stale.
+    """
+    key = (record.slug, record.digest)
+    loaded = _LOADED.get(key)
+    if loaded is None:
+        definition = defs.ServiceDefinition.model_validate(record.body)
+        loaded = _LOADED[key] = LoadedDefinition(
+            definition=definition,
+            model=copy.deepcopy(record.model),  # the session's object stays the session's
+            digest=record.digest,
+            path=defs.DEFINITIONS_DIR / f"{record.slug}.yaml",
+        )
+    return loaded
 
 
-def _freeze(record: DefinitionRecord) -> tuple[str, str]:
-    import json
-
-    return json.dumps(record.body, sort_keys=True), json.dumps(record.model, sort_keys=True)
-
-
-@lru_cache(maxsize=256)
-def _loaded(digest: str, slug: str, frozen: tuple[str, str]) -> LoadedDefinition:
-    import json
-
-    body, model = json.loads(frozen[0]), json.loads(frozen[1])
-    definition = defs.ServiceDefinition.model_validate(body)
-    return LoadedDefinition(
-        definition=definition, model=model, digest=digest, path=defs.DEFINITIONS_DIR / f"{slug}.yaml"
-    )
+_LOADED: dict[tuple[str, str], LoadedDefinition] = {}

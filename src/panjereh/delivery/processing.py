@@ -17,7 +17,7 @@ from panjereh.core.db import one_statement, unit_of_work, utcnow
 from panjereh.core.jalali import TEHRAN
 from panjereh.delivery import engine, jobs, loading, service
 from panjereh.delivery.definitions import Evidence, LoadedDefinition
-from panjereh.delivery.models import RequestState, ServiceRequest
+from panjereh.delivery.models import DefinitionRecord, RequestState, ServiceRequest
 from panjereh.exchange.client import PlatformClient
 from panjereh.exchange.exceptions import GrantMissing, ProviderUnavailable
 from panjereh.identity.models import Citizen
@@ -179,7 +179,11 @@ def _read_snapshot(ctx: jobs.JobContext, request_id: str) -> Snapshot | None:
     run the request still reads as submitted (or waiting); only the lease holder moves it on.
     """
     with one_statement(ctx.sessionmaker, writes=False) as session:
-        request = session.get(ServiceRequest, request_id, options=[joinedload(ServiceRequest.definition)])
+        # The version's body and model are read only the first time (loading caches them by digest).
+        version = joinedload(ServiceRequest.definition).load_only(
+            DefinitionRecord.slug, DefinitionRecord.digest
+        )
+        request = session.get(ServiceRequest, request_id, options=[version])
         if request is None or request.state not in PENDING:
             return None
         return Snapshot(
