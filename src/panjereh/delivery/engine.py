@@ -18,6 +18,7 @@ RESERVED_ROOTS = ("inputs", "subject", "today")
 
 _ENGINE = zen.ZenEngine()
 _COMPILED: dict[str, Any] = {}
+_COMPILED_FOR_VERSION: dict[str, Any] = {}  # by a loaded definition's digest, which covers its model
 
 
 def compile_model(model: dict[str, Any]) -> Any:
@@ -80,9 +81,17 @@ def digest(context: dict[str, Any]) -> str:
     ).hexdigest()
 
 
+def compiled_for(loaded: LoadedDefinition) -> Any:
+    """The compiled model of a loaded definition, found by its digest (no re-serialising per decision)."""
+    compiled = _COMPILED_FOR_VERSION.get(loaded.digest)
+    if compiled is None:
+        compiled = _COMPILED_FOR_VERSION[loaded.digest] = compile_model(loaded.model)
+    return compiled
+
+
 def evaluate(loaded: LoadedDefinition, context: dict[str, Any]) -> Decision:
     """Run the model with tracing; the answer must name a known decision."""
-    compiled = compile_model(loaded.model)
+    compiled = compiled_for(loaded)
     try:
         response = compiled.evaluate(context, {"trace": True})
     except Exception as exc:  # zen raises plain runtime errors for evaluation failures

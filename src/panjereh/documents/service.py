@@ -23,7 +23,7 @@ from panjereh.documents.selectors import get_document
 
 log = get_logger(__name__)
 
-__all__ = ["IssuedDocument", "issue_document", "revoke_document"]
+__all__ = ["IssuedDocument", "issue_document", "revoke_document", "unused_number"]
 
 
 def issue_document(
@@ -39,8 +39,12 @@ def issue_document(
     claims: dict[str, Any],
     valid_until: date | None = None,
     request_tracking_code: str | None = None,
+    number: str | None = None,
 ) -> IssuedDocument:
-    """Number, sign and store a document for a citizen; its payload verifies offline against the JWKS."""
+    """Number, sign and store a document for a citizen; its payload verifies offline against the JWKS.
+
+    `number` is one the caller took from `unused_number` beforehand (a smart decision does, while its
+    registries are being asked); otherwise one is chosen here."""
     try:
         national_code = normalize_national_code(subject_national_code)
     except InvalidIdentifier as exc:
@@ -62,7 +66,7 @@ def issue_document(
     if valid_until is not None and signed.expiry_instant(valid_until) <= issued_at:
         raise InvalidDocument("The document would be expired at issue.", "تاریخ اعتبار سند گذشته است.")
     ring = load_keyring(settings)
-    number = _unused_number(session, issued_at)
+    number = number or unused_number(session, issued_at)
     body = signed.build_claims(
         number=number,
         document_type=document_type,
@@ -118,7 +122,8 @@ def revoke_document(session: Session, number: str, *, agency_code: str, reason: 
     return document
 
 
-def _unused_number(session: Session, when: Any) -> str:
+def unused_number(session: Session, when: Any) -> str:
+    """A document number for an issue on `when` that no stored document has."""
     # 10^11 numbers a year: a clash is rare, and the unique index catches a race with another writer.
     while True:
         number = new_number(when)
