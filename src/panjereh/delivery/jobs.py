@@ -1,6 +1,11 @@
 """A durable job system on the database: queued in the caller's transaction (so only after commit),
 claimed with a lease (PostgreSQL: SELECT ... FOR UPDATE SKIP LOCKED), retried with back-off, and
-finished in the same transaction as the work, so a crash mid-job leaves it to be resumed, never done twice."""
+finished in the same transaction as the work, so a crash mid-job leaves it to be resumed, never done twice.
+
+A job due now that is queued in a process whose own worker has room is handed to that worker: it is
+written already leased to it, and started the moment its transaction commits, with no claim and no poll
+(see `enqueue`). The lease keeps it as durable as any other: if the process dies first, the lease runs
+out and any worker resumes the job."""
 
 from __future__ import annotations
 
@@ -17,6 +22,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import and_, event, or_, select, update
+from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from panjereh.core.db import one_statement, unit_of_work, utcnow
@@ -28,8 +34,9 @@ log = get_logger(__name__)
 BACKOFF_BASE_SECONDS = 1.0
 BACKOFF_CAP_SECONDS = 300.0
 
-_wakers: list[Callable[[], None]] = []
-_wakers_lock = threading.Lock()
+_running: list[Worker] = []  # this process's workers that are polling, in the order they started
+_running_lock = threading.Lock()
+_HANDOFFS = "delivery.handoffs"  # session.info key: jobs to hand over once the transaction commits
 
 
 class Retry(Exception):  # noqa: N818 — a control-flow signal, not an error
@@ -59,38 +66,89 @@ def enqueue(
     run_at: datetime | None = None,
     dedupe_key: str | None = None,
     max_attempts: int = 25,
+    hint: Any = None,
 ) -> Job:
-    """Add a job in the caller's transaction; workers see it (and are woken) only once that commits."""
+    """Add a job in the caller's transaction; workers see it (and are woken) only once that commits.
+
+    A job due now goes straight to a worker of this process that has room: the row is written leased
+    to it, and the worker starts it when the transaction commits (never before, never after a
+    rollback). `hint` travels with such a job in memory only: what its handler would otherwise read
+    back from the database (the handler must work without it, as when another worker resumes the job).
+    """
     if dedupe_key is not None:
         existing = session.scalar(select(Job).where(Job.dedupe_key == dedupe_key))
         if existing is not None:
             return existing
+    now = utcnow()
     job = Job(
         kind=kind,
         payload=payload,
-        run_at=run_at or utcnow(),
+        run_at=run_at or now,
         dedupe_key=dedupe_key,
         max_attempts=max_attempts,
     )
+    taker = _worker_with_room(session) if job.run_at <= now else None
+    if taker is not None:
+        job.status = JobStatus.RUNNING
+        job.locked_by = taker.worker_id
+        job.locked_until = now + timedelta(seconds=taker.lease_seconds)
+        job.attempts = 1  # as a claim counts it
     session.add(job)
     session.flush()
-    if not session.info.get("delivery_wake_hooked"):
-        session.info["delivery_wake_hooked"] = True
-        event.listen(session, "after_commit", _wake_after_commit, once=True)
+    handoffs: list[tuple[Worker | None, ClaimedJob]] | None = session.info.get(_HANDOFFS)
+    if handoffs is None:
+        handoffs = session.info[_HANDOFFS] = []
+        event.listen(session, "after_commit", _after_commit)
+        event.listen(session, "after_transaction_end", _after_transaction_end)
+    claimed = ClaimedJob(job.id, kind, dict(payload), job.attempts, max_attempts, hint)
+    handoffs.append((taker, claimed))
     return job
 
 
-def _wake_after_commit(session: Session) -> None:
-    session.info.pop("delivery_wake_hooked", None)
-    wake_workers()
+def _after_commit(session: Session) -> None:
+    handoffs = session.info.get(_HANDOFFS) or []
+    taken = [(taker, job) for taker, job in handoffs if taker is not None]
+    queued = len(taken) < len(handoffs)
+    handoffs.clear()
+    for taker, job in taken:
+        taker.take(job)
+    if queued:
+        wake_workers()
+
+
+def _after_transaction_end(session: Session, transaction: Any) -> None:
+    # After a commit the list is already empty; after a rollback the rows are gone, and so is the room
+    # the workers kept for them.
+    if transaction.parent is None:
+        handoffs = session.info.get(_HANDOFFS) or []
+        for taker, _job in handoffs:
+            if taker is not None:
+                taker.release()
+        handoffs.clear()
+
+
+def _worker_with_room(session: Session) -> Worker | None:
+    """A running worker of this process on the session's own engine that keeps room for one more job.
+
+    Only the same engine: a worker on another database would never find the row. Sessions bound to one
+    connection (the tests' transaction) hand nothing over."""
+    bind = session.bind
+    if not isinstance(bind, Engine):
+        return None
+    with _running_lock:
+        workers = list(_running)
+    for worker in workers:
+        if worker.factory.kw.get("bind") is bind and worker.reserve():
+            return worker
+    return None
 
 
 def wake_workers() -> None:
     """Tell in-process workers new work is committed (other processes find it on their next poll)."""
-    with _wakers_lock:
-        wakers = list(_wakers)
-    for waker in wakers:
-        waker()
+    with _running_lock:
+        workers = list(_running)
+    for worker in workers:
+        worker.wake()
 
 
 @dataclass(frozen=True)
@@ -100,6 +158,7 @@ class ClaimedJob:
     payload: dict[str, Any]
     attempts: int
     max_attempts: int
+    hint: Any = None  # handed over in memory with the job (see `enqueue`); None when claimed
 
 
 @dataclass
@@ -244,6 +303,13 @@ class Worker:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self.processed = 0
+        # Jobs handed over by `enqueue` and not yet finished (kept from the moment their row is
+        # written, so the worker never takes more than `concurrency`), and the loop that runs them.
+        self._handed = 0
+        self._handed_lock = threading.Lock()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._wake: asyncio.Event | None = None
+        self._tasks: set[asyncio.Task[None]] = set()
 
     async def run_job(self, job: ClaimedJob) -> None:
         """Run one claimed job: done, rescheduled with back-off, or failed after its last attempt."""
@@ -278,6 +344,52 @@ class Worker:
         except LeaseLost:
             log.warning("job.lease_lost", job=job.id, kind=job.kind)
 
+    def reserve(self) -> bool:
+        """Keep room for a job being handed over (see `enqueue`); False when full or stopping."""
+        with self._handed_lock:
+            if self._loop is None or self._stop.is_set() or self._handed >= self.concurrency:
+                return False
+            self._handed += 1
+            return True
+
+    def release(self) -> None:
+        """Give back the room kept for a handed-over job that will not come (its transaction rolled back)."""
+        with self._handed_lock:
+            self._handed -= 1
+
+    def take(self, job: ClaimedJob) -> None:
+        """Start a job handed over by a committed transaction (from any thread)."""
+        loop = self._loop
+        try:
+            if loop is None:
+                raise RuntimeError("worker not running")
+            loop.call_soon_threadsafe(self._start, job)
+        except RuntimeError:  # the worker stopped in between: the job goes back to the queue
+            self.release()
+            with contextlib.suppress(LeaseLost), unit_of_work(self.factory) as session:
+                _finish(session, job.id, self.worker_id, status=JobStatus.QUEUED, run_at=utcnow())
+
+    def _start(self, job: ClaimedJob) -> None:
+        task = asyncio.get_running_loop().create_task(self.run_job(job))
+        self._tasks.add(task)
+        task.add_done_callback(self._handed_done)
+
+    def _handed_done(self, task: asyncio.Task[None]) -> None:
+        self._tasks.discard(task)
+        self.release()
+
+    async def drain(self) -> None:
+        """Wait until every job handed to this worker has finished."""
+        while self._tasks:
+            await asyncio.gather(*list(self._tasks), return_exceptions=True)
+
+    def wake(self) -> None:
+        """Poll now (from any thread): new work was committed."""
+        loop, wake = self._loop, self._wake
+        if loop is not None and wake is not None:
+            with contextlib.suppress(RuntimeError):  # the loop closed meanwhile
+                loop.call_soon_threadsafe(wake.set)
+
     async def run_due(self) -> int:
         """Claim and run one batch of due jobs; how many ran."""
         loop = asyncio.get_running_loop()
@@ -286,9 +398,11 @@ class Worker:
             executor = ThreadPoolExecutor(max_workers=self.concurrency * 2 + 4, thread_name_prefix="delivery")
             loop.set_default_executor(executor)
             loop._delivery_executor = executor  # type: ignore[attr-defined]
-        jobs = await asyncio.to_thread(
-            claim, self.factory, self.worker_id, self.concurrency, self.lease_seconds
-        )
+        with self._handed_lock:
+            room = self.concurrency - self._handed
+        if room <= 0:
+            return 0
+        jobs = await asyncio.to_thread(claim, self.factory, self.worker_id, room, self.lease_seconds)
         if jobs:
             await asyncio.gather(*(self.run_job(job) for job in jobs))
         return len(jobs)
@@ -304,15 +418,14 @@ class Worker:
         return total
 
     async def run_forever(self) -> None:
-        """Poll and run until `stop()`; an in-process enqueue wakes the loop at once."""
-        loop = asyncio.get_running_loop()
-        wake = asyncio.Event()
+        """Poll and run until `stop()`; an in-process enqueue wakes the loop at once, or hands its job over.
 
-        def waker() -> None:
-            loop.call_soon_threadsafe(wake.set)
-
-        with _wakers_lock:
-            _wakers.append(waker)
+        On stop, jobs already handed over are finished before it returns."""
+        wake = self._wake = asyncio.Event()
+        with self._handed_lock:
+            self._loop = asyncio.get_running_loop()
+        with _running_lock:
+            _running.append(self)
         try:
             while not self._stop.is_set():
                 try:
@@ -326,12 +439,15 @@ class Worker:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(wake.wait(), timeout=self.poll_interval)
         finally:
-            with _wakers_lock:
-                _wakers.remove(waker)
+            with _running_lock:
+                _running.remove(self)
+            with self._handed_lock:
+                self._loop = None  # a job handed over from now on goes back to the queue (see `take`)
+            await self.drain()
 
     def stop(self) -> None:
         self._stop.set()
-        wake_workers()
+        self.wake()
 
     def start_in_thread(self) -> threading.Thread:
         """Run this worker on its own event loop in a daemon thread (the embedded default)."""
