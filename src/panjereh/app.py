@@ -78,8 +78,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         telemetry=None if settings.opentelemetry else {"tracing": False, "metrics": False, "logs": False},
     )
     app.state.settings = settings
+    # A delivery job holds a connection while its registries are asked (its outcome's transaction is
+    # open beside them, see delivery.processing): the in-process worker's jobs get room of their own.
+    worker_room = delivery_tasks.INPROCESS_CONCURRENCY if settings.inprocess_worker else 0
     app.state.engine = make_engine(
-        settings.resolved_database_url, echo=settings.db_echo, pool_size=settings.sql_pool_size
+        settings.resolved_database_url, echo=settings.db_echo, pool_size=settings.sql_pool_size + worker_room
     )
     app.state.sessionmaker = make_sessionmaker(app.state.engine)
     app.state.redis = make_redis(settings.redis_url) if settings.redis_url else None

@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import json
+import os
+import threading
+import time
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from panjereh.delivery import proactive, service
@@ -326,3 +330,65 @@ def test_form_posts_do_their_database_work_off_the_event_loop(  # type: ignore[n
     on_loop += more
     assert on_loop == []
     assert citizen.get(f"/api/v1/requests/{code}").json()["state"] == "in_queue"  # the work was done
+
+
+def test_the_decision_reads_the_citizen_and_the_agency_once(login, worker, committed_engine) -> None:  # type: ignore[no-untyped-def]
+    """They come with the request in one SELECT; the document and the notice find them in the session
+    (a session holds unchanged objects weakly: the decision keeps them referenced while it works)."""
+    client = login(DEMO)
+    _apply(client, "no-criminal-record", {"purpose": "employment"})
+    statements: list[str] = []
+
+    def seen(_conn, _cursor, statement, *_rest) -> None:  # type: ignore[no-untyped-def]
+        statements.append(statement)
+
+    event.listen(committed_engine, "before_cursor_execute", seen)
+    try:
+        assert run_jobs(worker) == 1
+    finally:
+        event.remove(committed_engine, "before_cursor_execute", seen)
+    reads = [s for s in statements if s.lstrip().upper().startswith("SELECT")]
+    assert len([s for s in reads if "FROM identity_citizen" in s]) == 0  # only joined, never alone
+    assert len([s for s in reads if "FROM agency " in s or "FROM agency\n" in s]) == 0
+    assert len([s for s in reads if "JOIN identity_citizen" in s]) == 1
+
+
+@pytest.mark.skipif(
+    not os.environ.get("PANJEREH_TEST_DATABASE_URL", "").startswith("postgresql"),
+    reason="PostgreSQL only: there the outcome's transaction opens while the registries are asked",
+)
+def test_while_the_registries_are_asked_the_request_is_locked_and_nothing_shows(  # type: ignore[no-untyped-def]
+    login, worker, faults, seeded, session_factory
+) -> None:
+    client = login(DEMO)
+    code = _apply(client, "no-criminal-record", {"purpose": "employment"}).json()["tracking_code"]
+    faults("judiciary", latency_ms=1500)
+    done = threading.Thread(target=run_jobs, args=(worker,))
+    done.start()
+    try:
+        deadline = time.monotonic() + 10
+        locked = False
+        while not locked and time.monotonic() < deadline:
+            with session_factory() as other:
+                try:
+                    other.execute(
+                        select(ServiceRequest.id)
+                        .where(ServiceRequest.tracking_code == code)
+                        .with_for_update(nowait=True)
+                    ).all()
+                except OperationalError:  # lock not available: the outcome's transaction holds it
+                    locked = True
+                other.rollback()
+            if not locked:
+                time.sleep(0.02)
+        assert locked, "the request was never locked while its registries were asked"
+        body = client.get(f"/api/v1/requests/{code}").json()
+        assert body["state"] == "submitted" and [e["kind"] for e in body["timeline"]] == ["submitted"]
+        job = seeded.scalar(select(Job).where(Job.kind == service.PROCESS_JOB))
+        seeded.refresh(job)
+        assert job.status.value == "running"  # its completion is not committed yet either
+    finally:
+        done.join(timeout=30)
+    body = client.get(f"/api/v1/requests/{code}").json()
+    assert body["state"] == "approved"
+    assert [e["kind"] for e in body["timeline"]] == ["submitted", "processing", "approved"]

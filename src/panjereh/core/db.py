@@ -204,6 +204,14 @@ def one_statement(factory: sessionmaker[Session], *, writes: bool = True) -> Ite
         session.close()
 
 
+def can_wait_in_transaction(factory: sessionmaker[Session]) -> bool:
+    """Whether a transaction of this factory may stay open while the program waits on something else
+    (a registry's answer) without holding back other writers: PostgreSQL locks rows, SQLite the whole
+    database. Sessions bound to one connection (the tests' transaction) share it, so they may not."""
+    bind = factory.kw.get("bind")
+    return isinstance(bind, Engine) and bind.dialect.name == "postgresql"
+
+
 def ping(engine: Engine) -> None:
     """Raise if the database cannot answer a trivial query."""
     with engine.connect() as connection:

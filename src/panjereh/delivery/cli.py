@@ -28,7 +28,9 @@ def worker(
 ) -> None:
     """Run background jobs (requests, proactive services) until stopped; safe to run many at once."""
     settings = get_settings()
-    factory = make_sessionmaker(make_engine(settings.resolved_database_url))
+    # Each job in flight holds a connection while its registries are asked (see delivery.processing),
+    # beside the claims, the message log's writer and the grants listener.
+    factory = make_sessionmaker(make_engine(settings.resolved_database_url, pool_size=concurrency + 4))
     client = PlatformClient(settings, factory)
     runner = tasks.make_worker(
         settings,

@@ -4,20 +4,22 @@ evaluated, the outcome recorded (document, queue or refusal) — as a durable, r
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass
+import contextlib
 from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session, joinedload
+from sqlalchemy.orm import Session, joinedload, object_session
 
 from panjereh.agencies.models import Agency
 from panjereh.core.config import Settings
-from panjereh.core.db import one_statement, unit_of_work, utcnow
+from panjereh.core.db import can_wait_in_transaction, one_statement, unit_of_work, utcnow
 from panjereh.core.jalali import TEHRAN
 from panjereh.delivery import engine, jobs, loading, service
 from panjereh.delivery.definitions import Evidence, LoadedDefinition
 from panjereh.delivery.models import DefinitionRecord, RequestState, ServiceRequest
+from panjereh.delivery.service import Snapshot
+from panjereh.documents import service as documents_service
 from panjereh.exchange.client import PlatformClient
 from panjereh.exchange.exceptions import GrantMissing, ProviderUnavailable
 from panjereh.identity.models import Citizen
@@ -80,18 +82,6 @@ async def fetch_evidence(
     return dict(pairs)
 
 
-@dataclass(frozen=True)
-class Snapshot:
-    """What the inquiries need, read before them; `started_at` dates the "processing" timeline line."""
-
-    request_id: str
-    national_code: str
-    tracking_code: str
-    inputs: dict[str, Any]
-    loaded: LoadedDefinition
-    started_at: datetime
-
-
 def today_in_tehran() -> date:
     return utcnow().astimezone(TEHRAN).date()
 
@@ -102,14 +92,18 @@ def decide_and_record(
     request: ServiceRequest,
     loaded: LoadedDefinition,
     facts: dict[str, Any],
+    *,
+    document_number: str | None = None,
 ) -> engine.Decision:
-    """Evaluate the model on the facts and move the request: approved, refused, or to the agency's queue."""
+    """Evaluate the model on the facts and move the request: approved, refused, or to the agency's queue.
+
+    `document_number`: the number for the document an approval issues, if taken beforehand."""
     context = engine.decision_context(
         request.inputs, facts, national_code=request.national_code, today=today_in_tehran()
     )
     decision = engine.evaluate(loaded, context)
     with session.no_autoflush:  # the lookups below need none of it: the request is written once, at the end
-        return _record(session, settings, request, loaded, facts, decision)
+        return _record(session, settings, request, loaded, facts, decision, document_number)
 
 
 def _record(
@@ -119,6 +113,7 @@ def _record(
     loaded: LoadedDefinition,
     facts: dict[str, Any],
     decision: engine.Decision,
+    document_number: str | None,
 ) -> engine.Decision:
     request.facts = facts
     explained = decision.as_dict()
@@ -141,7 +136,7 @@ def _record(
     request.decided_automatically = True
     if decision.decision == "approve":
         name = service.subject_name(session, request)
-        service.issue_outcome_document(session, settings, request, loaded, name)
+        service.issue_outcome_document(session, settings, request, loaded, name, number=document_number)
         service.transition(
             session,
             settings,
@@ -173,10 +168,9 @@ PENDING = (S.SUBMITTED, S.WAITING, S.PROCESSING)
 def _read_snapshot(ctx: jobs.JobContext, request_id: str) -> Snapshot | None:
     """The request as the inquiries need it, or None if it is no longer pending (a duplicate job).
 
-    A read, not a write: the "processing" line is written with the outcome (see `_mark_processing`),
-    so the inquiries start after one SELECT (outside a transaction on PostgreSQL) instead of a
-    transaction of five statements. While they
-    run the request still reads as submitted (or waiting); only the lease holder moves it on.
+    Only for a job that was claimed: one handed over by the submission carries its snapshot (see
+    `service.submit`). A read, not a write: the "processing" line is written with the outcome (see
+    `_mark_processing`), so the inquiries start after one SELECT (outside a transaction on PostgreSQL).
     """
     with one_statement(ctx.sessionmaker, writes=False) as session:
         # The version's body and model are read only the first time (loading caches them by digest).
@@ -192,7 +186,6 @@ def _read_snapshot(ctx: jobs.JobContext, request_id: str) -> Snapshot | None:
             request.tracking_code,
             dict(request.inputs),
             loading.loaded_from_record(request.definition),
-            utcnow(),
         )
 
 
@@ -218,26 +211,51 @@ def _mark_processing(session: Session, settings: Settings, request: ServiceReque
 @jobs.handler(service.PROCESS_JOB)
 async def process_request(ctx: jobs.JobContext) -> None:
     """Fetch, decide, record; a registry that is down makes the request wait and retry with back-off.
+
+    While the registries are being asked, the transaction that will record the outcome is opened
+    beside them (see `_Outcome`), so that once the facts are in only the decision itself is left.
     Database work runs in threads so that many requests in flight overlap their commits too."""
     settings: Settings = ctx.services["settings"]
     client: PlatformClient = ctx.services["exchange"]
-    request_id = ctx.job.payload["request_id"]
-    snapshot = await asyncio.to_thread(_read_snapshot, ctx, request_id)
+    snapshot = ctx.job.hint if isinstance(ctx.job.hint, Snapshot) else None
+    if snapshot is None:
+        snapshot = await asyncio.to_thread(_read_snapshot, ctx, ctx.job.payload["request_id"])
     if snapshot is None:  # already decided: nothing to ask anyone
         await asyncio.to_thread(_finish_unneeded, ctx)
         return
-    try:
-        facts = await fetch_evidence(
+    started_at = utcnow()
+    inquiries = asyncio.ensure_future(
+        fetch_evidence(
             client,
             snapshot.loaded,
             national_code=snapshot.national_code,
             inputs=snapshot.inputs,
             case=snapshot.tracking_code,
         )
+    )
+    outcome = _Outcome(ctx, settings, snapshot, started_at)
+    try:
+        if outcome.opens_early:
+            await asyncio.sleep(0)  # the inquiries leave first: the thread below competes for the GIL
+            if not await asyncio.to_thread(outcome.open):  # no longer pending: nothing to decide
+                await _abandon(inquiries)
+                return
+        facts = await inquiries
     except (EvidenceUnavailable, GrantMissing) as exc:
-        await asyncio.to_thread(_wait, ctx, settings, snapshot, exc)
+        await asyncio.to_thread(outcome.roll_back)
+        await asyncio.to_thread(_wait, ctx, settings, snapshot, started_at, exc)
         return
-    await asyncio.to_thread(_decide, ctx, settings, request_id, snapshot, facts)
+    except BaseException:
+        await _abandon(inquiries)
+        await asyncio.to_thread(outcome.roll_back)
+        raise
+    await asyncio.to_thread(outcome.record, facts)
+
+
+async def _abandon(inquiries: asyncio.Future[dict[str, Any]]) -> None:
+    inquiries.cancel()
+    with contextlib.suppress(asyncio.CancelledError, Exception):
+        await inquiries
 
 
 def _finish_unneeded(ctx: jobs.JobContext) -> None:
@@ -245,33 +263,113 @@ def _finish_unneeded(ctx: jobs.JobContext) -> None:
         ctx.complete(session)
 
 
-def _decide(
-    ctx: jobs.JobContext, settings: Settings, request_id: str, snapshot: Snapshot, facts: dict[str, Any]
-) -> None:
-    with unit_of_work(ctx.sessionmaker) as session:
-        # No lease renewal first: `complete` below proves the lease in the same transaction and rolls
-        # the decision back if another worker has taken the job meanwhile.
-        request = _load_for_decision(session, request_id)
-        if request is not None and request.state in PENDING:
-            _mark_processing(session, settings, request, snapshot.started_at)
-            decide_and_record(session, settings, request, snapshot.loaded, facts)
-        ctx.complete(session)  # in the same transaction as the decision: never decided twice
+class _Outcome:
+    """The transaction that records a request's outcome and finishes its job, in two halves.
+
+    `open` locks the request, writes the "processing" line, marks the job done (which proves the
+    lease) and takes a number for the document an approval would issue. `record` decides on the
+    facts, writes the decision and commits. Where a transaction can stay open without holding back
+    other writers (PostgreSQL: row locks), `open` runs while the registries are being asked; on
+    SQLite, whose write lock is the whole database's, it runs just before `record`. Nothing is
+    visible before the commit: a crash or a failed inquiry rolls all of it back, and the job's lease
+    brings it back.
+    """
+
+    def __init__(self, ctx: jobs.JobContext, settings: Settings, snapshot: Snapshot, started_at: datetime):
+        self.ctx = ctx
+        self.settings = settings
+        self.snapshot = snapshot
+        self.started_at = started_at
+        self.opens_early = can_wait_in_transaction(ctx.sessionmaker)
+        self._transaction: contextlib.ExitStack | None = None
+        self._document_number: str | None = None
+        # The request with its citizen and agency: held so the session keeps them (see `_load_for_decision`).
+        self._row: tuple[ServiceRequest, Citizen | None, Agency | None] | None = None
+
+    def open(self) -> bool:
+        """Begin, lock the request and finish the job; False (and committed) if it is no longer pending."""
+        self._transaction = contextlib.ExitStack()
+        session = self._transaction.enter_context(unit_of_work(self.ctx.sessionmaker))
+        try:
+            self._row = _load_for_decision(session, self.snapshot.request_id)
+            pending = self._row is not None and self._row[0].state in PENDING
+            if pending:
+                assert self._row is not None
+                _mark_processing(session, self.settings, self._row[0], self.started_at)
+                if self.snapshot.loaded.definition.outcomes.document is not None:
+                    self._document_number = documents_service.unused_number(session, utcnow())
+            # In the same transaction as the decision: never decided twice. No lease renewal first:
+            # this proves the lease, and the decision rolls back if another worker has taken the job.
+            self.ctx.complete(session)
+            session.flush()  # sent now, while the registries are being asked
+        except BaseException:
+            self.roll_back()
+            raise
+        if not pending:
+            self._commit()
+        return pending
+
+    def record(self, facts: dict[str, Any]) -> None:
+        """Decide on the facts, write the outcome, commit."""
+        if self._transaction is None and not self.open():
+            return
+        assert self._transaction is not None and self._row is not None
+        request = self._row[0]
+        session = object_session(request)
+        assert session is not None
+        try:
+            decide_and_record(
+                session,
+                self.settings,
+                request,
+                self.snapshot.loaded,
+                facts,
+                document_number=self._document_number,
+            )
+        except BaseException:
+            self.roll_back()
+            raise
+        self._commit()
+
+    def _commit(self) -> None:
+        transaction, self._transaction, self._row = self._transaction, None, None
+        if transaction is not None:
+            transaction.close()  # the unit of work's normal end: commit
+
+    def roll_back(self) -> None:
+        transaction, self._transaction, self._row = self._transaction, None, None
+        if transaction is not None:
+            transaction.__exit__(_RolledBack, _RolledBack(), None)  # the unit of work rolls back
+            self.ctx.finished = False  # the job's completion was rolled back with the rest
 
 
-def _load_for_decision(session: Session, request_id: str) -> ServiceRequest | None:
-    """The request with the citizen it names and the agency that decides it, in one statement: the
-    document and the notices look both up by code and find them in the session (see
-    `core.db.already_loaded`) instead of asking the database twice more."""
+class _RolledBack(Exception):
+    """Ends an open outcome without committing it (the unit of work rolls back on any exception)."""
+
+
+def _load_for_decision(
+    session: Session, request_id: str
+) -> tuple[ServiceRequest, Citizen | None, Agency | None] | None:
+    """The request, locked, with the citizen it names and the agency that decides it, in one statement:
+    the document and the notices look both up by code and find them in the session (see
+    `core.db.already_loaded`) instead of asking the database twice more.
+
+    The caller keeps the whole row while it works: the session's identity map holds unchanged objects
+    only weakly, so a citizen and agency nobody references would be gone before the lookups ran. The
+    lock keeps a citizen's or officer's change to the request from being overwritten by the decision."""
     row = session.execute(
         select(ServiceRequest, Citizen, Agency)
         .outerjoin(Citizen, Citizen.national_code == ServiceRequest.national_code)
         .outerjoin(Agency, Agency.code == ServiceRequest.agency_code)
         .where(ServiceRequest.id == request_id)
+        .with_for_update(of=ServiceRequest)
     ).first()
-    return None if row is None else row[0]
+    return None if row is None else (row[0], row[1], row[2])
 
 
-def _wait(ctx: jobs.JobContext, settings: Settings, snapshot: Snapshot, exc: Exception) -> None:
+def _wait(
+    ctx: jobs.JobContext, settings: Settings, snapshot: Snapshot, started_at: datetime, exc: Exception
+) -> None:
     delay = jobs.backoff(ctx.job.attempts, base=ctx.backoff_base)
     if isinstance(exc, EvidenceUnavailable):
         what = f"سامانهٔ «{exc.evidence.label.fa}» پاسخ نداد"
@@ -287,7 +385,7 @@ def _wait(ctx: jobs.JobContext, settings: Settings, snapshot: Snapshot, exc: Exc
             return
         request.attempts += 1
         if request.state in PENDING:
-            _mark_processing(session, settings, request, snapshot.started_at)
+            _mark_processing(session, settings, request, started_at)
             service.transition(
                 session,
                 settings,

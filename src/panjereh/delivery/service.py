@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -107,6 +108,18 @@ def submission_digest(slug: str, inputs: dict[str, Any]) -> str:
     return hashlib.sha256(json.dumps([slug, inputs], sort_keys=True, ensure_ascii=False).encode()).hexdigest()
 
 
+@dataclass(frozen=True)
+class Snapshot:
+    """What a request's inquiries need: handed to the worker with the job when the submission commits,
+    or read back by a worker that claims the job later (`processing._read_snapshot`)."""
+
+    request_id: str
+    national_code: str
+    tracking_code: str
+    inputs: dict[str, Any]
+    loaded: LoadedDefinition
+
+
 def submit(
     session: Session,
     settings: Settings,
@@ -158,7 +171,10 @@ def submit(
         ),
         message_en=f"Request for “{record.title_en}” received",
     )
-    jobs.enqueue(session, PROCESS_JOB, {"request_id": request.id}, dedupe_key=f"process:{request.id}")
+    snapshot = Snapshot(request.id, national_code, request.tracking_code, dict(cleaned), loaded)
+    jobs.enqueue(
+        session, PROCESS_JOB, {"request_id": request.id}, dedupe_key=f"process:{request.id}", hint=snapshot
+    )
     _notify(session, settings, request, f"درخواست «{record.title_fa}» ثبت شد.")
     return request, True
 
@@ -288,8 +304,12 @@ def issue_outcome_document(
     request: ServiceRequest,
     loaded: LoadedDefinition,
     subject_name: str,
+    *,
+    number: str | None = None,
 ) -> str | None:
-    """Issue the definition's document for an approved request; its number, or None if it issues none."""
+    """Issue the definition's document for an approved request; its number, or None if it issues none.
+
+    `number`: one already taken from `documents.service.unused_number`, if the caller took one."""
     spec = loaded.definition.outcomes.document
     if spec is None:
         return None
@@ -319,6 +339,7 @@ def issue_outcome_document(
         claims=claims,
         valid_until=valid_until,
         request_tracking_code=request.tracking_code,
+        number=number,
     )
     request.document_number = document.number
     return document.number

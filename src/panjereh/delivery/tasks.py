@@ -14,6 +14,7 @@ from panjereh.exchange.client import PlatformClient
 
 # Importing the modules registers their job handlers.
 HANDLER_MODULES = (processing, proactive, recurring)
+INPROCESS_CONCURRENCY = 16  # jobs the web process's own worker runs at once (the app sizes its pool for it)
 
 
 def make_worker(
@@ -28,7 +29,9 @@ def make_worker(
 
 def start_inprocess(app: Any) -> Worker:
     """Start a worker thread beside the web process, sharing its database and exchange client."""
-    worker = make_worker(app.state.settings, app.state.sessionmaker, app.state.exchange)
+    worker = make_worker(
+        app.state.settings, app.state.sessionmaker, app.state.exchange, concurrency=INPROCESS_CONCURRENCY
+    )
     with unit_of_work(app.state.sessionmaker) as session:
         recurring.ensure_periodic(session)
     worker.start_in_thread()
