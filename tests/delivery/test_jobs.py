@@ -237,3 +237,15 @@ def test_each_worker_queues_the_platforms_periodic_work_once(db: Session) -> Non
         "analytics.measure",
     }
     assert expected <= set(kinds) and len(kinds) == len(set(kinds))
+
+
+def test_a_claim_never_takes_more_than_its_limit(db: Session, session_factory) -> None:  # type: ignore[no-untyped-def]
+    """PostgreSQL may run an `IN (SELECT ... LIMIT n FOR UPDATE SKIP LOCKED)` subquery once per row it
+    checks, each run skipping the rows the last one locked: without a materialized pick a claim of 4
+    took 92 jobs, and a worker ran far more at once than its concurrency (and its connection pool) allows."""
+    for _ in range(120):
+        jobs.enqueue(db, "test.flaky", {})
+    db.commit()
+    taken = jobs.claim(session_factory, "worker-a", 4, lease_seconds=60)
+    assert len(taken) == 4
+    assert len(jobs.claim(session_factory, "worker-b", 200, lease_seconds=60)) == 116

@@ -25,7 +25,7 @@ from sqlalchemy import and_, event, or_, select, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from panjereh.core.db import one_statement, unit_of_work, utcnow
+from panjereh.core.db import one_statement, outermost_commit, unit_of_work, utcnow
 from panjereh.core.logging import get_logger
 from panjereh.delivery.models import Job, JobStatus
 
@@ -106,6 +106,8 @@ def enqueue(
 
 
 def _after_commit(session: Session) -> None:
+    if not outermost_commit(session):  # a savepoint's release: the rows are not committed yet
+        return
     handoffs = session.info.get(_HANDOFFS) or []
     taken = [(taker, job) for taker, job in handoffs if taker is not None]
     queued = len(taken) < len(handoffs)
@@ -248,9 +250,12 @@ def _claimable(now: datetime) -> Any:
 def claim(
     factory: sessionmaker[Session], worker_id: str, limit: int, lease_seconds: float
 ) -> list[ClaimedJob]:
-    """Take up to `limit` due jobs under a lease, in one statement (UPDATE ... WHERE id IN (SELECT ...
-    FOR UPDATE SKIP LOCKED) RETURNING): workers never wait on each other's rows, and on SQLite the
-    single write statement takes the write lock at once instead of upgrading a read."""
+    """Take up to `limit` due jobs under a lease, in one statement (WITH due AS MATERIALIZED (SELECT ...
+    FOR UPDATE SKIP LOCKED) UPDATE ... RETURNING): workers never wait on each other's rows, and on SQLite
+    the single write statement takes the write lock at once instead of upgrading a read.
+
+    The pick is materialized: as a plain `IN (subquery)` PostgreSQL may run it once per row it checks,
+    each run skipping the rows the one before locked, and a claim of 4 took every due job."""
     now = utcnow()
     due = (
         select(Job.id)
@@ -258,12 +263,13 @@ def claim(
         .order_by(Job.run_at)
         .limit(limit)
         .with_for_update(skip_locked=True)
-        .scalar_subquery()
+        .cte("due")
+        .prefix_with("MATERIALIZED", dialect="postgresql")
     )
     with one_statement(factory) as session:
         rows = session.execute(
             update(Job)
-            .where(Job.id.in_(due), _claimable(now))
+            .where(Job.id.in_(select(due.c.id)), _claimable(now))
             .values(
                 status=JobStatus.RUNNING,
                 locked_by=worker_id,
@@ -303,10 +309,11 @@ class Worker:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self.processed = 0
-        # Jobs handed over by `enqueue` and not yet finished (kept from the moment their row is
-        # written, so the worker never takes more than `concurrency`), and the loop that runs them.
-        self._handed = 0
-        self._handed_lock = threading.Lock()
+        # Jobs this worker has taken and not finished, kept from the moment they are promised: handed
+        # over by `enqueue` (from its row's write on) or claimed by `run_forever` (from before its claim),
+        # so that together they never pass `concurrency`. And the loop that runs them.
+        self._busy = 0
+        self._busy_lock = threading.Lock()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._wake: asyncio.Event | None = None
         self._tasks: set[asyncio.Task[None]] = set()
@@ -346,16 +353,16 @@ class Worker:
 
     def reserve(self) -> bool:
         """Keep room for a job being handed over (see `enqueue`); False when full or stopping."""
-        with self._handed_lock:
-            if self._loop is None or self._stop.is_set() or self._handed >= self.concurrency:
+        with self._busy_lock:
+            if self._loop is None or self._stop.is_set() or self._busy >= self.concurrency:
                 return False
-            self._handed += 1
+            self._busy += 1
             return True
 
-    def release(self) -> None:
-        """Give back the room kept for a handed-over job that will not come (its transaction rolled back)."""
-        with self._handed_lock:
-            self._handed -= 1
+    def release(self, count: int = 1) -> None:
+        """Give back room kept for jobs that will not come (a rollback, a claim that found fewer)."""
+        with self._busy_lock:
+            self._busy -= count
 
     def take(self, job: ClaimedJob) -> None:
         """Start a job handed over by a committed transaction (from any thread)."""
@@ -370,16 +377,19 @@ class Worker:
                 _finish(session, job.id, self.worker_id, status=JobStatus.QUEUED, run_at=utcnow())
 
     def _start(self, job: ClaimedJob) -> None:
+        """Run a job whose room is kept, as a task of its own; its end gives the room back."""
         task = asyncio.get_running_loop().create_task(self.run_job(job))
         self._tasks.add(task)
-        task.add_done_callback(self._handed_done)
+        task.add_done_callback(self._finished)
 
-    def _handed_done(self, task: asyncio.Task[None]) -> None:
+    def _finished(self, task: asyncio.Task[None]) -> None:
         self._tasks.discard(task)
         self.release()
+        if self._wake is not None:  # room again: claim what waits in the queue now, not at the next poll
+            self._wake.set()
 
     async def drain(self) -> None:
-        """Wait until every job handed to this worker has finished."""
+        """Wait until every job this worker started as a task (handed over or claimed) has finished."""
         while self._tasks:
             await asyncio.gather(*list(self._tasks), return_exceptions=True)
 
@@ -390,21 +400,41 @@ class Worker:
             with contextlib.suppress(RuntimeError):  # the loop closed meanwhile
                 loop.call_soon_threadsafe(wake.set)
 
-    async def run_due(self) -> int:
-        """Claim and run one batch of due jobs; how many ran."""
+    def _use_enough_threads(self) -> None:
         loop = asyncio.get_running_loop()
         if getattr(loop, "_delivery_executor", None) is None:
             # Handlers put database work in threads: enough of them for every job in flight.
             executor = ThreadPoolExecutor(max_workers=self.concurrency * 2 + 4, thread_name_prefix="delivery")
             loop.set_default_executor(executor)
             loop._delivery_executor = executor  # type: ignore[attr-defined]
-        with self._handed_lock:
-            room = self.concurrency - self._handed
+
+    async def run_due(self) -> int:
+        """Claim one batch of due jobs and run it to the end; how many ran (tests, one-shot commands)."""
+        self._use_enough_threads()
+        with self._busy_lock:
+            room = self.concurrency - self._busy
         if room <= 0:
             return 0
         jobs = await asyncio.to_thread(claim, self.factory, self.worker_id, room, self.lease_seconds)
         if jobs:
             await asyncio.gather(*(self.run_job(job) for job in jobs))
+        return len(jobs)
+
+    async def _claim_and_start(self) -> int:
+        """Claim as many due jobs as there is room for and start each as its own task; how many."""
+        with self._busy_lock:
+            room = self.concurrency - self._busy
+            if room <= 0:
+                return 0
+            self._busy += room  # kept before the claim, so a hand-over meanwhile cannot take it too
+        try:
+            jobs = await asyncio.to_thread(claim, self.factory, self.worker_id, room, self.lease_seconds)
+        except BaseException:
+            self.release(room)
+            raise
+        self.release(room - len(jobs))
+        for job in jobs:
+            self._start(job)
         return len(jobs)
 
     async def run_until_idle(self, *, max_rounds: int = 1000) -> int:
@@ -420,28 +450,30 @@ class Worker:
     async def run_forever(self) -> None:
         """Poll and run until `stop()`; an in-process enqueue wakes the loop at once, or hands its job over.
 
-        On stop, jobs already handed over are finished before it returns."""
+        Each job claimed runs as a task of its own, and the worker claims again as soon as one ends (not
+        when a whole batch has). On stop, the jobs started are finished before it returns."""
         wake = self._wake = asyncio.Event()
-        with self._handed_lock:
+        with self._busy_lock:
             self._loop = asyncio.get_running_loop()
         with _running_lock:
             _running.append(self)
         try:
+            self._use_enough_threads()
             while not self._stop.is_set():
+                wake.clear()
                 try:
-                    ran = await self.run_due()
+                    started = await self._claim_and_start()
                 except Exception:  # the database may be restarting: keep polling
                     log.exception("worker.poll_failed")
-                    ran = 0
-                if ran:
+                    started = 0
+                if started:
                     continue
-                wake.clear()
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(wake.wait(), timeout=self.poll_interval)
         finally:
             with _running_lock:
                 _running.remove(self)
-            with self._handed_lock:
+            with self._busy_lock:
                 self._loop = None  # a job handed over from now on goes back to the queue (see `take`)
             await self.drain()
 
