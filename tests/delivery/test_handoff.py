@@ -133,3 +133,18 @@ def test_jobs_due_later_are_queued_not_handed_over(  # type: ignore[no-untyped-d
         job_id = jobs.enqueue(session, "test.handoff", {}, run_at=utcnow() + timedelta(hours=1)).id
         session.commit()
     assert stored(session_factory, job_id).status == JobStatus.QUEUED
+
+
+def test_a_savepoint_released_does_not_start_the_job(  # type: ignore[no-untyped-def]
+    running, session_factory: sessionmaker[Session]
+) -> None:
+    """A savepoint's release is announced as a commit; the job starts only with the outermost one (its
+    row is not committed before: the worker could not find it)."""
+    with session_factory() as session:
+        job_id = jobs.enqueue(session, "test.handoff", {}).id
+        with session.begin_nested():
+            jobs.enqueue(session, "test.other", {})
+        time.sleep(0.2)
+        assert SEEN == []
+        session.commit()
+    eventually(lambda: [job for job, _ in SEEN] == [job_id])

@@ -77,3 +77,16 @@ def test_refusals(db: Session, settings: Settings) -> None:
             body_fa="x",
             kind="k",
         )
+
+
+def test_a_savepoint_released_is_not_the_commit_a_message_waits_for(db: Session, settings: Settings) -> None:
+    before = len(read_outbox(settings))
+    service.send(
+        db, settings, national_code="0499370899", mobile="09121234567", channels=frozenset({"sms"}),
+        subject_fa="درخواست", body_fa="ثبت شد", kind="delivery.request",
+    )  # fmt: skip
+    with db.begin_nested():  # released: SQLAlchemy announces it as a commit, yet nothing is committed
+        service.mark_read(db, "0499370899", "no-such-message")
+    assert len(read_outbox(settings)) == before
+    db.commit()
+    assert [record["body_fa"] for record in read_outbox(settings)[before:]] == ["ثبت شد"]

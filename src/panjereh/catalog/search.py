@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from panjereh.agencies.models import Agency
 from panjereh.catalog.models import ServiceCard
+from panjereh.core.db import outermost_commit
 from panjereh.core.persian import search_keys_variants
 
 TITLE, KEYWORDS, DESCRIPTION = 3.0, 2.0, 1.0  # title outranks keywords outranks description
@@ -283,7 +284,7 @@ def mark_changed(session: Session | None = None) -> None:
 
 @event.listens_for(Session, "after_commit")
 def _after_commit(session: Session) -> None:
-    if session.info.pop("catalog_changed", False):
+    if outermost_commit(session) and session.info.pop("catalog_changed", False):
         mark_changed()
 
 

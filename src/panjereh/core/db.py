@@ -144,6 +144,16 @@ def already_loaded(session: Session, cls: type[T], **unique: Any) -> T | None:
     return None
 
 
+def outermost_commit(session: Session) -> bool:
+    """In an `after_commit` listener: whether the commit announced is the whole transaction's.
+
+    SQLAlchemy announces a savepoint's release (`begin_nested`) as a commit too, while the data is still
+    uncommitted; whatever waits for the data to be committed (a message to send, a job to start, a
+    cache to empty) must wait for the outermost commit.
+    """
+    return not session.in_nested_transaction()
+
+
 def intend_to_write(session: Session) -> None:
     """Begin the session's current transaction as a writer (call before its first statement).
 

@@ -22,7 +22,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, Session, UOWTransaction, mapped_column, relationship
 
 from panjereh.agencies.models import Agency, AgencySystem
-from panjereh.core.db import Base, TimestampMixin, new_id, str_enum, utcnow
+from panjereh.core.db import Base, TimestampMixin, new_id, outermost_commit, str_enum, utcnow
 
 LATENCY_BOUNDS_MS = (5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000)
 """Upper bounds of the stored latency histogram (ms); a twelfth bucket holds everything slower."""
@@ -260,7 +260,7 @@ def _announce_grant_changes(session: Session, _flush: UOWTransaction) -> None:
 
 @event.listens_for(Session, "after_commit")
 def _tell_this_process(session: Session) -> None:
-    if session.info.pop(_CHANGED, False):
+    if outermost_commit(session) and session.info.pop(_CHANGED, False):
         for callback in GRANT_CHANGED_HERE:
             callback()
 

@@ -8,7 +8,7 @@ from sqlalchemy import event, update
 from sqlalchemy.orm import Session, SessionTransaction
 
 from panjereh.core.config import Settings
-from panjereh.core.db import new_id, utcnow
+from panjereh.core.db import new_id, outermost_commit, utcnow
 from panjereh.notify.backends import deliver_to_outbox
 from panjereh.notify.exceptions import NoRecipient, UnknownChannel
 from panjereh.notify.models import InboxMessage, NotificationPreference
@@ -33,6 +33,8 @@ def _deliver_after_commit(session: Session, settings: Settings, record: dict[str
 
 
 def _deliver_pending(session: Session) -> None:
+    if not outermost_commit(session):  # a savepoint's release: nothing is committed yet
+        return
     pending = session.info.get(_PENDING) or []
     while pending:
         settings, record = pending.pop(0)
