@@ -5,10 +5,10 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
-from sqlalchemy import String, select
+from sqlalchemy import String, create_engine, select
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 
-from panjereh.core.db import UTCDateTime, utcnow
+from panjereh.core.db import UTCDateTime, make_sessionmaker, take_wait_slot, utcnow
 
 
 class _Scratch(DeclarativeBase):
@@ -46,3 +46,17 @@ def test_naive_timestamps_are_refused(scratch: Session) -> None:
 
 def test_utcnow_is_aware() -> None:
     assert utcnow().tzinfo is UTC
+
+
+def test_transactions_wait_open_only_on_postgresql_and_only_for_half_the_pool() -> None:
+    sqlite = make_sessionmaker(create_engine("sqlite://"))
+    assert take_wait_slot(sqlite) is None  # SQLite's write lock is the whole database's
+    # No connection is made: the slots are counted from the pool's size alone.
+    engine = create_engine("postgresql+psycopg://nobody@127.0.0.1:1/none", pool_size=6)
+    factory = make_sessionmaker(engine)
+    slots = [take_wait_slot(factory) for _ in range(4)]
+    assert [slot is not None for slot in slots] == [True, True, True, False]
+    release = slots[0]
+    assert release is not None
+    release()
+    assert take_wait_slot(factory) is not None  # given back, taken again

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import enum
+import threading
 import uuid
 import weakref
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any, TypeVar, cast
@@ -14,6 +15,7 @@ from sqlalchemy import DateTime, Enum, MetaData, create_engine, event, text
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
 from sqlalchemy.orm.attributes import instance_dict
+from sqlalchemy.pool import QueuePool
 from sqlalchemy.types import TypeDecorator
 
 # Stable constraint names keep Alembic migrations identical on SQLite and PostgreSQL.
@@ -214,12 +216,30 @@ def one_statement(factory: sessionmaker[Session], *, writes: bool = True) -> Ite
         session.close()
 
 
-def can_wait_in_transaction(factory: sessionmaker[Session]) -> bool:
-    """Whether a transaction of this factory may stay open while the program waits on something else
-    (a registry's answer) without holding back other writers: PostgreSQL locks rows, SQLite the whole
-    database. Sessions bound to one connection (the tests' transaction) share it, so they may not."""
+_WAIT_SLOTS: weakref.WeakKeyDictionary[Engine, threading.BoundedSemaphore] = weakref.WeakKeyDictionary()
+_WAIT_SLOTS_LOCK = threading.Lock()
+
+
+def take_wait_slot(factory: sessionmaker[Session]) -> Callable[[], None] | None:
+    """Leave to keep a transaction of this factory open while waiting on something else (a registry's
+    answer): its release, or None when the transaction should open once the wait is over instead.
+
+    Only where that holds back no other writer: PostgreSQL locks rows, SQLite the whole database, and
+    sessions bound to one connection (the tests' transaction) share it. And for at most half the pool's
+    steady size at once: a connection held while waiting must never be one that other work (the wait
+    itself, other requests) is queued for.
+    """
     bind = factory.kw.get("bind")
-    return isinstance(bind, Engine) and bind.dialect.name == "postgresql"
+    if not isinstance(bind, Engine) or bind.dialect.name != "postgresql":
+        return None
+    with _WAIT_SLOTS_LOCK:
+        slots = _WAIT_SLOTS.get(bind)
+        if slots is None:
+            size = bind.pool.size() if isinstance(bind.pool, QueuePool) else 1
+            slots = _WAIT_SLOTS[bind] = threading.BoundedSemaphore(max(1, size // 2))
+    if not slots.acquire(blocking=False):
+        return None
+    return slots.release
 
 
 def ping(engine: Engine) -> None:

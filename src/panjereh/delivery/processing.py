@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session, joinedload, object_session
 
 from panjereh.agencies.models import Agency
 from panjereh.core.config import Settings
-from panjereh.core.db import can_wait_in_transaction, one_statement, unit_of_work, utcnow
+from panjereh.core.db import one_statement, take_wait_slot, unit_of_work, utcnow
 from panjereh.core.jalali import TEHRAN
 from panjereh.delivery import engine, jobs, loading, service
 from panjereh.delivery.definitions import Evidence, LoadedDefinition
@@ -280,7 +280,8 @@ class _Outcome:
         self.settings = settings
         self.snapshot = snapshot
         self.started_at = started_at
-        self.opens_early = can_wait_in_transaction(ctx.sessionmaker)
+        self._slot = take_wait_slot(ctx.sessionmaker)  # given back when the transaction ends
+        self.opens_early = self._slot is not None
         self._transaction: contextlib.ExitStack | None = None
         self._document_number: str | None = None
         # The request with its citizen and agency: held so the session keeps them (see `_load_for_decision`).
@@ -333,14 +334,25 @@ class _Outcome:
 
     def _commit(self) -> None:
         transaction, self._transaction, self._row = self._transaction, None, None
-        if transaction is not None:
-            transaction.close()  # the unit of work's normal end: commit
+        try:
+            if transaction is not None:
+                transaction.close()  # the unit of work's normal end: commit
+        finally:
+            self._give_back_slot()
 
     def roll_back(self) -> None:
         transaction, self._transaction, self._row = self._transaction, None, None
-        if transaction is not None:
-            transaction.__exit__(_RolledBack, _RolledBack(), None)  # the unit of work rolls back
-            self.ctx.finished = False  # the job's completion was rolled back with the rest
+        try:
+            if transaction is not None:
+                transaction.__exit__(_RolledBack, _RolledBack(), None)  # the unit of work rolls back
+                self.ctx.finished = False  # the job's completion was rolled back with the rest
+        finally:
+            self._give_back_slot()
+
+    def _give_back_slot(self) -> None:
+        slot, self._slot = self._slot, None
+        if slot is not None:
+            slot()
 
 
 class _RolledBack(Exception):
