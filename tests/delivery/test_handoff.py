@@ -148,3 +148,15 @@ def test_a_savepoint_released_does_not_start_the_job(  # type: ignore[no-untyped
         assert SEEN == []
         session.commit()
     eventually(lambda: [job for job, _ in SEEN] == [job_id])
+
+
+def test_a_job_queued_in_a_savepoint_rolled_back_never_starts(  # type: ignore[no-untyped-def]
+    running, session_factory: sessionmaker[Session]
+) -> None:
+    with session_factory() as session:
+        savepoint = session.begin_nested()
+        jobs.enqueue(session, "test.handoff", {})
+        savepoint.rollback()  # the job's row is gone with it, and so is its hand-over
+        kept = jobs.enqueue(session, "test.handoff", {}).id  # room came back: one job at a time
+        session.commit()
+    eventually(lambda: [job for job, _ in SEEN] == [kept])

@@ -13,7 +13,7 @@ from typing import Any, TypeVar, cast
 
 from sqlalchemy import DateTime, Enum, MetaData, create_engine, event, text
 from sqlalchemy.engine import Engine
-from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
+from sqlalchemy.orm import DeclarativeBase, Mapped, Session, SessionTransaction, mapped_column, sessionmaker
 from sqlalchemy.orm.attributes import instance_dict
 from sqlalchemy.pool import QueuePool
 from sqlalchemy.types import TypeDecorator
@@ -154,6 +154,64 @@ def outermost_commit(session: Session) -> bool:
     cache to empty) must wait for the outermost commit.
     """
     return not session.in_nested_transaction()
+
+
+_ON_COMMIT = "core.on_commit"  # session.info key: (transaction, on commit, on rollback) waiting
+
+
+def on_commit(
+    session: Session, callback: Callable[[], None], *, on_rollback: Callable[[], None] | None = None
+) -> None:
+    """Run `callback` once the session's transaction commits, as a whole; `on_rollback` if it does not.
+
+    For what must follow the data and never precede it: a message to send, a job to start. A savepoint
+    (`begin_nested`) that is released is no commit; one that is rolled back drops what was registered
+    inside it. Begins a transaction if none has begun yet: the callback belongs to one.
+    """
+    session.connection()
+    waiting: list[tuple[SessionTransaction, Callable[[], None], Callable[[], None] | None]] | None
+    waiting = session.info.get(_ON_COMMIT)
+    if waiting is None:
+        waiting = session.info[_ON_COMMIT] = []
+        event.listen(session, "after_commit", _run_on_commit)
+        event.listen(session, "after_soft_rollback", _drop_rolled_back)
+        event.listen(session, "after_transaction_end", _drop_uncommitted)
+    transaction = session.get_transaction()
+    assert transaction is not None
+    waiting.append((session.get_nested_transaction() or transaction, callback, on_rollback))
+
+
+def _run_on_commit(session: Session) -> None:
+    if not outermost_commit(session):  # a savepoint's release: nothing is committed yet
+        return
+    waiting = session.info.get(_ON_COMMIT) or []
+    ready = list(waiting)
+    waiting.clear()
+    for _transaction, callback, _on_rollback in ready:
+        callback()
+
+
+def _drop_rolled_back(session: Session, previous: SessionTransaction) -> None:
+    waiting = session.info.get(_ON_COMMIT) or []
+    dropped = [entry for entry in waiting if _within(entry[0], previous)]
+    waiting[:] = [entry for entry in waiting if not _within(entry[0], previous)]
+    for _transaction, _callback, on_rollback in dropped:
+        if on_rollback is not None:
+            on_rollback()
+
+
+def _drop_uncommitted(session: Session, transaction: SessionTransaction) -> None:
+    # After a commit nothing is left; after a close without one, what is left never runs.
+    if transaction.parent is None:
+        _drop_rolled_back(session, transaction)
+
+
+def _within(transaction: SessionTransaction | None, outer: SessionTransaction) -> bool:
+    while transaction is not None:
+        if transaction is outer:
+            return True
+        transaction = transaction.parent
+    return False
 
 
 def intend_to_write(session: Session) -> None:

@@ -21,11 +21,11 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, event, or_, select, update
+from sqlalchemy import and_, or_, select, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from panjereh.core.db import one_statement, outermost_commit, unit_of_work, utcnow
+from panjereh.core.db import on_commit, one_statement, unit_of_work, utcnow
 from panjereh.core.logging import get_logger
 from panjereh.delivery.models import Job, JobStatus
 
@@ -36,7 +36,6 @@ BACKOFF_CAP_SECONDS = 300.0
 
 _running: list[Worker] = []  # this process's workers that are polling, in the order they started
 _running_lock = threading.Lock()
-_HANDOFFS = "delivery.handoffs"  # session.info key: jobs to hand over once the transaction commits
 
 
 class Retry(Exception):  # noqa: N818 — a control-flow signal, not an error
@@ -95,38 +94,12 @@ def enqueue(
         job.attempts = 1  # as a claim counts it
     session.add(job)
     session.flush()
-    handoffs: list[tuple[Worker | None, ClaimedJob]] | None = session.info.get(_HANDOFFS)
-    if handoffs is None:
-        handoffs = session.info[_HANDOFFS] = []
-        event.listen(session, "after_commit", _after_commit)
-        event.listen(session, "after_transaction_end", _after_transaction_end)
-    claimed = ClaimedJob(job.id, kind, dict(payload), job.attempts, max_attempts, hint)
-    handoffs.append((taker, claimed))
+    if taker is None:
+        on_commit(session, wake_workers)
+    else:
+        claimed = ClaimedJob(job.id, kind, dict(payload), job.attempts, max_attempts, hint)
+        on_commit(session, lambda: taker.take(claimed), on_rollback=taker.release)
     return job
-
-
-def _after_commit(session: Session) -> None:
-    if not outermost_commit(session):  # a savepoint's release: the rows are not committed yet
-        return
-    handoffs = session.info.get(_HANDOFFS) or []
-    taken = [(taker, job) for taker, job in handoffs if taker is not None]
-    queued = len(taken) < len(handoffs)
-    handoffs.clear()
-    for taker, job in taken:
-        taker.take(job)
-    if queued:
-        wake_workers()
-
-
-def _after_transaction_end(session: Session, transaction: Any) -> None:
-    # After a commit the list is already empty; after a rollback the rows are gone, and so is the room
-    # the workers kept for them.
-    if transaction.parent is None:
-        handoffs = session.info.get(_HANDOFFS) or []
-        for taker, _job in handoffs:
-            if taker is not None:
-                taker.release()
-        handoffs.clear()
 
 
 def _worker_with_room(session: Session) -> Worker | None:

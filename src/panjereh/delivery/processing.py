@@ -9,7 +9,7 @@ from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session, joinedload, object_session
+from sqlalchemy.orm import Session, joinedload
 
 from panjereh.agencies.models import Agency
 from panjereh.core.config import Settings
@@ -283,6 +283,7 @@ class _Outcome:
         self._slot = take_wait_slot(ctx.sessionmaker)  # given back when the transaction ends
         self.opens_early = self._slot is not None
         self._transaction: contextlib.ExitStack | None = None
+        self._session: Session | None = None
         self._document_number: str | None = None
         # The request with its citizen and agency: held so the session keeps them (see `_load_for_decision`).
         self._row: tuple[ServiceRequest, Citizen | None, Agency | None] | None = None
@@ -290,7 +291,7 @@ class _Outcome:
     def open(self) -> bool:
         """Begin, lock the request and finish the job; False (and committed) if it is no longer pending."""
         self._transaction = contextlib.ExitStack()
-        session = self._transaction.enter_context(unit_of_work(self.ctx.sessionmaker))
+        session = self._session = self._transaction.enter_context(unit_of_work(self.ctx.sessionmaker))
         try:
             self._row = _load_for_decision(session, self.snapshot.request_id)
             pending = self._row is not None and self._row[0].state in PENDING
@@ -314,15 +315,12 @@ class _Outcome:
         """Decide on the facts, write the outcome, commit."""
         if self._transaction is None and not self.open():
             return
-        assert self._transaction is not None and self._row is not None
-        request = self._row[0]
-        session = object_session(request)
-        assert session is not None
+        assert self._session is not None and self._row is not None
         try:
             decide_and_record(
-                session,
+                self._session,
                 self.settings,
-                request,
+                self._row[0],
                 self.snapshot.loaded,
                 facts,
                 document_number=self._document_number,
@@ -333,7 +331,7 @@ class _Outcome:
         self._commit()
 
     def _commit(self) -> None:
-        transaction, self._transaction, self._row = self._transaction, None, None
+        transaction, self._transaction, self._session, self._row = self._transaction, None, None, None
         try:
             if transaction is not None:
                 transaction.close()  # the unit of work's normal end: commit
@@ -341,7 +339,7 @@ class _Outcome:
             self._give_back_slot()
 
     def roll_back(self) -> None:
-        transaction, self._transaction, self._row = self._transaction, None, None
+        transaction, self._transaction, self._session, self._row = self._transaction, None, None, None
         try:
             if transaction is not None:
                 transaction.__exit__(_RolledBack, _RolledBack(), None)  # the unit of work rolls back

@@ -4,17 +4,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import event, update
-from sqlalchemy.orm import Session, SessionTransaction
+from sqlalchemy import update
+from sqlalchemy.orm import Session
 
 from panjereh.core.config import Settings
-from panjereh.core.db import new_id, outermost_commit, utcnow
+from panjereh.core.db import new_id, on_commit, utcnow
 from panjereh.notify.backends import deliver_to_outbox
 from panjereh.notify.exceptions import NoRecipient, UnknownChannel
 from panjereh.notify.models import InboxMessage, NotificationPreference
 
 CHANNELS = frozenset({"inbox", "sms", "email"})
-_PENDING = "notify.pending"  # session.info key: messages waiting for their transaction to commit
 
 
 def _deliver_after_commit(session: Session, settings: Settings, record: dict[str, Any]) -> None:
@@ -23,28 +22,7 @@ def _deliver_after_commit(session: Session, settings: Settings, record: dict[str
     A code texted for a login attempt that was then rolled back (a failed commit, a crash mid-request)
     would point at nothing; a message leaves the platform only with the data it speaks of.
     """
-    session.connection()  # the message belongs to a transaction: begin one if none has begun yet
-    pending: list[tuple[Settings, dict[str, Any]]] | None = session.info.get(_PENDING)
-    if pending is None:
-        pending = session.info[_PENDING] = []
-        event.listen(session, "after_commit", _deliver_pending)
-        event.listen(session, "after_transaction_end", _forget_uncommitted)
-    pending.append((settings, record))
-
-
-def _deliver_pending(session: Session) -> None:
-    if not outermost_commit(session):  # a savepoint's release: nothing is committed yet
-        return
-    pending = session.info.get(_PENDING) or []
-    while pending:
-        settings, record = pending.pop(0)
-        deliver_to_outbox(settings, record)
-
-
-def _forget_uncommitted(session: Session, transaction: SessionTransaction) -> None:
-    # After a commit the list is already empty; after a rollback (or a close) what is left never leaves.
-    if transaction.parent is None:
-        session.info.get(_PENDING, []).clear()
+    on_commit(session, lambda: deliver_to_outbox(settings, record))
 
 
 def send(
