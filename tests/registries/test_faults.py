@@ -19,14 +19,16 @@ def test_latency_is_measurable(admin: httpx.Client, client: httpx.Client) -> Non
     started = time.perf_counter()
     assert client.get(DEMO).status_code == 200
     baseline = time.perf_counter() - started
-    admin.put("/_admin/faults/tax", json={"latency_ms": 400}).raise_for_status()
+    # A full second: the margins below must hold on a loaded CI runner, where a plain call can take
+    # a few hundred milliseconds; only the lower bound is exact (the registry sleeps at least this long).
+    admin.put("/_admin/faults/tax", json={"latency_ms": 1000}).raise_for_status()
     started = time.perf_counter()
     assert client.get(DEMO).status_code == 200
-    assert time.perf_counter() - started >= 0.4 > baseline
+    assert time.perf_counter() - started >= 1.0 > baseline
     # Other registries are not slowed down.
     started = time.perf_counter()
     client.get("/judiciary/criminal-records/0499370899")
-    assert time.perf_counter() - started < 0.4
+    assert time.perf_counter() - started < 1.0
 
 
 def test_down_answers_503_everywhere_in_the_registry(admin: httpx.Client, client: httpx.Client) -> None:
