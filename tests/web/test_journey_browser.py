@@ -92,6 +92,11 @@ def test_a_citizen_gets_a_smart_certificate_end_to_end(browser, demo_server) -> 
     _arrive(page, r"/account/requests/[0-9]+")
     # The page refreshes itself while the platform decides; no human is involved.
     page.wait_for_selector("[data-state=approved]", timeout=30_000)
+    # The timeline counts ۱. ۲. ۳., in the digits of every other number on a Persian page.
+    marker = page.evaluate(
+        "getComputedStyle(document.querySelector('.list-group-numbered > li'), '::before').content"
+    )
+    assert "persian" in marker, marker
     page.locator("a[href^='/documents/']").first.click()
     page.wait_for_url(re.compile(r"/documents/[0-9]+"))
     number = page.url.rsplit("/", 1)[-1]
