@@ -382,16 +382,12 @@ class Worker:
             loop._delivery_executor = executor  # type: ignore[attr-defined]
 
     async def run_due(self) -> int:
-        """Claim one batch of due jobs and run it to the end; how many ran (tests, one-shot commands)."""
+        """Claim one batch of due jobs and wait until every job this worker started has finished; how many
+        it claimed (tests, one-shot commands). The same claim as `run_forever`'s, and the same room kept."""
         self._use_enough_threads()
-        with self._busy_lock:
-            room = self.concurrency - self._busy
-        if room <= 0:
-            return 0
-        jobs = await asyncio.to_thread(claim, self.factory, self.worker_id, room, self.lease_seconds)
-        if jobs:
-            await asyncio.gather(*(self.run_job(job) for job in jobs))
-        return len(jobs)
+        started = await self._claim_and_start()
+        await self.drain()
+        return started
 
     async def _claim_and_start(self) -> int:
         """Claim as many due jobs as there is room for and start each as its own task; how many."""
