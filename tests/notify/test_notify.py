@@ -11,6 +11,21 @@ from panjereh.notify.backends import read_outbox
 from panjereh.notify.exceptions import NoRecipient, UnknownChannel
 
 
+def text_demo_citizen(
+    db: Session,
+    settings: Settings,
+    body_fa: str,
+    *,
+    subject_fa: str = "کد ورود",
+    kind: str = "identity.login_code",
+) -> None:
+    """An SMS to the demo citizen, in the test's transaction."""
+    service.send(
+        db, settings, national_code="0499370899", mobile="09121234567", channels=frozenset({"sms"}),
+        subject_fa=subject_fa, body_fa=body_fa, kind=kind,
+    )  # fmt: skip
+
+
 def test_inbox_and_sms(db: Session, settings: Settings) -> None:
     before = len(read_outbox(settings))
     service.send(
@@ -39,17 +54,11 @@ def test_inbox_and_sms(db: Session, settings: Settings) -> None:
 
 def test_a_message_of_a_rolled_back_transaction_never_leaves(db: Session, settings: Settings) -> None:
     before = len(read_outbox(settings))
-    service.send(
-        db, settings, national_code="0499370899", mobile="09121234567", channels=frozenset({"sms"}),
-        subject_fa="کد ورود", body_fa="کد: 123456", kind="identity.login_code",
-    )  # fmt: skip
+    text_demo_citizen(db, settings, "کد: 123456")
     db.rollback()  # the request failed after the send: the code would point at an attempt that is gone
     db.commit()  # a later transaction of the same session commits nothing that was rolled back
     assert len(read_outbox(settings)) == before
-    service.send(
-        db, settings, national_code="0499370899", mobile="09121234567", channels=frozenset({"sms"}),
-        subject_fa="کد ورود", body_fa="کد: 654321", kind="identity.login_code",
-    )  # fmt: skip
+    text_demo_citizen(db, settings, "کد: 654321")
     db.commit()
     db.commit()  # delivered once, not again
     sent = read_outbox(settings)[before:]
@@ -81,10 +90,7 @@ def test_refusals(db: Session, settings: Settings) -> None:
 
 def test_a_savepoint_released_is_not_the_commit_a_message_waits_for(db: Session, settings: Settings) -> None:
     before = len(read_outbox(settings))
-    service.send(
-        db, settings, national_code="0499370899", mobile="09121234567", channels=frozenset({"sms"}),
-        subject_fa="درخواست", body_fa="ثبت شد", kind="delivery.request",
-    )  # fmt: skip
+    text_demo_citizen(db, settings, "ثبت شد", subject_fa="درخواست", kind="delivery.request")
     with db.begin_nested():  # released: SQLAlchemy announces it as a commit, yet nothing is committed
         service.mark_read(db, "0499370899", "no-such-message")
     assert len(read_outbox(settings)) == before
