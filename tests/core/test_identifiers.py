@@ -6,8 +6,9 @@ import pytest
 
 from panjereh.core.identifiers import (
     InvalidIdentifier,
-    fold_digits,
+    compact,
     format_postal_code,
+    group_digits,
     is_plausible_postal_code,
     is_valid_legal_entity_id,
     is_valid_mobile,
@@ -45,8 +46,22 @@ VALID_LEGAL_IDS = ["10380284790", "10100387143", "77111986110", "18061055669", "
 INVALID_LEGAL_IDS = ["10380284792", "10380285692", "11111111111", "09748208301", "84735069516"]
 
 
-def test_fold_digits_folds_persian_and_arabic_indic() -> None:
-    assert fold_digits("۰۱۲۳۴۵۶۷۸۹-٠١٢٣٤٥٦٧٨٩-x") == "0123456789-0123456789-x"
+def test_compact_folds_digits_and_drops_typed_separators() -> None:
+    assert compact("۰۹۱۲ ۳۴۵\u200c۶۷۸۹–x") == "09123456789x"
+    assert compact("1404/12/01", "/") == "14041201"
+    assert compact("1404/12/01") == "1404/12/01"
+
+
+def test_group_digits_reads_in_groups() -> None:
+    assert group_digits("140412345678901") == "1404-1234-5678-901"
+    assert group_digits("1193653471", 5) == "11936-53471"
+
+
+@pytest.mark.parametrize("typed", ["0499370⁸99", "①583250689", "25402012⁸8"])
+def test_superscripts_and_circled_numbers_are_not_digits(typed: str) -> None:
+    with pytest.raises(InvalidIdentifier) as caught:
+        normalize_national_code(typed)
+    assert caught.value.reason == "not_digits"
 
 
 @pytest.mark.parametrize("code", VALID_NATIONAL_CODES)

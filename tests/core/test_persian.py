@@ -5,6 +5,7 @@ from decimal import Decimal
 import pytest
 
 from panjereh.core.persian import (
+    fold_digits,
     format_number_fa,
     matches,
     search_key,
@@ -12,6 +13,16 @@ from panjereh.core.persian import (
     to_persian_digits,
     tokenize,
 )
+
+
+def test_fold_digits_folds_persian_and_arabic_indic() -> None:
+    assert fold_digits("۰۱۲۳۴۵۶۷۸۹-٠١٢٣٤٥٦٧٨٩-x") == "0123456789-0123456789-x"
+
+
+@pytest.mark.parametrize("other", ["²", "①", "१", "𝟙", "Ⅻ", "½"])
+def test_only_latin_persian_and_arabic_indic_decimals_are_digits(other: str) -> None:
+    # Unicode gives each of these a digit or numeric value; none of them is a digit here.
+    assert fold_digits(f"1{other}2") == f"1{other}2"
 
 
 @pytest.mark.parametrize(

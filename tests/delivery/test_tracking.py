@@ -36,3 +36,16 @@ def test_every_adjacent_transposition_is_caught() -> None:
 def test_garbage_is_refused(raw: str) -> None:
     with pytest.raises(InvalidTrackingCode):
         tracking.normalize(raw)
+
+
+def test_known_damm_values_and_an_issued_code_still_validate() -> None:
+    assert tracking.check_digit("572") == "4"
+    # Issued by the hand-written Damm code this module had before it used python-stdnum.
+    assert tracking.normalize("5723-1704-1205") == "572317041205"
+    assert not tracking.is_valid("5723-1704-1250")
+
+
+@pytest.mark.parametrize("raw", ["57231704120⁵", "5723170412⑤", "５72317041205"])
+def test_digit_lookalikes_are_refused(raw: str) -> None:
+    with pytest.raises(InvalidTrackingCode):
+        tracking.normalize(raw)

@@ -22,6 +22,9 @@ def test_known_verhoeff_values() -> None:
     assert check_digit("236") == "3"
     assert check_digit("12345") == "1"
     assert has_valid_check_digit("2363") and not has_valid_check_digit("2364")
+    # Issued by the hand-written Verhoeff code this module had before it used python-stdnum.
+    assert check_digit("140412345678901") == "8"
+    assert normalize_number("1404-1234-5678-9018") == "1404123456789018"
 
 
 def test_new_numbers_carry_the_jalali_year_and_verify() -> None:
@@ -63,3 +66,4 @@ def test_malformed_numbers_are_refused() -> None:
     assert normalize_number(number + "0") is None
     assert normalize_number("abcd-efgh-ijkl-mnop") is None
     assert normalize_number("") is None
+    assert normalize_number("1404-1234-5678-901⁸") is None

@@ -10,15 +10,10 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from pydantic_core import PydanticCustomError
 
 from panjereh.catalog.models import Channel, Initiation, LifeEvent, ServiceKind
-from panjereh.core.persian import search_key
+from panjereh.core.persian import fold_digits, search_key
 
 SERVICE_ID = re.compile(r"^[0-9]{11}$")
 SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
-
-
-def fold_digits(value: str) -> str:
-    """Persian and Arabic-Indic digits to ASCII, nothing else touched."""
-    return value.translate(str.maketrans("۰۱۲۳۴۵۶۷۸۹٠١٢٣٤٥٦٧٨٩", "01234567890123456789"))
 
 
 class ServiceCardIn(BaseModel):

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from panjereh.agencies.models import Agency
 from panjereh.catalog.exceptions import ServiceNotFound
 from panjereh.catalog.models import LifeEvent, ServiceCard, ServiceCardVersion
-from panjereh.catalog.schemas import fold_digits
+from panjereh.core.persian import fold_digits
 
 
 @dataclass(frozen=True)

@@ -20,8 +20,8 @@ from panjereh.agencies.models import Agency
 from panjereh.catalog import labels, service
 from panjereh.catalog.exceptions import ImportRejected
 from panjereh.catalog.models import ServiceCard
-from panjereh.catalog.schemas import ServiceCardIn, fold_digits
-from panjereh.core.persian import to_persian_digits
+from panjereh.catalog.schemas import ServiceCardIn
+from panjereh.core.persian import fold_digits, to_persian_digits
 
 COLUMNS = (
     "service_id",

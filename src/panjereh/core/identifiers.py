@@ -10,11 +10,15 @@ from __future__ import annotations
 
 import random
 import re
+from functools import cache
+
+from panjereh.core.persian import fold_digits
 
 __all__ = [
     "InvalidIdentifier",
-    "fold_digits",
+    "compact",
     "format_postal_code",
+    "group_digits",
     "is_plausible_postal_code",
     "is_valid_legal_entity_id",
     "is_valid_mobile",
@@ -28,11 +32,8 @@ __all__ = [
     "normalize_postal_code",
 ]
 
-_DIGIT_FOLD = str.maketrans("۰۱۲۳۴۵۶۷۸۹٠١٢٣٤٥٦٧٨٩", "01234567890123456789")
 # Separators people type inside identifiers: spaces of every kind, ZWNJ, and every dash.
 _SEPARATORS = " \t\u00a0\u200c\u200f\u200e\u2009\u202f-\u2010\u2011\u2012\u2013\u2014\u2212_"
-_STRIP = str.maketrans("", "", _SEPARATORS)
-_STRIP_MOBILE = str.maketrans("", "", _SEPARATORS + "()")
 _ASCII_DIGITS = re.compile(r"[0-9]+")
 _MOBILE = re.compile(r"(?:\+98|0098|98|0)?(9[0-9]{9})")
 _LEGAL_WEIGHTS = (29, 27, 23, 19, 17, 29, 27, 23, 19, 17)
@@ -50,9 +51,19 @@ class InvalidIdentifier(ValueError):
         super().__init__(f"invalid {kind} {value!r}: {reason}")
 
 
-def fold_digits(s: str) -> str:
-    """Replace Persian (۰-۹) and Arabic-Indic (٠-٩) digits with ASCII digits."""
-    return s.translate(_DIGIT_FOLD)
+def compact(value: str, also: str = "") -> str:
+    """``value`` with its digits folded to ASCII and the separators people type (and ``also``) dropped."""
+    return fold_digits(value).translate(_dropping(_SEPARATORS + also))
+
+
+@cache
+def _dropping(chars: str) -> dict[int, None]:
+    return str.maketrans("", "", chars)
+
+
+def group_digits(code: str, size: int = 4) -> str:
+    """A long number the way people read it aloud, in dash-separated groups: 1404-1234-5678-9012."""
+    return "-".join(code[i : i + size] for i in range(0, len(code), size))
 
 
 def _clean(kind: str, value: object) -> str:
@@ -61,7 +72,7 @@ def _clean(kind: str, value: object) -> str:
         raise InvalidIdentifier(kind, value, "empty")
     if not isinstance(value, str):
         raise InvalidIdentifier(kind, value, "not_a_string")
-    cleaned = fold_digits(value).translate(_STRIP)
+    cleaned = compact(value)
     if not cleaned:
         raise InvalidIdentifier(kind, value, "empty")
     if not _ASCII_DIGITS.fullmatch(cleaned):
@@ -153,7 +164,7 @@ def normalize_mobile(s: str) -> str:
     """Return the mobile number as ``09XXXXXXXXX``, or raise ``InvalidIdentifier``."""
     if s is None or not isinstance(s, str):
         raise InvalidIdentifier("mobile", s, "empty" if s is None else "not_a_string")
-    cleaned = fold_digits(s).translate(_STRIP_MOBILE)
+    cleaned = compact(s, "()")
     if not cleaned:
         raise InvalidIdentifier("mobile", s, "empty")
     match = _MOBILE.fullmatch(cleaned)
@@ -197,4 +208,4 @@ def is_plausible_postal_code(s: str | None) -> bool:
 def format_postal_code(s: str) -> str:
     """Write a postal code the way Iran Post prints it: ``XXXXX-XXXXX``."""
     code = normalize_postal_code(s)
-    return f"{code[:5]}-{code[5:]}"
+    return group_digits(code, 5)

@@ -1,4 +1,4 @@
-"""Persian text: search keys that fold spelling variants, and Persian digits for display.
+"""Persian text: digits folded to ASCII, search keys that fold spelling variants, Persian digits for display.
 
 Search keys fold; display text does not (it keeps ZWNJ and shows Persian digits). The folding
 rules are exactly those of ``/work/shared/domain.md`` §5.
@@ -11,6 +11,7 @@ import unicodedata
 from decimal import Decimal
 
 __all__ = [
+    "fold_digits",
     "format_number_fa",
     "matches",
     "search_key",
@@ -35,7 +36,10 @@ _LETTER_FOLD = {
     "ٱ": "ا",  # alef wasla
     "ؤ": "و",
 }
-_DIGITS_TO_ASCII = {ord(c): str(i % 10) for i, c in enumerate("۰۱۲۳۴۵۶۷۸۹٠١٢٣٤٥٦٧٨٩")}
+# The one rule for what is a digit: the decimal digits people type here, Latin, Persian (۰-۹) and
+# Arabic-Indic (٠-٩). Superscripts («²»), circled numbers («①») and the other characters Unicode gives
+# a digit value are not digits: a code that accepts them is not the code that was printed.
+_DIGITS_TO_ASCII = str.maketrans("۰۱۲۳۴۵۶۷۸۹٠١٢٣٤٥٦٧٨٩", "01234567890123456789")
 _DROP = {cp: None for cp in [*range(0x064B, 0x0660), 0x0670, ord(TATWEEL), ord(ZWJ)]}
 _FOLD = str.maketrans({**{ord(k): v for k, v in _LETTER_FOLD.items()}, **_DIGITS_TO_ASCII, **_DROP})
 
@@ -45,6 +49,11 @@ _TOKEN = re.compile(r"\w+")
 
 PERSIAN_THOUSANDS_SEPARATOR = "٬"  # U+066C
 PERSIAN_DECIMAL_SEPARATOR = "٫"  # U+066B
+
+
+def fold_digits(text: str) -> str:
+    """Persian and Arabic-Indic digits to ASCII; every other character, other digit-like ones too, kept."""
+    return text.translate(_DIGITS_TO_ASCII)
 
 
 def _fold(text: str) -> str:

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from panjereh.core.config import Settings
 from panjereh.core.db import utcnow
+from panjereh.core.persian import fold_digits
 from panjereh.delivery import jobs, loading, tracking
 from panjereh.delivery.definitions import InputField, LoadedDefinition
 from panjereh.delivery.exceptions import (
@@ -40,7 +41,7 @@ TRANSITIONS: dict[RequestState, frozenset[RequestState]] = {
     S.APPROVED: frozenset(),
 }
 PROCESS_JOB = "delivery.process"
-POSTAL_CODE = re.compile(r"^\d{10}$")
+POSTAL_CODE = re.compile(r"^[0-9]{10}$")
 
 
 def clean_inputs(loaded: LoadedDefinition, raw: dict[str, Any]) -> dict[str, Any]:
@@ -70,14 +71,8 @@ def clean_inputs(loaded: LoadedDefinition, raw: dict[str, Any]) -> dict[str, Any
     return cleaned
 
 
-def _fold_digits(text: str) -> str:
-    import unicodedata
-
-    return "".join(str(unicodedata.digit(c)) if unicodedata.digit(c, None) is not None else c for c in text)
-
-
 def _clean_value(spec: InputField, value: Any) -> Any:
-    text = _fold_digits(str(value)).strip()
+    text = fold_digits(str(value)).strip()
     if spec.type == "choice":
         if text not in spec.choices:
             raise ValueError(f"«{spec.label.fa}»: گزینهٔ نامعتبر")

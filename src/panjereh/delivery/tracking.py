@@ -3,33 +3,20 @@
 from __future__ import annotations
 
 import secrets
-import unicodedata
 
+from stdnum import damm
+
+from panjereh.core.identifiers import compact, group_digits
 from panjereh.delivery.exceptions import InvalidTrackingCode
 
-# The Damm quasigroup of order 10: catches every single-digit error and every adjacent transposition,
-# the two mistakes people make reading a code aloud or typing it.
-_DAMM = (
-    (0, 3, 1, 7, 5, 9, 8, 6, 4, 2),
-    (7, 0, 9, 2, 1, 5, 4, 8, 6, 3),
-    (4, 2, 0, 6, 8, 7, 1, 3, 5, 9),
-    (1, 7, 5, 0, 9, 8, 3, 4, 2, 6),
-    (6, 1, 2, 3, 0, 4, 5, 9, 7, 8),
-    (3, 6, 7, 4, 2, 0, 9, 5, 8, 1),
-    (5, 8, 6, 9, 7, 2, 0, 1, 3, 4),
-    (8, 9, 4, 5, 3, 6, 2, 0, 1, 7),
-    (9, 4, 3, 8, 6, 1, 7, 2, 0, 5),
-    (2, 5, 8, 1, 4, 3, 6, 7, 9, 0),
-)
+# Damm's check digit catches every single-digit error and every adjacent transposition, the two
+# mistakes people make reading a code aloud or typing it.
 LENGTH = 12
 
 
 def check_digit(digits: str) -> str:
     """The Damm check digit of a string of ASCII digits."""
-    interim = 0
-    for char in digits:
-        interim = _DAMM[interim][int(char)]
-    return str(interim)
+    return damm.calc_check_digit(digits)
 
 
 def new_tracking_code() -> str:
@@ -40,16 +27,11 @@ def new_tracking_code() -> str:
 
 def normalize(raw: str) -> str:
     """Fold Persian/Arabic digits, drop spaces and dashes, and verify the check digit."""
-    digits = []
-    for char in raw.strip():
-        if char in " -_\u200c":
-            continue
-        value = unicodedata.digit(char, None)
-        if value is None:
-            raise InvalidTrackingCode(f"not a digit: {char!r}", "کد رهگیری فقط رقم دارد")
-        digits.append(str(value))
-    code = "".join(digits)
-    if len(code) != LENGTH or check_digit(code) != "0":
+    code = compact(raw)
+    stray = next((char for char in code if char not in "0123456789"), None)
+    if stray is not None:
+        raise InvalidTrackingCode(f"not a digit: {stray!r}", "کد رهگیری فقط رقم دارد")
+    if len(code) != LENGTH or not damm.is_valid(code):
         raise InvalidTrackingCode()
     return code
 
@@ -64,7 +46,7 @@ def is_valid(raw: str) -> bool:
 
 def display(code: str) -> str:
     """The code as people read it: 1234-5678-9012."""
-    return "-".join(code[i : i + 4] for i in range(0, len(code), 4))
+    return group_digits(code)
 
 
 def in_sentence(code: str) -> str:

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from panjereh.core.identifiers import InvalidIdentifier, fold_digits, normalize_national_code
+from panjereh.core.identifiers import InvalidIdentifier, normalize_national_code
+from panjereh.core.persian import fold_digits
 
 
 def normalize_subject(raw: str) -> str:

@@ -14,12 +14,11 @@ from panjereh.core.config import Settings
 from panjereh.core.db import utcnow
 from panjereh.core.identifiers import (
     InvalidIdentifier,
-    fold_digits,
     normalize_mobile,
     normalize_national_code,
 )
 from panjereh.core.jalali import to_tehran
-from panjereh.core.persian import to_persian_digits
+from panjereh.core.persian import fold_digits, to_persian_digits
 from panjereh.exchange.client import PlatformClient
 from panjereh.identity import policy, selectors, totp
 from panjereh.identity.crypto import fernet, keyed_hash, sha256_hex

@@ -20,7 +20,7 @@ from panjereh.core import jalali
 from panjereh.core.db import utcnow
 from panjereh.core.deps import DbSession
 from panjereh.core.errors import ProblemError
-from panjereh.core.identifiers import fold_digits
+from panjereh.core.persian import fold_digits
 from panjereh.delivery import service as delivery_service
 from panjereh.delivery.exceptions import NotAnOfficer
 from panjereh.exchange import selectors, service
