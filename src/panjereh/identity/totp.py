@@ -1,31 +1,31 @@
-"""TOTP (RFC 6238, HMAC-SHA1, 30-second steps, 6 digits): the authenticator-app second factor."""
+"""TOTP (RFC 6238, HMAC-SHA1, 30-second steps, 6 digits): the authenticator-app second factor, on pyotp."""
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import hmac
-import secrets
-import struct
 import time
-from urllib.parse import quote
+from collections.abc import Callable
+from typing import Any
+
+import pyotp
 
 STEP_SECONDS = 30
 DIGITS = 6
 DRIFT_STEPS = 1  # accept the previous and next step too (clock drift), RFC 6238 §5.2
+ISSUER = "Panjereh"
 
 
 def new_secret() -> str:
-    """A 160-bit random secret, base32 (what authenticator apps expect)."""
-    return base64.b32encode(secrets.token_bytes(20)).decode().rstrip("=")
+    """A 160-bit random secret, base32 (what authenticator apps expect), RFC 4226 §4's recommended length."""
+    return pyotp.random_base32(32)
 
 
-def _code_at(secret: str, step: int) -> str:
-    key = base64.b32decode(secret + "=" * (-len(secret) % 8))
-    digest = hmac.new(key, struct.pack(">Q", step), hashlib.sha1).digest()
-    offset = digest[-1] & 0x0F
-    number = struct.unpack(">I", digest[offset : offset + 4])[0] & 0x7FFFFFFF
-    return str(number % 10**DIGITS).zfill(DIGITS)
+def authenticator(
+    secret: str, *, digits: int = DIGITS, digest: Callable[..., Any] = hashlib.sha1
+) -> pyotp.TOTP:
+    """The generator for a base32 secret (padding optional); the defaults are what apps show."""
+    return pyotp.TOTP(secret, digits=digits, digest=digest, interval=STEP_SECONDS)
 
 
 def current_step(now: float | None = None) -> int:
@@ -34,7 +34,7 @@ def current_step(now: float | None = None) -> int:
 
 def code_for(secret: str, now: float | None = None) -> str:
     """The code an authenticator shows now."""
-    return _code_at(secret, current_step(now))
+    return authenticator(secret).generate_otp(current_step(now))
 
 
 def matching_step(secret: str, code: str, *, after_step: int | None, now: float | None = None) -> int | None:
@@ -42,18 +42,16 @@ def matching_step(secret: str, code: str, *, after_step: int | None, now: float 
     code = code.strip()
     if len(code) != DIGITS or not code.isascii() or not code.isdigit():
         return None
+    generator = authenticator(secret)
     here = current_step(now)
     for step in range(here - DRIFT_STEPS, here + DRIFT_STEPS + 1):
         if after_step is not None and step <= after_step:
             continue
-        if hmac.compare_digest(_code_at(secret, step), code):
+        if hmac.compare_digest(generator.generate_otp(step), code):
             return step
     return None
 
 
-def provisioning_uri(secret: str, account: str, issuer: str = "Panjereh") -> str:
+def provisioning_uri(secret: str, account: str, issuer: str = ISSUER) -> str:
     """The otpauth:// URI an authenticator app scans (as a QR code)."""
-    return (
-        f"otpauth://totp/{quote(issuer)}:{quote(account)}?secret={secret}&issuer={quote(issuer)}"
-        f"&algorithm=SHA1&digits={DIGITS}&period={STEP_SECONDS}"
-    )
+    return authenticator(secret).provisioning_uri(name=account, issuer_name=issuer)
