@@ -29,6 +29,7 @@ from panjereh.exchange import gateway as exchange_gateway
 from panjereh.exchange import router as exchange_router
 from panjereh.exchange.client import PlatformClient
 from panjereh.identity import deps as identity_deps
+from panjereh.identity import ratelimit as identity_ratelimit
 from panjereh.oidc import router as oidc_router
 from panjereh.web import agencies as web_agencies
 from panjereh.web import catalog as web_catalog
@@ -86,6 +87,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.sessionmaker = make_sessionmaker(app.state.engine)
     app.state.redis = make_redis(settings.redis_url) if settings.redis_url else None
+    app.state.login_throttles = identity_ratelimit.throttles(settings)
     app.state.templates = Templates(settings)
 
     metrics = HttpMetrics()

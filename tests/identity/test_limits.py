@@ -1,11 +1,10 @@
-"""Brute force stopped at the documented limits, on the database counters and on Redis."""
+"""Brute force stopped at the documented limits: throttles on core.ratelimit, failures in the database."""
 
 from __future__ import annotations
 
 import re
 
 import pytest
-import redis as redis_lib
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
@@ -15,7 +14,7 @@ from panjereh.core.identifiers import national_code_check_digit
 from panjereh.core.persian import to_persian_digits
 from panjereh.identity import policy
 from panjereh.identity.exceptions import AccountLocked, LoginThrottled
-from panjereh.identity.ratelimit import CounterStore, DatabaseCounters, RedisCounters, counters
+from panjereh.identity.ratelimit import FailureCounters
 from panjereh.identity.service import check_not_locked, record_failure
 from tests.identity.helpers import DEMO_CODE, DEMO_MOBILE, attempt_of, last_code, login, start, submit_code
 
@@ -103,7 +102,7 @@ def test_the_hundredth_consecutive_failure_locks_the_account_at_the_login(
     login(client, settings)
     client.cookies.clear()
     # 99 failures already counted (the back-off between them long over), in the store the app uses.
-    store = counters(app.state.redis, settings.redis_prefix, seeded)
+    store = FailureCounters(seeded)
     store.put(f"fail:{DEMO_CODE}", policy.MAX_CONSECUTIVE_FAILURES - 1, policy.FAILURE_WINDOW_SECONDS)
     seeded.commit()
     started = start(client, DEMO_CODE, DEMO_MOBILE)
@@ -130,7 +129,8 @@ def test_throttle_messages_show_persian_digits(client: TestClient, seeded: Sessi
     assert not re.search(r"[0-9]", detail), detail
 
 
-def _consecutive_failures_lock(store: CounterStore) -> None:
+def test_backoff_grows_then_the_account_locks_at_100_in_the_database(db: Session) -> None:
+    store = FailureCounters(db)
     national_code = "0067749828"
     for failure in range(1, policy.MAX_CONSECUTIVE_FAILURES + 1):
         assert record_failure(store, national_code) == failure
@@ -145,32 +145,16 @@ def _consecutive_failures_lock(store: CounterStore) -> None:
     assert int(locked.value.headers["Retry-After"]) > 23 * 3600
 
 
-def test_backoff_grows_then_the_account_locks_at_100_on_the_database(db: Session) -> None:
-    _consecutive_failures_lock(DatabaseCounters(db))
-
-
-@pytest.mark.redis
-def test_backoff_grows_then_the_account_locks_at_100_on_redis(
-    redis_client: redis_lib.Redis, settings: Settings
-) -> None:
-    _consecutive_failures_lock(RedisCounters(redis_client, settings.redis_prefix))
-
-
-def _window(store: CounterStore) -> None:
-    assert store.hit("w:test", 60) == (1, 60) or store.hit("w:test", 60)[0] == 2
+def test_failure_counters_expire_and_reset(db: Session) -> None:
+    store = FailureCounters(db)
+    assert store.hit("w:test", 60) == (1, 60)
+    assert store.hit("w:test", 60)[0] == 2
     store.reset("w:test")
     assert store.peek("w:test") == (0, 0)
+    store.put("w:test", 7, 1)
+    assert store.peek("w:test") == (7, 1)
     count, ttl = store.hit("w:test", 60)
-    assert count == 1 and 0 < ttl <= 60
-
-
-def test_database_counters(db: Session) -> None:
-    _window(DatabaseCounters(db))
-
-
-@pytest.mark.redis
-def test_redis_counters(redis_client: redis_lib.Redis, settings: Settings) -> None:
-    _window(RedisCounters(redis_client, settings.redis_prefix))
+    assert count == 8 and 0 < ttl <= 1
 
 
 def test_backoff_numbers() -> None:

@@ -16,13 +16,12 @@ from sqlalchemy import delete
 from sqlalchemy.orm import Session, sessionmaker
 
 from panjereh.core.config import Settings
+from panjereh.core.crypto import sha256_hex
 from panjereh.core.db import make_sessionmaker, unit_of_work, utcnow
 from panjereh.core.errors import ProblemError
-from panjereh.core.redis import make_redis
 from panjereh.identity import policy, service, totp
-from panjereh.identity.crypto import sha256_hex
 from panjereh.identity.models import Citizen, LoginAttempt, LoginEvent, RateCounter
-from panjereh.identity.ratelimit import counters
+from panjereh.identity.ratelimit import FailureCounters, LoginLimits, throttles
 from tests.conftest import WORKER
 from tests.support import databases
 
@@ -74,12 +73,12 @@ def test_concurrent_wrong_codes_count_at_most_the_limit(
         session.flush()
         attempt.code_hash = service._code_hash(settings, attempt.id, "123456")
         attempt_id = attempt.id
-    redis = make_redis(settings.redis_url) if settings.redis_url else None
+    limiter = throttles(settings)
 
     def guess() -> str:
         try:
             with unit_of_work(factory) as session:
-                store = counters(redis, settings.redis_prefix, session)
+                store = LoginLimits(limiter, FailureCounters(session))
                 outcome = service.verify_code(
                     session, settings, store, attempt_id=attempt_id, binding=binding, code="654321"
                 )
@@ -88,8 +87,6 @@ def test_concurrent_wrong_codes_count_at_most_the_limit(
             return error.code
 
     answers = _all_at_once(guess)
-    if redis is not None:
-        redis.close()
     assert answers.count("wrong") == policy.MAX_WRONG_CODES_PER_ATTEMPT, answers
     assert set(answers) == {"wrong", "identity.too_many_wrong_codes"}, answers
     with unit_of_work(factory, writes=False) as session:

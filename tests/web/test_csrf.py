@@ -9,7 +9,8 @@ from fastapi import FastAPI
 from fastapi.responses import PlainTextResponse
 from fastapi.testclient import TestClient
 
-from panjereh.web.csrf import CsrfProtected
+from panjereh.analytics.visits import pseudonym
+from panjereh.web.csrf import CsrfProtected, signature
 
 
 @pytest.fixture
@@ -24,10 +25,9 @@ def form_app(app: FastAPI) -> FastAPI:
 def _token_from(client: TestClient) -> str:
     page = client.get("/", headers={"accept": "text/html"})
     assert page.cookies.get("csrf") or client.cookies.get("csrf")
-    from panjereh.web.csrf import _sign
-
     nonce = client.cookies.get("csrf")
-    return f"{nonce}.{_sign(client.app.state.settings.secret_key, nonce)}"  # type: ignore[attr-defined]
+    assert nonce is not None
+    return f"{nonce}.{signature(client.app.state.settings.secret_key, nonce)}"  # type: ignore[attr-defined]
 
 
 def test_form_with_valid_token_is_accepted(form_app: FastAPI, client: TestClient) -> None:
@@ -53,3 +53,18 @@ def test_forged_signature_is_refused(form_app: FastAPI, client: TestClient) -> N
     token = _token_from(client)
     forged = re.sub(r"\.[0-9a-f]{4}", ".0000", token, count=1)
     assert client.post("/_form", data={"csrf_token": forged}).status_code == 403
+
+
+def test_a_csrf_token_is_not_the_pseudonym_of_its_nonce(client: TestClient) -> None:
+    # With one key for both, a CSRF cookie set to a citizen's id made the page print that citizen's
+    # visitor pseudonym (the first 128 bits of the same HMAC): each purpose now has its own key.
+    citizen_id = "0b6f3f0e-2a4c-4f0e-9a51-3c1f2d6e7a80"
+    client.cookies.set("csrf", citizen_id)
+    page = client.get("/login", headers={"accept": "text/html"})
+    found = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
+    assert found is not None
+    nonce, sent_signature = found.group(1).rsplit(".", 1)
+    assert nonce == citizen_id
+    secret = client.app.state.settings.secret_key  # type: ignore[attr-defined]
+    assert sent_signature == signature(secret, citizen_id)
+    assert pseudonym(secret, citizen_id).hex not in sent_signature

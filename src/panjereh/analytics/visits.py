@@ -10,8 +10,6 @@ platform's secret key.
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import re
 import threading
 import uuid
@@ -29,6 +27,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from panjereh.analytics.models import PseudonymousUser, visit_event
 from panjereh.core.config import Settings
+from panjereh.core.crypto import keyed_digest
 from panjereh.core.db import intend_to_write
 from panjereh.core.jalali import to_tehran
 from panjereh.core.logging import get_logger
@@ -63,8 +62,8 @@ COPY_VISITS = f"COPY visit_event ({', '.join(VISIT_COLUMNS)}) FROM STDIN"
 
 @lru_cache(maxsize=65_536)  # a citizen opens several pages in a row: compute once
 def pseudonym(secret_key: str, citizen_id: str) -> uuid.UUID:
-    """The visitor's pseudonym: HMAC-SHA256 of the citizen id under the secret key, first 128 bits."""
-    digest = hmac.digest(secret_key.encode(), citizen_id.encode(), hashlib.sha256)
+    """The visitor's pseudonym: HMAC-SHA256 of the citizen id under the pseudonym key, first 128 bits."""
+    digest = keyed_digest(secret_key, "visitor-pseudonym", citizen_id)
     return uuid.UUID(bytes=digest[:16])
 
 

@@ -57,7 +57,7 @@ def compact(value: str, also: str = "") -> str:
 
 
 @cache
-def _dropping(chars: str) -> dict[int, None]:
+def _dropping(chars: str) -> dict[int, int | None]:
     return str.maketrans("", "", chars)
 
 

@@ -6,8 +6,6 @@ an access token (an HS256 JWT signed by the platform) that the system sends on e
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import json
 import threading
 import time
@@ -21,6 +19,7 @@ from joserfc.jwk import KeySet, OctKey
 from sqlalchemy.orm import Session
 
 from panjereh.core.config import Settings
+from panjereh.core.crypto import derive_key
 from panjereh.exchange import selectors
 from panjereh.exchange.exceptions import InvalidClientCredentials
 from panjereh.exchange.models import ExchangeClient
@@ -75,8 +74,7 @@ class ClientAuthenticator:
     def __init__(self, settings: Settings, token_ttl_seconds: int) -> None:
         self.settings = settings
         self.ttl = token_ttl_seconds
-        secret = hmac.new(settings.secret_key.encode(), b"panjereh-exchange-access-token", hashlib.sha256)
-        self._key = OctKey.import_key(secret.digest())
+        self._key = OctKey.import_key(derive_key(settings.secret_key, "exchange-access-token"))
         self._issuer = f"{settings.base_url}/exchange"
         self._replays = ReplayGuard()
         self._verified: dict[str, tuple[Caller, float]] = {}

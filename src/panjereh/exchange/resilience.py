@@ -1,4 +1,4 @@
-"""Per-provider circuit breakers and per-client rate limits (in-process; each worker keeps its own)."""
+"""Per-provider circuit breakers (in-process; each worker keeps its own)."""
 
 from __future__ import annotations
 
@@ -63,23 +63,3 @@ class CircuitBreaker:
                 self._circuits.clear()
             else:
                 self._circuits.pop(key, None)
-
-
-class RateLimiter:
-    """A token bucket per client: `rate` calls a second on average, bursts up to one second's worth."""
-
-    def __init__(self) -> None:
-        self._buckets: dict[str, tuple[float, float]] = {}
-        self._lock = threading.Lock()
-
-    def take(self, key: str, rate: int) -> float | None:
-        """Take one token; None when allowed, otherwise the seconds until one is available."""
-        now = time.monotonic()
-        with self._lock:
-            tokens, stamp = self._buckets.get(key, (float(rate), now))
-            tokens = min(float(rate), tokens + (now - stamp) * rate)
-            if tokens >= 1:
-                self._buckets[key] = (tokens - 1, now)
-                return None
-            self._buckets[key] = (tokens, now)
-            return (1 - tokens) / rate

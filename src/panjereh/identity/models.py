@@ -25,7 +25,7 @@ class Citizen(TimestampMixin, Base):
     gender: Mapped[str] = mapped_column(String(10), default="")
     mobile: Mapped[str] = mapped_column(String(11), index=True)
     registry_checked_at: Mapped[datetime] = mapped_column(default=utcnow)
-    # The TOTP secret is encrypted with a key derived from the platform secret (see identity.crypto).
+    # The TOTP secret is encrypted with a key derived from the platform secret (see core.crypto).
     totp_secret: Mapped[str | None] = mapped_column(Text)
     totp_enabled_at: Mapped[datetime | None] = mapped_column()
     totp_last_step: Mapped[int | None] = mapped_column(Integer)

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import timedelta
 
+from panjereh.core.ratelimit import Window
+
 # Assurance levels carried as `acr` (our names; meanings in docs/security.md).
 LEVEL_SMS = 1  # registry-matched mobile + SMS code: one factor (NIST AAL1, eIDAS low)
 LEVEL_TWO_FACTOR = 2  # SMS code + TOTP: two factors (NIST AAL2-like, eIDAS substantial-like)
@@ -22,14 +24,6 @@ LOCK_SECONDS = 24 * 3600
 FAILURE_WINDOW_SECONDS = 24 * 3600
 
 MINIMUM_AGE = 18
-
-
-@dataclass(frozen=True)
-class Window:
-    """At most `limit` events per `seconds`."""
-
-    limit: int
-    seconds: int
 
 
 SENDS_PER_MOBILE = (Window(3, 600), Window(10, 86400))

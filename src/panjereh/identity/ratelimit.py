@@ -1,67 +1,37 @@
-"""Rate limits on fixed-window counters: Redis when configured, the database otherwise."""
+"""The login's limits: throttles on sends and starts (core.ratelimit: Redis when configured, memory
+otherwise), and the count of consecutive failed codes per account, always in the database.
+
+The failure count is NIST SP 800-63B §5.2.2's attempt limit (a lock at 100): it must hold across a
+restart and across every process, and be written with the attempt it counts, so it lives in the
+database, in the request's unit of work. Redis would drop it on an eviction or a restart without
+persistence. The throttles only spare the SMS budget and the registries; docs/security.md says why
+they may live in Redis or memory.
+"""
 
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from datetime import timedelta
-from typing import Protocol
 
-import redis
 from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from panjereh.core.config import Settings
 from panjereh.core.db import utcnow
+from panjereh.core.ratelimit import Limiter, make_storage
 from panjereh.identity.models import RateCounter
 
 
-class CounterStore(Protocol):
-    """Counters that expire: `hit` adds one and says the count and the seconds left in the window."""
-
-    def hit(self, key: str, window_seconds: int) -> tuple[int, int]: ...
-
-    def peek(self, key: str) -> tuple[int, int]: ...
-
-    def reset(self, key: str) -> None: ...
-
-    def put(self, key: str, count: int, window_seconds: int) -> None: ...
+def throttles(settings: Settings) -> Limiter:
+    """The limiter for sends and starts: moving windows, so "3 per 10 minutes" holds in every 10 minutes."""
+    return Limiter(make_storage(settings.redis_url, settings.redis_prefix), moving=True)
 
 
-class RedisCounters:
-    """Counters in Redis (shared by every worker, atomic INCR)."""
-
-    def __init__(self, client: redis.Redis, prefix: str) -> None:
-        self.client = client
-        self.prefix = prefix + "rl:"
-
-    def hit(self, key: str, window_seconds: int) -> tuple[int, int]:
-        name = self.prefix + key
-        pipe = self.client.pipeline(transaction=True)
-        pipe.set(name, 0, ex=window_seconds, nx=True)
-        pipe.incr(name)
-        pipe.ttl(name)
-        _, count, ttl = pipe.execute()
-        return int(count), max(int(ttl), 1)
-
-    def peek(self, key: str) -> tuple[int, int]:
-        name = self.prefix + key
-        pipe = self.client.pipeline(transaction=False)
-        pipe.get(name)
-        pipe.ttl(name)
-        value, ttl = pipe.execute()
-        if value is None:
-            return 0, 0
-        return int(value), max(int(ttl), 1)
-
-    def reset(self, key: str) -> None:
-        self.client.delete(self.prefix + key)
-
-    def put(self, key: str, count: int, window_seconds: int) -> None:
-        self.client.set(self.prefix + key, count, ex=window_seconds)
-
-
-class DatabaseCounters:
-    """Counters in the database, written in the caller's unit of work."""
+class FailureCounters:
+    """Expiring counters in the database, written in the caller's unit of work: `hit` adds one and says
+    the count and the seconds left in the window."""
 
     def __init__(self, session: Session) -> None:
         self.session = session
@@ -112,8 +82,9 @@ def _seconds_left(row: RateCounter, now: object) -> int:
     return max(math.ceil((row.expires_at - now).total_seconds()), 1)  # type: ignore[operator]
 
 
-def counters(redis_client: redis.Redis | None, prefix: str, session: Session) -> CounterStore:
-    """Redis counters when Redis is configured, database counters otherwise."""
-    if redis_client is not None:
-        return RedisCounters(redis_client, prefix)
-    return DatabaseCounters(session)
+@dataclass(frozen=True)
+class LoginLimits:
+    """What a login step counts against: the app's throttles and this unit of work's failure counters."""
+
+    throttles: Limiter
+    failures: FailureCounters

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hmac
+import math
 import secrets
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -11,6 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from panjereh.core.config import Settings
+from panjereh.core.crypto import fernet, keyed_hash, sha256_hex
 from panjereh.core.db import utcnow
 from panjereh.core.identifiers import (
     InvalidIdentifier,
@@ -21,7 +23,6 @@ from panjereh.core.jalali import to_tehran
 from panjereh.core.persian import fold_digits, to_persian_digits
 from panjereh.exchange.client import PlatformClient
 from panjereh.identity import policy, selectors, totp
-from panjereh.identity.crypto import fernet, keyed_hash, sha256_hex
 from panjereh.identity.exceptions import (
     AccountLocked,
     AttemptNotFound,
@@ -34,7 +35,7 @@ from panjereh.identity.exceptions import (
     TooManyWrongCodes,
 )
 from panjereh.identity.models import Citizen, LoginAttempt, LoginEvent
-from panjereh.identity.ratelimit import CounterStore
+from panjereh.identity.ratelimit import FailureCounters, LoginLimits
 from panjereh.identity.registry import RegistryPerson, check_person
 from panjereh.notify import service as notify
 
@@ -85,10 +86,11 @@ def mask_mobile(mobile: str) -> str:
     return f"{mobile[:4]}***{mobile[-4:]}" if mobile else ""
 
 
-def _limit(counters: CounterStore, key: str, windows: tuple[policy.Window, ...]) -> None:
+def _limit(counters: LoginLimits, key: str, windows: tuple[policy.Window, ...]) -> None:
     for window in windows:
-        count, retry_after = counters.hit(f"{key}:{window.seconds}", window.seconds)
-        if count > window.limit:
+        wait = counters.throttles.hit(key, window)
+        if wait is not None:
+            retry_after = max(math.ceil(wait), 1)
             raise LoginThrottled(
                 f"At most {window.limit} per {window.seconds} s; retry after {retry_after} s",
                 to_persian_digits(
@@ -100,12 +102,12 @@ def _limit(counters: CounterStore, key: str, windows: tuple[policy.Window, ...])
             )
 
 
-def count_login_start(counters: CounterStore, ip: str) -> None:
+def count_login_start(counters: LoginLimits, ip: str) -> None:
     """Count a login start per address (each may cost two registry inquiries)."""
     _limit(counters, f"start:ip:{ip}", policy.STARTS_PER_ADDRESS)
 
 
-def check_not_locked(counters: CounterStore, national_code: str) -> None:
+def check_not_locked(counters: FailureCounters, national_code: str) -> None:
     """Refuse while the account is in back-off or locked after consecutive failures."""
     count, ttl = counters.peek(f"cool:{national_code}")
     if count:
@@ -119,7 +121,7 @@ def check_not_locked(counters: CounterStore, national_code: str) -> None:
         )
 
 
-def record_failure(counters: CounterStore, national_code: str) -> int:
+def record_failure(counters: FailureCounters, national_code: str) -> int:
     """Count a consecutive failure for the account and start its back-off; returns the count."""
     failures, _ = counters.hit(f"fail:{national_code}", policy.FAILURE_WINDOW_SECONDS)
     wait = policy.backoff_seconds(failures)
@@ -145,7 +147,7 @@ class Identified:
 
 def identify(
     session: Session,
-    counters: CounterStore,
+    counters: LoginLimits,
     exchange: PlatformClient,
     *,
     national_code: str | None,
@@ -161,7 +163,7 @@ def identify(
     if code_nc and code_mobile:
         citizen = selectors.get_citizen_by_national_code(session, code_nc)
         if citizen is None or citizen.mobile != code_mobile:
-            check_not_locked(counters, code_nc)
+            check_not_locked(counters.failures, code_nc)
             # First login, or a new mobile: Shahkar and the civil registry decide (nothing is written first).
             person = check_person(exchange, code_nc, code_mobile, today or to_tehran(utcnow()).date())
             citizen = None
@@ -187,11 +189,11 @@ def identify(
 
 
 def send_code(
-    session: Session, settings: Settings, counters: CounterStore, who: Identified, *, ip: str
+    session: Session, settings: Settings, counters: LoginLimits, who: Identified, *, ip: str
 ) -> StartedLogin:
     """Within the send limits, make an attempt bound to this browser and text its code (unless there is no
     account: then the attempt is made all the same and nothing is sent)."""
-    check_not_locked(counters, _account_key(who.national_code, who.mobile))
+    check_not_locked(counters.failures, _account_key(who.national_code, who.mobile))
     if who.mobile:
         _limit(counters, f"send:mobile:{who.mobile}", policy.SENDS_PER_MOBILE)
     if who.national_code:
@@ -241,7 +243,7 @@ def _account_key(national_code: str, mobile: str) -> str:
 def start_login(
     session: Session,
     settings: Settings,
-    counters: CounterStore,
+    counters: LoginLimits,
     exchange: PlatformClient,
     *,
     national_code: str | None,
@@ -279,7 +281,7 @@ def get_attempt(
 def verify_code(
     session: Session,
     settings: Settings,
-    counters: CounterStore,
+    counters: LoginLimits,
     *,
     attempt_id: str,
     binding: str | None,
@@ -297,11 +299,11 @@ def verify_code(
     if attempt.failed_count >= policy.MAX_WRONG_CODES_PER_ATTEMPT:
         raise TooManyWrongCodes()
     account = _account_key(attempt.national_code, attempt.mobile)
-    check_not_locked(counters, account)
+    check_not_locked(counters.failures, account)
     given = fold_digits(code or "").strip()
     if not hmac.compare_digest(attempt.code_hash, _code_hash(settings, attempt.id, given)):
         attempt.failed_count += 1
-        record_failure(counters, account)
+        record_failure(counters.failures, account)
         _log_event(session, attempt.national_code, "failure", "sms", ip, user_agent)
         session.flush()
         return VerifyOutcome("wrong", remaining=policy.MAX_WRONG_CODES_PER_ATTEMPT - attempt.failed_count)
@@ -311,7 +313,7 @@ def verify_code(
         session.flush()
         return VerifyOutcome("second_factor", citizen=citizen)
     attempt.completed_at = now
-    counters.reset(f"fail:{attempt.national_code}")
+    counters.failures.reset(f"fail:{attempt.national_code}")
     _log_event(session, attempt.national_code, "success", "sms", ip, user_agent)
     session.flush()
     return VerifyOutcome("ok", citizen=citizen)
@@ -346,7 +348,7 @@ def _citizen_for(session: Session, attempt: LoginAttempt) -> Citizen:
 def verify_second_factor(
     session: Session,
     settings: Settings,
-    counters: CounterStore,
+    counters: LoginLimits,
     *,
     attempt_id: str,
     binding: str | None,
@@ -362,16 +364,16 @@ def verify_second_factor(
     if attempt.failed_count >= policy.MAX_WRONG_CODES_PER_ATTEMPT:
         raise TooManyWrongCodes()
     account = _account_key(attempt.national_code, attempt.mobile)
-    check_not_locked(counters, account)
+    check_not_locked(counters.failures, account)
     citizen = _citizen_for(session, attempt)
     if not check_totp(session, settings, citizen, code):
         attempt.failed_count += 1
-        record_failure(counters, attempt.national_code)
+        record_failure(counters.failures, attempt.national_code)
         _log_event(session, attempt.national_code, "failure", "otp", ip, user_agent)
         session.flush()
         return VerifyOutcome("wrong", remaining=policy.MAX_WRONG_CODES_PER_ATTEMPT - attempt.failed_count)
     attempt.completed_at = now
-    counters.reset(f"fail:{attempt.national_code}")
+    counters.failures.reset(f"fail:{attempt.national_code}")
     _log_event(session, attempt.national_code, "success", "sms+otp", ip, user_agent)
     session.flush()
     return VerifyOutcome("ok", citizen=citizen, level=policy.LEVEL_TWO_FACTOR, amr=("sms", "otp", "mfa"))

@@ -9,9 +9,9 @@ from datetime import datetime, timedelta
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from panjereh.core.crypto import sha256_hex
 from panjereh.core.db import utcnow
 from panjereh.identity import policy
-from panjereh.identity.crypto import sha256_hex
 from panjereh.identity.exceptions import SessionNotFound
 from panjereh.identity.models import Citizen, WebSession
 

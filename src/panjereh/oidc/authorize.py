@@ -11,9 +11,9 @@ from urllib.parse import urlencode
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from panjereh.core.crypto import sha256_hex
 from panjereh.core.db import utcnow
 from panjereh.identity import policy
-from panjereh.identity.crypto import sha256_hex
 from panjereh.identity.models import Citizen, WebSession
 from panjereh.oidc import clients
 from panjereh.oidc.exceptions import InvalidClientRequest, OAuthError

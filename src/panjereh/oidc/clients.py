@@ -15,8 +15,8 @@ from joserfc import jwk
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from panjereh.core.crypto import sha256_hex
 from panjereh.core.db import utcnow
-from panjereh.identity.crypto import sha256_hex
 from panjereh.oidc.exceptions import ClientExists, ClientNotFound, InvalidClientMetadata
 from panjereh.oidc.models import OidcClient
 

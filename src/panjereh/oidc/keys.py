@@ -13,8 +13,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from panjereh.core.config import Settings
+from panjereh.core.crypto import fernet
 from panjereh.core.db import utcnow
-from panjereh.identity.crypto import fernet
 from panjereh.oidc.models import OidcSigningKey
 
 ALG = "RS256"  # OIDC Core §15.1: every OP supports RS256

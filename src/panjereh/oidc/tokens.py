@@ -20,10 +20,10 @@ from sqlalchemy import Table, bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
 from panjereh.core.config import Settings
+from panjereh.core.crypto import keyed_hash, sha256_hex
 from panjereh.core.db import new_id, utcnow
 from panjereh.identity import policy
 from panjereh.identity import selectors as identity_selectors
-from panjereh.identity.crypto import keyed_hash, sha256_hex
 from panjereh.identity.models import Citizen
 from panjereh.oidc import clients
 from panjereh.oidc.clients import ClientCache, ClientInfo

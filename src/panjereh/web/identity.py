@@ -16,7 +16,7 @@ from panjereh.identity import policy, selectors, service, sessions, totp
 from panjereh.identity.deps import CurrentCitizen, CurrentWebSession, OptionalCitizen, require_level
 from panjereh.identity.exceptions import SecondFactorInvalid, WrongCode
 from panjereh.identity.models import Citizen
-from panjereh.identity.ratelimit import CounterStore, counters
+from panjereh.identity.ratelimit import FailureCounters, LoginLimits
 from panjereh.identity.service import LOGIN_COOKIE
 from panjereh.identity.sessions import SESSION_COOKIE
 from panjereh.notify import selectors as inbox_selectors
@@ -34,8 +34,8 @@ def safe_next(target: str | None) -> str:
     return target
 
 
-def _counters(request: Request, db: Any) -> CounterStore:
-    return counters(request.app.state.redis, request.app.state.settings.redis_prefix, db)
+def _counters(request: Request, db: Any) -> LoginLimits:
+    return LoginLimits(request.app.state.login_throttles, FailureCounters(db))
 
 
 def _ip(request: Request) -> str:
@@ -271,7 +271,7 @@ def step_up_submit(
         "step": "step_up",
         "has_totp": citizen.has_second_factor,
     }
-    store = _counters(request, db)
+    store = FailureCounters(db)
     try:
         service.check_not_locked(store, citizen.national_code)
     except ProblemError as error:
