@@ -10,7 +10,8 @@ from __future__ import annotations
 import statistics
 import time
 
-from panjereh.agencies.models import Agency, AgencyKind
+from panjereh.agencies.constants import AgencyKind
+from panjereh.agencies.models import Agency
 from panjereh.agencies.service import load_agency_records
 from panjereh.catalog.models import ServiceCard
 from panjereh.catalog.search import SearchFilters, build_index

@@ -35,7 +35,8 @@ from panjereh.core.config import Settings  # noqa: E402
 from panjereh.core.db import make_engine, make_sessionmaker, unit_of_work  # noqa: E402
 from panjereh.core.logging import configure_logging  # noqa: E402
 from panjereh.delivery import loading, service, tasks  # noqa: E402
-from panjereh.delivery.models import RequestState, ServiceRequest  # noqa: E402
+from panjereh.delivery.constants import RequestState
+from panjereh.delivery.models import ServiceRequest
 from panjereh.exchange import seed as exchange_seed  # noqa: E402
 from panjereh.exchange.client import PlatformClient  # noqa: E402
 from panjereh.identity.models import Citizen  # noqa: E402

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from panjereh.agencies import seed as agencies_seed
+from panjereh.analytics import national as analytics_national
 from panjereh.analytics import seed as analytics_seed
 from panjereh.catalog import seed as catalog_seed
 from panjereh.conformance import seed as conformance_seed
@@ -24,5 +25,16 @@ def demo_steps(scale: str = "demo") -> list[SeedStep]:
         SeedStep("delivery", delivery_seed.definition_count(), delivery_seed.seed_delivery),
         SeedStep("conformance", conformance_seed.step_size(), conformance_seed.seed_conformance),
         SeedStep("analytics shares", analytics_seed.shares_size(), analytics_seed.seed_shares),
-        *analytics_seed.scale_steps(scale),
+        *_analytics_visit_steps(scale),
+    ]
+
+
+def _analytics_visit_steps(scale: str) -> list[SeedStep]:
+    """The visit history at 1:1,000 for the demo; the full national month for `--scale national`."""
+    if scale == "national":
+        national = analytics_national.NATIONAL
+        return [SeedStep("analytics national month", national.total, analytics_national.seed_national)]
+    return [
+        SeedStep("analytics history", analytics_seed.history_size(), analytics_seed.seed_history),
+        SeedStep("analytics measured shares", 1, analytics_seed.seed_measured),
     ]

@@ -12,7 +12,8 @@ from panjereh.analytics.seed import seed_history, seed_shares
 from panjereh.analytics.sources import refresh_measured_shares
 from panjereh.core.config import Settings
 from panjereh.delivery import loading, tracking
-from panjereh.delivery.models import RequestState, ServiceRequest
+from panjereh.delivery.constants import RequestState
+from panjereh.delivery.models import ServiceRequest
 from panjereh.exchange.models import InquiryStat
 
 MEASURED_ON = date(2023, 12, 5)  # 14 Azar 1402: the month the measured figures describe

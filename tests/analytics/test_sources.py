@@ -7,7 +7,7 @@ from datetime import date
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from panjereh.agencies.models import ConnectionStatus
+from panjereh.agencies.constants import ConnectionStatus
 from panjereh.agencies.selectors import get_agency_by_code
 from panjereh.agencies.service import set_connection_status
 from panjereh.analytics import selectors

@@ -11,7 +11,8 @@ import pytest
 from sqlalchemy.orm import Session
 
 from panjereh.agencies import service as agency_service
-from panjereh.agencies.models import Agency, AgencySystem, ConnectionStatus
+from panjereh.agencies.constants import ConnectionStatus
+from panjereh.agencies.models import Agency, AgencySystem
 from panjereh.conformance.checks.base import Outcome, SystemTarget
 from panjereh.conformance.config import ConformanceSettings
 from panjereh.conformance.runner import check_system

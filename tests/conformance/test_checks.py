@@ -11,7 +11,7 @@ from panjereh.conformance.checks.base import Outcome, SystemCheck
 from panjereh.conformance.checks.registry import Registry
 from panjereh.conformance.checks.system import percentile, protected_operation
 from panjereh.conformance.config import ConformanceSettings
-from panjereh.conformance.models import CheckStatus
+from panjereh.conformance.constants import CheckStatus
 from panjereh.core.config import Settings
 
 SYSTEM_CHECKS = ("reachable", "openapi", "authentication", "error-format", "latency", "tls")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
-from panjereh.agencies.models import ConnectionStatus
+from panjereh.agencies.constants import ConnectionStatus
 from panjereh.conformance import service
 from panjereh.conformance.config import ConformanceSettings
 from panjereh.core.config import Settings

@@ -7,10 +7,11 @@ from collections.abc import Callable
 import pytest
 from sqlalchemy.orm import Session
 
-from panjereh.agencies.models import ConnectionStatus
+from panjereh.agencies.constants import ConnectionStatus
 from panjereh.conformance import selectors, service
 from panjereh.conformance.config import ConformanceSettings
-from panjereh.conformance.models import CheckStatus, ConformanceState, RunVerdict
+from panjereh.conformance.constants import CheckStatus, RunVerdict
+from panjereh.conformance.models import ConformanceState
 from panjereh.core.config import Settings
 from tests.conformance.conftest import add_system, make_agency
 

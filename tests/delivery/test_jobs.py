@@ -18,7 +18,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from panjereh.core.config import Settings
 from panjereh.core.db import utcnow
 from panjereh.delivery import jobs, processing, recurring, service
-from panjereh.delivery.models import Job, JobStatus, RequestEvent, RequestState, ServiceRequest
+from panjereh.delivery.constants import RequestState
+from panjereh.delivery.models import Job, JobStatus, RequestEvent, ServiceRequest
 from panjereh.documents.models import IssuedDocument
 from tests.delivery.conftest import DEMO, run_jobs
 from tests.support.browsers import make_citizen

@@ -13,7 +13,8 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from panjereh.delivery import proactive, service
-from panjereh.delivery.models import Job, RequestState, ServiceRequest
+from panjereh.delivery.constants import RequestState
+from panjereh.delivery.models import Job, ServiceRequest
 from panjereh.documents import selectors as documents_selectors
 from panjereh.exchange.selectors import ledger_for_subject
 from panjereh.notify import selectors as notify_selectors

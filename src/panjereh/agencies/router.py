@@ -5,7 +5,8 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from panjereh.agencies import selectors
-from panjereh.agencies.models import Agency, ConnectionStatus
+from panjereh.agencies.constants import ConnectionStatus
+from panjereh.agencies.models import Agency
 from panjereh.agencies.schemas import AgencyDetailOut, AgencyOut, AgencySystemOut
 from panjereh.core.deps import DbSession
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel
 
-from panjereh.agencies.models import AgencyKind, ConnectionStatus
+from panjereh.agencies.constants import AgencyKind, ConnectionStatus
 
 
 class AgencyOut(BaseModel):

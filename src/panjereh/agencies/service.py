@@ -9,8 +9,9 @@ from typing import Any
 import yaml
 from sqlalchemy.orm import Session
 
+from panjereh.agencies.constants import AgencyKind, ConnectionStatus
 from panjereh.agencies.exceptions import InvalidAgency
-from panjereh.agencies.models import Agency, AgencyKind, AgencySystem, ConnectionStatus
+from panjereh.agencies.models import Agency, AgencySystem
 from panjereh.agencies.selectors import find_agency_by_code, get_system_by_code
 
 DEMO_AGENCIES = Path(__file__).resolve().parent / "data" / "agencies.yaml"

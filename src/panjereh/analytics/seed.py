@@ -23,9 +23,10 @@ from panjereh.agencies import selectors as agency_selectors
 from panjereh.analytics.figures import months_between
 from panjereh.analytics.models import DEMO_HISTORY, MonthActive, UserDaily, VisitDaily
 from panjereh.analytics.shares import record_share
+from panjereh.analytics.sources import refresh_measured_shares
 from panjereh.core.config import Settings
 from panjereh.core.jalali import from_jalali, jalali_month_bounds, to_jalali, to_tehran
-from panjereh.core.seeding import Advance, SeedStep
+from panjereh.core.seeding import Advance
 
 SCALE = 1000  # one demo citizen stands for a thousand
 FIRST_MONTH, ARTICLE_MONTH = (1401, 1), (1402, 9)
@@ -316,21 +317,7 @@ def seed_shares(session: Session, settings: Settings, advance: Advance) -> None:
     advance(shares_size())
 
 
-def scale_steps(scale: str) -> list[SeedStep]:
-    """The visit history at 1:1,000 for the demo; the full national month for `--scale national`."""
-    if scale == "national":
-        from panjereh.analytics import national
-
-        return [SeedStep("analytics national month", national.NATIONAL.total, national.seed_national)]
-    return [
-        SeedStep("analytics history", history_size(), seed_history),
-        SeedStep("analytics measured shares", 1, seed_measured),
-    ]
-
-
 def seed_measured(session: Session, settings: Settings, advance: Advance) -> None:
     """This month's figures measured from the catalog (and exchange, delivery when they are there)."""
-    from panjereh.analytics.sources import refresh_measured_shares
-
     refresh_measured_shares(session)
     advance(1)

@@ -8,7 +8,7 @@ from datetime import UTC, date, datetime
 from sqlalchemy.orm import Session
 
 from panjereh.agencies import selectors as agency_selectors
-from panjereh.agencies.models import ConnectionStatus
+from panjereh.agencies.constants import ConnectionStatus
 from panjereh.analytics import figures as fig
 from panjereh.analytics import shares
 from panjereh.analytics.exceptions import AgencyNotOnDashboard

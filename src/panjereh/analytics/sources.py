@@ -13,7 +13,7 @@ from datetime import UTC, date, datetime
 from sqlalchemy.orm import Session
 
 from panjereh.agencies import selectors as agency_selectors
-from panjereh.agencies.models import ConnectionStatus
+from panjereh.agencies.constants import ConnectionStatus
 from panjereh.analytics.shares import record_decision_time, record_share
 from panjereh.catalog import selectors as catalog_selectors
 from panjereh.core.jalali import from_jalali, jalali_month_bounds, to_jalali

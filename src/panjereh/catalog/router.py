@@ -7,7 +7,8 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, Request
 
 from panjereh.catalog import selectors
-from panjereh.catalog.models import Channel, LifeEvent, ServiceCard
+from panjereh.catalog.constants import Channel, LifeEvent
+from panjereh.catalog.models import ServiceCard
 from panjereh.catalog.schemas import AgencyRef, CardVersionOut, ServiceCardOut, ServicePage, ServiceSummaryOut
 from panjereh.catalog.search import CatalogIndex, SearchFilters, ServiceSummary, holder_of
 from panjereh.core.deps import DbSession

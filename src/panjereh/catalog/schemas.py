@@ -9,7 +9,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from pydantic_core import PydanticCustomError
 
-from panjereh.catalog.models import Channel, Initiation, LifeEvent, ServiceKind
+from panjereh.catalog.constants import Channel, Initiation, LifeEvent, ServiceKind
 from panjereh.core.persian import fold_digits, search_key
 
 SERVICE_ID = re.compile(r"^[0-9]{11}$")

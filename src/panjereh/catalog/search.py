@@ -9,17 +9,19 @@ import threading
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rapidfuzz import process
 from rapidfuzz.distance import Levenshtein
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
-from panjereh.agencies.models import Agency
 from panjereh.catalog.models import ServiceCard
 from panjereh.core.db import outermost_commit
 from panjereh.core.persian import search_keys_variants
+
+if TYPE_CHECKING:
+    from panjereh.agencies.models import Agency
 
 TITLE, KEYWORDS, DESCRIPTION = 3.0, 2.0, 1.0  # title outranks keywords outranks description
 EXACT, PREFIX, TYPO = 1.0, 0.8, 0.6

@@ -21,7 +21,8 @@ from sqlalchemy.orm import Session
 from panjereh.agencies import selectors as agency_selectors
 from panjereh.agencies.service import load_agency_records
 from panjereh.catalog import service
-from panjereh.catalog.models import Channel, Initiation, LifeEvent, ServiceCard, ServiceKind
+from panjereh.catalog.constants import Channel, Initiation, LifeEvent, ServiceKind
+from panjereh.catalog.models import ServiceCard
 from panjereh.catalog.schemas import ServiceCardIn
 from panjereh.core.config import Settings
 from panjereh.core.seeding import Advance

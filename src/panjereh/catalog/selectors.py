@@ -8,9 +8,10 @@ from dataclasses import dataclass
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from panjereh.agencies.models import Agency
+from panjereh.agencies import selectors as agency_selectors
+from panjereh.catalog.constants import LifeEvent
 from panjereh.catalog.exceptions import ServiceNotFound
-from panjereh.catalog.models import LifeEvent, ServiceCard, ServiceCardVersion
+from panjereh.catalog.models import ServiceCard, ServiceCardVersion
 from panjereh.core.persian import fold_digits
 
 
@@ -91,16 +92,18 @@ def life_event_counts(session: Session) -> dict[LifeEvent, int]:
 
 def agency_inventory_stats(session: Session) -> list[AgencyInventoryStats]:
     """Per agency that has cards: totals through the window, online, smart (shown and derived)."""
+    codes = agency_selectors.agency_codes(session)
     rows = session.execute(
         select(
-            Agency.code,
+            ServiceCard.agency_id,
             ServiceCard.offered_through_window,
             ServiceCard.declared_maturity_level,
             ServiceCard.derived_maturity_level,
-        ).join(Agency, ServiceCard.agency_id == Agency.id)
+        )
     )
     figures: dict[str, list[int]] = {}
-    for code, through_window, declared, derived in rows:
+    for agency_id, through_window, declared, derived in rows:
+        code = codes[agency_id]
         level = derived if derived is not None else declared
         entry = figures.setdefault(code, [0, 0, 0, 0, 0])
         entry[0] += 1

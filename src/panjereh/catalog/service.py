@@ -3,17 +3,19 @@
 from __future__ import annotations
 
 import secrets
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from panjereh.agencies.models import Agency
 from panjereh.catalog import search
 from panjereh.catalog.exceptions import InvalidServiceCard, ServiceNotFound
 from panjereh.catalog.models import ServiceCard, ServiceCardVersion
 from panjereh.catalog.schemas import ServiceCardIn
 from panjereh.core.db import utcnow
+
+if TYPE_CHECKING:
+    from panjereh.agencies.models import Agency
 
 # The fields a card's author writes; a version snapshot holds these and the derived ones.
 AUTHORED_FIELDS = (

@@ -7,7 +7,7 @@ import io
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from openpyxl import Workbook, load_workbook
 from pydantic import ValidationError
@@ -16,12 +16,14 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from panjereh.agencies import selectors as agency_selectors
-from panjereh.agencies.models import Agency
 from panjereh.catalog import labels, service
 from panjereh.catalog.exceptions import ImportRejected
 from panjereh.catalog.models import ServiceCard
 from panjereh.catalog.schemas import ServiceCardIn
 from panjereh.core.persian import fold_digits, to_persian_digits
+
+if TYPE_CHECKING:
+    from panjereh.agencies.models import Agency
 
 COLUMNS = (
     "service_id",

@@ -8,7 +8,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from panjereh.conformance.config import ConformanceSettings
-from panjereh.conformance.models import CheckStatus, RunTrigger, RunVerdict
+from panjereh.conformance.constants import CheckStatus, RunTrigger, RunVerdict
 from panjereh.conformance.runner import AgencyReport
 from panjereh.conformance.tasks import RunSummary, all_checked_agencies, run_checks
 from panjereh.core.config import get_settings

@@ -8,7 +8,7 @@ import time
 import httpx
 
 from panjereh.conformance.config import ConformanceSettings
-from panjereh.conformance.models import RunTrigger
+from panjereh.conformance.constants import RunTrigger
 from panjereh.conformance.tasks import RunSummary, run_due_checks
 from panjereh.core.config import Settings
 from panjereh.core.db import make_engine, make_sessionmaker

@@ -10,11 +10,11 @@ from datetime import datetime
 
 import httpx
 
-from panjereh.agencies.models import ConnectionStatus
+from panjereh.agencies.constants import ConnectionStatus
 from panjereh.conformance.checks import registry
 from panjereh.conformance.checks.base import Outcome, ProbeContext, SystemCheck, SystemTarget, elapsed_ms
 from panjereh.conformance.config import ConformanceSettings
-from panjereh.conformance.models import CheckStatus, RunVerdict
+from panjereh.conformance.constants import CheckStatus, RunVerdict
 from panjereh.core.config import Settings
 from panjereh.core.db import utcnow
 

@@ -5,13 +5,18 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
-from panjereh.agencies.models import Agency, AgencySystem, ConnectionStatus
+from panjereh.agencies import selectors as agency_selectors
+from panjereh.agencies.constants import ConnectionStatus
 from panjereh.conformance.exceptions import RunNotFound
 from panjereh.conformance.models import ConformanceRun, ConformanceState, StatusChange
+
+if TYPE_CHECKING:
+    from panjereh.agencies.models import Agency
 
 
 def latest_run(session: Session, agency_id: str) -> ConformanceRun | None:
@@ -73,10 +78,8 @@ class AgencyConformance:
 
 def national_overview(session: Session) -> list[AgencyConformance]:
     """Every agency with its status, systems count and newest run; the worst statuses first."""
-    agencies = session.scalars(select(Agency).order_by(Agency.code)).all()
-    systems = dict(
-        session.execute(select(AgencySystem.agency_id, func.count()).group_by(AgencySystem.agency_id)).all()
-    )
+    agencies = agency_selectors.list_agencies(session)
+    systems = agency_selectors.system_counts(session)
     newest = (
         select(ConformanceRun.agency_id, func.max(ConformanceRun.started_at).label("at"))
         .group_by(ConformanceRun.agency_id)
@@ -106,29 +109,13 @@ def national_overview(session: Session) -> list[AgencyConformance]:
     return rows
 
 
-def status_counts(session: Session) -> dict[ConnectionStatus, int]:
-    """How many agencies are in each connection status (the dashboard's figure)."""
-    counts = dict(
-        session.execute(
-            select(Agency.connection_status, func.count()).group_by(Agency.connection_status)
-        ).all()
-    )
-    return {status: counts.get(status, 0) for status in ConnectionStatus}
-
-
-def due_agencies(session: Session, now: datetime, interval: timedelta) -> Sequence[Agency]:
+def due_agencies(session: Session, now: datetime, interval: timedelta) -> list[Agency]:
     """Agencies with at least one system whose last run is older than the interval (or who never ran)."""
-    has_system = select(AgencySystem.agency_id).distinct()
-    return session.scalars(
-        select(Agency)
-        .outerjoin(ConformanceState, ConformanceState.agency_id == Agency.id)
-        .where(Agency.id.in_(has_system))
-        .where((ConformanceState.last_run_at.is_(None)) | (ConformanceState.last_run_at <= now - interval))
-        .order_by(Agency.code)
-    ).all()
-
-
-def agencies_with_systems(session: Session) -> Sequence[Agency]:
-    """Every agency that has at least one registered system (what `check --all` covers)."""
-    has_system = select(AgencySystem.agency_id).distinct()
-    return session.scalars(select(Agency).where(Agency.id.in_(has_system)).order_by(Agency.code)).all()
+    last_runs = dict(
+        session.execute(select(ConformanceState.agency_id, ConformanceState.last_run_at)).tuples()
+    )
+    return [
+        agency
+        for agency in agency_selectors.agencies_with_systems(session)
+        if (last := last_runs.get(agency.id)) is None or last <= now - interval
+    ]

@@ -3,29 +3,26 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from panjereh.agencies import selectors as agency_selectors
 from panjereh.agencies import service as agency_service
-from panjereh.agencies.models import Agency, ConnectionStatus
+from panjereh.agencies.constants import ConnectionStatus
 from panjereh.conformance.checks import registry
 from panjereh.conformance.checks.base import SystemTarget
 from panjereh.conformance.config import ConformanceSettings
-from panjereh.conformance.models import (
-    CheckStatus,
-    ConformanceResult,
-    ConformanceRun,
-    ConformanceState,
-    RunTrigger,
-    RunVerdict,
-    StatusChange,
-)
+from panjereh.conformance.constants import CheckStatus, RunTrigger, RunVerdict
+from panjereh.conformance.models import ConformanceResult, ConformanceRun, ConformanceState, StatusChange
 from panjereh.conformance.runner import AgencyPlan, AgencyReport, Finding, probe_sync
 from panjereh.core.config import Settings
 from panjereh.core.db import utcnow
 from panjereh.exchange import selectors as exchange_selectors
+
+if TYPE_CHECKING:
+    from panjereh.agencies.models import Agency
 
 
 def state_of(session: Session, agency: Agency) -> ConformanceState:
@@ -154,7 +151,7 @@ def record(
     session: Session, report: AgencyReport, trigger: RunTrigger, config: ConformanceSettings
 ) -> ConformanceRun:
     """Store a run with every finding, update the streaks and move the status (with history) if due."""
-    agency = session.get_one(Agency, report.plan.agency_id)
+    agency = agency_selectors.get_agency(session, report.plan.agency_id)
     state = state_of(session, agency)
     verdict = report.verdict
     findings = report.findings

@@ -9,10 +9,10 @@ from datetime import datetime, timedelta
 from sqlalchemy.orm import Session, sessionmaker
 
 from panjereh.agencies import selectors as agency_selectors
-from panjereh.agencies.models import ConnectionStatus
+from panjereh.agencies.constants import ConnectionStatus
 from panjereh.conformance import selectors, service
 from panjereh.conformance.config import ConformanceSettings
-from panjereh.conformance.models import RunTrigger, RunVerdict
+from panjereh.conformance.constants import RunTrigger, RunVerdict
 from panjereh.conformance.runner import AgencyReport, Finding, probe_sync
 from panjereh.core.config import Settings
 from panjereh.core.db import unit_of_work, utcnow
@@ -102,4 +102,4 @@ def run_due_checks(
 def all_checked_agencies(factory: sessionmaker[Session]) -> list[str]:
     """The codes `check --all` covers: every agency with a registered system."""
     with unit_of_work(factory) as session:
-        return [agency.code for agency in selectors.agencies_with_systems(session)]
+        return [agency.code for agency in agency_selectors.agencies_with_systems(session)]

@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from panjereh.core.config import REPO_ROOT
 from panjereh.delivery.exceptions import InvalidDefinition
+from panjereh.delivery.rules import compile_model
 
 DEFINITIONS_DIR = Path(__file__).resolve().parent / "definitions"
 SERVICES_YAML = REPO_ROOT / "src" / "panjereh" / "registries" / "services.yaml"
@@ -339,8 +340,6 @@ def parse_definition(raw: dict[str, Any], model: dict[str, Any], *, where: str) 
 
 
 def _check_model(model: dict[str, Any], where: str) -> None:
-    from panjereh.delivery.engine import compile_model
-
     if model.get("contentType") != "application/vnd.gorules.decision":
         raise InvalidDefinition(
             f"{where}: the decision model is not a zen-engine JSON decision model (contentType)",

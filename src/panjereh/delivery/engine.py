@@ -8,29 +8,14 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-import zen
-
 from panjereh.delivery.definitions import LoadedDefinition
 from panjereh.delivery.exceptions import DecisionModelFailed
+from panjereh.delivery.rules import compile_model
 
 DECISIONS = ("approve", "refuse", "refer")
 RESERVED_ROOTS = ("inputs", "subject", "today")
 
-_ENGINE = zen.ZenEngine()
-_COMPILED: dict[str, Any] = {}
 _COMPILED_FOR_VERSION: dict[str, Any] = {}  # by a loaded definition's digest, which covers its model
-
-
-def compile_model(model: dict[str, Any]) -> Any:
-    """A compiled zen decision for a JSON model (cached by content)."""
-    text = json.dumps(model, sort_keys=True)
-    key = hashlib.sha256(text.encode()).hexdigest()
-    decision = _COMPILED.get(key)
-    if decision is None:
-        decision = _ENGINE.create_decision(text)
-        decision.validate()
-        _COMPILED[key] = decision
-    return decision
 
 
 @dataclass(frozen=True)

@@ -4,28 +4,17 @@ from __future__ import annotations
 
 import enum
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import JSON, BigInteger, Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from panjereh.core.db import Base, TimestampMixin, new_id, str_enum, utcnow
+from panjereh.delivery.constants import RequestState
 
-
-class RequestState(enum.StrEnum):
-    """Where a request is; the allowed moves are in `service.TRANSITIONS`."""
-
-    SUBMITTED = "submitted"
-    PROCESSING = "processing"  # fetching evidence, deciding
-    WAITING = "waiting"  # a registry did not answer; retried with back-off
-    IN_QUEUE = "in_queue"  # waiting for an officer of the agency
-    IN_REVIEW = "in_review"  # an officer took it
-    NEEDS_INFO = "needs_info"  # the officer asked the citizen for more
-    APPROVED = "approved"
-    REFUSED = "refused"
-
-
-FINAL_STATES = frozenset({RequestState.APPROVED, RequestState.REFUSED})
+if TYPE_CHECKING:
+    from panjereh.agencies.models import Agency
+    from panjereh.identity.models import Citizen
 
 
 class JobStatus(enum.StrEnum):
@@ -88,6 +77,14 @@ class ServiceRequest(TimestampMixin, Base):
     decided_at: Mapped[datetime | None] = mapped_column()
 
     definition: Mapped[DefinitionRecord] = relationship()
+    # Read-only links by code, for loading a request with its citizen and agency in one statement
+    # (`processing._load_for_decision`); the other domains' tables are named, never imported.
+    citizen: Mapped[Citizen | None] = relationship(
+        primaryjoin="foreign(ServiceRequest.national_code) == Citizen.national_code", viewonly=True
+    )
+    agency: Mapped[Agency | None] = relationship(
+        primaryjoin="foreign(ServiceRequest.agency_code) == Agency.code", viewonly=True
+    )
     events: Mapped[list[RequestEvent]] = relationship(
         back_populates="request", order_by="RequestEvent.seq", cascade="all, delete-orphan"
     )

@@ -4,7 +4,7 @@ the subject without any application; the result reaches the citizen's inbox."""
 from __future__ import annotations
 
 from datetime import UTC
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.orm import Session
 
@@ -14,8 +14,10 @@ from panjereh.core.logging import get_logger
 from panjereh.delivery import definitions as defs
 from panjereh.delivery import jobs, recurring, service
 from panjereh.delivery.models import FeedCursor
-from panjereh.exchange.client import PlatformClient
 from panjereh.exchange.exceptions import GrantMissing, ProviderUnavailable
+
+if TYPE_CHECKING:
+    from panjereh.exchange.client import PlatformClient
 
 log = get_logger(__name__)
 

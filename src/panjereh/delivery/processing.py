@@ -6,23 +6,26 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from datetime import date, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, joinedload
 
-from panjereh.agencies.models import Agency
 from panjereh.core.config import Settings
 from panjereh.core.db import one_statement, take_wait_slot, unit_of_work, utcnow
 from panjereh.core.jalali import TEHRAN
 from panjereh.delivery import engine, jobs, loading, service
+from panjereh.delivery.constants import RequestState
 from panjereh.delivery.definitions import Evidence, LoadedDefinition
-from panjereh.delivery.models import DefinitionRecord, RequestState, ServiceRequest
+from panjereh.delivery.models import DefinitionRecord, ServiceRequest
 from panjereh.delivery.service import Snapshot
 from panjereh.documents import service as documents_service
-from panjereh.exchange.client import PlatformClient
 from panjereh.exchange.exceptions import GrantMissing, ProviderUnavailable
-from panjereh.identity.models import Citizen
+
+if TYPE_CHECKING:
+    from panjereh.agencies.models import Agency
+    from panjereh.exchange.client import PlatformClient
+    from panjereh.identity.models import Citizen
 
 S = RequestState
 
@@ -367,14 +370,13 @@ def _load_for_decision(
     The caller keeps the whole row while it works: the session's identity map holds unchanged objects
     only weakly, so a citizen and agency nobody references would be gone before the lookups ran. The
     lock keeps a citizen's or officer's change to the request from being overwritten by the decision."""
-    row = session.execute(
-        select(ServiceRequest, Citizen, Agency)
-        .outerjoin(Citizen, Citizen.national_code == ServiceRequest.national_code)
-        .outerjoin(Agency, Agency.code == ServiceRequest.agency_code)
+    request = session.scalars(
+        select(ServiceRequest)
+        .options(joinedload(ServiceRequest.citizen), joinedload(ServiceRequest.agency))
         .where(ServiceRequest.id == request_id)
         .with_for_update(of=ServiceRequest)
     ).first()
-    return None if row is None else (row[0], row[1], row[2])
+    return None if request is None else (request, request.citizen, request.agency)
 
 
 def _wait(

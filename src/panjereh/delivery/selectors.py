@@ -13,9 +13,10 @@ from sqlalchemy.orm import Session, selectinload
 from panjereh.catalog import selectors as catalog_selectors
 from panjereh.catalog.exceptions import ServiceNotFound as CardNotFound
 from panjereh.delivery import tracking
+from panjereh.delivery.constants import RequestState
 from panjereh.delivery.exceptions import RequestNotFound
-from panjereh.delivery.models import DefinitionRecord, RequestState, ServiceRequest
-from panjereh.identity import policy
+from panjereh.delivery.models import DefinitionRecord, ServiceRequest
+from panjereh.identity import constants as levels
 
 QUEUE_STATES = (RequestState.IN_QUEUE, RequestState.IN_REVIEW, RequestState.NEEDS_INFO)
 
@@ -183,4 +184,4 @@ def required_level(session: Session, slug: str) -> int:
     try:
         return catalog_selectors.get_service_by_slug(session, slug).assurance_level
     except CardNotFound:
-        return policy.LEVEL_SMS
+        return levels.LEVEL_SMS

@@ -17,6 +17,7 @@ from panjereh.core.config import Settings
 from panjereh.core.db import utcnow
 from panjereh.core.persian import fold_digits
 from panjereh.delivery import jobs, loading, tracking
+from panjereh.delivery.constants import FINAL_STATES, RequestState
 from panjereh.delivery.definitions import InputField, LoadedDefinition
 from panjereh.delivery.exceptions import (
     IdempotencyConflict,
@@ -24,7 +25,7 @@ from panjereh.delivery.exceptions import (
     InvalidTransition,
     NotAnOfficer,
 )
-from panjereh.delivery.models import FINAL_STATES, Officer, RequestEvent, RequestState, ServiceRequest
+from panjereh.delivery.models import Officer, RequestEvent, ServiceRequest
 from panjereh.documents import service as documents_service
 from panjereh.identity import selectors as identity_selectors
 from panjereh.notify import service as notify_service

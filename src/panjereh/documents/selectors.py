@@ -1,13 +1,17 @@
-"""Reading documents: a citizen's own, one by number."""
+"""Reading documents: a citizen's own, one by number; the published verification keys."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from panjereh.core.config import Settings
 from panjereh.documents.exceptions import DocumentNotFound
+from panjereh.documents.keys import load_keyring
 from panjereh.documents.models import IssuedDocument
 from panjereh.documents.numbers import normalize_number
 
@@ -37,3 +41,17 @@ def get_document(session: Session, number: str) -> IssuedDocument:
     if document is None:
         raise DocumentNotFound()
     return document
+
+
+@dataclass(frozen=True)
+class PublishedKeys:
+    """The public half of the documents' signing keys: what an offline verifier trusts."""
+
+    jwks: dict[str, Any]
+    active_kid: str
+
+
+def published_keys(settings: Settings) -> PublishedKeys:
+    """The JWK Set documents are verified with and the id of the key that signs now."""
+    ring = load_keyring(settings)
+    return PublishedKeys(jwks=ring.jwks(), active_kid=ring.active_kid)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import enum
 from collections.abc import Callable
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import (
     JSON,
@@ -21,8 +21,10 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, Session, UOWTransaction, mapped_column, relationship
 
-from panjereh.agencies.models import Agency, AgencySystem
 from panjereh.core.db import Base, TimestampMixin, new_id, outermost_commit, str_enum, utcnow
+
+if TYPE_CHECKING:
+    from panjereh.agencies.models import Agency, AgencySystem
 
 LATENCY_BOUNDS_MS = (5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000)
 """Upper bounds of the stored latency histogram (ms); a twelfth bucket holds everything slower."""

@@ -7,9 +7,9 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session, aliased, joinedload
+from sqlalchemy.orm import Session, joinedload
 
-from panjereh.agencies.models import Agency
+from panjereh.agencies import selectors as agency_selectors
 from panjereh.exchange.exceptions import ClientNotFound, GrantNotFound, ServiceNotFound
 from panjereh.exchange.models import (
     LATENCY_BOUNDS_MS,
@@ -32,7 +32,7 @@ def list_services(session: Session, provider_code: str | None = None) -> Sequenc
         .order_by(DataService.code)
     )
     if provider_code:
-        query = query.join(DataService.provider).where(Agency.code == provider_code)
+        query = query.where(DataService.provider.has(code=provider_code))
     return session.scalars(query).unique().all()
 
 
@@ -65,9 +65,7 @@ def list_grants(
     if client_agency_code:
         query = query.where(Grant.client_agency_code == client_agency_code)
     if provider_agency_code:
-        query = (
-            query.join(Grant.service).join(DataService.provider).where(Agency.code == provider_agency_code)
-        )
+        query = query.where(Grant.service.has(DataService.provider.has(code=provider_agency_code)))
     if status is not None:
         query = query.where(Grant.status == status)
     if not include_standing:
@@ -121,10 +119,8 @@ def ledger_for_subject(
     offset: int = 0,
 ) -> list[LedgerRow]:
     """The citizen's data-access ledger, newest first; filters by client agency, service and time."""
-    client = aliased(Agency)
     query = (
-        select(LedgerEntry, client.name_fa, client.name_en, DataService.title_fa, DataService.title_en)
-        .outerjoin(client, client.code == LedgerEntry.client_agency_code)
+        select(LedgerEntry, DataService.title_fa, DataService.title_en)
         .outerjoin(DataService, DataService.code == LedgerEntry.service_code)
         .where(LedgerEntry.subject == normalize_subject(national_code))
     )
@@ -137,13 +133,15 @@ def ledger_for_subject(
     if until is not None:
         query = query.where(LedgerEntry.at < until)
     query = query.order_by(LedgerEntry.at.desc(), LedgerEntry.id).limit(limit).offset(offset)
+    rows = session.execute(query).tuples().all()
+    clients = agency_selectors.agencies_by_code(session, {entry.client_agency_code for entry, _, _ in rows})
     return [
         LedgerRow(
             message_id=entry.message_id,
             at=entry.at,
             client_agency_code=entry.client_agency_code,
-            client_agency_fa=name_fa or entry.client_agency_code,
-            client_agency_en=name_en or entry.client_agency_code,
+            client_agency_fa=(client and client.name_fa) or entry.client_agency_code,
+            client_agency_en=(client and client.name_en) or entry.client_agency_code,
             service_code=entry.service_code,
             service_title_fa=title_fa or entry.service_code,
             service_title_en=title_en or entry.service_code,
@@ -152,7 +150,8 @@ def ledger_for_subject(
             case_ref=entry.case_ref,
             status=entry.status,
         )
-        for entry, name_fa, name_en, title_fa, title_en in session.execute(query)
+        for entry, title_fa, title_en in rows
+        for client in [clients.get(entry.client_agency_code)]
     ]
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 from sqlalchemy import select
@@ -12,11 +12,13 @@ from sqlalchemy.orm import Session
 
 from panjereh.agencies import selectors as agency_selectors
 from panjereh.agencies import service as agency_service
-from panjereh.agencies.models import Agency
 from panjereh.core.db import utcnow
 from panjereh.exchange.catalog import RegistryRecord
 from panjereh.exchange.exceptions import GrantStateConflict, InvalidInquiry, NotProvider
 from panjereh.exchange.models import ClientKey, DataService, ExchangeClient, Grant, GrantStatus
+
+if TYPE_CHECKING:
+    from panjereh.agencies.models import Agency
 
 PLATFORM_AGENCY = "ito"
 PLATFORM_CLIENT_ID = "ito-platform"

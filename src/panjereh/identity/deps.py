@@ -15,7 +15,8 @@ from panjereh.core.deps import DbSession
 from panjereh.core.errors import PROBLEM_JSON, ProblemError
 from panjereh.core.persian import to_persian_digits
 from panjereh.core.requests import instance_uri
-from panjereh.identity import policy, sessions
+from panjereh.identity import constants as levels
+from panjereh.identity import sessions
 from panjereh.identity.exceptions import CrossSiteRequest, LevelNotOffered, LoginRequired, StepUpRequired
 from panjereh.identity.models import Citizen, WebSession
 from panjereh.identity.sessions import SESSION_COOKIE
@@ -99,11 +100,11 @@ def ensure_level(request: Request, level: int, *, return_to: str | None = None) 
     found: tuple[WebSession, Citizen] | None = getattr(request.state, "identity", None)
     if found is None:
         raise LoginRequired()
-    if level > policy.HIGHEST_LEVEL:
+    if level > levels.HIGHEST_LEVEL:
         raise LevelNotOffered(
-            f"Assurance level {level} is needed; the highest a login here gives is {policy.HIGHEST_LEVEL}",
+            f"Assurance level {level} is needed; the highest a login here gives is {levels.HIGHEST_LEVEL}",
             to_persian_digits(
-                f"سطح اطمینان {level} لازم است؛ بالاترین سطح ورود در پنجره {policy.HIGHEST_LEVEL} است"
+                f"سطح اطمینان {level} لازم است؛ بالاترین سطح ورود در پنجره {levels.HIGHEST_LEVEL} است"
             ),
             required_level=level,
         )

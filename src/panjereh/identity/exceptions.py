@@ -12,7 +12,7 @@ from panjereh.core.errors import (
     ValidationFailed,
 )
 from panjereh.core.persian import to_persian_digits
-from panjereh.identity import policy
+from panjereh.identity import constants as levels
 
 
 class InvalidNationalCode(ValidationFailed):
@@ -130,7 +130,7 @@ class StepUpRequired(Forbidden):
             ),
             required_level=required_level,
             current_level=current_level,
-            required_acr=f"{policy.ACR_PREFIX}{required_level}",
+            required_acr=f"{levels.ACR_PREFIX}{required_level}",
         )
         self.required_level = required_level
         self.return_to = return_to

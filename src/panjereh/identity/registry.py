@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
+from typing import TYPE_CHECKING
 
 from panjereh.core import jalali
-from panjereh.exchange.client import PlatformClient
 from panjereh.exchange.exceptions import ProviderUnavailable
 from panjereh.identity import policy
 from panjereh.identity.exceptions import (
@@ -16,6 +16,9 @@ from panjereh.identity.exceptions import (
     ShahkarMismatch,
     Underage,
 )
+
+if TYPE_CHECKING:
+    from panjereh.exchange.client import PlatformClient
 
 PURPOSE = "identity.registration"
 

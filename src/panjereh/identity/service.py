@@ -7,6 +7,7 @@ import math
 import secrets
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from typing import TYPE_CHECKING
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -21,7 +22,7 @@ from panjereh.core.identifiers import (
 )
 from panjereh.core.jalali import to_tehran
 from panjereh.core.persian import fold_digits, to_persian_digits
-from panjereh.exchange.client import PlatformClient
+from panjereh.identity import constants as levels
 from panjereh.identity import policy, selectors, totp
 from panjereh.identity.exceptions import (
     AccountLocked,
@@ -38,6 +39,9 @@ from panjereh.identity.models import Citizen, LoginAttempt, LoginEvent
 from panjereh.identity.ratelimit import FailureCounters, LoginLimits
 from panjereh.identity.registry import RegistryPerson, check_person
 from panjereh.notify import service as notify
+
+if TYPE_CHECKING:
+    from panjereh.exchange.client import PlatformClient
 
 LOGIN_COOKIE = "pj_login"  # binds a code to the browser that asked for it
 
@@ -60,7 +64,7 @@ class VerifyOutcome:
     status: str
     citizen: Citizen | None = None
     remaining: int = 0
-    level: int = policy.LEVEL_SMS
+    level: int = levels.LEVEL_SMS
     amr: tuple[str, ...] = ("sms",)
 
 
@@ -376,7 +380,7 @@ def verify_second_factor(
     counters.failures.reset(f"fail:{attempt.national_code}")
     _log_event(session, attempt.national_code, "success", "sms+otp", ip, user_agent)
     session.flush()
-    return VerifyOutcome("ok", citizen=citizen, level=policy.LEVEL_TWO_FACTOR, amr=("sms", "otp", "mfa"))
+    return VerifyOutcome("ok", citizen=citizen, level=levels.LEVEL_TWO_FACTOR, amr=("sms", "otp", "mfa"))
 
 
 def check_totp(session: Session, settings: Settings, citizen: Citizen, code: str) -> bool:

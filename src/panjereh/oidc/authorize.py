@@ -6,6 +6,7 @@ import re
 import secrets
 from dataclasses import dataclass, field
 from datetime import timedelta
+from typing import TYPE_CHECKING
 from urllib.parse import urlencode
 
 from sqlalchemy import select
@@ -13,11 +14,13 @@ from sqlalchemy.orm import Session
 
 from panjereh.core.crypto import sha256_hex
 from panjereh.core.db import utcnow
-from panjereh.identity import policy
-from panjereh.identity.models import Citizen, WebSession
+from panjereh.identity import constants as levels
 from panjereh.oidc import clients
 from panjereh.oidc.exceptions import InvalidClientRequest, OAuthError
 from panjereh.oidc.models import OidcAuthorizationCode, OidcClient, OidcConsent
+
+if TYPE_CHECKING:
+    from panjereh.identity.models import Citizen, WebSession
 
 CODE_LIFETIME = timedelta(minutes=2)  # RFC 6749 §4.1.2: short, at most 10 minutes
 _PKCE_CHALLENGE = re.compile(r"^[A-Za-z0-9_-]{43}$")  # base64url(SHA-256) without padding
@@ -49,8 +52,8 @@ class AuthorizationRequest:
 
     def requested_level(self) -> int:
         """The highest level named in `acr_values` (voluntary: satisfied when possible)."""
-        levels = [policy.level_of_acr(value) for value in self.acr_values]
-        return max([level for level in levels if level] or [policy.LEVEL_SMS])
+        named = [levels.level_of_acr(value) for value in self.acr_values]
+        return max([level for level in named if level] or [levels.LEVEL_SMS])
 
 
 def validate(session: Session, params: dict[str, str]) -> AuthorizationRequest:
@@ -178,7 +181,7 @@ def issue_code(
             scope=request.scope,
             nonce=request.nonce,
             code_challenge=request.code_challenge,
-            acr=policy.acr_for(web_session.level),
+            acr=levels.acr_for(web_session.level),
             amr=web_session.amr,
             auth_time=web_session.auth_time,
             created_at=now,

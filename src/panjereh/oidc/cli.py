@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from panjereh.core.config import Settings, get_settings
 from panjereh.core.db import make_engine, make_sessionmaker, unit_of_work
-from panjereh.oidc import clients, keys
+from panjereh.oidc import clients, keys, selectors
 
 app = typer.Typer(
     help="The OpenID Connect provider: clients (agency apps) and signing keys.", no_args_is_help=True
@@ -75,7 +75,7 @@ def list_() -> None:
     """Registered clients."""
     _settings, factory = _factory()
     with unit_of_work(factory) as session:
-        rows = [clients.describe(client) for client in clients.list_clients(session)]
+        rows = [clients.describe(client) for client in selectors.list_clients(session)]
     typer.echo(json.dumps(rows, ensure_ascii=False, indent=2))
 
 

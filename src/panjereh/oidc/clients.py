@@ -12,7 +12,6 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from joserfc import jwk
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from panjereh.core.crypto import sha256_hex
@@ -176,10 +175,6 @@ def get_client(session: Session, client_id: str) -> OidcClient | None:
     """An enabled client, or None."""
     client = session.get(OidcClient, client_id) if client_id else None
     return client if client is not None and client.disabled_at is None else None
-
-
-def list_clients(session: Session) -> Sequence[OidcClient]:
-    return session.scalars(select(OidcClient).order_by(OidcClient.client_id)).all()
 
 
 def disable(session: Session, client_id: str) -> OidcClient:

@@ -12,7 +12,7 @@ from starlette.concurrency import run_in_threadpool
 
 from panjereh.core.db import unit_of_work
 from panjereh.core.deps import AppSettings, DbSession
-from panjereh.oidc import clients, tokens
+from panjereh.oidc import clients, selectors, tokens
 from panjereh.oidc.exceptions import AdminTokenRejected, ClientNotFound, OAuthError
 from panjereh.oidc.keys import ALG, KeyRing
 
@@ -223,7 +223,7 @@ def create_client(body: ClientIn, db: DbSession, _: Admin) -> dict[str, Any]:
 
 @admin_router.get("/clients", summary="Registered clients")
 def list_clients(db: DbSession, _: Admin) -> list[dict[str, Any]]:
-    return [clients.describe(client) for client in clients.list_clients(db)]
+    return [clients.describe(client) for client in selectors.list_clients(db)]
 
 
 @admin_router.get("/clients/{client_id}", summary="One client")

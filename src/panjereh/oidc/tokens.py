@@ -9,7 +9,7 @@ import secrets
 import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 from urllib.parse import unquote
 
 from authlib.oauth2.rfc7636 import create_s256_code_challenge
@@ -22,9 +22,8 @@ from sqlalchemy.orm import Session
 from panjereh.core.config import Settings
 from panjereh.core.crypto import keyed_hash, sha256_hex
 from panjereh.core.db import new_id, utcnow
-from panjereh.identity import policy
+from panjereh.identity import constants as levels
 from panjereh.identity import selectors as identity_selectors
-from panjereh.identity.models import Citizen
 from panjereh.oidc import clients
 from panjereh.oidc.clients import ClientCache, ClientInfo
 from panjereh.oidc.exceptions import OAuthError
@@ -37,6 +36,9 @@ from panjereh.oidc.models import (
     OidcGrant,
     OidcToken,
 )
+
+if TYPE_CHECKING:
+    from panjereh.identity.models import Citizen
 
 ACCESS_LIFETIME = timedelta(minutes=10)
 REFRESH_LIFETIME = timedelta(days=30)
@@ -445,4 +447,4 @@ def connected_apps(session: Session, citizen: Citizen) -> list[tuple[Any, OidcCl
 
 
 def level_of(acr: str) -> int:
-    return policy.level_of_acr(acr) or policy.LEVEL_SMS
+    return levels.level_of_acr(acr) or levels.LEVEL_SMS

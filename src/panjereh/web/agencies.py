@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 
 from panjereh.agencies import selectors as agency_selectors
-from panjereh.agencies.models import Agency
 from panjereh.catalog import selectors as catalog_selectors
 from panjereh.core.deps import DbSession
 from panjereh.web.catalog import label_context
+
+if TYPE_CHECKING:
+    from panjereh.agencies.models import Agency
 
 router = APIRouter(include_in_schema=False)
 

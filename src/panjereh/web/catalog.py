@@ -9,7 +9,7 @@ from fastapi.responses import HTMLResponse, Response
 
 from panjereh.agencies import selectors as agency_selectors
 from panjereh.catalog import labels, selectors
-from panjereh.catalog.models import Channel, LifeEvent
+from panjereh.catalog.constants import Channel, LifeEvent
 from panjereh.catalog.search import SearchFilters, holder_of
 from panjereh.core.deps import DbSession
 from panjereh.core.persian import to_persian_digits

@@ -8,11 +8,11 @@ from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import HTMLResponse
 
 from panjereh.agencies import selectors as agency_selectors
-from panjereh.agencies.models import ConnectionStatus
+from panjereh.agencies.constants import ConnectionStatus
 from panjereh.conformance import selectors
 from panjereh.conformance.checks import registry
+from panjereh.conformance.constants import CheckStatus
 from panjereh.conformance.exceptions import RunNotFound
-from panjereh.conformance.models import CheckStatus
 from panjereh.core.deps import DbSession
 
 router = APIRouter(prefix="/conformance", include_in_schema=False)
@@ -40,7 +40,7 @@ def _common() -> dict[str, Any]:
 def national_list(request: Request, db: DbSession) -> HTMLResponse:
     """Every agency's connection status and its last run, the worst first."""
     rows = selectors.national_overview(db)
-    counts = selectors.status_counts(db)
+    counts = agency_selectors.status_counts(db)
     return request.app.state.templates.render(
         request, "conformance/list.html", {"rows": rows, "counts": counts, **_common()}
     )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+from typing import TYPE_CHECKING
 
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.concurrency import run_in_threadpool
@@ -13,12 +14,14 @@ from starlette.datastructures import FormData
 from panjereh.core.config import Settings
 from panjereh.core.deps import AppSettings, DbSession
 from panjereh.delivery import loading, selectors, service, tracking
+from panjereh.delivery.constants import RequestState
 from panjereh.delivery.exceptions import InvalidApplication, NotAnOfficer
-from panjereh.delivery.models import RequestState
 from panjereh.delivery.schemas import preview_of
 from panjereh.identity.deps import CurrentCitizen, ensure_level
-from panjereh.identity.models import Citizen
 from panjereh.web.csrf import CsrfProtected
+
+if TYPE_CHECKING:
+    from panjereh.identity.models import Citizen
 
 router = APIRouter(include_in_schema=False)
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import HTMLResponse, Response
@@ -15,15 +15,16 @@ from panjereh.core.deps import AppSettings, DbSession
 from panjereh.core.i18n import translations
 from panjereh.documents import pdf, qr
 from panjereh.documents.exceptions import DocumentNotFound
-from panjereh.documents.keys import load_keyring
 from panjereh.documents.masking import mask_national_code
-from panjereh.documents.models import IssuedDocument
 from panjereh.documents.numbers import format_number
-from panjereh.documents.selectors import documents_of, find_document
+from panjereh.documents.selectors import documents_of, find_document, published_keys
 from panjereh.documents.verification import Verification, verify_number, verify_payload, verify_text
 from panjereh.identity.deps import CurrentCitizen
-from panjereh.identity.models import Citizen
 from panjereh.web.templating import Templates
+
+if TYPE_CHECKING:
+    from panjereh.documents.models import IssuedDocument
+    from panjereh.identity.models import Citizen
 
 router = APIRouter(include_in_schema=False)
 
@@ -53,9 +54,9 @@ def verify_page(
 @router.get("/verify/keys", response_class=HTMLResponse)
 def keys_page(request: Request, settings: AppSettings) -> HTMLResponse:
     """The public keys documents are signed with, and how to verify offline."""
-    ring = load_keyring(settings)
+    published = published_keys(settings)
     return _templates(request).render(
-        request, "documents/keys.html", {"keys": ring.jwks()["keys"], "active_kid": ring.active_kid}
+        request, "documents/keys.html", {"keys": published.jwks["keys"], "active_kid": published.active_kid}
     )
 
 

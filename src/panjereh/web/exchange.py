@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import re
 from datetime import datetime, time, timedelta
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
@@ -13,7 +13,6 @@ from sqlalchemy.orm import Session
 
 from panjereh.agencies import selectors as agency_selectors
 from panjereh.agencies.exceptions import AgencyNotFound
-from panjereh.agencies.models import Agency
 from panjereh.catalog import selectors as catalog_selectors
 from panjereh.catalog.exceptions import ServiceNotFound
 from panjereh.core import jalali
@@ -27,10 +26,13 @@ from panjereh.exchange import selectors, service
 from panjereh.exchange.exceptions import GrantNotFound, InvalidInquiry
 from panjereh.exchange.schemas import LedgerOut
 from panjereh.identity.deps import CurrentCitizen
-from panjereh.identity.models import Citizen
 from panjereh.notify import selectors as notify_selectors
 from panjereh.notify import service as notify_service
 from panjereh.web.csrf import CsrfProtected
+
+if TYPE_CHECKING:
+    from panjereh.agencies.models import Agency
+    from panjereh.identity.models import Citizen
 
 router = APIRouter(include_in_schema=False)
 api = APIRouter(prefix="/exchange", tags=["exchange"])

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 from urllib.parse import quote
 
 import segno
@@ -12,10 +12,10 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from panjereh.core.deps import AppSettings, DbSession
 from panjereh.core.errors import ProblemError
-from panjereh.identity import policy, selectors, service, sessions, totp
+from panjereh.identity import constants as levels
+from panjereh.identity import selectors, service, sessions, totp
 from panjereh.identity.deps import CurrentCitizen, CurrentWebSession, OptionalCitizen, require_level
 from panjereh.identity.exceptions import SecondFactorInvalid, WrongCode
-from panjereh.identity.models import Citizen
 from panjereh.identity.ratelimit import FailureCounters, LoginLimits
 from panjereh.identity.service import LOGIN_COOKIE
 from panjereh.identity.sessions import SESSION_COOKIE
@@ -23,6 +23,9 @@ from panjereh.notify import selectors as inbox_selectors
 from panjereh.notify import service as notify_service
 from panjereh.oidc import tokens as oidc_tokens
 from panjereh.web.csrf import CsrfProtected
+
+if TYPE_CHECKING:
+    from panjereh.identity.models import Citizen
 
 router = APIRouter(include_in_schema=False)
 
@@ -280,7 +283,7 @@ def step_up_submit(
         service.record_failure(store, citizen.national_code)
         return _problem_page(request, "identity/verify.html", context, SecondFactorInvalid())
     store.reset(f"fail:{citizen.national_code}")
-    token = sessions.raise_level(db, web_session, policy.LEVEL_TWO_FACTOR, "otp")
+    token = sessions.raise_level(db, web_session, levels.LEVEL_TWO_FACTOR, "otp")
     db.commit()
     response = RedirectResponse(safe_next(next), status_code=303)
     _set_cookie(request, response, SESSION_COOKIE, token, None)  # a new token for the new level
@@ -442,7 +445,7 @@ def totp_confirm(
         page = _account(request, "security", {**context, **_error_context(error, locale)})
         page.status_code = error.status
         return page
-    token = sessions.raise_level(db, web_session, policy.LEVEL_TWO_FACTOR, "otp")
+    token = sessions.raise_level(db, web_session, levels.LEVEL_TWO_FACTOR, "otp")
     notify_service.send(
         db,
         settings,
@@ -464,8 +467,9 @@ def totp_confirm(
 @router.post("/account/security/totp/disable")
 def totp_disable(
     # A POST cannot be repeated by the redirect back from step-up: the browser returns to the page.
+    # FastAPI takes the last dependency of the flattened `Annotated`: this one, which asks for level 2.
     citizen: Annotated[
-        Citizen, Depends(require_level(policy.LEVEL_TWO_FACTOR, return_to="/account/security"))
+        CurrentCitizen, Depends(require_level(levels.LEVEL_TWO_FACTOR, return_to="/account/security"))
     ],
     db: DbSession,
     _: CsrfProtected,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urlencode
 
 from fastapi import APIRouter, Request
@@ -15,12 +15,14 @@ from panjereh.core.deps import AppSettings, DbSession
 from panjereh.core.requests import instance_uri
 from panjereh.identity import sessions
 from panjereh.identity.deps import optional_citizen
-from panjereh.identity.models import Citizen, WebSession
 from panjereh.oidc import authorize as authz
 from panjereh.oidc import clients, tokens
 from panjereh.oidc.exceptions import InvalidClientRequest
 from panjereh.oidc.router import key_ring
 from panjereh.web.csrf import CsrfProtected
+
+if TYPE_CHECKING:
+    from panjereh.identity.models import Citizen, WebSession
 
 router = APIRouter(include_in_schema=False)
 

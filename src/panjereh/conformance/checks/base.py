@@ -6,15 +6,17 @@ import asyncio
 import time
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import httpx
 from sqlalchemy.orm import Session
 
-from panjereh.agencies.models import Agency
 from panjereh.conformance.config import ConformanceSettings
-from panjereh.conformance.models import CheckStatus
+from panjereh.conformance.constants import CheckStatus
 from panjereh.core.config import Settings
+
+if TYPE_CHECKING:
+    from panjereh.agencies.models import Agency
 
 
 @dataclass(frozen=True)

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from sqlalchemy.orm import Session
 
-from panjereh.agencies.models import Agency
 from panjereh.catalog import selectors as catalog_selectors
 from panjereh.conformance.checks.base import AgencyCheck, Outcome, passed, warned
 from panjereh.conformance.checks.registry import register
 from panjereh.core.config import Settings
+
+if TYPE_CHECKING:
+    from panjereh.agencies.models import Agency
 
 
 @register

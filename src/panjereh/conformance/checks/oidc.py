@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from sqlalchemy.orm import Session
 
-from panjereh.agencies.models import Agency
 from panjereh.conformance.checks.base import AgencyCheck, Outcome, failed, not_applicable, passed
 from panjereh.conformance.checks.registry import register
 from panjereh.core.config import Settings
-from panjereh.oidc import clients as oidc_clients
+from panjereh.oidc import selectors as oidc_selectors
+
+if TYPE_CHECKING:
+    from panjereh.agencies.models import Agency
 
 LOOPBACK = {"127.0.0.1", "localhost", "[::1]"}
 
@@ -41,7 +44,7 @@ class OidcClientSound(AgencyCheck):
     def run(self, session: Session, agency: Agency, settings: Settings) -> Outcome:
         clients = [
             client
-            for client in oidc_clients.list_clients(session)
+            for client in oidc_selectors.list_clients(session)
             if client.agency_code == agency.code and client.disabled_at is None
         ]
         if not clients:
