@@ -14,6 +14,7 @@ from panjereh.agencies import router as agencies_api
 from panjereh.analytics.router import router as analytics_router
 from panjereh.analytics.visits import VisitMiddleware, VisitRecorder
 from panjereh.catalog import router as catalog_api
+from panjereh.catalog.search import IndexHolder
 from panjereh.core.config import Settings, get_settings
 from panjereh.core.db import make_engine, make_sessionmaker, ping
 from panjereh.core.headers import FrameGuardMiddleware
@@ -28,6 +29,7 @@ from panjereh.documents.router import router as documents_api
 from panjereh.exchange import gateway as exchange_gateway
 from panjereh.exchange import router as exchange_router
 from panjereh.exchange.client import PlatformClient
+from panjereh.exchange.registration import ExchangeRegistryChecks
 from panjereh.identity import deps as identity_deps
 from panjereh.identity import ratelimit as identity_ratelimit
 from panjereh.oidc import router as oidc_router
@@ -96,6 +98,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.exchange = PlatformClient(
         settings, lambda: app.state.sessionmaker(), metrics_registry=metrics.registry
     )
+    # Registration asks Shahkar and the civil registry through the exchange (identity names the checks).
+    app.state.registry_checks = ExchangeRegistryChecks(app.state.exchange)
+    app.state.catalog_index = IndexHolder()
+    oidc_router.install(app, settings)
     install_problem_handlers(app, html_renderer=app.state.templates.render_problem)
     _add_operations_routes(app, metrics)
     # Routes are matched in order: the machine hot paths (the exchange gateway, then the OIDC token and
@@ -120,7 +126,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     web_documents.mount(app)
     app.include_router(exchange_router.router, prefix=API_PREFIX)
     app.include_router(web_exchange.router)
-    app.include_router(web_exchange.api, prefix=API_PREFIX)
     identity_deps.install(app)
     app.include_router(web_identity.router)
     app.include_router(web_oidc.router)

@@ -7,17 +7,16 @@ import heapq
 import re
 import threading
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from rapidfuzz import process
 from rapidfuzz.distance import Levenshtein
-from sqlalchemy import event
 from sqlalchemy.orm import Session
 
 from panjereh.catalog.models import ServiceCard
-from panjereh.core.db import outermost_commit
+from panjereh.core.db import on_commit
 from panjereh.core.persian import search_keys_variants
 
 if TYPE_CHECKING:
@@ -273,27 +272,26 @@ def build_index(cards: Iterable[ServiceCard]) -> CatalogIndex:
 # from a session that could not yet see the change is thrown away after the commit.
 _generation = 0
 _generation_lock = threading.Lock()
+_CHANGED = "catalog.changed"  # session.info: this transaction has changed the catalog
 
 
 def mark_changed(session: Session | None = None) -> None:
-    """The catalog changed: every index built before now is stale."""
+    """The catalog changed: every index built before now is stale, and again when the session's
+    transaction ends (committed or rolled back)."""
     global _generation
     with _generation_lock:
         _generation += 1
-    if session is not None:
-        session.info["catalog_changed"] = True
+    if session is not None and not session.info.get(_CHANGED):
+        session.info[_CHANGED] = True
+        on_commit(session, _transaction_ended(session), on_rollback=_transaction_ended(session))
 
 
-@event.listens_for(Session, "after_commit")
-def _after_commit(session: Session) -> None:
-    if outermost_commit(session) and session.info.pop("catalog_changed", False):
+def _transaction_ended(session: Session) -> Callable[[], None]:
+    def ended() -> None:
+        session.info.pop(_CHANGED, None)
         mark_changed()
 
-
-@event.listens_for(Session, "after_rollback")
-def _after_rollback(session: Session) -> None:
-    if session.info.pop("catalog_changed", False):
-        mark_changed()
+    return ended
 
 
 class IndexHolder:
@@ -331,9 +329,6 @@ class IndexHolder:
 
 
 def holder_of(state: Any) -> IndexHolder:
-    """The application's index holder, kept on its state (made on first use)."""
-    holder: IndexHolder | None = getattr(state, "catalog_index", None)
-    if holder is None:
-        holder = IndexHolder()
-        state.catalog_index = holder
+    """The application's index holder (`state.catalog_index`, made by the application factory)."""
+    holder: IndexHolder = state.catalog_index
     return holder

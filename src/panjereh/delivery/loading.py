@@ -87,17 +87,19 @@ def _record_in_catalog(session: Session, slug: str, level: int, flags: list[str]
 
 
 def active_record(session: Session, slug: str) -> DefinitionRecord:
-    """The active version of a service's definition (loaded from the bundle on first use)."""
+    """The active version of a service's definition, as loaded (`sync_definitions`).
+
+    Only loading writes: a version is stored and its maturity recorded in the catalog when definitions
+    are loaded (`panjereh seed`, `panjereh delivery load`), never on a citizen's request, so a request
+    reads and writes delivery's own tables alone. A service whose definition was never loaded is not
+    executable."""
     record = session.scalar(
         select(DefinitionRecord).where(DefinitionRecord.slug == slug, DefinitionRecord.active.is_(True))
     )
     if record is None:
-        bundle = defs.bundled()
-        if slug not in bundle:
-            raise ServiceNotExecutable(
-                f"no executable definition for {slug!r}", f"خدمت «{slug}» تعریف اجرایی ندارد"
-            )
-        record = _store(session, bundle[slug])
+        raise ServiceNotExecutable(
+            f"no executable definition for {slug!r}", f"خدمت «{slug}» تعریف اجرایی ندارد"
+        )
     return record
 
 

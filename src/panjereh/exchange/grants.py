@@ -2,15 +2,15 @@
 the moment any grant changes.
 
 A change reaches every process when it becomes visible, not later:
-- this process: when the transaction that changed a grant commits (a session event), before the call
-  that revoked it returns;
+- this process: when the transaction that changed a grant commits (`announce_change`, which every
+  grant write in `exchange.service` calls), before the call that revoked it returns;
 - other processes (PostgreSQL): by `NOTIFY panjereh_grants`, sent inside that same transaction, which
   PostgreSQL delivers at its commit. Each process listens on its own connection; while that connection
   is down (starting, reconnecting) the cache is not used at all and every check reads the database.
 
 Stale entries are impossible by construction: a read that began before a change is not stored after
-it (a generation counter). Grants changed outside the ORM (an operator's SQL) reach the cache within
-`MAX_AGE_SECONDS`, or at once with `NOTIFY panjereh_grants`.
+it (a generation counter). Grants changed outside the exchange's service (an operator's SQL) reach the
+cache within `MAX_AGE_SECONDS`, or at once with `NOTIFY panjereh_grants`.
 """
 
 from __future__ import annotations
@@ -25,9 +25,11 @@ from datetime import datetime
 import psycopg
 from sqlalchemy import Table, bindparam, select
 from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.orm import Session
 
+from panjereh.core.db import on_commit
 from panjereh.core.logging import get_logger
-from panjereh.exchange.models import GRANT_CHANGED_HERE, GRANTS_CHANNEL, Grant, GrantStatus
+from panjereh.exchange.models import Grant, GrantStatus
 
 log = get_logger(__name__)
 
@@ -132,6 +134,33 @@ class GrantCache:
 _CACHES: weakref.WeakSet[GrantCache] = weakref.WeakSet()
 
 
+GRANTS_CHANNEL = "panjereh_grants"
+_ANNOUNCED = "exchange.grants_changed"  # session.info: this transaction has announced a grant change
+
+
+def announce_change(session: Session) -> None:
+    """A grant changed in this session's transaction: once it commits, every grants cache forgets.
+
+    Every write of a grant (`exchange.service`) calls this. On PostgreSQL a NOTIFY, delivered when (and
+    only if) the transaction commits, reaches every process's listener; this process's caches are
+    emptied at the commit itself."""
+    if session.info.get(_ANNOUNCED):
+        return
+    session.info[_ANNOUNCED] = True
+    connection = session.connection()
+    if connection.dialect.name == "postgresql":
+        connection.exec_driver_sql(f"NOTIFY {GRANTS_CHANNEL}")
+
+    def ended() -> None:
+        session.info.pop(_ANNOUNCED, None)
+
+    def committed() -> None:
+        ended()
+        invalidate_everywhere_in_process()
+
+    on_commit(session, committed, on_rollback=ended)
+
+
 def invalidate_everywhere_in_process() -> None:
     for cache in list(_CACHES):
         cache.invalidate()
@@ -176,7 +205,3 @@ class _Listener(threading.Thread):
                     cache._set_live(False)
                     del cache
             self._stop.wait(RECONNECT_SECONDS)
-
-
-# A grant committed in this process empties this process's caches (see models.announce_grant_changes).
-GRANT_CHANGED_HERE.append(invalidate_everywhere_in_process)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import enum
-from collections.abc import Callable
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -17,11 +16,10 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
-    event,
 )
-from sqlalchemy.orm import Mapped, Session, UOWTransaction, mapped_column, relationship
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from panjereh.core.db import Base, TimestampMixin, new_id, outermost_commit, str_enum, utcnow
+from panjereh.core.db import Base, TimestampMixin, new_id, str_enum, utcnow
 
 if TYPE_CHECKING:
     from panjereh.agencies.models import Agency, AgencySystem
@@ -236,38 +234,3 @@ class LedgerNoticeCursor(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     last_at: Mapped[datetime] = mapped_column()
-
-
-# --- a grant change announces itself -----------------------------------------------------------------
-# Here, beside the model, so that every process that can change a grant announces it, whatever else it
-# imports. The gateway's grants cache (exchange.grants) listens.
-
-GRANTS_CHANNEL = "panjereh_grants"
-GRANT_CHANGED_HERE: list[Callable[[], None]] = []  # called after a commit that changed a grant
-_CHANGED = "exchange.grants_changed"
-
-
-@event.listens_for(Session, "after_flush")
-def _announce_grant_changes(session: Session, _flush: UOWTransaction) -> None:
-    if session.info.get(_CHANGED):
-        return
-    if not any(isinstance(obj, Grant) for obj in (*session.new, *session.dirty, *session.deleted)):
-        return
-    session.info[_CHANGED] = True
-    connection = session.connection()
-    if connection.dialect.name == "postgresql":
-        # PostgreSQL delivers it when (and only if) this transaction commits, to every listener.
-        connection.exec_driver_sql(f"NOTIFY {GRANTS_CHANNEL}")
-
-
-@event.listens_for(Session, "after_commit")
-def _tell_this_process(session: Session) -> None:
-    if outermost_commit(session) and session.info.pop(_CHANGED, False):
-        for callback in GRANT_CHANGED_HERE:
-            callback()
-
-
-@event.listens_for(Session, "after_soft_rollback")
-def _forget_rolled_back(session: Session, previous: Any) -> None:
-    if previous.parent is None:  # the whole transaction, not a savepoint inside it
-        session.info.pop(_CHANGED, None)

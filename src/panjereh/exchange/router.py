@@ -1,8 +1,9 @@
-"""The exchange's API: the data-service directory, grants for both sides, client keys, monitoring."""
+"""The exchange's API: the data-service directory, grants for both sides, client keys, monitoring, and the
+signed-in citizen's own data-access ledger."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Query, Request
@@ -14,7 +15,17 @@ from panjereh.exchange import selectors, service
 from panjereh.exchange.exceptions import GrantNotFound, GrantStateConflict
 from panjereh.exchange.models import DataService, Grant, GrantStatus
 from panjereh.exchange.pipeline import Caller
-from panjereh.exchange.schemas import DecisionIn, GrantIn, GrantOut, HealthOut, KeyIn, KeyOut, ServiceOut
+from panjereh.exchange.schemas import (
+    DecisionIn,
+    GrantIn,
+    GrantOut,
+    HealthOut,
+    KeyIn,
+    KeyOut,
+    LedgerOut,
+    ServiceOut,
+)
+from panjereh.identity.deps import CurrentCitizen
 
 router = APIRouter(prefix="/exchange", tags=["exchange"])
 
@@ -164,3 +175,27 @@ def monitoring(
     until = utcnow() + timedelta(hours=1)
     rows = selectors.monitoring(db, by, until - timedelta(hours=hours + 1), until)
     return [HealthOut(availability=row.availability, **row.__dict__) for row in rows]
+
+
+@router.get("/my-data", response_model=list[LedgerOut], summary="The signed-in citizen's data-access ledger")
+def my_data_api(
+    citizen: CurrentCitizen,
+    db: DbSession,
+    agency: str | None = None,
+    service: str | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> list[LedgerOut]:
+    rows = selectors.ledger_for_subject(
+        db,
+        citizen.national_code,
+        agency=agency,
+        service=service,
+        since=since,
+        until=until,
+        limit=limit,
+        offset=offset,
+    )
+    return [LedgerOut.model_validate(row) for row in rows]

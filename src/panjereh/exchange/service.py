@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from panjereh.agencies import selectors as agency_selectors
 from panjereh.agencies import service as agency_service
 from panjereh.core.db import utcnow
+from panjereh.exchange import grants
 from panjereh.exchange.catalog import RegistryRecord
 from panjereh.exchange.exceptions import GrantStateConflict, InvalidInquiry, NotProvider
 from panjereh.exchange.models import ClientKey, DataService, ExchangeClient, Grant, GrantStatus
@@ -273,6 +274,7 @@ def request_grant(
     )
     session.add(grant)
     session.flush()
+    grants.announce_change(session)
     return grant
 
 
@@ -293,6 +295,7 @@ def approve_grant(session: Session, grant: Grant, *, provider_agency_code: str, 
     grant.decided_at = utcnow()
     grant.decision_note = note
     session.flush()
+    grants.announce_change(session)
     return grant
 
 
@@ -307,6 +310,7 @@ def refuse_grant(session: Session, grant: Grant, *, provider_agency_code: str, n
     grant.decided_at = utcnow()
     grant.decision_note = note
     session.flush()
+    grants.announce_change(session)
     return grant
 
 
@@ -319,6 +323,7 @@ def revoke_grant(session: Session, grant: Grant, *, provider_agency_code: str, n
     grant.revoked_at = utcnow()
     grant.decision_note = note or grant.decision_note
     session.flush()
+    grants.announce_change(session)
     return grant
 
 
@@ -363,4 +368,6 @@ def ensure_platform_grants(session: Session) -> int:
         )
         made += 1
     session.flush()
+    if made:
+        grants.announce_change(session)
     return made

@@ -1,26 +1,33 @@
-"""Registry checks at registration: Shahkar and the civil registry, through the exchange's PlatformClient."""
+"""Registry checks at registration: Shahkar's mobile match and the civil registry's record, and the rules
+applied to them (alive, 18 or older).
+
+Identity states the two questions it asks (`RegistryChecks`); it does not know who answers them. The
+application wires the exchange's answerer (`exchange.registration.ExchangeRegistryChecks`), so identity
+imports nothing from the domains above it and the exchange can build on identity (the current citizen)."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
-from typing import TYPE_CHECKING
+from typing import Any, Protocol
 
 from panjereh.core import jalali
-from panjereh.exchange.exceptions import ProviderUnavailable
 from panjereh.identity import policy
-from panjereh.identity.exceptions import (
-    PersonDeceased,
-    PersonNotFound,
-    RegistryUnavailable,
-    ShahkarMismatch,
-    Underage,
-)
+from panjereh.identity.exceptions import PersonDeceased, PersonNotFound, ShahkarMismatch, Underage
 
-if TYPE_CHECKING:
-    from panjereh.exchange.client import PlatformClient
 
-PURPOSE = "identity.registration"
+class RegistryChecks(Protocol):
+    """The registries' answers registration needs. Either method raises `RegistryUnavailable` when the
+    registry cannot answer."""
+
+    def mobile_matches(self, national_code: str, mobile: str) -> bool:
+        """Shahkar: is this mobile line registered to this national code?"""
+        ...
+
+    def person(self, national_code: str) -> Mapping[str, Any] | None:
+        """The civil registry's record of the person, or None if it has none."""
+        ...
 
 
 @dataclass(frozen=True)
@@ -45,34 +52,13 @@ class RegistryPerson:
         }
 
 
-def check_person(client: PlatformClient, national_code: str, mobile: str, today: date) -> RegistryPerson:
+def check_person(checks: RegistryChecks, national_code: str, mobile: str, today: date) -> RegistryPerson:
     """Shahkar match, then the civil registry: alive and 18+ today. Raises a clear problem otherwise."""
-    try:
-        match = client.inquire(
-            "shahkar.match",
-            subject=national_code,
-            purpose=PURPOSE,
-            body={"national_code": national_code, "mobile": mobile},
-        )
-        if not match.ok:
-            raise RegistryUnavailable(f"Shahkar answered {match.status}", f"پاسخ شاهکار: {match.status}")
-        if not bool((match.data or {}).get("matched")):
-            raise ShahkarMismatch()
-        found = client.inquire(
-            "civil-registry.person",
-            subject=national_code,
-            purpose=PURPOSE,
-            path_params={"national_code": national_code},
-        )
-    except ProviderUnavailable as exc:
-        raise RegistryUnavailable() from exc
-    if found.status == 404:
+    if not checks.mobile_matches(national_code, mobile):
+        raise ShahkarMismatch()
+    data = checks.person(national_code)
+    if data is None:
         raise PersonNotFound()
-    if not found.ok:
-        raise RegistryUnavailable(
-            f"Civil registry answered {found.status}", f"پاسخ ثبت احوال: {found.status}"
-        )
-    data = found.data or {}
     if not data.get("alive", False) or data.get("death_date"):
         raise PersonDeceased()
     birth_date = date.fromisoformat(str(data["birth_date"]))

@@ -7,7 +7,6 @@ import math
 import secrets
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import TYPE_CHECKING
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -37,11 +36,8 @@ from panjereh.identity.exceptions import (
 )
 from panjereh.identity.models import Citizen, LoginAttempt, LoginEvent
 from panjereh.identity.ratelimit import FailureCounters, LoginLimits
-from panjereh.identity.registry import RegistryPerson, check_person
+from panjereh.identity.registry import RegistryChecks, RegistryPerson, check_person
 from panjereh.notify import service as notify
-
-if TYPE_CHECKING:
-    from panjereh.exchange.client import PlatformClient
 
 LOGIN_COOKIE = "pj_login"  # binds a code to the browser that asked for it
 
@@ -152,7 +148,7 @@ class Identified:
 def identify(
     session: Session,
     counters: LoginLimits,
-    exchange: PlatformClient,
+    registries: RegistryChecks,
     *,
     national_code: str | None,
     mobile: str | None,
@@ -169,7 +165,7 @@ def identify(
         if citizen is None or citizen.mobile != code_mobile:
             check_not_locked(counters.failures, code_nc)
             # First login, or a new mobile: Shahkar and the civil registry decide (nothing is written first).
-            person = check_person(exchange, code_nc, code_mobile, today or to_tehran(utcnow()).date())
+            person = check_person(registries, code_nc, code_mobile, today or to_tehran(utcnow()).date())
             citizen = None
     # One identifier alone logs in to an existing account. Whether there is one is not said: an unknown
     # identifier is answered exactly like a known one (OWASP ASVS V6.3.8; NIST SP 800-63B §5.2.2
@@ -248,7 +244,7 @@ def start_login(
     session: Session,
     settings: Settings,
     counters: LoginLimits,
-    exchange: PlatformClient,
+    registries: RegistryChecks,
     *,
     national_code: str | None,
     mobile: str | None,
@@ -257,7 +253,7 @@ def start_login(
 ) -> StartedLogin:
     """Count the start, identify the citizen, send the code (the web layer runs the steps separately)."""
     count_login_start(counters, ip)
-    who = identify(session, counters, exchange, national_code=national_code, mobile=mobile, today=today)
+    who = identify(session, counters, registries, national_code=national_code, mobile=mobile, today=today)
     return send_code(session, settings, counters, who, ip=ip)
 
 

@@ -10,6 +10,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
+from panjereh.core.config import Settings
 from panjereh.core.db import unit_of_work
 from panjereh.core.deps import AppSettings, DbSession
 from panjereh.oidc import clients, selectors, tokens
@@ -22,25 +23,17 @@ admin_router = APIRouter(prefix="/oidc", tags=["oidc admin"])
 NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
 
 
+def install(app: FastAPI, settings: Settings) -> None:
+    """The provider's process-wide pieces, made by the application factory: its signing key ring (keys
+    are read from the database on first signature) and its cache of registered clients."""
+    app.state.oidc_keys = KeyRing(settings)
+    app.state.oidc_clients = clients.ClientCache()
+
+
 def key_ring(request: Request) -> KeyRing:
-    """The process's key ring (made on first use)."""
-    return _app_key_ring(request.app)
-
-
-def _app_key_ring(app: FastAPI) -> KeyRing:
-    ring: KeyRing | None = getattr(app.state, "oidc_keys", None)
-    if ring is None:
-        ring = KeyRing(app.state.settings)
-        app.state.oidc_keys = ring
+    """The application's key ring."""
+    ring: KeyRing = request.app.state.oidc_keys
     return ring
-
-
-def _client_cache(app: FastAPI) -> clients.ClientCache:
-    cache: clients.ClientCache | None = getattr(app.state, "oidc_clients", None)
-    if cache is None:
-        cache = clients.ClientCache()
-        app.state.oidc_clients = cache
-    return cache
 
 
 Keys = Annotated[KeyRing, Depends(key_ring)]
@@ -132,7 +125,7 @@ def _token_response(app: FastAPI, credentials: tokens.ClientCredentials) -> JSON
     with unit_of_work(app.state.sessionmaker) as db:
         try:
             body = tokens.token_endpoint(
-                db, app.state.settings, _app_key_ring(app), credentials, _client_cache(app)
+                db, app.state.settings, app.state.oidc_keys, credentials, app.state.oidc_clients
             )
         except OAuthError as error:
             # Returned, not raised: a revocation made while detecting code or refresh reuse is committed.

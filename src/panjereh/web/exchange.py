@@ -24,7 +24,6 @@ from panjereh.delivery import service as delivery_service
 from panjereh.delivery.exceptions import NotAnOfficer
 from panjereh.exchange import selectors, service
 from panjereh.exchange.exceptions import GrantNotFound, InvalidInquiry
-from panjereh.exchange.schemas import LedgerOut
 from panjereh.identity.deps import CurrentCitizen
 from panjereh.notify import selectors as notify_selectors
 from panjereh.notify import service as notify_service
@@ -35,7 +34,6 @@ if TYPE_CHECKING:
     from panjereh.identity.models import Citizen
 
 router = APIRouter(include_in_schema=False)
-api = APIRouter(prefix="/exchange", tags=["exchange"])
 
 PAGE_SIZE = 50
 
@@ -306,27 +304,3 @@ def my_data(
     )
     response.headers["Cache-Control"] = "no-store"
     return response
-
-
-@api.get("/my-data", response_model=list[LedgerOut], summary="The signed-in citizen's data-access ledger")
-def my_data_api(
-    citizen: CurrentCitizen,
-    db: DbSession,
-    agency: str | None = None,
-    service: str | None = None,
-    since: datetime | None = None,
-    until: datetime | None = None,
-    limit: Annotated[int, Query(ge=1, le=500)] = 100,
-    offset: Annotated[int, Query(ge=0)] = 0,
-) -> list[LedgerOut]:
-    rows = selectors.ledger_for_subject(
-        db,
-        citizen.national_code,
-        agency=agency,
-        service=service,
-        since=since,
-        until=until,
-        limit=limit,
-        offset=offset,
-    )
-    return [LedgerOut.model_validate(row) for row in rows]
