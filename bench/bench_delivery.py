@@ -40,6 +40,7 @@ from panjereh.delivery.models import ServiceRequest
 from panjereh.exchange import seed as exchange_seed  # noqa: E402
 from panjereh.exchange.client import PlatformClient  # noqa: E402
 from panjereh.identity.models import Citizen  # noqa: E402
+from panjereh.registries.catalog import published_services
 
 SLUG = "utility-address-change"  # civil registry, post, deeds, shahkar: four inquiries
 REGISTRIES = ("civil-registry", "post", "deeds", "shahkar")
@@ -119,7 +120,7 @@ def main() -> None:
         factory = make_sessionmaker(engine)
         with unit_of_work(factory) as session:
             agencies_seed.seed_agencies(session, settings, lambda _n: None)
-            exchange_seed.seed_exchange(session, settings, lambda _n: None)
+            exchange_seed.seed_exchange(session, settings, lambda _n: None, published=published_services())
             loading.sync_definitions(session)
             for registry, url in zip(REGISTRIES, urls, strict=True):  # each agency's system on its own server
                 session.execute(

@@ -45,6 +45,7 @@ from panjereh.exchange import selectors, service  # noqa: E402
 from panjereh.exchange.auth import ASSERTION_TYPE, token_url  # noqa: E402
 from panjereh.exchange.models import LogEntry  # noqa: E402
 from panjereh.exchange.seed import seed_exchange  # noqa: E402
+from panjereh.registries.catalog import published_services
 
 TOKEN = "bench-registry-token"  # noqa: S105
 SUBJECT = "0499370899"
@@ -201,7 +202,7 @@ def main() -> None:
     key = ECKey.generate_key("P-256", parameters={"kid": "bench-1"})
     with unit_of_work(make_sessionmaker(engine)) as session:
         seed_agencies(session, settings, lambda _: None)
-        seed_exchange(session, settings, lambda _: None)
+        seed_exchange(session, settings, lambda _: None, published=published_services())
         client = service.register_client(
             session,
             agency_selectors.get_agency_by_code(session, "tax"),

@@ -61,12 +61,15 @@ def migrate(revision: str = typer.Argument("head", help="Target revision (defaul
 @app.command()
 def seed(scale: str = typer.Option("demo", help="demo (1:1,000 of the nation) or national.")) -> None:
     """Load demo data (idempotent: running it again adds nothing twice)."""
+    # The data services the simulated registries publish, as data (the platform never reads their files).
+    from panjereh.registries.catalog import published_services
+
     settings = _settings()
     engine = make_engine(settings.resolved_database_url)
     migrations.upgrade(engine)
     factory = make_sessionmaker(engine)
     with _progress() as progress:
-        for step in seeding.demo_steps(scale):
+        for step in seeding.demo_steps(published_services(), scale):
             task = progress.add_task(step.name, total=step.total)
 
             def advance(count: int, task: TaskID = task) -> None:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 from panjereh.agencies import seed as agencies_seed
 from panjereh.analytics import national as analytics_national
 from panjereh.analytics import seed as analytics_seed
@@ -14,14 +17,17 @@ from panjereh.exchange import seed as exchange_seed
 SCALES = ("demo", "national")
 
 
-def demo_steps(scale: str = "demo") -> list[SeedStep]:
-    """The steps for a scale, in dependency order (agencies before services before requests)."""
+def demo_steps(published_services: Mapping[str, Any], scale: str = "demo") -> list[SeedStep]:
+    """The steps for a scale, in dependency order (agencies before services before requests).
+
+    `published_services` is the document the simulated registries publish (their data services); the
+    command that seeds hands it over, since the platform never reads the registries' files."""
     if scale not in SCALES:
         raise ValueError(f"unknown scale {scale!r}; choose one of {', '.join(SCALES)}")
     return [
         SeedStep("agencies", agencies_seed.agency_count(), agencies_seed.seed_agencies),
         SeedStep("service catalog", catalog_seed.inventory_size(), catalog_seed.seed_catalog),
-        SeedStep("exchange", exchange_seed.service_count(), exchange_seed.seed_exchange),
+        exchange_seed.exchange_step(published_services),
         SeedStep("delivery", delivery_seed.definition_count(), delivery_seed.seed_delivery),
         SeedStep("conformance", conformance_seed.step_size(), conformance_seed.seed_conformance),
         SeedStep("analytics shares", analytics_seed.shares_size(), analytics_seed.seed_shares),

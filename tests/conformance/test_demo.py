@@ -17,6 +17,7 @@ from panjereh.conformance.constants import RunTrigger, RunVerdict
 from panjereh.conformance.demo import demo_pass
 from panjereh.core.config import Settings
 from panjereh.core.db import make_engine, make_sessionmaker, unit_of_work
+from panjereh.registries.catalog import published_services
 
 
 @pytest.fixture
@@ -25,7 +26,7 @@ def demo_settings(settings: Settings, tmp_path: Path, registries_url: str) -> It
     engine = make_engine(demo.resolved_database_url)
     migrations.upgrade(engine)
     factory = make_sessionmaker(engine)
-    for step in seeding.demo_steps():
+    for step in seeding.demo_steps(published_services()):
         with unit_of_work(factory) as session:
             step.run(session, demo, lambda _count: None)
     engine.dispose()

@@ -23,6 +23,7 @@ from panjereh.delivery.models import Officer
 from panjereh.exchange import seed as exchange_seed
 from panjereh.exchange.client import PlatformClient
 from panjereh.exchange.config import ExchangeSettings
+from panjereh.registries.catalog import published_services
 from panjereh.schema import metadata
 from tests.conftest import WORKER
 from tests.support import databases
@@ -67,7 +68,7 @@ def app(settings: Settings, session_factory: sessionmaker[Session]) -> FastAPI:
 @pytest.fixture
 def seeded(db: Session, settings: Settings) -> Session:
     agencies_seed.seed_agencies(db, settings, lambda _n: None)
-    exchange_seed.seed_exchange(db, settings, lambda _n: None)
+    exchange_seed.seed_exchange(db, settings, lambda _n: None, published=published_services())
     loading.sync_definitions(db)
     db.commit()
     return db

@@ -12,6 +12,7 @@ import yaml
 from panjereh.delivery import definitions as defs
 from panjereh.delivery import engine
 from panjereh.delivery.exceptions import InvalidDefinition
+from panjereh.registries.catalog import published_services
 
 BUNDLED = defs.load_all()
 
@@ -155,3 +156,10 @@ def test_each_definition_belongs_to_the_agency_its_service_card_names() -> None:
     for slug, loaded in BUNDLED.items():
         assert slug in cards, f"{slug} has a definition but no service card"
         assert loaded.definition.agency == cards[slug], f"{slug}: definition and card name different agencies"
+
+
+def test_every_data_service_delivery_understands_is_published_by_the_registries() -> None:
+    published = {
+        service["code"] for registry in published_services()["registries"] for service in registry["services"]
+    }
+    assert defs.data_service_codes() <= published

@@ -12,9 +12,10 @@ from sqlalchemy import event, func, select
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
+from panjereh.agencies import seed as agencies_seed
 from panjereh.delivery import proactive, service
 from panjereh.delivery.constants import RequestState
-from panjereh.delivery.models import Job, ServiceRequest
+from panjereh.delivery.models import DefinitionRecord, Job, ServiceRequest
 from panjereh.documents import selectors as documents_selectors
 from panjereh.exchange.selectors import ledger_for_subject
 from panjereh.notify import selectors as notify_selectors
@@ -27,6 +28,16 @@ def _apply(client, slug, inputs, key="k-1"):  # type: ignore[no-untyped-def]
     return client.post(
         f"/api/v1/services/{slug}/requests", json={"inputs": inputs}, headers={"Idempotency-Key": key}
     )
+
+
+def test_a_request_never_loads_a_definition(client, db, settings) -> None:  # type: ignore[no-untyped-def]
+    """Loading stores a version and records its maturity in the catalog; a citizen's request only reads."""
+    agencies_seed.seed_agencies(db, settings, lambda _n: None)
+    db.commit()
+    answer = client.get("/api/v1/services/no-criminal-record/preview")
+    assert answer.status_code == 404
+    assert answer.json()["code"] == "delivery.service_not_executable"
+    assert db.scalar(select(func.count()).select_from(DefinitionRecord)) == 0
 
 
 def test_preview_names_each_registry_and_why(client, seeded) -> None:  # type: ignore[no-untyped-def]

@@ -21,6 +21,7 @@ from panjereh.exchange import selectors, service
 from panjereh.exchange.auth import ASSERTION_TYPE, token_url
 from panjereh.exchange.models import ExchangeClient, Grant
 from panjereh.exchange.seed import seed_exchange
+from panjereh.registries.catalog import published_services
 
 REGISTRY_ADMIN = {"Authorization": "Bearer test-registry-token"}
 ALI = "0499370899"  # people of the registries' population (seed 1402)
@@ -32,7 +33,7 @@ NOBODY = "8580435994"  # a valid code nobody in the population has
 def exchange_data(db: Session, settings: Settings) -> Session:
     """Agencies, the registries' data services and the platform's standing grants (test's transaction)."""
     seed_agencies(db, settings, lambda _: None)
-    seed_exchange(db, settings, lambda _: None)
+    seed_exchange(db, settings, lambda _: None, published=published_services())
     db.commit()
     return db
 

@@ -24,6 +24,7 @@ from panjereh.exchange.client import PLATFORM_CALLER, PlatformClient
 from panjereh.exchange.exceptions import GrantMissing
 from panjereh.exchange.models import Grant, GrantStatus
 from panjereh.exchange.seed import seed_exchange
+from panjereh.registries.catalog import published_services
 from tests.conftest import WORKER
 from tests.exchange.conftest import ALI
 from tests.support import databases
@@ -75,7 +76,7 @@ def committed(home: Path, settings: Settings) -> Iterator[sessionmaker[Session]]
     factory = make_sessionmaker(engine)
     with unit_of_work(factory) as session:
         seed_agencies(session, settings, lambda _: None)
-        seed_exchange(session, settings, lambda _: None)
+        seed_exchange(session, settings, lambda _: None, published=published_services())
     yield factory
     engine.dispose()
 

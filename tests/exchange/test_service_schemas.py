@@ -9,7 +9,8 @@ from sqlalchemy.orm import Session
 
 from panjereh.core.config import Settings
 from panjereh.exchange import selectors, service
-from panjereh.exchange.catalog import load_registries
+from panjereh.exchange.catalog import read_registries
+from panjereh.registries.catalog import published_services
 
 
 def test_publishing_stores_each_services_schemas_standing_alone(exchange_data: Session) -> None:
@@ -37,7 +38,7 @@ def test_the_api_and_the_directory_show_the_schemas(exchange_data: Session, clie
 
 def test_a_system_down_at_publishing_is_described_later(exchange_data: Session, settings: Settings) -> None:
     service.publish_registries(
-        exchange_data, settings.registries_url, load_registries(), fetch=lambda _: None
+        exchange_data, settings.registries_url, read_registries(published_services()), fetch=lambda _: None
     )
     person = selectors.get_service_by_code(exchange_data, "civil-registry.person")
     assert person.response_schema is not None  # a failed fetch keeps what was known

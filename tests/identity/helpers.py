@@ -16,6 +16,7 @@ from panjereh.exchange import seed as exchange_seed
 from panjereh.identity import selectors, service, sessions, totp
 from panjereh.identity.models import Citizen
 from panjereh.notify.backends import read_outbox
+from panjereh.registries.catalog import published_services
 
 DEMO_CODE = "0499370899"
 DEMO_MOBILE = "09121234567"
@@ -30,7 +31,7 @@ CONVICTED_MOBILE = "09151234570"
 def seed_exchange(session: Session, settings: Settings) -> None:
     """Agencies, the registries' data services and the platform's grants (what the login checks use)."""
     agencies_seed.seed_agencies(session, settings, lambda _n: None)
-    exchange_seed.seed_exchange(session, settings, lambda _n: None)
+    exchange_seed.seed_exchange(session, settings, lambda _n: None, published=published_services())
     session.commit()
 
 

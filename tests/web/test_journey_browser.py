@@ -18,6 +18,7 @@ from panjereh import seeding
 from panjereh.app import create_app
 from panjereh.core.config import Settings
 from panjereh.core.db import make_sessionmaker, unit_of_work
+from panjereh.registries.catalog import published_services
 from tests.support import databases
 from tests.support.servers import free_port, running_server
 from tests.web.conftest import AXE
@@ -43,7 +44,7 @@ def demo_server(settings: Settings, tmp_path_factory: pytest.TempPathFactory) ->
     )
     engine = databases.migrated_engine(journey.resolved_database_url)
     factory = make_sessionmaker(engine)
-    for step in seeding.demo_steps("demo"):
+    for step in seeding.demo_steps(published_services(), "demo"):
         with unit_of_work(factory) as session:
             step.run(session, journey, lambda _n: None)
     engine.dispose()

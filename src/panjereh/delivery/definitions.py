@@ -14,12 +14,10 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from panjereh.core.config import REPO_ROOT
 from panjereh.delivery.exceptions import InvalidDefinition
 from panjereh.delivery.rules import compile_model
 
 DEFINITIONS_DIR = Path(__file__).resolve().parent / "definitions"
-SERVICES_YAML = REPO_ROOT / "src" / "panjereh" / "registries" / "services.yaml"
 SLUG = re.compile(r"^[a-z][a-z0-9-]{1,60}$")
 KEY = re.compile(r"^[a-z][a-z0-9_]{0,40}$")
 # The decision model sees the facts under these roots; a path parameter may read from them.
@@ -266,8 +264,9 @@ def derive_maturity(
     return Derivation(level=level, flags=flags, reasons_fa=reasons)
 
 
-# Concepts each data service provides: the once-only check compares what a definition asks of a person
-# against this map (data services come from the registries' catalogue, read as data).
+# The data services delivery understands and the concepts each provides: a definition may inquire only
+# these, and the once-only check compares what a definition asks of a person against this map. (That the
+# registries publish every one of them is a test: tests/delivery/test_definitions.py.)
 SERVICE_CONCEPTS: dict[str, tuple[str, ...]] = {
     "civil-registry.person": ("identity", "birth_certificate", "residence_address"),
     "shahkar.sims": ("mobile_ownership",),
@@ -285,21 +284,14 @@ SERVICE_CONCEPTS: dict[str, tuple[str, ...]] = {
 }
 
 
-@lru_cache
 def data_service_codes() -> frozenset[str]:
-    """The data services the registries offer (services.yaml, read as data); empty if it is absent."""
-    if not SERVICES_YAML.exists():
-        return frozenset(SERVICE_CONCEPTS)
-    document = yaml.safe_load(SERVICES_YAML.read_text(encoding="utf-8"))
-    return frozenset(s["code"] for r in document.get("registries", []) for s in r.get("services", []))
+    """The data services a definition may inquire (those delivery understands)."""
+    return frozenset(SERVICE_CONCEPTS)
 
 
 def concept_providers() -> dict[str, str]:
-    """concept → the data service that provides it (only services that exist)."""
-    known = data_service_codes()
-    return {
-        concept: code for code, concepts in SERVICE_CONCEPTS.items() if code in known for concept in concepts
-    }
+    """concept → the data service that provides it."""
+    return {concept: code for code, concepts in SERVICE_CONCEPTS.items() for concept in concepts}
 
 
 @dataclass(frozen=True)

@@ -1,16 +1,12 @@
-"""The data services of the simulated registries, read as data from their services.yaml."""
+"""The data services providers publish, read from the document they file (in the demo: the simulated
+registries' list, handed over by the command that seeds; the exchange never reads their files)."""
 
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
-
-import yaml
-
-# Data, not code: the platform reads the registries' published list but never imports their modules.
-SERVICES_YAML = Path(__file__).resolve().parents[1] / "registries" / "services.yaml"
 
 _PARAM = re.compile(r"\{([a-z_][a-z0-9_]*)\}")
 
@@ -43,10 +39,8 @@ class RegistryRecord:
     services: tuple[ServiceRecord, ...]
 
 
-def load_registries(path: Path = SERVICES_YAML) -> list[RegistryRecord]:
-    """Every registry of the YAML file with its services."""
-    with path.open(encoding="utf-8") as handle:
-        document: dict[str, Any] = yaml.safe_load(handle)
+def read_registries(document: Mapping[str, Any]) -> list[RegistryRecord]:
+    """Every provider system of a published document (`registries:`), with its services."""
     return [
         RegistryRecord(
             code=entry["code"],

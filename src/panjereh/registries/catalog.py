@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 import yaml
 
@@ -62,6 +63,13 @@ def _registry(raw: dict) -> Registry:
         agency["en"],
         services,
     )
+
+
+def published_services() -> dict[str, Any]:
+    """The data services as the plain document the registries publish (``services.yaml``): what the
+    command that seeds the demo hands to the exchange, which never reads the registries' files."""
+    document: dict[str, Any] = yaml.safe_load(SERVICES_YAML.read_text(encoding="utf-8"))
+    return document
 
 
 @lru_cache(maxsize=1)
