@@ -25,6 +25,7 @@ from panjereh.analytics import rollups
 from panjereh.analytics.models import EVENTS, MonthActive
 from panjereh.analytics.seed import AGENCY_WEIGHTS, CHANNEL_WEIGHTS
 from panjereh.core.config import Settings
+from panjereh.core.crypto import derive_key
 from panjereh.core.jalali import from_jalali, jalali_month_bounds
 from panjereh.core.logging import get_logger
 from panjereh.core.seeding import Advance
@@ -99,7 +100,7 @@ def _first_seen_day(
 def load(url: str, secret_key: str, plan: NationalPlan, advance: Advance) -> dict[str, float]:
     """Generate and COPY the users and the month's visits; returns timings and counts."""
     rng = random.Random(plan.seed)
-    key = secret_key.encode()
+    key = derive_key(secret_key, "synthetic-visitors")
     month_start, month_end = jalali_month_bounds(*plan.month)
     start_1401, start_1402 = from_jalali(1401, 1, 1), from_jalali(1402, 1, 1)
     days_1401, days_to_end = (start_1402 - start_1401).days, (month_end - start_1402).days

@@ -43,6 +43,7 @@ TRANSITIONS: dict[RequestState, frozenset[RequestState]] = {
 }
 PROCESS_JOB = "delivery.process"
 POSTAL_CODE = re.compile(r"^[0-9]{10}$")
+NUMBER = re.compile(r"^-?[0-9]+(?:\.[0-9]+)?$")
 
 
 def clean_inputs(loaded: LoadedDefinition, raw: dict[str, Any]) -> dict[str, Any]:
@@ -84,10 +85,10 @@ def _clean_value(spec: InputField, value: Any) -> Any:
             raise ValueError(f"«{spec.label.fa}»: کد پستی ده‌رقمی معتبر نیست")
         return digits
     if spec.type == "number":
-        try:
-            number = float(text)
-        except ValueError as exc:
-            raise ValueError(f"«{spec.label.fa}»: عدد نیست") from exc
+        # float() alone would take other scripts' digits, "1e9", "inf" and "nan".
+        if not NUMBER.match(text):
+            raise ValueError(f"«{spec.label.fa}»: عدد نیست")
+        number = float(text)
         if number < 0:
             raise ValueError(f"«{spec.label.fa}»: منفی نمی‌شود")
         return int(number) if number.is_integer() else number
