@@ -34,13 +34,14 @@ from panjereh.agencies import seed as agencies_seed  # noqa: E402
 from panjereh.core.config import Settings  # noqa: E402
 from panjereh.core.db import make_engine, make_sessionmaker, unit_of_work  # noqa: E402
 from panjereh.core.logging import configure_logging  # noqa: E402
-from panjereh.delivery import loading, service, tasks  # noqa: E402
+from panjereh.delivery import loading, service  # noqa: E402
 from panjereh.delivery.constants import RequestState
 from panjereh.delivery.models import ServiceRequest
 from panjereh.exchange import seed as exchange_seed  # noqa: E402
 from panjereh.exchange.client import PlatformClient  # noqa: E402
 from panjereh.identity.models import Citizen  # noqa: E402
 from panjereh.registries.catalog import published_services
+from panjereh.worker import make_worker  # noqa: E402
 
 SLUG = "utility-address-change"  # civil registry, post, deeds, shahkar: four inquiries
 REGISTRIES = ("civil-registry", "post", "deeds", "shahkar")
@@ -129,7 +130,7 @@ def main() -> None:
                 )
         client = PlatformClient(settings, factory)
         register_citizens(factory, client)
-        worker = tasks.make_worker(settings, factory, client, concurrency=32)
+        worker = make_worker(settings, factory, client, concurrency=32)
         configure_logging(settings.log_level, json=False)
         print(f"database: {engine.dialect.name}; {SLUG}: 4 inquiries, each registry +{LATENCY_MS} ms")
         asyncio.run(run(settings, factory, client, worker))

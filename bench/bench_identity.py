@@ -35,7 +35,7 @@ from panjereh.core.identifiers import make_national_code
 from panjereh.identity import service, sessions
 from panjereh.identity.models import Citizen
 from panjereh.identity.ratelimit import DatabaseCounters
-from panjereh.notify.backends import read_outbox
+from panjereh.notify.providers import read_outbox
 from panjereh.oidc import authorize as authz
 from panjereh.oidc import clients, tokens
 from panjereh.oidc.keys import KeyRing

@@ -9,7 +9,6 @@ from fastapi import FastAPI
 from fastapi.responses import JSONResponse
 from starlette.requests import Request
 
-import panjereh.schedule  # noqa: F401 - registers the periodic work the in-process worker runs
 from panjereh.agencies import router as agencies_api
 from panjereh.analytics.router import router as analytics_router
 from panjereh.analytics.visits import VisitMiddleware, VisitRecorder
@@ -23,7 +22,6 @@ from panjereh.core.metrics import HttpMetrics, MetricsMiddleware
 from panjereh.core.problems import install_problem_handlers
 from panjereh.core.redis import make_redis
 from panjereh.core.requests import RequestIdMiddleware
-from panjereh.delivery import tasks as delivery_tasks
 from panjereh.delivery.router import router as delivery_api
 from panjereh.documents.router import router as documents_api
 from panjereh.exchange import gateway as exchange_gateway
@@ -44,6 +42,7 @@ from panjereh.web import home as web_home
 from panjereh.web import identity as web_identity
 from panjereh.web import oidc as web_oidc
 from panjereh.web.templating import Templates
+from panjereh.worker import INPROCESS_CONCURRENCY, start_inprocess
 
 log = get_logger(__name__)
 
@@ -59,7 +58,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         log.info("startup", database=app.state.engine.url.render_as_string(hide_password=True))
-        worker = delivery_tasks.start_inprocess(app) if settings.inprocess_worker else None
+        worker = (
+            start_inprocess(settings, app.state.sessionmaker, app.state.exchange)
+            if settings.inprocess_worker
+            else None
+        )
         yield
         if worker is not None:
             worker.stop()
@@ -83,7 +86,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     # A delivery job holds a connection while its registries are asked (its outcome's transaction is
     # open beside them, see delivery.processing): the in-process worker's jobs get room of their own.
-    worker_room = delivery_tasks.INPROCESS_CONCURRENCY if settings.inprocess_worker else 0
+    worker_room = INPROCESS_CONCURRENCY if settings.inprocess_worker else 0
     app.state.engine = make_engine(
         settings.resolved_database_url, echo=settings.db_echo, pool_size=settings.sql_pool_size + worker_room
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import signal
 import subprocess
@@ -15,7 +16,6 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 
-import panjereh.schedule  # noqa: F401 - registers the periodic work `panjereh worker` runs
 from panjereh import migrations, seeding
 from panjereh.analytics import cli as analytics_cli
 from panjereh.catalog import cli as catalog_cli
@@ -24,9 +24,13 @@ from panjereh.conformance import demo as conformance_demo
 from panjereh.core.config import Settings, get_settings
 from panjereh.core.db import make_engine, make_sessionmaker, unit_of_work
 from panjereh.delivery import cli as delivery_cli
+from panjereh.delivery import proactive
 from panjereh.documents import cli as documents_cli
 from panjereh.exchange import cli as exchange_cli
+from panjereh.exchange.client import PlatformClient
+from panjereh.jobs.periodic import ensure_periodic
 from panjereh.oidc import cli as oidc_cli
+from panjereh.worker import make_worker
 
 app = typer.Typer(help="Panjereh — the national window of smart government services.", no_args_is_help=True)
 registries_app = typer.Typer(help="The simulated agency registries (for the demo and the tests).")
@@ -38,7 +42,6 @@ app.add_typer(catalog_cli.app, name="catalog")
 app.add_typer(oidc_cli.app, name="oidc")
 app.add_typer(documents_cli.app, name="documents")
 app.add_typer(delivery_cli.app, name="definitions")
-app.command("worker")(delivery_cli.worker)
 app.add_typer(conformance_cli.app, name="agencies")
 
 console = Console(stderr=True)
@@ -49,22 +52,32 @@ def main() -> None:
     app()
 
 
+@app.callback()
+def read_settings(ctx: typer.Context) -> None:
+    """Read the settings once, for every command (domain commands find them in `ctx.obj`)."""
+    ctx.obj = _settings()
+
+
 @app.command()
-def migrate(revision: str = typer.Argument("head", help="Target revision (default: the newest).")) -> None:
+def migrate(
+    ctx: typer.Context, revision: str = typer.Argument("head", help="Target revision (default: the newest).")
+) -> None:
     """Bring the database schema up to date."""
-    settings = _settings()
+    settings: Settings = ctx.obj
     engine = make_engine(settings.resolved_database_url)
     migrations.upgrade(engine, revision)
     console.print(f"[green]schema at {migrations.current_revision(engine)}[/green]")
 
 
 @app.command()
-def seed(scale: str = typer.Option("demo", help="demo (1:1,000 of the nation) or national.")) -> None:
+def seed(
+    ctx: typer.Context, scale: str = typer.Option("demo", help="demo (1:1,000 of the nation) or national.")
+) -> None:
     """Load demo data (idempotent: running it again adds nothing twice)."""
     # The data services the simulated registries publish, as data (the platform never reads their files).
     from panjereh.registries.catalog import published_services
 
-    settings = _settings()
+    settings: Settings = ctx.obj
     engine = make_engine(settings.resolved_database_url)
     migrations.upgrade(engine)
     factory = make_sessionmaker(engine)
@@ -83,14 +96,20 @@ def seed(scale: str = typer.Option("demo", help="demo (1:1,000 of the nation) or
 
 @app.command()
 def serve(
+    ctx: typer.Context,
     host: str = typer.Option(None, help="Address to listen on (PANJEREH_HOST)."),
     port: int = typer.Option(None, help="Port (PANJEREH_PORT)."),
     workers: int = typer.Option(1, help="Worker processes."),
 ) -> None:
-    """Serve the portal, API, OIDC provider and exchange gateway."""
+    """Serve the portal, API, OIDC provider and exchange gateway.
+
+    Jobs (request processing, SMS and e-mail, periodic jobs) run in a worker: `panjereh worker` beside it,
+    or the server's own with PANJEREH_INPROCESS_WORKER=true. Without either, nothing is sent: a login code
+    waits in the queue until a worker starts.
+    """
     import uvicorn
 
-    settings = _settings()
+    settings: Settings = ctx.obj
     uvicorn.run(
         "panjereh.app:create_app",
         factory=True,
@@ -103,13 +122,14 @@ def serve(
 
 
 @app.command()
-def demo() -> None:
+def demo(ctx: typer.Context) -> None:
     """The embedded default in one command: migrate, seed, start the registries and the portal."""
-    settings = _settings()
+    settings: Settings = ctx.obj
     console.print(f"[bold]Panjereh[/bold] on {settings.resolved_database_url}")
-    migrate("head")
-    seed("demo")
-    os.environ.setdefault("PANJEREH_INPROCESS_WORKER", "true")  # the portal processes requests itself
+    migrate(ctx, "head")
+    seed(ctx, "demo")
+    # The portal runs the jobs itself: requests processed, login codes in the outbox at their commit.
+    os.environ.setdefault("PANJEREH_INPROCESS_WORKER", "true")
     get_settings.cache_clear()
     # `kill` (SIGTERM) must stop the registries too. Uvicorn shuts down on SIGTERM and then raises it
     # again; Python's default action would end the process before `_registries_process` cleans up.
@@ -117,7 +137,7 @@ def demo() -> None:
     with _registries_process(settings):
         conformance_demo.start_demo_pass(settings)
         console.print(f"[bold green]Portal: {settings.base_url}[/bold green]  (Ctrl+C to stop)")
-        serve(settings.host, settings.port, 1)
+        serve(ctx, settings.host, settings.port, 1)
 
 
 def _exit_on_sigterm(signum: int, _frame: object) -> None:
@@ -126,6 +146,7 @@ def _exit_on_sigterm(signum: int, _frame: object) -> None:
 
 @registries_app.command("serve")
 def registries_serve(
+    ctx: typer.Context,
     port: int = typer.Option(None, help="Port (PANJEREH_REGISTRIES_PORT, default 8100)."),
     seed_value: int = typer.Option(1402, "--seed", help="Seed of the synthetic population."),
     size: int = typer.Option(20_000, help="People in the synthetic population."),
@@ -133,7 +154,7 @@ def registries_serve(
     """Serve the simulated agency registries over HTTP (civil registry, Shahkar, Post, …)."""
     from panjereh.registries.server import serve as serve_registries
 
-    settings = _settings()
+    settings: Settings = ctx.obj
     serve_registries(
         host="127.0.0.1",
         port=port or settings.registries_port,
@@ -141,6 +162,48 @@ def registries_serve(
         size=size,
         token=settings.registry_token,
     )
+
+
+@app.command()
+def worker(
+    ctx: typer.Context,
+    concurrency: int = typer.Option(16, help="Jobs run at once."),
+    lease_seconds: float = typer.Option(
+        60.0, help="How long a claimed job is ours before others may resume it."
+    ),
+    poll_interval: float = typer.Option(0.5, help="Seconds between polls when idle."),
+    proactive_feed: bool = typer.Option(True, help="Poll the civil registry's life events."),
+) -> None:
+    """Run jobs (requests, SMS and e-mail, periodic jobs) until stopped; safe to run many at once."""
+    settings: Settings = ctx.obj
+    # Each job in flight holds a connection while its registries are asked (see delivery.processing),
+    # beside the claims, the message log's writer and the grants listener.
+    factory = make_sessionmaker(make_engine(settings.resolved_database_url, pool_size=concurrency + 4))
+    client = PlatformClient(settings, factory)
+    runner = make_worker(
+        settings,
+        factory,
+        client,
+        concurrency=concurrency,
+        lease_seconds=lease_seconds,
+        poll_interval=poll_interval,
+    )
+    with unit_of_work(factory) as session:
+        ensure_periodic(session, settings)
+        if proactive_feed:
+            proactive.ensure_poller(session)
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: runner.stop())
+    console.print(f"[green]worker {runner.worker_id} running[/green]")
+
+    async def run() -> None:
+        try:
+            await runner.run_forever()
+        finally:
+            await client.aclose()
+
+    asyncio.run(run())
+    client.close()
 
 
 def _settings() -> Settings:

@@ -12,6 +12,7 @@ from panjereh.delivery import models as _delivery  # noqa: F401
 from panjereh.documents import models as _documents  # noqa: F401
 from panjereh.exchange import models as _exchange  # noqa: F401
 from panjereh.identity import models as _identity  # noqa: F401
+from panjereh.jobs import models as _jobs  # noqa: F401
 from panjereh.notify import models as _notify  # noqa: F401
 from panjereh.oidc import models as _oidc  # noqa: F401
 

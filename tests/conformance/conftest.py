@@ -14,9 +14,8 @@ from panjereh.agencies import service as agency_service
 from panjereh.agencies.constants import ConnectionStatus
 from panjereh.agencies.models import Agency, AgencySystem
 from panjereh.conformance.checks.base import Outcome, SystemTarget
-from panjereh.conformance.config import ConformanceSettings
 from panjereh.conformance.runner import check_system
-from panjereh.core.config import Settings
+from panjereh.core.config import ConformanceSettings, Settings
 
 TOKEN = "test-registry-token"
 

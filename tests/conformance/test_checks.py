@@ -10,9 +10,8 @@ from panjereh.conformance.checks import registry
 from panjereh.conformance.checks.base import Outcome, SystemCheck
 from panjereh.conformance.checks.registry import Registry
 from panjereh.conformance.checks.system import percentile, protected_operation
-from panjereh.conformance.config import ConformanceSettings
 from panjereh.conformance.constants import CheckStatus
-from panjereh.core.config import Settings
+from panjereh.core.config import ConformanceSettings, Settings
 
 SYSTEM_CHECKS = ("reachable", "openapi", "authentication", "error-format", "latency", "tls")
 Run = Callable[..., dict[str, Outcome]]

@@ -12,10 +12,9 @@ from panjereh import migrations, seeding
 from panjereh.agencies import selectors as agency_selectors
 from panjereh.agencies.constants import ConnectionStatus
 from panjereh.conformance import selectors
-from panjereh.conformance.config import ConformanceSettings
 from panjereh.conformance.constants import RunTrigger, RunVerdict
 from panjereh.conformance.demo import demo_pass
-from panjereh.core.config import Settings
+from panjereh.core.config import ConformanceSettings, Settings
 from panjereh.core.db import make_engine, make_sessionmaker, unit_of_work
 from panjereh.registries.catalog import published_services
 

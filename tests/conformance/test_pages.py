@@ -7,8 +7,7 @@ from sqlalchemy.orm import Session
 
 from panjereh.agencies.constants import ConnectionStatus
 from panjereh.conformance import service
-from panjereh.conformance.config import ConformanceSettings
-from panjereh.core.config import Settings
+from panjereh.core.config import ConformanceSettings, Settings
 from tests.conformance.conftest import add_system, make_agency
 
 

@@ -9,10 +9,9 @@ from sqlalchemy.orm import Session
 
 from panjereh.agencies.constants import ConnectionStatus
 from panjereh.conformance import selectors, service
-from panjereh.conformance.config import ConformanceSettings
 from panjereh.conformance.constants import CheckStatus, RunVerdict
 from panjereh.conformance.models import ConformanceState
-from panjereh.core.config import Settings
+from panjereh.core.config import ConformanceSettings, Settings
 from tests.conformance.conftest import add_system, make_agency
 
 C, SL, D, NC = (

@@ -7,10 +7,9 @@ from datetime import timedelta
 from sqlalchemy.orm import Session, sessionmaker
 
 from panjereh.conformance import selectors
-from panjereh.conformance.config import ConformanceSettings
 from panjereh.conformance.constants import RunTrigger, RunVerdict
 from panjereh.conformance.tasks import all_checked_agencies, run_due_checks
-from panjereh.core.config import Settings
+from panjereh.core.config import ConformanceSettings, Settings
 from panjereh.core.db import utcnow
 from tests.conformance.conftest import add_system, make_agency
 

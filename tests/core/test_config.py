@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
-from panjereh.core.config import PLACEHOLDER_SECRET, Settings
+from panjereh.core.config import PLACEHOLDER_SECRET, ConformanceSettings, ExchangeSettings, Settings
 
 
 def test_default_database_is_sqlite_under_home(tmp_path: Path) -> None:
@@ -53,6 +53,23 @@ def test_environment_variables_are_read_with_the_prefix(monkeypatch: pytest.Monk
     settings = Settings()
     assert settings.port == 9123
     assert settings.redis_url == "redis://127.0.0.1:6379/3"
+
+
+def test_each_domain_section_reads_its_own_prefix(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("PANJEREH_EXCHANGE_SEAL_EVERY_SECONDS", "17")
+    monkeypatch.setenv("PANJEREH_EXCHANGE_ARCHIVE_DIR", str(tmp_path))
+    monkeypatch.setenv("PANJEREH_CONFORMANCE_INTERVAL_MINUTES", "5")
+    settings = Settings()
+    assert (settings.exchange.seal_every_seconds, settings.exchange.archive_dir) == (17, tmp_path)
+    assert settings.conformance.interval_minutes == 5
+    # Given explicitly (as the tests do), a section is not read from the environment.
+    given = Settings(exchange=ExchangeSettings(), conformance=ConformanceSettings(interval_minutes=30))
+    assert given.conformance.interval_minutes == 30
+    with pytest.raises(ValidationError):
+        monkeypatch.setenv(
+            "PANJEREH_EXCHANGE_GET_RETRIES", "9"
+        )  # at most 3: refused at start, as any setting
+        Settings()
 
 
 def test_registries_url_follows_the_port_when_not_set(monkeypatch: pytest.MonkeyPatch) -> None:

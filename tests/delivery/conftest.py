@@ -15,16 +15,16 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from panjereh.agencies import seed as agencies_seed
 from panjereh.app import create_app
-from panjereh.core.config import Settings
+from panjereh.core.config import ExchangeSettings, Settings
 from panjereh.core.db import make_sessionmaker
-from panjereh.delivery import loading, tasks
-from panjereh.delivery.jobs import Worker
+from panjereh.delivery import loading
 from panjereh.delivery.models import Officer
 from panjereh.exchange import seed as exchange_seed
 from panjereh.exchange.client import PlatformClient
-from panjereh.exchange.config import ExchangeSettings
+from panjereh.jobs import Worker
 from panjereh.registries.catalog import published_services
 from panjereh.schema import metadata
+from panjereh.worker import make_worker
 from tests.conftest import WORKER
 from tests.support import databases
 from tests.support.browsers import signed_in_browsers
@@ -94,10 +94,9 @@ def worker(session_factory: sessionmaker[Session], settings: Settings) -> Iterat
     """A worker on the test's database and the app's exchange client; tests drive it to idle."""
     # The exchange's message log is written by its background writer, as outside tests: parallel inline
     # writes on SQLite contend for the write lock.
-    exchange = PlatformClient(
-        settings, session_factory, exchange_settings=ExchangeSettings(log_mode="background")
-    )
-    yield tasks.make_worker(settings, session_factory, exchange, concurrency=4, backoff_base=0.05)
+    background = settings.model_copy(update={"exchange": ExchangeSettings(log_mode="background")})
+    exchange = PlatformClient(background, session_factory)
+    yield make_worker(settings, session_factory, exchange, concurrency=4, backoff_base=0.05)
     exchange.close()
 
 

@@ -13,9 +13,9 @@ from typing import Any
 import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
+from panjereh import jobs
 from panjereh.core.db import utcnow
-from panjereh.delivery import jobs
-from panjereh.delivery.models import Job, JobStatus
+from panjereh.jobs import Job, JobStatus
 
 SEEN: list[tuple[str, Any]] = []
 GATE = threading.Event()  # the handler below waits on it, so a test can look at a job while it runs

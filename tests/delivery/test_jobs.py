@@ -15,12 +15,15 @@ from sqlalchemy import func, select
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from panjereh import jobs
 from panjereh.core.config import Settings
 from panjereh.core.db import utcnow
-from panjereh.delivery import jobs, processing, recurring, service
+from panjereh.delivery import processing, service
 from panjereh.delivery.constants import RequestState
-from panjereh.delivery.models import Job, JobStatus, RequestEvent, ServiceRequest
+from panjereh.delivery.models import RequestEvent, ServiceRequest
 from panjereh.documents.models import IssuedDocument
+from panjereh.exchange.tasks import DATA_ACCESS_NOTICES_JOB
+from panjereh.jobs import Job, JobStatus, periodic, queue
 from tests.delivery.conftest import DEMO, run_jobs
 from tests.support.browsers import make_citizen
 
@@ -37,7 +40,7 @@ async def flaky(ctx: jobs.JobContext) -> None:
 def test_backoff_grows_and_is_capped() -> None:
     assert 0.8 <= jobs.backoff(1) <= 1.2
     assert 6.4 <= jobs.backoff(4) <= 9.6
-    assert jobs.backoff(50) <= jobs.BACKOFF_CAP_SECONDS * 1.2
+    assert jobs.backoff(50) <= queue.BACKOFF_CAP_SECONDS * 1.2
 
 
 def test_retries_until_success_then_done(db: Session, session_factory: sessionmaker[Session], worker) -> None:  # type: ignore[no-untyped-def]
@@ -72,8 +75,8 @@ def test_dedupe_key_queues_once(db: Session) -> None:
 def test_an_expired_lease_is_taken_over_and_the_old_owner_cannot_finish(db: Session, session_factory) -> None:  # type: ignore[no-untyped-def]
     job = jobs.enqueue(db, "test.flaky", {})
     db.commit()
-    [mine] = jobs.claim(session_factory, "worker-a", 10, lease_seconds=-1)  # already expired
-    [theirs] = jobs.claim(session_factory, "worker-b", 10, lease_seconds=60)
+    [mine] = queue.claim(session_factory, "worker-a", 10, lease_seconds=-1)  # already expired
+    [theirs] = queue.claim(session_factory, "worker-b", 10, lease_seconds=60)
     assert mine.id == theirs.id == job.id and theirs.attempts == 2
     stale = jobs.JobContext(session_factory, "worker-a", mine)
     with session_factory() as session, session.begin():
@@ -82,7 +85,7 @@ def test_an_expired_lease_is_taken_over_and_the_old_owner_cannot_finish(db: Sess
             raise AssertionError("a lost lease must not complete the job")
         except jobs.LeaseLost:
             pass
-    assert jobs.claim(session_factory, "worker-c", 10, lease_seconds=60) == []  # b holds it
+    assert queue.claim(session_factory, "worker-c", 10, lease_seconds=60) == []  # b holds it
 
 
 def _submitted(seeded: Session, settings: Settings, key: str) -> ServiceRequest:
@@ -177,8 +180,8 @@ def test_a_worker_that_lost_its_lease_decides_nothing(
     worker,  # type: ignore[no-untyped-def]
 ) -> None:
     request = _submitted(seeded, settings, "lease-lost")
-    [mine] = jobs.claim(session_factory, "worker-a", 10, lease_seconds=-1)  # expired at once
-    [theirs] = jobs.claim(session_factory, "worker-b", 10, lease_seconds=60)
+    [mine] = queue.claim(session_factory, "worker-a", 10, lease_seconds=-1)  # expired at once
+    [theirs] = queue.claim(session_factory, "worker-b", 10, lease_seconds=60)
     assert mine.id == theirs.id
     stale = jobs.JobContext(session_factory, "worker-a", mine, worker.services)
 
@@ -206,17 +209,17 @@ def test_periodic_work_runs_and_queues_its_next_run_even_when_a_run_fails(
     worker,
     monkeypatch: pytest.MonkeyPatch,  # type: ignore[no-untyped-def]
 ) -> None:
-    monkeypatch.setattr(recurring, "PERIODIC", {})  # only this test's work
-    monkeypatch.setattr(jobs, "HANDLERS", dict(jobs.HANDLERS))
+    monkeypatch.setattr(periodic, "PERIODIC", {})  # only this test's work
+    monkeypatch.setattr(queue, "HANDLERS", dict(queue.HANDLERS))
     runs: list[str] = []
 
-    @recurring.periodic("test.periodic", every_seconds=3600.0)
+    @periodic.periodic("test.periodic", every_seconds=3600.0)
     def work(ctx: jobs.JobContext) -> None:
         runs.append(ctx.job.id)
         raise RuntimeError("a registry is down")
 
-    recurring.ensure_periodic(db)
-    recurring.ensure_periodic(db)  # a second worker starting: still one job
+    periodic.ensure_periodic(db, worker.services["settings"])
+    periodic.ensure_periodic(db, worker.services["settings"])  # a second worker starting: still one job
     db.commit()
     asyncio.run(worker.run_due())
     db.expire_all()
@@ -225,14 +228,14 @@ def test_periodic_work_runs_and_queues_its_next_run_even_when_a_run_fails(
     assert rows[1].run_at > utcnow() + timedelta(minutes=59)  # the next run, an hour on
 
 
-def test_each_worker_queues_the_platforms_periodic_work_once(db: Session) -> None:
-    import panjereh.schedule  # noqa: F401 - what the app and `panjereh worker` import
+def test_each_worker_queues_the_platforms_periodic_work_once(db: Session, settings: Settings) -> None:
+    import panjereh.worker  # noqa: F401 - imports every domain's tasks, as the app and `panjereh worker` do
 
-    recurring.ensure_periodic(db)
-    recurring.ensure_periodic(db)
+    periodic.ensure_periodic(db, settings)
+    periodic.ensure_periodic(db, settings)
     kinds = db.scalars(select(Job.kind).where(Job.status == JobStatus.QUEUED)).all()
     expected = {
-        recurring.DATA_ACCESS_NOTICES_JOB,
+        DATA_ACCESS_NOTICES_JOB,
         "conformance.checks",
         "analytics.rollup",
         "analytics.measure",
@@ -247,6 +250,6 @@ def test_a_claim_never_takes_more_than_its_limit(db: Session, session_factory) -
     for _ in range(120):
         jobs.enqueue(db, "test.flaky", {})
     db.commit()
-    taken = jobs.claim(session_factory, "worker-a", 4, lease_seconds=60)
+    taken = queue.claim(session_factory, "worker-a", 4, lease_seconds=60)
     assert len(taken) == 4
-    assert len(jobs.claim(session_factory, "worker-b", 200, lease_seconds=60)) == 116
+    assert len(queue.claim(session_factory, "worker-b", 200, lease_seconds=60)) == 116

@@ -236,8 +236,9 @@ def test_the_seal_job_signs_the_newest_entries_after_traffic_stops(
 ) -> None:
     import asyncio
 
-    from panjereh import schedule
-    from panjereh.delivery import jobs, recurring
+    from panjereh import jobs
+    from panjereh.exchange import tasks
+    from panjereh.jobs import periodic
 
     writer = LogWriter(session_factory, signer, inline=True, seal_every_seconds=3600)
     for n in range(5):
@@ -246,9 +247,9 @@ def test_the_seal_job_signs_the_newest_entries_after_traffic_stops(
     newest = _seqs(db)[-1]
     assert db.scalar(select(func.max(LogSeal.seq))) < newest
 
-    kind = schedule.EXCHANGE_SEAL
-    monkeypatch.setattr(recurring, "PERIODIC", {kind: recurring.PERIODIC[kind]})  # only this job
-    recurring.ensure_periodic(db)
+    kind = tasks.SEAL_JOB
+    monkeypatch.setattr(periodic, "PERIODIC", {kind: periodic.PERIODIC[kind]})  # only this job
+    periodic.ensure_periodic(db, settings)
     db.commit()
     worker = jobs.Worker(session_factory, services={"settings": settings})
     assert asyncio.run(worker.run_due()) == 1
@@ -333,7 +334,7 @@ def test_removed_archived_entries_and_a_missing_archive_are_caught(
     assert [(f.seq, f.kind) for f in findings] == [(1, "removed")]
 
 
-def test_the_archive_job_is_scheduled_only_with_an_archive_folder_and_archives(
+def test_the_archive_job_is_queued_only_with_an_archive_folder_and_archives(
     db: Session,
     session_factory: sessionmaker[Session],
     settings: Settings,
@@ -343,24 +344,26 @@ def test_the_archive_job_is_scheduled_only_with_an_archive_folder_and_archives(
 ) -> None:
     import asyncio
 
-    from panjereh import schedule
-    from panjereh.delivery import jobs, recurring
+    from panjereh import jobs
+    from panjereh.core.config import ExchangeSettings
+    from panjereh.exchange import tasks
+    from panjereh.jobs import Job, periodic
 
-    assert schedule.EXCHANGE_ARCHIVE not in recurring.PERIODIC  # the test settings name no folder
+    monkeypatch.setattr(periodic, "PERIODIC", {tasks.ARCHIVE_JOB: periodic.PERIODIC[tasks.ARCHIVE_JOB]})
+    periodic.ensure_periodic(db, settings)  # the test settings name no folder
+    assert db.scalar(select(func.count()).select_from(Job).where(Job.kind == tasks.ARCHIVE_JOB)) == 0
     writer = LogWriter(session_factory, signer, inline=True)
     for n in range(2):
         writer.submit(record(n, minutes_ago=60 * 24 * 400))
     writer.submit(record(5))
     db.commit()
 
-    monkeypatch.setenv("PANJEREH_EXCHANGE_ARCHIVE_DIR", str(tmp_path))
-    monkeypatch.setenv("PANJEREH_EXCHANGE_RETENTION_DAYS", "365")
-    monkeypatch.setattr(recurring, "PERIODIC", {})
-    monkeypatch.setattr(jobs, "HANDLERS", dict(jobs.HANDLERS))
-    recurring.periodic(schedule.EXCHANGE_ARCHIVE, every_seconds=86400.0)(schedule.archive_message_log)
-    recurring.ensure_periodic(db)
+    archiving = settings.model_copy(
+        update={"exchange": ExchangeSettings(archive_dir=tmp_path, retention_days=365)}
+    )
+    periodic.ensure_periodic(db, archiving)
     db.commit()
-    assert asyncio.run(jobs.Worker(session_factory, services={"settings": settings}).run_due()) == 1
+    assert asyncio.run(jobs.Worker(session_factory, services={"settings": archiving}).run_due()) == 1
     db.expire_all()
     assert len(list(tmp_path.glob("exchange-log-*.jsonl"))) == 1
     report = verify_log(db, signer, archive_dir=tmp_path)

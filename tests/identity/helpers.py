@@ -15,8 +15,9 @@ from panjereh.core.config import Settings
 from panjereh.exchange import seed as exchange_seed
 from panjereh.identity import selectors, service, sessions, totp
 from panjereh.identity.models import Citizen
-from panjereh.notify.backends import read_outbox
+from panjereh.notify.providers import read_outbox
 from panjereh.registries.catalog import published_services
+from tests.notify.helpers import committed_sessions, send_queued
 
 DEMO_CODE = "0499370899"
 DEMO_MOBILE = "09121234567"
@@ -35,8 +36,15 @@ def seed_exchange(session: Session, settings: Settings) -> None:
     session.commit()
 
 
-def last_code(settings: Settings, mobile: str) -> str:
-    """The newest SMS code sent to this mobile (from the development outbox)."""
+def last_code(source: TestClient | Settings, mobile: str) -> str:
+    """The newest SMS code sent to this mobile (from the development outbox), once the queued messages are
+    sent: those of a TestClient's app, or of a live server's database named by its settings."""
+    if isinstance(source, TestClient):
+        settings: Settings = source.app.state.settings  # type: ignore[attr-defined]
+        send_queued(source.app.state.sessionmaker, settings)  # type: ignore[attr-defined]
+    else:
+        settings = source
+        send_queued(committed_sessions(settings.resolved_database_url), settings)
     for record in reversed(read_outbox(settings)):
         if record["to"] == mobile and record["kind"] == "identity.login_code":
             found = re.search(r"\d{6}", record["body_fa"])
@@ -83,7 +91,7 @@ def login(
     """The whole journey: identifiers → code → session; returns the final redirect response."""
     started = start(client, national_code, mobile)
     assert started.status_code == 303, started.text[:2000]
-    response = submit_code(client, attempt_of(started), last_code(settings, mobile))
+    response = submit_code(client, attempt_of(started), last_code(client, mobile))
     assert response.status_code == 303, response.text[:2000]
     return response
 

@@ -22,7 +22,7 @@ from tests.identity.helpers import DEMO_CODE, DEMO_MOBILE, attempt_of, last_code
 def test_five_wrong_codes_void_the_attempt(client: TestClient, seeded: Session, settings: Settings) -> None:
     started = start(client, DEMO_CODE, DEMO_MOBILE)
     attempt = attempt_of(started)
-    right = last_code(settings, DEMO_MOBILE)
+    right = last_code(client, DEMO_MOBILE)
     wrong = "000000" if right != "000000" else "111111"
     for remaining in range(policy.MAX_WRONG_CODES_PER_ATTEMPT - 1, -1, -1):
         response = submit_code(client, attempt, wrong)
@@ -108,7 +108,7 @@ def test_the_hundredth_consecutive_failure_locks_the_account_at_the_login(
     started = start(client, DEMO_CODE, DEMO_MOBILE)
     assert started.status_code == 303
     attempt = attempt_of(started)
-    right = last_code(settings, DEMO_MOBILE)
+    right = last_code(client, DEMO_MOBILE)
     wrong = "000000" if right != "000000" else "111111"
     hundredth = submit_code(client, attempt, wrong)
     assert hundredth.status_code == 400 and "identity.wrong_code" in hundredth.text

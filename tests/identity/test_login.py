@@ -41,7 +41,7 @@ def test_returning_login_with_mobile_only(client: TestClient, seeded: Session, s
     client.cookies.clear()
     started = start(client, mobile="+98 912 123 4567")
     assert started.status_code == 303
-    response = submit_code(client, attempt_of(started), last_code(settings, DEMO_MOBILE))
+    response = submit_code(client, attempt_of(started), last_code(client, DEMO_MOBILE))
     assert response.status_code == 303
     assert client.get("/account").status_code == 200
 
@@ -68,7 +68,7 @@ def test_a_new_session_id_at_every_login(client: TestClient, seeded: Session, se
 def test_code_is_single_use(client: TestClient, seeded: Session, settings: Settings) -> None:
     started = start(client, DEMO_CODE, DEMO_MOBILE)
     attempt = attempt_of(started)
-    code = last_code(settings, DEMO_MOBILE)
+    code = last_code(client, DEMO_MOBILE)
     binding = client.cookies.get("pj_login")
     assert submit_code(client, attempt, code).status_code == 303
     client.cookies.set("pj_login", binding)  # even replaying the browser binding does not help
@@ -82,7 +82,7 @@ def test_code_is_bound_to_the_browser_that_asked(
 ) -> None:
     started = start(client, DEMO_CODE, DEMO_MOBILE)
     attempt = attempt_of(started)
-    code = last_code(settings, DEMO_MOBILE)
+    code = last_code(client, DEMO_MOBILE)
     with TestClient(app, base_url="http://testserver") as other:  # type: ignore[arg-type]
         stolen = submit_code(other, attempt, code)
     assert stolen.status_code == 400
@@ -94,7 +94,7 @@ def test_code_is_stored_hashed_and_expires_within_ten_minutes(
     client: TestClient, seeded: Session, settings: Settings
 ) -> None:
     start(client, DEMO_CODE, DEMO_MOBILE)
-    code = last_code(settings, DEMO_MOBILE)
+    code = last_code(client, DEMO_MOBILE)
     row = seeded.scalars(select(LoginAttempt)).one()
     assert code not in row.code_hash and len(row.code_hash) == 64
     assert 0 < (row.expires_at - row.created_at).total_seconds() <= 600
@@ -108,5 +108,5 @@ def test_expired_code_is_refused(client: TestClient, seeded: Session, settings: 
     row = seeded.scalars(select(LoginAttempt)).one()
     row.expires_at = row.created_at - timedelta(seconds=1)
     seeded.commit()
-    response = submit_code(client, attempt_of(started), last_code(settings, DEMO_MOBILE))
+    response = submit_code(client, attempt_of(started), last_code(client, DEMO_MOBILE))
     assert response.status_code == 400 and "identity.code_expired" in response.text

@@ -126,7 +126,7 @@ def test_totp_enrolment_raises_level_and_is_then_required_at_login(
         from tests.identity.helpers import DEMO_MOBILE, attempt_of, last_code, start, submit_code
 
         started = start(browser, DEMO_CODE, DEMO_MOBILE)
-        after_sms = submit_code(browser, attempt_of(started), last_code(settings, DEMO_MOBILE))
+        after_sms = submit_code(browser, attempt_of(started), last_code(browser, DEMO_MOBILE))
         assert after_sms.headers["location"].startswith("/login/totp")
         assert browser.get("/account", headers=HTML, follow_redirects=False).status_code == 303  # not yet in
         attempt = attempt_of(after_sms)

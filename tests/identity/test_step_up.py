@@ -47,9 +47,7 @@ def test_a_login_with_sms_and_totp_opens_a_level_2_session(
 ) -> None:
     secret = enrol_totp(seeded, settings)
     started = start(client, DEMO_CODE, DEMO_MOBILE, next="/account/sessions")
-    after_sms = submit_code(
-        client, attempt_of(started), last_code(settings, DEMO_MOBILE), "/account/sessions"
-    )
+    after_sms = submit_code(client, attempt_of(started), last_code(client, DEMO_MOBILE), "/account/sessions")
     assert after_sms.status_code == 303 and after_sms.headers["location"].startswith("/login/totp?")
     attempt = attempt_of(after_sms)
     wrong = client.post(

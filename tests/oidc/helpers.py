@@ -10,6 +10,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 import httpx
+from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
 from panjereh.core.config import Settings
@@ -84,7 +85,10 @@ def browse(
             data = {**fields, "national_code": national_code, "mobile": mobile}
             response = browser.post("/login", data=data, follow_redirects=False)
         elif 'action="/login/verify"' in text:
-            data = {**fields, "code": last_code(settings, mobile)}
+            data = {
+                **fields,
+                "code": last_code(browser if isinstance(browser, TestClient) else settings, mobile),
+            }
             response = browser.post("/login/verify", data=data, follow_redirects=False)
         elif 'action="/oauth2/consent"' in text:
             response = browser.post(

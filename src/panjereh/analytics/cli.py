@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from panjereh.analytics import national, reports, rollups, selectors, sources
 from panjereh.analytics.exceptions import MandateYearUnknown
 from panjereh.analytics.mandates import load_mandate
-from panjereh.core.config import get_settings
+from panjereh.core.config import Settings
 from panjereh.core.db import make_engine, make_sessionmaker, unit_of_work
 
 report_app = typer.Typer(help="Reports of the national dashboard.", no_args_is_help=True)
@@ -20,14 +20,13 @@ analytics_app = typer.Typer(help="Analytics jobs: rollups, measured shares, the 
 console = Console(stderr=True)
 
 
-def _factory() -> sessionmaker[Session]:
-    settings = get_settings()
-    settings.ensure_home()
+def _factory(settings: Settings) -> sessionmaker[Session]:
     return make_sessionmaker(make_engine(settings.resolved_database_url))
 
 
 @report_app.command("mandates")
 def report_mandates(
+    ctx: typer.Context,
     year: int = typer.Option(..., "--year", help="Fiscal (Jalali) year, e.g. 1402."),
     fmt: str = typer.Option("table", "--format", help="table, csv, json or xlsx."),
     output: str = typer.Option(
@@ -43,7 +42,7 @@ def report_mandates(
     except MandateYearUnknown as exc:
         console.print(f"[red]{exc.detail_fa}\n{exc.detail_en}[/red]")
         raise typer.Exit(2) from None
-    with unit_of_work(_factory()) as session:
+    with unit_of_work(_factory(ctx.obj)) as session:
         body = reports.render_mandates(selectors.mandate_report(session, year), fmt)
     if output:
         mode = "wb" if isinstance(body, bytes) else "w"
@@ -57,9 +56,9 @@ def report_mandates(
 
 
 @analytics_app.command("rollup")
-def rollup(year: int = typer.Option(None), month: int = typer.Option(None)) -> None:
+def rollup(ctx: typer.Context, year: int = typer.Option(None), month: int = typer.Option(None)) -> None:
     """Roll up raw visits: one Jalali month, or (default) the last two days and their months."""
-    with unit_of_work(_factory()) as session:
+    with unit_of_work(_factory(ctx.obj)) as session:
         if year and month:
             rollups.rollup_month(session, year, month)
         else:
@@ -68,15 +67,16 @@ def rollup(year: int = typer.Option(None), month: int = typer.Option(None)) -> N
 
 
 @analytics_app.command("measure")
-def measure() -> None:
+def measure(ctx: typer.Context) -> None:
     """Store this month's measured shares from the catalog, the exchange, delivery and agencies."""
-    with unit_of_work(_factory()) as session:
+    with unit_of_work(_factory(ctx.obj)) as session:
         result = sources.refresh_measured_shares(session)
     console.print(f"{result.rows} figures for {result.period}")
 
 
 @analytics_app.command("load-national")
 def load_national(
+    ctx: typer.Context,
     fraction: float = typer.Option(
         1.0, help="Share of the national size (0.01 = 350,000 users, 800,000 visits)."
     ),
@@ -85,7 +85,7 @@ def load_national(
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
 
     plan = national.NATIONAL.scaled(fraction)
-    settings = get_settings()
+    settings: Settings = ctx.obj
     with Progress(
         *Progress.get_default_columns()[:1],
         BarColumn(),
@@ -94,5 +94,5 @@ def load_national(
         console=console,
     ) as progress:
         task = progress.add_task("national month (users + visits)", total=plan.total)
-        with unit_of_work(_factory()) as session:
+        with unit_of_work(_factory(ctx.obj)) as session:
             national.seed_national(session, settings, lambda n: progress.advance(task, n), plan)

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from panjereh.agencies import selectors as agency_selectors
 from panjereh.catalog import selectors, spreadsheet
 from panjereh.catalog.exceptions import ImportRejected
-from panjereh.core.config import get_settings
+from panjereh.core.config import Settings
 from panjereh.core.db import make_engine, make_sessionmaker, unit_of_work
 
 app = typer.Typer(
@@ -21,21 +21,20 @@ app = typer.Typer(
 console = Console(stderr=True)
 
 
-def _factory() -> sessionmaker[Session]:
-    settings = get_settings()
-    settings.ensure_home()
+def _factory(settings: Settings) -> sessionmaker[Session]:
     return make_sessionmaker(make_engine(settings.resolved_database_url))
 
 
 @app.command("import")
 def import_cards(
+    ctx: typer.Context,
     file: Path = typer.Argument(..., exists=True, dir_okay=False, help="A .csv (UTF-8) or .xlsx file."),
     agency: str = typer.Option(None, "--agency", help="Agency code every row belongs to."),
     actor: str = typer.Option("cli", help="Who is importing (kept on every card version)."),
 ) -> None:
     """Import service cards; any bad row rejects the whole file (every error is listed)."""
     try:
-        with unit_of_work(_factory()) as session:
+        with unit_of_work(_factory(ctx.obj)) as session:
             report = spreadsheet.import_file(session, file, agency_code=agency, actor=actor)
     except ImportRejected as rejected:
         table = Table("row", "column", "error", "خطا", title="nothing was imported / هیچ ردیفی وارد نشد")
@@ -51,6 +50,7 @@ def import_cards(
 
 @app.command("export")
 def export_cards(
+    ctx: typer.Context,
     output: Path = typer.Argument(Path("services.xlsx"), help="A .csv or .xlsx file to write."),
     agency: str = typer.Option(None, "--agency", help="Only this agency's cards."),
 ) -> None:
@@ -58,7 +58,7 @@ def export_cards(
     if output.suffix.lower() not in spreadsheet.FORMATS:
         console.print("[red]use a .csv or .xlsx file name[/red]")
         raise typer.Exit(2)
-    with unit_of_work(_factory()) as session:
+    with unit_of_work(_factory(ctx.obj)) as session:
         agency_id = agency_selectors.get_agency_by_code(session, agency).id if agency else None
         count = spreadsheet.export_file(selectors.all_cards(session, agency_id), output)
     console.print(f"[green]{count} cards written to {output}[/green]")

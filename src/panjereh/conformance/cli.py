@@ -7,11 +7,10 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from panjereh.conformance.config import ConformanceSettings
 from panjereh.conformance.constants import CheckStatus, RunTrigger, RunVerdict
 from panjereh.conformance.runner import AgencyReport
 from panjereh.conformance.tasks import RunSummary, all_checked_agencies, run_checks
-from panjereh.core.config import get_settings
+from panjereh.core.config import Settings
 from panjereh.core.db import make_engine, make_sessionmaker
 from panjereh.core.errors import ProblemError
 
@@ -30,6 +29,7 @@ STATUS_STYLE = {
 
 @app.command("check")
 def check(
+    ctx: typer.Context,
     agency: str = typer.Argument(None, help="The agency's code (e.g. welfare, agri-ivo)."),
     all_agencies: bool = typer.Option(
         False, "--all", help="Check every agency that has a registered system."
@@ -40,8 +40,7 @@ def check(
     if bool(agency) == all_agencies:
         console.print("[red]name one agency, or pass --all[/red]")
         raise typer.Exit(2)
-    settings = get_settings()
-    settings.ensure_home()
+    settings: Settings = ctx.obj
     engine = make_engine(settings.resolved_database_url)
     factory = make_sessionmaker(engine)
     codes = all_checked_agencies(factory) if all_agencies else [agency]
@@ -62,7 +61,6 @@ def check(
                 settings,
                 codes,
                 trigger=RunTrigger.MANUAL,
-                config=ConformanceSettings(),
                 on_done=done,
             )
     except ProblemError as exc:

@@ -7,10 +7,9 @@ import time
 
 import httpx
 
-from panjereh.conformance.config import ConformanceSettings
 from panjereh.conformance.constants import RunTrigger
 from panjereh.conformance.tasks import RunSummary, run_due_checks
-from panjereh.core.config import Settings
+from panjereh.core.config import ConformanceSettings, Settings
 from panjereh.core.db import make_engine, make_sessionmaker
 from panjereh.core.logging import get_logger
 
@@ -40,7 +39,7 @@ def demo_pass(settings: Settings, config: ConformanceSettings | None = None) -> 
 
 def start_demo_pass(settings: Settings, *, delay_seconds: float = 2.0) -> threading.Thread | None:
     """Run `demo_pass` in a background thread, so the portal starts at once; None when switched off."""
-    config = ConformanceSettings()
+    config = settings.conformance
     if not config.demo_pass:
         return None
 

@@ -13,9 +13,8 @@ import httpx
 from panjereh.agencies.constants import ConnectionStatus
 from panjereh.conformance.checks import registry
 from panjereh.conformance.checks.base import Outcome, ProbeContext, SystemCheck, SystemTarget, elapsed_ms
-from panjereh.conformance.config import ConformanceSettings
 from panjereh.conformance.constants import CheckStatus, RunVerdict
-from panjereh.core.config import Settings
+from panjereh.core.config import ConformanceSettings, Settings
 from panjereh.core.db import utcnow
 
 

@@ -13,11 +13,10 @@ from panjereh.agencies import service as agency_service
 from panjereh.agencies.constants import ConnectionStatus
 from panjereh.conformance.checks import registry
 from panjereh.conformance.checks.base import SystemTarget
-from panjereh.conformance.config import ConformanceSettings
 from panjereh.conformance.constants import CheckStatus, RunTrigger, RunVerdict
 from panjereh.conformance.models import ConformanceResult, ConformanceRun, ConformanceState, StatusChange
 from panjereh.conformance.runner import AgencyPlan, AgencyReport, Finding, probe_sync
-from panjereh.core.config import Settings
+from panjereh.core.config import ConformanceSettings, Settings
 from panjereh.core.db import utcnow
 from panjereh.exchange import selectors as exchange_selectors
 
@@ -263,7 +262,7 @@ def check_agency(
     config: ConformanceSettings | None = None,
 ) -> ConformanceRun:
     """Run the suite against one agency now and record it (the probes run inside the caller's transaction)."""
-    config = config or ConformanceSettings()
+    config = config or settings.conformance
     [report] = probe_sync([plan(session, agency, settings)], settings, config)
     return record(session, report, trigger, config)
 

@@ -1,4 +1,5 @@
-"""Scheduled and on-demand passes: read plans in one unit of work, probe with none open, record in another."""
+"""The checks as jobs: on-demand passes and the periodic one. Each reads its plans in one unit of work,
+probes with none open, and records in another."""
 
 from __future__ import annotations
 
@@ -11,14 +12,17 @@ from sqlalchemy.orm import Session, sessionmaker
 from panjereh.agencies import selectors as agency_selectors
 from panjereh.agencies.constants import ConnectionStatus
 from panjereh.conformance import selectors, service
-from panjereh.conformance.config import ConformanceSettings
 from panjereh.conformance.constants import RunTrigger, RunVerdict
 from panjereh.conformance.runner import AgencyReport, Finding, probe_sync
-from panjereh.core.config import Settings
+from panjereh.core.config import ConformanceSettings, Settings
 from panjereh.core.db import unit_of_work, utcnow
 from panjereh.core.logging import get_logger
+from panjereh.jobs import JobContext
+from panjereh.jobs.periodic import periodic
 
 log = get_logger(__name__)
+
+CHECKS_JOB = "conformance.checks"
 
 
 @dataclass(frozen=True)
@@ -43,7 +47,7 @@ def run_checks(
     on_done: Callable[[AgencyReport], None] | None = None,
 ) -> list[RunSummary]:
     """Check these agencies now (AgencyNotFound for an unknown code) and record every run."""
-    config = config or ConformanceSettings()
+    config = config or settings.conformance
     with unit_of_work(factory) as session:
         plans = [
             service.plan(session, agency_selectors.get_agency_by_code(session, code), settings)
@@ -86,7 +90,7 @@ def run_due_checks(
     on_done: Callable[[AgencyReport], None] | None = None,
 ) -> list[RunSummary]:
     """Check every agency whose last run is older than `interval_minutes` (call it every minute or so)."""
-    config = config or ConformanceSettings()
+    config = config or settings.conformance
     with unit_of_work(factory) as session:
         due = [
             agency.code
@@ -103,3 +107,10 @@ def all_checked_agencies(factory: sessionmaker[Session]) -> list[str]:
     """The codes `check --all` covers: every agency with a registered system."""
     with unit_of_work(factory) as session:
         return [agency.code for agency in agency_selectors.agencies_with_systems(session)]
+
+
+@periodic(CHECKS_JOB, every_seconds=60.0, first_after_seconds=30.0)
+def check_connections(ctx: JobContext) -> None:
+    """The connection standard, tested continuously: each agency whose last check is older than
+    `PANJEREH_CONFORMANCE_INTERVAL_MINUTES` is checked again (the first pass waits for start-up)."""
+    run_due_checks(ctx.sessionmaker, ctx.services["settings"])

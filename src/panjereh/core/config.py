@@ -1,4 +1,5 @@
-"""Typed settings read from PANJEREH_* environment variables."""
+"""Typed settings read from PANJEREH_* environment variables: one object with a section per domain that
+has settings of its own, built once at the process's edge and passed from there."""
 
 from __future__ import annotations
 
@@ -12,6 +13,62 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 PLACEHOLDER_SECRET = "dev-insecure-change-me"  # noqa: S105 — a known placeholder, refused outside development
 PLACEHOLDER_REGISTRY_TOKEN = "dev-registry-token"  # noqa: S105
 REPO_ROOT = Path(__file__).resolve().parents[3]
+
+
+class ExchangeSettings(BaseSettings):
+    """The exchange's section (PANJEREH_EXCHANGE_*): the gateway, its timeouts, circuit breaker, rate
+    limits, and its message log."""
+
+    model_config = SettingsConfigDict(env_prefix="PANJEREH_EXCHANGE_", extra="ignore")
+
+    # auto: entries are written in batches by a writer thread, except where every session shares one
+    # connection (the test harness): there they are written before the call returns.
+    log_mode: Literal["auto", "background", "inline"] = "auto"
+    log_batch_size: int = Field(default=500, ge=1)
+    log_flush_ms: int = Field(default=50, ge=1)
+    log_queue_max: int = Field(default=100_000, ge=100)
+    # Bodies are not stored unless configured; their SHA-256 digests always are.
+    store_bodies: bool = False
+    seal_every_seconds: int = Field(default=60, ge=1)
+    retention_days: int = Field(default=3650, ge=1)
+    archive_dir: Path | None = None
+    connect_timeout_ms: int = Field(default=1000, ge=1)
+    default_timeout_ms: int = Field(default=5000, ge=1)
+    get_retries: int = Field(default=1, ge=0, le=3)
+    breaker_failures: int = Field(default=5, ge=1)
+    breaker_cooldown_seconds: float = Field(default=10.0, gt=0)
+    default_rate_per_second: int = Field(default=200, ge=1)
+    token_ttl_seconds: int = Field(default=300, ge=30, le=3600)
+    max_connections: int = Field(default=200, ge=1)
+
+
+class ConformanceSettings(BaseSettings):
+    """The connection standard's section (PANJEREH_CONFORMANCE_*): how often agencies are checked, how
+    many probes, and when a status moves."""
+
+    model_config = SettingsConfigDict(env_prefix="PANJEREH_CONFORMANCE_", extra="ignore")
+
+    interval_minutes: int = Field(
+        default=60, ge=1, description="An agency is due again this long after its last run"
+    )
+    fail_threshold: int = Field(
+        default=2, ge=1, description="Failing runs in a row before connected → standard_lost"
+    )
+    unreachable_threshold: int = Field(
+        default=2, ge=1, description="Unreachable runs in a row before the agency is disconnected"
+    )
+    recover_threshold: int = Field(
+        default=1, ge=1, description="Passing runs in a row before the agency is connected"
+    )
+    latency_objective_ms: float = Field(
+        default=800.0, gt=0, description="The p95 a system must answer within"
+    )
+    latency_probes: int = Field(default=10, ge=1, le=200, description="Probes behind the p95")
+    timeout_seconds: float = Field(default=5.0, gt=0, description="Timeout of each probe")
+    concurrency: int = Field(default=8, ge=1, description="Systems probed at the same time")
+    demo_pass: bool = Field(
+        default=True, description="`panjereh demo` runs one pass a few seconds after start-up"
+    )
 
 
 class Settings(BaseSettings):
@@ -46,7 +103,12 @@ class Settings(BaseSettings):
     documents_signing_keys: str | None = Field(default=None, repr=False)
     otp_ttl_seconds: int = Field(default=300, ge=30, le=600)  # NIST SP 800-63B: at most 10 minutes
     oidc_admin_token: str | None = None  # bearer token of the OIDC client-registration API (unset: API off)
-    inprocess_worker: bool = False  # run the delivery job worker inside the web process (the embedded demo)
+    inprocess_worker: bool = False  # run the job worker inside the web process (the embedded demo)
+    # What carries SMS and e-mail out (notify.providers); `outbox` is the development file, nothing leaves.
+    notify_provider: Literal["outbox"] = "outbox"
+    # Sections, each read from its own prefix (PANJEREH_EXCHANGE_*, PANJEREH_CONFORMANCE_*).
+    exchange: ExchangeSettings = Field(default_factory=ExchangeSettings)
+    conformance: ConformanceSettings = Field(default_factory=ConformanceSettings)
 
     @model_validator(mode="after")
     def _registries_url_follows_the_port(self) -> Settings:

@@ -1,8 +1,7 @@
-"""Delivery tables: loaded definitions, requests with their timelines, officers, jobs, feed cursors."""
+"""Delivery tables: loaded definitions, requests with their timelines, officers, feed cursors."""
 
 from __future__ import annotations
 
-import enum
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -15,13 +14,6 @@ from panjereh.delivery.constants import RequestState
 if TYPE_CHECKING:
     from panjereh.agencies.models import Agency
     from panjereh.identity.models import Citizen
-
-
-class JobStatus(enum.StrEnum):
-    QUEUED = "queued"
-    RUNNING = "running"
-    DONE = "done"
-    FAILED = "failed"  # gave up after max attempts (kept, visible, re-queueable)
 
 
 class DefinitionRecord(Base):
@@ -118,27 +110,6 @@ class Officer(TimestampMixin, Base):
     national_code: Mapped[str] = mapped_column(String(10), unique=True)
     agency_code: Mapped[str] = mapped_column(String(40), index=True)
     name: Mapped[str] = mapped_column(String(200))
-
-
-class Job(Base):
-    """A unit of background work, durable in the database: claimed with a lease, retried with back-off."""
-
-    __tablename__ = "delivery_job"
-    __table_args__ = (Index("ix_delivery_job_status_run_at", "status", "run_at"),)
-
-    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
-    kind: Mapped[str] = mapped_column(String(60))
-    payload: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
-    dedupe_key: Mapped[str | None] = mapped_column(String(120), unique=True)
-    status: Mapped[JobStatus] = mapped_column(str_enum(JobStatus, 20), default=JobStatus.QUEUED)
-    attempts: Mapped[int] = mapped_column(Integer, default=0)
-    max_attempts: Mapped[int] = mapped_column(Integer, default=25)
-    run_at: Mapped[datetime] = mapped_column(default=utcnow)
-    locked_by: Mapped[str | None] = mapped_column(String(80))
-    locked_until: Mapped[datetime | None] = mapped_column()
-    last_error: Mapped[str | None] = mapped_column(Text)
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
-    finished_at: Mapped[datetime | None] = mapped_column()
 
 
 class FeedCursor(Base):

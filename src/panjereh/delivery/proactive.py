@@ -8,13 +8,15 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.orm import Session
 
+from panjereh import jobs
 from panjereh.core.config import Settings
 from panjereh.core.db import unit_of_work, utcnow
 from panjereh.core.logging import get_logger
 from panjereh.delivery import definitions as defs
-from panjereh.delivery import jobs, recurring, service
+from panjereh.delivery import service
 from panjereh.delivery.models import FeedCursor
 from panjereh.exchange.exceptions import GrantMissing, ProviderUnavailable
+from panjereh.jobs.periodic import ensure_queued
 
 if TYPE_CHECKING:
     from panjereh.exchange.client import PlatformClient
@@ -89,11 +91,10 @@ async def poll_life_events(
 
 
 def ensure_poller(session: Session, *, delay: float = 0.0) -> None:
-    """Queue the recurring feed poll unless one is already queued or running."""
-    recurring.ensure_recurring(session, POLL_JOB, delay=delay)
+    """Queue the feed poll unless one is already queued or running."""
+    ensure_queued(session, POLL_JOB, delay=delay)
 
 
-@jobs.handler(POLL_JOB)
 async def poll_job(ctx: jobs.JobContext) -> None:
     """One poll, then the next one queued in the same transaction that finishes this one."""
     settings: Settings = ctx.services["settings"]

@@ -11,10 +11,11 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session, joinedload
 
+from panjereh import jobs
 from panjereh.core.config import Settings
 from panjereh.core.db import one_statement, take_wait_slot, unit_of_work, utcnow
 from panjereh.core.jalali import TEHRAN
-from panjereh.delivery import engine, jobs, loading, service
+from panjereh.delivery import engine, loading, service
 from panjereh.delivery.constants import RequestState
 from panjereh.delivery.definitions import Evidence, LoadedDefinition
 from panjereh.delivery.models import DefinitionRecord, ServiceRequest
@@ -211,7 +212,6 @@ def _mark_processing(session: Session, settings: Settings, request: ServiceReque
     )
 
 
-@jobs.handler(service.PROCESS_JOB)
 async def process_request(ctx: jobs.JobContext) -> None:
     """Fetch, decide, record; a registry that is down makes the request wait and retry with back-off.
 

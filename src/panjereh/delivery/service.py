@@ -13,10 +13,11 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from panjereh import jobs
 from panjereh.core.config import Settings
 from panjereh.core.db import utcnow
 from panjereh.core.persian import fold_digits
-from panjereh.delivery import jobs, loading, tracking
+from panjereh.delivery import loading, tracking
 from panjereh.delivery.constants import FINAL_STATES, RequestState
 from panjereh.delivery.definitions import InputField, LoadedDefinition
 from panjereh.delivery.exceptions import (

@@ -7,7 +7,7 @@ import json
 import typer
 from rich.console import Console
 
-from panjereh.core.config import get_settings
+from panjereh.core.config import Settings
 from panjereh.core.db import make_engine, make_sessionmaker, unit_of_work
 from panjereh.core.errors import ProblemError
 from panjereh.documents import keys as signing_keys
@@ -21,6 +21,7 @@ console = Console(stderr=True)
 
 @app.command()
 def revoke(
+    ctx: typer.Context,
     number: str = typer.Argument(..., help="The document number (dashes and Persian digits are fine)."),
     reason: str = typer.Option(..., "--reason", help="Why the document no longer stands (shown at /verify)."),
     agency: str | None = typer.Option(
@@ -28,7 +29,7 @@ def revoke(
     ),
 ) -> None:
     """Revoke a document on behalf of its issuing agency; /verify reports it revoked at once."""
-    settings = get_settings()
+    settings: Settings = ctx.obj
     factory = make_sessionmaker(make_engine(settings.resolved_database_url))
     try:
         with unit_of_work(factory) as session:
@@ -43,10 +44,9 @@ def revoke(
 
 
 @app.command("rotate-key")
-def rotate_key() -> None:
+def rotate_key(ctx: typer.Context) -> None:
     """Start signing with a new key; the old keys stay published so documents already issued verify."""
-    settings = get_settings()
-    settings.ensure_home()
+    settings: Settings = ctx.obj
     try:
         ring = signing_keys.rotate(settings)
     except signing_keys.KeyConfigurationError as error:
@@ -56,17 +56,19 @@ def rotate_key() -> None:
 
 
 @app.command("keys")
-def show_keys() -> None:
+def show_keys(ctx: typer.Context) -> None:
     """Print the published JWK Set (the same as GET /api/v1/documents/keys)."""
-    settings = get_settings()
-    settings.ensure_home()
+    settings: Settings = ctx.obj
     typer.echo(json.dumps(signing_keys.load_keyring(settings).jwks(), indent=2))
 
 
 @app.command()
-def verify(text: str = typer.Argument(..., help="A payload, a /verify link or a document number.")) -> None:
+def verify(
+    ctx: typer.Context,
+    text: str = typer.Argument(..., help="A payload, a /verify link or a document number."),
+) -> None:
     """Verify a document as /verify does; exit status 0 only when it is valid."""
-    settings = get_settings()
+    settings: Settings = ctx.obj
     factory = make_sessionmaker(make_engine(settings.resolved_database_url))
     with unit_of_work(factory) as session:
         result = verify_text(session, settings, text)

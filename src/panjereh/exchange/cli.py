@@ -12,10 +12,9 @@ from rich.console import Console
 from sqlalchemy.orm import Session, sessionmaker
 
 from panjereh.agencies import selectors as agency_selectors
-from panjereh.core.config import Settings, get_settings
+from panjereh.core.config import Settings
 from panjereh.core.db import make_engine, make_sessionmaker, unit_of_work, utcnow
 from panjereh.exchange import service
-from panjereh.exchange.config import ExchangeSettings
 from panjereh.exchange.messagelog import seal_head
 from panjereh.exchange.retention import archive_before
 from panjereh.exchange.signing import load_signer
@@ -25,22 +24,22 @@ app = typer.Typer(help="The exchange: message log, grants and agency clients.", 
 console = Console(stderr=True)
 
 
-def _factory() -> tuple[Settings, sessionmaker[Session]]:
-    settings = get_settings()
-    settings.ensure_home()
-    return settings, make_sessionmaker(make_engine(settings.resolved_database_url))
+def _factory(settings: Settings) -> sessionmaker[Session]:
+    return make_sessionmaker(make_engine(settings.resolved_database_url))
 
 
 @app.command("verify-log")
 def verify_log_command(
+    ctx: typer.Context,
     archive_dir: Path = typer.Option(
         None, help="Archive folder (default: PANJEREH_EXCHANGE_ARCHIVE_DIR or $HOME/archive)."
     ),
 ) -> None:
     """Check the hash chain, its archive files and the signed seals; name every changed, removed or
     reordered entry."""
-    settings, factory = _factory()
-    folder = archive_dir or ExchangeSettings().archive_dir or settings.home / "archive"
+    settings: Settings = ctx.obj
+    factory = _factory(settings)
+    folder = archive_dir or settings.exchange.archive_dir or settings.home / "archive"
     with unit_of_work(factory) as session:
         report = verify_log(session, load_signer(settings.home), archive_dir=folder)
     for finding in report.findings:
@@ -56,9 +55,10 @@ def verify_log_command(
 
 
 @app.command("seal")
-def seal_command() -> None:
+def seal_command(ctx: typer.Context) -> None:
     """Sign the chain head now (the writer also seals periodically)."""
-    settings, factory = _factory()
+    settings: Settings = ctx.obj
+    factory = _factory(settings)
     with unit_of_work(factory) as session:
         seal = seal_head(session, load_signer(settings.home))
     console.print(f"sealed at seq {seal.seq}" if seal else "nothing to seal")
@@ -66,12 +66,14 @@ def seal_command() -> None:
 
 @app.command("archive")
 def archive_command(
+    ctx: typer.Context,
     older_than_days: int = typer.Option(None, help="Default: PANJEREH_EXCHANGE_RETENTION_DAYS."),
     to: Path = typer.Option(None, help="Folder (default: PANJEREH_EXCHANGE_ARCHIVE_DIR or $HOME/archive)."),
 ) -> None:
     """Move log entries past retention to a JSON-lines archive; the chain stays verifiable."""
-    settings, factory = _factory()
-    config = ExchangeSettings()
+    settings: Settings = ctx.obj
+    factory = _factory(settings)
+    config = settings.exchange
     days = older_than_days if older_than_days is not None else config.retention_days
     folder = to or config.archive_dir or settings.home / "archive"
     with unit_of_work(factory) as session:
@@ -81,13 +83,15 @@ def archive_command(
 
 @app.command("new-client")
 def new_client_command(
+    ctx: typer.Context,
     agency: str = typer.Argument(..., help="The agency code, e.g. tax."),
     client_id: str = typer.Option(..., help="The client id the agency system will use."),
     key_out: Path = typer.Option(..., help="Where to write the new private key (JWK, keep it secret)."),
     rate: int = typer.Option(200, help="Calls a second allowed."),
 ) -> None:
     """Register an agency system as a client, with a fresh P-256 key pair (the private half to a file)."""
-    settings, factory = _factory()
+    settings: Settings = ctx.obj
+    factory = _factory(settings)
     key = ECKey.generate_key("P-256", parameters={"kid": f"{client_id}-{utcnow():%Y%m%d%H%M%S}"})
     with unit_of_work(factory) as session:
         client = service.register_client(

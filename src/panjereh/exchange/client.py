@@ -11,7 +11,6 @@ from sqlalchemy.orm import Session
 
 from panjereh.core.config import Settings
 from panjereh.exchange.auth import ClientAuthenticator
-from panjereh.exchange.config import ExchangeSettings
 from panjereh.exchange.exceptions import GrantMissing, ProviderUnavailable
 from panjereh.exchange.metrics import ExchangeMetrics
 from panjereh.exchange.pipeline import Call, Caller, Exchange, InquiryResult, ProviderFailure, Raw
@@ -30,11 +29,10 @@ class PlatformClient:
         settings: Settings,
         sessionmaker: Callable[[], Session],
         *,
-        exchange_settings: ExchangeSettings | None = None,
         metrics_registry: CollectorRegistry | None = None,
     ) -> None:
         self.settings = settings
-        self.exchange = Exchange(settings, sessionmaker, exchange_settings, ExchangeMetrics(metrics_registry))
+        self.exchange = Exchange(settings, sessionmaker, ExchangeMetrics(metrics_registry))
         self.auth = ClientAuthenticator(settings, self.exchange.config.token_ttl_seconds)
 
     def inquire(

@@ -34,7 +34,6 @@ from panjereh.core.ratelimit import Limiter, Window, make_storage
 from panjereh.exchange import grants
 from panjereh.exchange.catalog import path_parameters, path_pattern
 from panjereh.exchange.chain import digest
-from panjereh.exchange.config import ExchangeSettings
 from panjereh.exchange.exceptions import (
     ClientRateLimited,
     GrantMissing,
@@ -172,11 +171,10 @@ class Exchange:
         self,
         settings: Settings,
         session_factory: SessionFactory,
-        config: ExchangeSettings | None = None,
         metrics: ExchangeMetrics | None = None,
     ) -> None:
         self.settings = settings
-        self.config = config or ExchangeSettings()
+        self.config = settings.exchange
         self.session_factory = session_factory
         self.metrics = metrics or ExchangeMetrics()
         self.breaker = CircuitBreaker(self.config.breaker_failures, self.config.breaker_cooldown_seconds)

@@ -120,8 +120,8 @@ def describe_services(
 
 def describe_missing(session: Session, fetch: OpenApiFetcher = fetch_openapi) -> int:
     """Describe the active services that have no schema yet (published while their system was down);
-    returns how many. The scheduler runs it (`schedule.describe_services`), never a page view: reading a
-    directory must not call out to agencies' systems or write."""
+    returns how many. The periodic job `exchange.describe` runs it (`tasks.describe_services`), never a
+    page view: reading a directory must not call out to agencies' systems or write."""
     # Filtered here, not in SQL: an empty JSON column may hold SQL NULL or JSON null (a few hundred rows).
     active = session.scalars(select(DataService).where(DataService.active.is_(True)))
     missing = [

@@ -1,13 +1,24 @@
-"""Notify tables: the citizen's in-portal inbox and what else they asked to be told."""
+"""Notify tables: the citizen's in-portal inbox, each SMS or e-mail with its delivery status, and what
+else citizens asked to be told."""
 
 from __future__ import annotations
 
+import enum
 from datetime import datetime
 
-from sqlalchemy import Index, String, Text
+from sqlalchemy import Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from panjereh.core.db import Base, new_id, utcnow
+from panjereh.core.db import Base, new_id, str_enum, utcnow
+
+
+class NotificationStatus(enum.StrEnum):
+    """Where an SMS or e-mail is: queued → sending → sent, or back to queued to retry, or failed."""
+
+    QUEUED = "queued"
+    SENDING = "sending"  # handed to the provider; no answer recorded yet
+    SENT = "sent"
+    FAILED = "failed"  # the provider refused every attempt
 
 
 class InboxMessage(Base):
@@ -34,3 +45,29 @@ class NotificationPreference(Base):
     national_code: Mapped[str] = mapped_column(String(10), primary_key=True)
     data_access: Mapped[bool] = mapped_column(default=False)  # an agency looked at my data
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class Notification(Base):
+    """One SMS or e-mail leaving the platform through a provider, with what became of it."""
+
+    __tablename__ = "notify_notification"
+    __table_args__ = (Index("ix_notify_notification_status_created", "status", "created_at"),)
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    channel: Mapped[str] = mapped_column(String(10))  # sms | email
+    recipient: Mapped[str] = mapped_column(String(320))  # a mobile number or an e-mail address
+    national_code: Mapped[str | None] = mapped_column(String(10))
+    kind: Mapped[str] = mapped_column(String(60))
+    subject_fa: Mapped[str] = mapped_column(String(300))
+    body_fa: Mapped[str] = mapped_column(Text)
+    link: Mapped[str | None] = mapped_column(String(500))
+    status: Mapped[NotificationStatus] = mapped_column(
+        str_enum(NotificationStatus, 20), default=NotificationStatus.QUEUED
+    )
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    provider: Mapped[str | None] = mapped_column(String(40))  # which provider sent it
+    provider_reference: Mapped[str | None] = mapped_column(String(120))  # the provider's id of the message
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    sent_at: Mapped[datetime | None] = mapped_column()
+    failed_at: Mapped[datetime | None] = mapped_column()

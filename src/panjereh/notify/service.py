@@ -1,28 +1,19 @@
-"""Sending notifications: inbox rows in the database; SMS and e-mail through the configured backend."""
+"""Sending notifications: inbox rows in the database; SMS and e-mail stored and sent by a job through the
+configured provider (`notify.tasks`)."""
 
 from __future__ import annotations
-
-from typing import Any
 
 from sqlalchemy import update
 from sqlalchemy.orm import Session
 
+from panjereh import jobs
 from panjereh.core.config import Settings
-from panjereh.core.db import new_id, on_commit, utcnow
-from panjereh.notify.backends import deliver_to_outbox
+from panjereh.core.db import new_id, utcnow
 from panjereh.notify.exceptions import NoRecipient, UnknownChannel
-from panjereh.notify.models import InboxMessage, NotificationPreference
+from panjereh.notify.models import InboxMessage, Notification, NotificationPreference
+from panjereh.notify.tasks import MAX_ATTEMPTS, SEND_JOB
 
 CHANNELS = frozenset({"inbox", "sms", "email"})
-
-
-def _deliver_after_commit(session: Session, settings: Settings, record: dict[str, Any]) -> None:
-    """Hand an SMS or e-mail to its backend only once the transaction that made it commits.
-
-    A code texted for a login attempt that was then rolled back (a failed commit, a crash mid-request)
-    would point at nothing; a message leaves the platform only with the data it speaks of.
-    """
-    on_commit(session, lambda: deliver_to_outbox(settings, record))
 
 
 def send(
@@ -38,7 +29,14 @@ def send(
     kind: str,
     link: str | None = None,
 ) -> None:
-    """Send one message on each channel asked for; a channel without its address is an error."""
+    """Send one message on each channel asked for; a channel without its address is an error.
+
+    Everything is written in the caller's transaction: the inbox row, and for SMS and e-mail a
+    notification row and the job that sends it, so a message leaves the platform only once that
+    transaction commits (a code texted for a login attempt that was rolled back would point at nothing).
+    A process with its own worker running starts the send at that commit (`jobs.enqueue`'s hand-over);
+    otherwise a worker process finds it at its next poll.
+    """
     unknown = channels - CHANNELS
     if unknown:
         raise UnknownChannel(f"Unknown channels: {sorted(unknown)}", f"کانال ناشناخته: {sorted(unknown)}")
@@ -55,21 +53,18 @@ def send(
             continue
         if not address:
             raise NoRecipient(f"No address for {channel}", f"نشانی برای کانال {channel} داده نشده است")
-        _deliver_after_commit(
-            session,
-            settings,
-            {
-                "id": new_id(),
-                "channel": channel,
-                "to": address,
-                "national_code": national_code,
-                "kind": kind,
-                "subject_fa": subject_fa,
-                "body_fa": body_fa,
-                "link": link,
-                "at": utcnow(),
-            },
+        notification = Notification(
+            id=new_id(),
+            channel=channel,
+            recipient=address,
+            national_code=national_code,
+            kind=kind,
+            subject_fa=subject_fa,
+            body_fa=body_fa,
+            link=link,
         )
+        session.add(notification)
+        jobs.enqueue(session, SEND_JOB, {"notification_id": notification.id}, max_attempts=MAX_ATTEMPTS)
 
 
 def mark_read(session: Session, national_code: str, message_id: str) -> bool:

@@ -9,7 +9,7 @@ import typer
 from rich.console import Console
 from sqlalchemy.orm import Session, sessionmaker
 
-from panjereh.core.config import Settings, get_settings
+from panjereh.core.config import Settings
 from panjereh.core.db import make_engine, make_sessionmaker, unit_of_work
 from panjereh.oidc import clients, keys, selectors
 
@@ -23,13 +23,13 @@ app.add_typer(keys_app, name="keys")
 console = Console()
 
 
-def _factory() -> tuple[Settings, sessionmaker[Session]]:
-    settings = get_settings()
-    return settings, make_sessionmaker(make_engine(settings.resolved_database_url))
+def _factory(settings: Settings) -> sessionmaker[Session]:
+    return make_sessionmaker(make_engine(settings.resolved_database_url))
 
 
 @client_app.command("add")
 def add(
+    ctx: typer.Context,
     client_id: str = typer.Argument(..., help="e.g. my.tax"),
     name_fa: str = typer.Option(..., "--name-fa", help="Persian name on the consent screen"),
     redirect_uri: list[str] = typer.Option(..., "--redirect-uri", help="Exact redirect URI (repeatable)"),
@@ -46,7 +46,8 @@ def add(
     min_level: int = typer.Option(1, "--min-level", help="Minimum assurance level (1 or 2)"),
 ) -> None:
     """Register a client; the secret is printed once (only its hash is kept)."""
-    settings, factory = _factory()
+    settings: Settings = ctx.obj
+    factory = _factory(settings)
     jwks = json.loads(jwks_file.read_text()) if jwks_file else None
     with unit_of_work(factory) as session:
         client, secret = clients.register(
@@ -71,27 +72,28 @@ def add(
 
 
 @client_app.command("list")
-def list_() -> None:
+def list_(ctx: typer.Context) -> None:
     """Registered clients."""
-    _settings, factory = _factory()
+    factory = _factory(ctx.obj)
     with unit_of_work(factory) as session:
         rows = [clients.describe(client) for client in selectors.list_clients(session)]
     typer.echo(json.dumps(rows, ensure_ascii=False, indent=2))
 
 
 @client_app.command("disable")
-def disable(client_id: str) -> None:
+def disable(ctx: typer.Context, client_id: str) -> None:
     """Disable a client: its tokens stop working."""
-    _settings, factory = _factory()
+    factory = _factory(ctx.obj)
     with unit_of_work(factory) as session:
         clients.disable(session, client_id)
     console.print(f"disabled {client_id}")
 
 
 @keys_app.command("rotate")
-def rotate() -> None:
+def rotate(ctx: typer.Context) -> None:
     """Make a new signing key; the previous one is retired but stays in the JWKS for verification."""
-    settings, factory = _factory()
+    settings: Settings = ctx.obj
+    factory = _factory(settings)
     with unit_of_work(factory) as session:
         row = keys.generate(session, settings)
         kid = row.kid
@@ -99,9 +101,9 @@ def rotate() -> None:
 
 
 @keys_app.command("list")
-def list_keys() -> None:
+def list_keys(ctx: typer.Context) -> None:
     """Signing keys, newest first."""
-    _settings, factory = _factory()
+    factory = _factory(ctx.obj)
     with unit_of_work(factory) as session:
         for row in keys.all_keys(session):
             typer.echo(f"{row.kid}\t{row.status}\t{row.created_at:%Y-%m-%d %H:%M}")

@@ -11,9 +11,8 @@ from typing import TYPE_CHECKING, Any, ClassVar
 import httpx
 from sqlalchemy.orm import Session
 
-from panjereh.conformance.config import ConformanceSettings
 from panjereh.conformance.constants import CheckStatus
-from panjereh.core.config import Settings
+from panjereh.core.config import ConformanceSettings, Settings
 
 if TYPE_CHECKING:
     from panjereh.agencies.models import Agency
