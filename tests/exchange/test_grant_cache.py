@@ -22,7 +22,7 @@ from panjereh.core.db import make_sessionmaker, unit_of_work, utcnow
 from panjereh.exchange import grants, service
 from panjereh.exchange.client import PLATFORM_CALLER, PlatformClient
 from panjereh.exchange.exceptions import GrantMissing
-from panjereh.exchange.models import Grant, GrantStatus
+from panjereh.exchange.models import Grant
 from panjereh.exchange.seed import seed_exchange
 from panjereh.registries.catalog import published_services
 from tests.conftest import WORKER
@@ -127,7 +127,7 @@ def test_grants_are_read_once_and_a_revocation_stops_the_next_call(
     assert platform.exchange.checks_cached(PLATFORM_CALLER, SERVICE)  # async callers stay on the loop
     with unit_of_work(committed) as session:
         grant = _platform_grant(session)
-        grant.status = GrantStatus.REVOKED  # as an operator's fix would: any ORM change is heard
+        service.revoke_grant(session, grant, provider_agency_code=grant.service.provider.code)
     with pytest.raises(GrantMissing):  # at once: this process learnt it at the commit
         _ask(platform)
 

@@ -61,7 +61,7 @@ def agencies_by_code(session: Session, codes: Collection[str]) -> dict[str, Agen
 
 def agency_codes(session: Session) -> dict[str, str]:
     """Every agency's code by its id."""
-    return dict(session.execute(select(Agency.id, Agency.code)).tuples().all())
+    return dict(session.execute(select(Agency.id, Agency.code)).all())
 
 
 def agencies_with_systems(session: Session) -> Sequence[Agency]:
@@ -73,11 +73,11 @@ def agencies_with_systems(session: Session) -> Sequence[Agency]:
 def system_counts(session: Session) -> dict[str, int]:
     """How many systems each agency has, by agency id (agencies without one are left out)."""
     rows = session.execute(select(AgencySystem.agency_id, func.count()).group_by(AgencySystem.agency_id))
-    return dict(rows.tuples().all())
+    return dict(rows.all())
 
 
 def status_counts(session: Session) -> dict[ConnectionStatus, int]:
     """How many agencies are in each connection status (the dashboard's figure)."""
     rows = session.execute(select(Agency.connection_status, func.count()).group_by(Agency.connection_status))
-    counts = dict(rows.tuples().all())
+    counts = dict(rows.all())
     return {status: counts.get(status, 0) for status in ConnectionStatus}

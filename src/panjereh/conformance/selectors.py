@@ -112,7 +112,7 @@ def national_overview(session: Session) -> list[AgencyConformance]:
 def due_agencies(session: Session, now: datetime, interval: timedelta) -> list[Agency]:
     """Agencies with at least one system whose last run is older than the interval (or who never ran)."""
     runs = session.execute(select(ConformanceState.agency_id, ConformanceState.last_run_at))
-    last_runs = dict(runs.tuples().all())
+    last_runs = dict(runs.all())
     return [
         agency
         for agency in agency_selectors.agencies_with_systems(session)

@@ -133,7 +133,7 @@ def ledger_for_subject(
     if until is not None:
         query = query.where(LedgerEntry.at < until)
     query = query.order_by(LedgerEntry.at.desc(), LedgerEntry.id).limit(limit).offset(offset)
-    rows = session.execute(query).tuples().all()
+    rows = session.execute(query).all()
     clients = agency_selectors.agencies_by_code(session, {entry.client_agency_code for entry, _, _ in rows})
     return [
         LedgerRow(
