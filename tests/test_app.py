@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import importlib
 import json
+import pkgutil
 
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from openapi_spec_validator import validate
 from sqlalchemy import event, text
+from sqlalchemy.event.attr import _ClsLevelDispatch
+from sqlalchemy.orm import Session
 
+import panjereh
 from panjereh.app import create_app
 from panjereh.core.config import Settings
 from panjereh.core.deps import DbSession
@@ -164,3 +169,23 @@ def test_the_unit_of_work_commits_before_the_response_is_sent(app: FastAPI, sett
     with TestClient(Recorder(app)) as client:
         assert client.post("/api/v1/_write").status_code == 200
     assert seen == ["commit", "response"]
+
+
+def test_no_module_registers_a_global_session_listener() -> None:
+    """What must follow a change is registered on the session that made it (`core.db.on_commit`), never
+    on every Session of the process at import time."""
+    for module in pkgutil.walk_packages(panjereh.__path__, "panjereh."):
+        # Every module but the entry points (they run on import) and the migrations and registries.
+        if not module.name.endswith("__main__") and not module.name.startswith(
+            ("panjereh.migrations.", "panjereh.registries.")
+        ):
+            importlib.import_module(module.name)
+    registered = {
+        f"{name}: {listener.__module__}"
+        for name in dir(Session.dispatch)
+        if not name.startswith("_")
+        and isinstance(dispatch := getattr(Session.dispatch, name), _ClsLevelDispatch)
+        for listener in dispatch._clslevel.get(Session, [])
+        if listener.__module__.startswith("panjereh")
+    }
+    assert registered == set()
