@@ -9,8 +9,9 @@ import pytest
 from joserfc.jwk import ECKey
 
 from panjereh.core.config import Settings
-from panjereh.documents import keys as signing_keys
-from panjereh.documents.keys import KeyConfigurationError, generate_key, key_folder, load_keyring, rotate
+from panjereh.core import keys as core_keys
+from panjereh.core.keys import KeyConfigurationError
+from panjereh.documents.keys import POLICY, key_folder, load_keyring, rotate
 
 
 def test_first_use_makes_one_key_readable_by_the_owner_only(isolated_settings: Settings) -> None:
@@ -22,7 +23,7 @@ def test_first_use_makes_one_key_readable_by_the_owner_only(isolated_settings: S
     assert json.loads(key_file.read_text())["d"]  # the private part is on disk, nowhere else
     # Loading again gives the same key, not a new one.
     assert load_keyring(isolated_settings).active_kid == ring.active_kid
-    assert ring.active_kid == ring.active.thumbprint()[: signing_keys.KID_LENGTH]
+    assert ring.active_kid == ring.active.thumbprint()[: core_keys.KID_LENGTH]
 
 
 def test_published_keys_never_carry_private_parts(isolated_settings: Settings) -> None:
@@ -40,12 +41,12 @@ def test_rotation_signs_with_the_new_key_and_keeps_publishing_the_old(isolated_s
     kids = [key["kid"] for key in ring.jwks()["keys"]]
     assert kids[0] == ring.active_kid and first in kids
     # Another process (a fresh load) sees the rotation too.
-    signing_keys._cache.clear()
+    core_keys._cache.clear()
     assert load_keyring(isolated_settings).active_kid == ring.active_kid
 
 
 def test_keys_from_settings_for_production(isolated_settings: Settings) -> None:
-    active, retired = generate_key(), generate_key()
+    active, retired = POLICY.new_key(), POLICY.new_key()
     retired_public = ECKey.import_key(retired.as_dict(private=False), {"kid": retired.kid})
     jwks = {"keys": [active.as_dict(private=True), retired_public.as_dict(private=False)]}
     configured = isolated_settings.model_copy(update={"documents_signing_keys": json.dumps(jwks)})
@@ -67,7 +68,7 @@ def test_unusable_configured_keys_are_refused(isolated_settings: Settings, value
 
 
 def test_a_public_key_alone_cannot_be_the_signing_key(isolated_settings: Settings) -> None:
-    public = generate_key().as_dict(private=False)
+    public = POLICY.new_key().as_dict(private=False)
     with pytest.raises(KeyConfigurationError):
         load_keyring(
             isolated_settings.model_copy(update={"documents_signing_keys": json.dumps({"keys": [public]})})

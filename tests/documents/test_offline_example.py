@@ -11,7 +11,7 @@ import pytest
 from joserfc.errors import JoseError
 
 from panjereh.core.config import Settings
-from panjereh.documents.keys import generate_key, load_keyring
+from panjereh.documents.keys import POLICY, load_keyring
 from panjereh.documents.models import IssuedDocument
 from panjereh.documents.qr import qr_text
 
@@ -46,5 +46,5 @@ def test_the_documented_example_refuses_forgeries(settings: Settings, document: 
         verify_offline("eyJhbGciOiJub25lIn0." + body + ".", jwks)
     with pytest.raises(JoseError):  # a key the window never published
         verify_offline(
-            document.payload, {"keys": [{**generate_key().as_dict(private=False), "kid": "other"}]}
+            document.payload, {"keys": [{**POLICY.new_key().as_dict(private=False), "kid": "other"}]}
         )

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from panjereh.core.config import Settings
 from panjereh.documents import payload as signed
 from panjereh.documents import verification
-from panjereh.documents.keys import generate_key, load_keyring
+from panjereh.documents.keys import POLICY, load_keyring
 from panjereh.documents.models import IssuedDocument
 from panjereh.documents.numbers import check_digit, format_number
 from panjereh.documents.qr import qr_text
@@ -109,7 +109,7 @@ def test_hmac_signed_with_the_public_key_is_refused(
 def test_a_payload_signed_by_an_unknown_key_is_refused(
     db: Session, settings: Settings, document: IssuedDocument
 ) -> None:
-    stranger = generate_key()
+    stranger = POLICY.new_key()
     body = unb64(document.payload.split(".")[1])
     own_kid = jws.serialize_compact({"alg": "ES256", "kid": stranger.kid}, body, stranger)
     assert verify_payload(db, settings, own_kid).reason_code == "payload.unknown_key"

@@ -10,6 +10,7 @@ from rich.console import Console
 from panjereh.core.config import Settings
 from panjereh.core.db import make_engine, make_sessionmaker, unit_of_work
 from panjereh.core.errors import ProblemError
+from panjereh.core.keys import KeyConfigurationError
 from panjereh.documents import keys as signing_keys
 from panjereh.documents.selectors import get_document
 from panjereh.documents.service import revoke_document
@@ -49,7 +50,7 @@ def rotate_key(ctx: typer.Context) -> None:
     settings: Settings = ctx.obj
     try:
         ring = signing_keys.rotate(settings)
-    except signing_keys.KeyConfigurationError as error:
+    except KeyConfigurationError as error:
         console.print(f"[red]{error}[/red]")
         raise typer.Exit(1) from error
     console.print(f"[green]signing with {ring.active_kid}[/green]; published: {len(ring.published)} keys")

@@ -2,11 +2,7 @@
 
 from __future__ import annotations
 
-import threading
-import time
-from collections import deque
 from collections.abc import Callable
-from contextlib import AbstractContextManager, closing, nullcontext
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import cache
@@ -14,16 +10,13 @@ from typing import Any
 
 from sqlalchemy import Table, func, insert, select
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
-from panjereh.core.db import intend_to_write, utcnow
-from panjereh.core.logging import get_logger
+from panjereh.core.db import utcnow
+from panjereh.core.writer import BufferedWriter
 from panjereh.exchange.chain import GENESIS, entry_hash, seal_message
 from panjereh.exchange.models import LATENCY_BOUNDS_MS, InquiryStat, LedgerEntry, LogEntry, LogHead, LogSeal
 from panjereh.exchange.signing import LogSigner
-
-log = get_logger(__name__)
 
 SessionFactory = Callable[[], Session]
 _LOG_TABLE: Table = LogEntry.__table__  # type: ignore[assignment]
@@ -124,8 +117,16 @@ def _stats_upsert(dialect: str) -> Any:
     )
 
 
-class LogWriter:
-    """Appends records to the hash chain, the citizen ledger and the stats, one transaction per batch."""
+class LogWriter(BufferedWriter[LogRecord]):
+    """Appends records to the hash chain, the citizen ledger and the stats, one transaction per batch.
+
+    A record's call never waits for the database: the writer thread takes the buffer every `flush_ms`.
+    Undecided `inline` (`None`) means inline exactly when every session shares one connection (the test
+    harness). A full buffer (`queue_max`) makes callers wait rather than lose entries, and a failed batch
+    is tried again until written: a lost batch would be a hole in the audit trail.
+    """
+
+    thread_name = "exchange-log-writer"
 
     def __init__(
         self,
@@ -138,175 +139,60 @@ class LogWriter:
         queue_max: int = 100_000,
         seal_every_seconds: int = 60,
     ) -> None:
-        self.session_factory = session_factory
+        super().__init__(
+            session_factory,
+            mode=None if inline is None else "inline" if inline else "thread",
+            batch_size=batch_size,
+            flush_seconds=flush_ms / 1000,
+            max_pending=queue_max,
+            when_full="wait",
+            retry=True,
+        )
         self.signer = signer
-        self._inline = inline
-        self.batch_size = batch_size
-        self.flush_seconds = flush_ms / 1000
         self.seal_every = timedelta(seconds=seal_every_seconds)
-        # A plain deque, not a queue.Queue: appending wakes no thread. The writer sleeps `flush_ms` and
-        # then takes everything; waking it on every record cost each call a GIL hand-off (latency).
-        self._buffer: deque[LogRecord] = deque()
-        self._queue_max = queue_max
-        self._writing = 0  # records taken from the buffer and not yet committed
-        self._room = threading.Condition()
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
-        self._start_lock = threading.Lock()
         self._last_seal: datetime | None = None
-        self._guard: AbstractContextManager[Any] | None = None
-        self.written = 0
-        self.failed_batches = 0
 
-    @property
-    def inline(self) -> bool:
-        """Whether records are written before `submit` returns.
-
-        Undecided (`None`) means: inline exactly when every session shares one connection, as in the
-        test harness, where a second connection could never write beside the test's open transaction;
-        a thread writing batches otherwise. Decided on first use, when the session factory is final.
-        """
-        if self._inline is None:
-            with closing(self.session_factory()) as session:
-                self._inline = isinstance(session.bind, Connection)
-        return self._inline
-
-    @property
-    def guard(self) -> AbstractContextManager[Any]:
-        """Held around every database use of the exchange when inline: one connection, one user."""
-        if self._guard is None:
-            self._guard = threading.RLock() if self.inline else nullcontext()
-        return self._guard
-
-    # -- submitting ---------------------------------------------------------------------------------
-
-    def submit(self, record: LogRecord) -> None:
-        """Hand a record to the log; inline mode writes it before returning."""
-        if self.inline:
-            with self.guard:
-                self.write_batch([record])
-            return
-        if self._thread is None:
-            self._start()
-        if len(self._buffer) >= self._queue_max:  # back-pressure rather than losing entries
-            with self._room:
-                while len(self._buffer) >= self._queue_max:
-                    self._room.wait(timeout=0.1)
-        self._buffer.append(record)
-
-    def pending(self) -> int:
-        """Records waiting to be written."""
-        return len(self._buffer) + self._writing
-
-    def flush(self, timeout: float = 30.0) -> None:
-        """Wait until every submitted record is written."""
-        if self._thread is None:
-            return
-        deadline = time.monotonic() + timeout
-        while self.pending() and time.monotonic() < deadline:
-            time.sleep(0.005)
-
-    def close(self) -> None:
-        """Write what is queued and stop the thread."""
-        thread = self._thread
-        if thread is None:
-            return
-        self._stop.set()
-        thread.join(timeout=30)
-        self._thread = None
-        self._stop.clear()
-
-    def _start(self) -> None:
-        with self._start_lock:
-            if self._thread is None:
-                self._thread = threading.Thread(target=self._run, name="exchange-log-writer", daemon=True)
-                self._thread.start()
-
-    def _run(self) -> None:
-        while True:
-            stopping = self._stop.wait(self.flush_seconds)
-            self._drain()
-            if stopping:
-                return
-
-    def _drain(self) -> None:
-        """Write everything buffered, in batches of at most `batch_size`."""
-        while self._buffer:
-            size = min(self.batch_size, len(self._buffer))
-            self._writing = size  # before taking them: `pending` never reads zero while a batch is out
-            batch = [self._buffer.popleft() for _ in range(size)]
-            try:
-                self._write_with_retry(batch)
-            finally:
-                self._writing = 0
-            with self._room:
-                self._room.notify_all()
-
-    def _write_with_retry(self, batch: list[LogRecord]) -> None:
-        # A lost batch would be a hole in the audit trail: keep trying, with a growing pause.
-        pause = 0.05
-        while True:
-            try:
-                self.write_batch(batch)
-                return
-            except Exception:
-                self.failed_batches += 1
-                log.exception("exchange_log_batch_failed", size=len(batch))
-                time.sleep(pause)
-                pause = min(pause * 2, 5.0)
-
-    # -- writing ------------------------------------------------------------------------------------
-
-    def write_batch(self, batch: list[LogRecord]) -> None:
-        """Append a batch: chain entries, ledger rows and stats in one transaction."""
-        session = self.session_factory()
-        try:
-            intend_to_write(session)
-            head = session.scalars(select(LogHead).where(LogHead.id == 1).with_for_update()).one_or_none()
-            if head is None:
-                head = LogHead(id=1, last_seq=0, last_hash=GENESIS, anchor_seq=0, anchor_hash=GENESIS)
-                session.add(head)
-                session.flush()
-            seq, prev = head.last_seq, head.last_hash
-            entries: list[dict[str, Any]] = []
-            ledger: list[dict[str, Any]] = []
-            for record in batch:
-                fields = dict(
-                    vars(record)
-                )  # shallow: the values are immutable (asdict deep-copies, 1/3 of a batch)
-                fields["duration_ms"] = round(record.duration_ms, 3)
-                seq += 1
-                current = entry_hash(prev, fields)
-                entries.append({**fields, "seq": seq, "prev_hash": prev, "entry_hash": current})
-                prev = current
-                if record.subject and record.outcome in LEDGER_OUTCOMES:
-                    ledger.append(
-                        {
-                            "id": record.message_id,
-                            "message_id": record.message_id,
-                            "subject": record.subject,
-                            "at": record.at,
-                            "client_agency_code": record.client_agency_code,
-                            "service_code": record.service_code,
-                            "provider_agency_code": record.provider_agency_code,
-                            "purpose": record.purpose,
-                            "case_ref": record.case_ref,
-                            "status": record.status,
-                        }
-                    )
-            session.execute(insert(_LOG_TABLE), entries)
-            if ledger:
-                session.execute(insert(_LEDGER_TABLE), ledger)
-            _upsert_stats(session, batch)
-            head.last_seq, head.last_hash = seq, prev
-            self._maybe_seal(session, seq, prev)
-            session.commit()
-            self.written += len(batch)
-        except BaseException:
-            session.rollback()
-            raise
-        finally:
-            session.close()
+    def write(self, session: Session, batch: list[LogRecord]) -> int:
+        """Append a batch: chain entries, ledger rows and stats, under the locked head."""
+        head = session.scalars(select(LogHead).where(LogHead.id == 1).with_for_update()).one_or_none()
+        if head is None:
+            head = LogHead(id=1, last_seq=0, last_hash=GENESIS, anchor_seq=0, anchor_hash=GENESIS)
+            session.add(head)
+            session.flush()
+        seq, prev = head.last_seq, head.last_hash
+        entries: list[dict[str, Any]] = []
+        ledger: list[dict[str, Any]] = []
+        for record in batch:
+            fields = dict(
+                vars(record)
+            )  # shallow: the values are immutable (asdict deep-copies, 1/3 of a batch)
+            fields["duration_ms"] = round(record.duration_ms, 3)
+            seq += 1
+            current = entry_hash(prev, fields)
+            entries.append({**fields, "seq": seq, "prev_hash": prev, "entry_hash": current})
+            prev = current
+            if record.subject and record.outcome in LEDGER_OUTCOMES:
+                ledger.append(
+                    {
+                        "id": record.message_id,
+                        "message_id": record.message_id,
+                        "subject": record.subject,
+                        "at": record.at,
+                        "client_agency_code": record.client_agency_code,
+                        "service_code": record.service_code,
+                        "provider_agency_code": record.provider_agency_code,
+                        "purpose": record.purpose,
+                        "case_ref": record.case_ref,
+                        "status": record.status,
+                    }
+                )
+        session.execute(insert(_LOG_TABLE), entries)
+        if ledger:
+            session.execute(insert(_LEDGER_TABLE), ledger)
+        _upsert_stats(session, batch)
+        head.last_seq, head.last_hash = seq, prev
+        self._maybe_seal(session, seq, prev)
+        return len(batch)
 
     def _maybe_seal(self, session: Session, seq: int, head_hash: str) -> None:
         now = utcnow()
@@ -320,13 +206,8 @@ class LogWriter:
 
 def add_seal(session: Session, signer: LogSigner, seq: int, head_hash: str, at: datetime) -> LogSeal:
     """Sign the chain head as it stands."""
-    seal = LogSeal(
-        seq=seq,
-        head_hash=head_hash,
-        sealed_at=at,
-        key_id=signer.key_id,
-        signature=signer.sign(seal_message(seq, head_hash, at)),
-    )
+    key_id, signature = signer.sign(seal_message(seq, head_hash, at))
+    seal = LogSeal(seq=seq, head_hash=head_hash, sealed_at=at, key_id=key_id, signature=signature)
     session.add(seal)
     session.flush()
     return seal

@@ -1,66 +1,73 @@
-"""The platform's Ed25519 key that signs the chain head (kept under PANJEREH_HOME/keys)."""
+"""The exchange's log-sealing keys: Ed25519 (EdDSA), a `core.keys` ring in PANJEREH_HOME/keys/exchange-log."""
 
 from __future__ import annotations
 
 import base64
 import hashlib
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
 from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from joserfc.jwk import OKPKey
 
-KEY_FILE = "exchange-log-ed25519.pem"
+from panjereh.core import keys
+from panjereh.core.keys import SigningKey
+
+EARLIER_KEY_FILE = "exchange-log-ed25519.pem"  # where the one sealing key lived before the key rings
+
+
+def _unpadded(data: str) -> bytes:
+    return base64.urlsafe_b64decode(data + "=" * (-len(data) % 4))
+
+
+def seal_key_id(key: SigningKey) -> str:
+    """The id seals carry: the start of the SHA-256 of the raw public key (as seals have always had)."""
+    return hashlib.sha256(_unpadded(key.as_dict(private=False)["x"])).hexdigest()[:16]
+
+
+def _earlier_key(home: Path) -> SigningKey | None:
+    # A home made before the rings keeps its key, so the seals it already signed still verify.
+    path = home / "keys" / EARLIER_KEY_FILE
+    return OKPKey.import_key(path.read_bytes()) if path.exists() else None
+
+
+POLICY = keys.KeyPolicy(
+    purpose="exchange-log", algorithm="EdDSA", setting=None, kid=seal_key_id, earlier_key=_earlier_key
+)
 
 
 @dataclass(frozen=True)
 class LogSigner:
-    """Signs and verifies seals over the chain head."""
+    """Signs seals over the chain head with the ring's active key and verifies them with the key they name."""
 
-    private_key: Ed25519PrivateKey
-
-    @property
-    def public_key(self) -> Ed25519PublicKey:
-        return self.private_key.public_key()
+    home: Path
 
     @property
-    def key_id(self) -> str:
-        raw = self.public_key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
-        return hashlib.sha256(raw).hexdigest()[:16]
+    def ring(self) -> keys.KeyRing:
+        return keys.load(POLICY, self.home)
 
-    def sign(self, message: bytes) -> str:
-        return base64.urlsafe_b64encode(self.private_key.sign(message)).decode().rstrip("=")
+    def sign(self, message: bytes) -> tuple[str, str]:
+        """The signing key's id and the signature (base64url, unpadded)."""
+        key = self.ring.active
+        signature = key.private_key.sign(message)  # type: ignore[union-attr]
+        return str(key.kid), base64.urlsafe_b64encode(signature).decode().rstrip("=")
 
-    def verify(self, message: bytes, signature: str) -> bool:
+    def knows(self, key_id: str) -> bool:
+        """Whether the ring publishes this key."""
+        return self.ring.find(key_id) is not None
+
+    def verify(self, key_id: str, message: bytes, signature: str) -> bool:
+        key = self.ring.find(key_id)
+        if key is None:
+            return False
         try:
-            padded = signature + "=" * (-len(signature) % 4)
-            self.public_key.verify(base64.urlsafe_b64decode(padded), message)
+            key.public_key.verify(_unpadded(signature), message)  # type: ignore[union-attr]
         except (InvalidSignature, ValueError):
             return False
         return True
 
 
 def load_signer(home: Path) -> LogSigner:
-    """The key under `home/keys`, made on first use (readable by the owner only)."""
-    folder = home / "keys"
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / KEY_FILE
-    if not path.exists():
-        key = Ed25519PrivateKey.generate()
-        pem = key.private_bytes(
-            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-        )
-        # Another process may have made it meanwhile: create exclusively, then read whichever won.
-        try:
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        except FileExistsError:
-            pass
-        else:
-            with os.fdopen(fd, "wb") as handle:
-                handle.write(pem)
-    loaded = serialization.load_pem_private_key(path.read_bytes(), password=None)
-    if not isinstance(loaded, Ed25519PrivateKey):
-        raise ValueError(f"{path} is not an Ed25519 private key")
-    return LogSigner(loaded)
+    """The signer over `home`'s ring (its first key made on first use, readable by the owner only)."""
+    keys.load(POLICY, home)
+    return LogSigner(home)

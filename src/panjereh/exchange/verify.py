@@ -231,12 +231,14 @@ def _verify_seals(
 ) -> None:
     for seal in session.scalars(select(LogSeal).order_by(LogSeal.id)):
         report.seals_checked += 1
-        if seal.key_id != signer.key_id:
+        if not signer.knows(seal.key_id):
             report.findings.append(
                 Finding(seal.seq, "seal", f"seal {seal.id} is signed by unknown key {seal.key_id}")
             )
             continue
-        if not signer.verify(seal_message(seal.seq, seal.head_hash, seal.sealed_at), seal.signature):
+        if not signer.verify(
+            seal.key_id, seal_message(seal.seq, seal.head_hash, seal.sealed_at), seal.signature
+        ):
             report.findings.append(Finding(seal.seq, "seal", f"seal {seal.id}'s signature is not valid"))
             continue
         if seal.seq <= anchor_seq:
