@@ -38,7 +38,7 @@ from panjereh.identity.ratelimit import DatabaseCounters
 from panjereh.notify.providers import read_outbox
 from panjereh.oidc import authorize as authz
 from panjereh.oidc import clients, tokens
-from panjereh.oidc.keys import KeyRing
+from panjereh.oidc.keys import load_keyring
 
 KEYCLOAK_GRANTS_PER_VCPU = 120  # Keycloak's published sizing figure (token grants per second per vCPU)
 REDIRECT = "https://rp.example.ir/cb"
@@ -174,9 +174,7 @@ def main() -> None:
     login_rate = n / (time.perf_counter() - began)
     login_cpu = n / (time.process_time() - cpu_began)
 
-    keys = KeyRing(settings)
-    with unit_of_work(factory) as session:
-        keys.refresh(session)
+    keys = load_keyring(settings)
 
     def make_codes(count: int) -> list[tuple[str, str]]:
         made = []

@@ -104,7 +104,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # Registration asks Shahkar and the civil registry through the exchange (identity names the checks).
     app.state.registry_checks = ExchangeRegistryChecks(app.state.exchange)
     app.state.catalog_index = IndexHolder()
-    oidc_router.install(app, settings)
+    oidc_router.install(app)
     install_problem_handlers(app, html_renderer=app.state.templates.render_problem)
     _add_operations_routes(app, metrics)
     # Routes are matched in order: the machine hot paths (the exchange gateway, then the OIDC token and

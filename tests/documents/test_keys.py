@@ -8,8 +8,8 @@ import stat
 import pytest
 from joserfc.jwk import ECKey
 
-from panjereh.core.config import Settings
 from panjereh.core import keys as core_keys
+from panjereh.core.config import Settings
 from panjereh.core.keys import KeyConfigurationError
 from panjereh.documents.keys import POLICY, key_folder, load_keyring, rotate
 

@@ -412,9 +412,7 @@ def test_key_rotation_keeps_old_keys_for_verification(
     secret = register(seeded)
     code, verifier, _ = _code(client, settings)
     old_token = _token(client, secret, code, verifier).json()["id_token"]
-    oidc_keys.generate(seeded, settings)
-    seeded.commit()
-    client.app.state.oidc_keys.refresh(seeded, force=True)  # type: ignore[attr-defined]
+    oidc_keys.rotate(settings)
     published = client.get("/oauth2/jwks").json()["keys"]
     assert len(published) == 2
     jwt.decode(old_token, jwk.KeySet.import_key_set({"keys": published}))

@@ -11,9 +11,7 @@ platform's secret key.
 from __future__ import annotations
 
 import re
-import threading
 import uuid
-from collections import deque
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -28,11 +26,8 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from panjereh.analytics.models import PseudonymousUser, visit_event
 from panjereh.core.config import Settings
 from panjereh.core.crypto import keyed_digest
-from panjereh.core.db import intend_to_write
 from panjereh.core.jalali import to_tehran
-from panjereh.core.logging import get_logger
-
-log = get_logger(__name__)
+from panjereh.core.writer import BufferedWriter
 
 CHANNELS = ("web", "app", "counter")
 CHANNEL_HEADER = b"x-panjereh-channel"
@@ -133,8 +128,14 @@ def _insert_new_users(session: Session, first_seen: dict[uuid.UUID, date]) -> No
     session.execute(statement, values)
 
 
-class VisitRecorder:
-    """Buffers visits in memory and writes them in batches from a background thread."""
+class VisitRecorder(BufferedWriter[Visit]):
+    """Buffers visits in memory and writes them in batches from a background thread.
+
+    The buffer is bounded: if the database is away for long, the oldest visits are dropped, not the
+    portal; a batch that fails is logged and dropped. Without `background`, visits wait for `flush`.
+    """
+
+    thread_name = "visit-recorder"
 
     def __init__(
         self,
@@ -148,17 +149,16 @@ class VisitRecorder:
     ) -> None:
         self.secret_key = settings.secret_key
         self.sessionmaker_of = sessionmaker_of
-        self.batch_size = batch_size
-        self.interval = interval
-        self.background = background
-        # A bounded buffer: if the database is away for long, the oldest visits are dropped, not the portal.
-        self.buffer: deque[Visit] = deque(maxlen=max_buffer)
-        self.written = 0
+        super().__init__(
+            lambda: self.sessionmaker_of()(),
+            mode="thread" if background else "manual",
+            batch_size=batch_size,
+            flush_seconds=interval,
+            max_pending=max_buffer,
+            when_full="drop_oldest",
+            retry=False,
+        )
         self.dropped_bots = 0
-        self._lock = threading.Lock()
-        self._wake = threading.Event()
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
 
     def pseudonym(self, citizen_id: str) -> uuid.UUID:
         return pseudonym(self.secret_key, citizen_id)
@@ -185,57 +185,11 @@ class VisitRecorder:
             service=service[:SERVICE_WIDTH] if service else None,
             channel=channel if channel in CHANNELS else "web",
         )
-        self.buffer.append(visit)
-        if self.background:
-            self._ensure_thread()
-            if len(self.buffer) >= self.batch_size:
-                self._wake.set()
+        self.submit(visit)
         return True
 
-    def flush(self) -> int:
-        """Write everything buffered now (the thread does this on its own; tests and shutdown call it)."""
-        total = 0
-        with self._lock:
-            while self.buffer:
-                batch = [self.buffer.popleft() for _ in range(min(self.batch_size, len(self.buffer)))]
-                total += self._write(batch)
-        return total
-
-    def _write(self, batch: list[Visit]) -> int:
-        factory = self.sessionmaker_of()
-        session = factory()
-        try:
-            intend_to_write(session)
-            count = write_visits(session, batch)
-            session.commit()
-        except Exception:
-            session.rollback()
-            log.exception("visits.write_failed", count=len(batch))
-            return 0
-        finally:
-            session.close()
-        self.written += count
-        return count
-
-    def _ensure_thread(self) -> None:
-        if self._thread is None or not self._thread.is_alive():
-            self._stop.clear()
-            self._thread = threading.Thread(target=self._run, name="visit-recorder", daemon=True)
-            self._thread.start()
-
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            self._wake.wait(self.interval)
-            self._wake.clear()
-            self.flush()
-
-    def close(self) -> None:
-        """Stop the thread and write what is left."""
-        self._stop.set()
-        self._wake.set()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-        self.flush()
+    def write(self, session: Session, batch: list[Visit]) -> int:
+        return write_visits(session, batch)
 
 
 class VisitMiddleware:

@@ -20,9 +20,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, Generic, TypeVar, cast
 
-from joserfc import jwk
 from joserfc.errors import JoseError
 from joserfc.jwk import ECKey, KeySet, OKPKey, RSAKey
 
@@ -32,7 +31,7 @@ from panjereh.core.db import utcnow
 ALGORITHMS: dict[str, tuple[str, str | int]] = {
     "ES256": ("EC", "P-256"),
     "RS256": ("RSA", 2048),
-    "EdDSA": ("OKP", "Ed25519"),
+    "Ed25519": ("OKP", "Ed25519"),  # RFC 9864's fully specified name (it deprecates "EdDSA")
 }
 # The members of a public JWK (RFC 7518 §6, RFC 8037 §2): a published key never carries anything else.
 PUBLIC_MEMBERS = {"EC": ("kty", "crv", "x", "y"), "RSA": ("kty", "n", "e"), "OKP": ("kty", "crv", "x")}
@@ -41,6 +40,7 @@ ACTIVE_FILE = "active"
 _METADATA = ("created_at", "signs_from")  # kept in a key's file beside its JWK members
 
 SigningKey = ECKey | RSAKey | OKPKey
+K = TypeVar("K", bound=SigningKey)
 
 
 class KeyConfigurationError(RuntimeError):
@@ -53,52 +53,52 @@ def thumbprint_kid(key: SigningKey) -> str:
 
 
 @dataclass(frozen=True)
-class KeyPolicy:
-    """One purpose's ring: its folder's name, its algorithm, how its keys are named."""
+class KeyPolicy(Generic[K]):
+    """One purpose's ring: its folder's name, its algorithm and key class, how its keys are named."""
 
     purpose: str  # the folder under $PANJEREH_HOME/keys
     algorithm: str  # a key of ALGORITHMS
+    key_class: type[K]
     setting: str | None  # the variable that may hold the ring as a JWK Set instead (named in errors)
-    kid: Callable[[SigningKey], str] = thumbprint_kid
+    kid: Callable[[K], str] = thumbprint_kid
     # Where an older layout kept this purpose's key: the ring's first key is taken from there, not made.
-    earlier_key: Callable[[Path], SigningKey | None] | None = None
+    earlier_key: Callable[[Path], K | None] | None = None
 
-    @property
-    def key_type(self) -> str:
-        return ALGORITHMS[self.algorithm][0]
-
-    def new_key(self) -> SigningKey:
+    def new_key(self) -> K:
         """A fresh private key for this ring, with its id."""
-        key_type, size = ALGORITHMS[self.algorithm]
-        key = jwk.generate_key(key_type, size, private=True)  # type: ignore[call-overload]
-        return self.with_kid(key)
+        key = self.key_class.generate_key(ALGORITHMS[self.algorithm][1], private=True)  # type: ignore[arg-type]
+        return self.with_kid(cast(K, key))
 
-    def with_kid(self, key: SigningKey) -> SigningKey:
+    def with_kid(self, key: K) -> K:
         """The same key carrying this ring's id for it."""
-        return jwk.import_key(key.as_dict(private=True), self.key_type, {"kid": self.kid(key)})  # type: ignore[return-value]
+        return self.import_key(key.as_dict(private=True), {"kid": self.kid(key)})
+
+    def import_key(self, data: Any, parameters: Any = None) -> K:
+        """A key of this ring's class from a JWK (or PEM)."""
+        return cast(K, self.key_class.import_key(data, parameters))
 
     def folder(self, home: Path) -> Path:
         return home / "keys" / self.purpose
 
 
 @dataclass(frozen=True)
-class StoredKey:
+class StoredKey(Generic[K]):
     """A key of a ring and when it may sign."""
 
-    key: SigningKey
+    key: K
     created_at: datetime | None = None
     signs_from: datetime | None = None  # published before it signs, so verifiers have it first
 
 
 @dataclass(frozen=True)
-class KeyRing:
+class KeyRing(Generic[K]):
     """Every published key, newest first; the newest whose time has come signs."""
 
     algorithm: str
-    entries: tuple[StoredKey, ...]
+    entries: tuple[StoredKey[K], ...]
 
     @property
-    def active(self) -> SigningKey:
+    def active(self) -> K:
         """The key to sign with now."""
         now = utcnow()
         for entry in self.entries:
@@ -111,14 +111,14 @@ class KeyRing:
         return str(self.active.kid)
 
     @property
-    def published(self) -> tuple[SigningKey, ...]:
+    def published(self) -> tuple[K, ...]:
         return tuple(entry.key for entry in self.entries)
 
     def key_set(self) -> KeySet:
         """All published keys, for verifying."""
         return KeySet(list(self.published))
 
-    def find(self, kid: str) -> SigningKey | None:
+    def find(self, kid: str) -> K | None:
         """The published key with this id, if any."""
         return next((key for key in self.published if key.kid == kid), None)
 
@@ -139,10 +139,10 @@ def public_jwk(key: SigningKey, algorithm: str) -> dict[str, Any]:
 
 
 _lock = threading.Lock()
-_cache: dict[str, tuple[int, KeyRing]] = {}
+_cache: dict[str, tuple[int, Any]] = {}  # folder → (its stamp, its KeyRing)
 
 
-def load(policy: KeyPolicy, home: Path, configured: str | None = None) -> KeyRing:
+def load(policy: KeyPolicy[K], home: Path, configured: str | None = None) -> KeyRing[K]:
     """The ring to sign and verify with: from `configured` (a JWK Set) if given, else from the folder.
 
     The folder's first key is made on first use.
@@ -154,7 +154,8 @@ def load(policy: KeyPolicy, home: Path, configured: str | None = None) -> KeyRin
         stamp = _folder_stamp(folder)
         cached = _cache.get(str(folder))
         if cached is not None and cached[0] == stamp:
-            return cached[1]
+            ring: KeyRing[K] = cached[1]
+            return ring
         if not (folder / ACTIVE_FILE).exists():
             _create_first_key(policy, home)
             stamp = _folder_stamp(folder)
@@ -164,18 +165,20 @@ def load(policy: KeyPolicy, home: Path, configured: str | None = None) -> KeyRin
 
 
 def rotate(
-    policy: KeyPolicy, home: Path, configured: str | None = None, *, publish_ahead: timedelta | None = None
-) -> KeyRing:
+    policy: KeyPolicy[K], home: Path, configured: str | None = None, *, publish_ahead: timedelta | None = None
+) -> KeyRing[K]:
     """Add a new key and make it the newest; the older ones stay published.
 
     With `publish_ahead`, the new key is published at once and signs only once that time has passed.
+    On an empty ring the new key is its first, and signs at once.
     """
     if configured:
         raise KeyConfigurationError(
             f"keys come from {policy.setting}: rotate them in the secret store (new key first)"
         )
     folder = policy.folder(home)
-    load(policy, home)  # the first key exists before the second
+    if not (folder / ACTIVE_FILE).exists():  # an empty ring: its first key is the new one
+        return load(policy, home)
     with _lock:
         key = policy.new_key()
         signs_from = utcnow() + publish_ahead if publish_ahead else None
@@ -193,7 +196,7 @@ def _folder_stamp(folder: Path) -> int:
         return -1
 
 
-def _create_first_key(policy: KeyPolicy, home: Path) -> None:
+def _create_first_key(policy: KeyPolicy[K], home: Path) -> None:
     folder = policy.folder(home)
     folder.mkdir(parents=True, exist_ok=True, mode=0o700)
     earlier = policy.earlier_key(home) if policy.earlier_key is not None else None
@@ -225,39 +228,36 @@ def _write_atomically(path: Path, text: str, *, mode: int) -> None:
     os.replace(temporary, path)
 
 
-def _stored(policy: KeyPolicy, record: dict[str, Any]) -> StoredKey:
+def _stored(policy: KeyPolicy[K], record: dict[str, Any]) -> StoredKey[K]:
     times = {name: datetime.fromisoformat(record[name]) if record.get(name) else None for name in _METADATA}
     members = {name: value for name, value in record.items() if name not in _METADATA}
-    return StoredKey(jwk.import_key(members, policy.key_type), **times)  # type: ignore[arg-type]
+    return StoredKey(policy.import_key(members), **times)
 
 
-def _from_folder(policy: KeyPolicy, folder: Path) -> KeyRing:
+def _from_folder(policy: KeyPolicy[K], folder: Path) -> KeyRing[K]:
     active_kid = (folder / ACTIVE_FILE).read_text().strip()
     entries = [_stored(policy, json.loads(path.read_text())) for path in folder.glob("*.json")]
     active = next((entry for entry in entries if entry.key.kid == active_kid), None)
     if active is None:
         raise KeyConfigurationError(f"the active key {active_kid!r} is missing from {folder}")
     # The active key first, then the others newest first (the order JWKS consumers try them in).
-    others = sorted(
-        (entry for entry in entries if entry is not active),
-        key=lambda entry: (
-            entry.created_at is not None,
-            entry.created_at or datetime.min,
-            str(entry.key.kid),
-        ),
-        reverse=True,
-    )
+    others = sorted((entry for entry in entries if entry is not active), key=_age, reverse=True)
     return KeyRing(policy.algorithm, (active, *others))
 
 
+def _age(entry: StoredKey[Any]) -> tuple[float, str]:
+    """Sorts keys by when they were made (unknown: oldest), then by id."""
+    return (entry.created_at.timestamp() if entry.created_at else 0.0, str(entry.key.kid))
+
+
 @lru_cache(maxsize=16)  # the setting's text does not change in a process: parse it once
-def _from_setting(policy: KeyPolicy, text: str) -> KeyRing:
+def _from_setting(policy: KeyPolicy[K], text: str) -> KeyRing[K]:
     key_type, size = ALGORITHMS[policy.algorithm]
     try:
         items = json.loads(text)["keys"]
         if any(item.get("kty") != key_type for item in items):
             raise KeyConfigurationError(f"every key of {policy.setting} must be of type {key_type}")
-        keys = [jwk.import_key(item, key_type) for item in items]
+        keys = [policy.import_key(item) for item in items]
     except (JoseError, ValueError, KeyError, TypeError, AttributeError) as exc:
         raise KeyConfigurationError(f"{policy.setting} is not a JWK Set of {key_type} keys") from exc
     if not keys or not keys[0].is_private:
@@ -266,4 +266,4 @@ def _from_setting(policy: KeyPolicy, text: str) -> KeyRing:
         curve = key.as_dict(private=False).get("crv")
         if key.kid is None or (isinstance(size, str) and curve != size):
             raise KeyConfigurationError(f"every key of {policy.setting} needs a `kid` and the {size} curve")
-    return KeyRing(policy.algorithm, tuple(StoredKey(key) for key in keys))  # type: ignore[arg-type]
+    return KeyRing(policy.algorithm, tuple(StoredKey(key) for key in keys))

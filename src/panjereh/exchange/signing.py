@@ -1,4 +1,4 @@
-"""The exchange's log-sealing keys: Ed25519 (EdDSA), a `core.keys` ring in PANJEREH_HOME/keys/exchange-log."""
+"""The exchange's log-sealing keys: Ed25519, a `core.keys` ring in PANJEREH_HOME/keys/exchange-log."""
 
 from __future__ import annotations
 
@@ -8,10 +8,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from joserfc.jwk import OKPKey
 
 from panjereh.core import keys
-from panjereh.core.keys import SigningKey
 
 EARLIER_KEY_FILE = "exchange-log-ed25519.pem"  # where the one sealing key lived before the key rings
 
@@ -20,19 +20,24 @@ def _unpadded(data: str) -> bytes:
     return base64.urlsafe_b64decode(data + "=" * (-len(data) % 4))
 
 
-def seal_key_id(key: SigningKey) -> str:
+def seal_key_id(key: OKPKey) -> str:
     """The id seals carry: the start of the SHA-256 of the raw public key (as seals have always had)."""
-    return hashlib.sha256(_unpadded(key.as_dict(private=False)["x"])).hexdigest()[:16]
+    return hashlib.sha256(_unpadded(str(key.as_dict(private=False)["x"]))).hexdigest()[:16]
 
 
-def _earlier_key(home: Path) -> SigningKey | None:
+def _earlier_key(home: Path) -> OKPKey | None:
     # A home made before the rings keeps its key, so the seals it already signed still verify.
     path = home / "keys" / EARLIER_KEY_FILE
     return OKPKey.import_key(path.read_bytes()) if path.exists() else None
 
 
 POLICY = keys.KeyPolicy(
-    purpose="exchange-log", algorithm="EdDSA", setting=None, kid=seal_key_id, earlier_key=_earlier_key
+    purpose="exchange-log",
+    algorithm="Ed25519",
+    key_class=OKPKey,
+    setting=None,
+    kid=seal_key_id,
+    earlier_key=_earlier_key,
 )
 
 
@@ -43,14 +48,16 @@ class LogSigner:
     home: Path
 
     @property
-    def ring(self) -> keys.KeyRing:
+    def ring(self) -> keys.KeyRing[OKPKey]:
         return keys.load(POLICY, self.home)
 
     def sign(self, message: bytes) -> tuple[str, str]:
         """The signing key's id and the signature (base64url, unpadded)."""
         key = self.ring.active
-        signature = key.private_key.sign(message)  # type: ignore[union-attr]
-        return str(key.kid), base64.urlsafe_b64encode(signature).decode().rstrip("=")
+        private = key.private_key
+        if not isinstance(private, Ed25519PrivateKey):
+            raise keys.KeyConfigurationError(f"seal key {key.kid} is not an Ed25519 private key")
+        return str(key.kid), base64.urlsafe_b64encode(private.sign(message)).decode().rstrip("=")
 
     def knows(self, key_id: str) -> bool:
         """Whether the ring publishes this key."""
@@ -58,10 +65,11 @@ class LogSigner:
 
     def verify(self, key_id: str, message: bytes, signature: str) -> bool:
         key = self.ring.find(key_id)
-        if key is None:
+        public = key.public_key if key is not None else None
+        if not isinstance(public, Ed25519PublicKey):
             return False
         try:
-            key.public_key.verify(_unpadded(signature), message)  # type: ignore[union-attr]
+            public.verify(_unpadded(signature), message)
         except (InvalidSignature, ValueError):
             return False
         return True

@@ -92,18 +92,14 @@ def disable(ctx: typer.Context, client_id: str) -> None:
 @keys_app.command("rotate")
 def rotate(ctx: typer.Context) -> None:
     """Make a new signing key; the previous one is retired but stays in the JWKS for verification."""
-    settings: Settings = ctx.obj
-    factory = _factory(settings)
-    with unit_of_work(factory) as session:
-        row = keys.generate(session, settings)
-        kid = row.kid
-    console.print(f"active key {kid}")
+    console.print(f"active key {keys.rotate(ctx.obj).active_kid}")
 
 
 @keys_app.command("list")
 def list_keys(ctx: typer.Context) -> None:
     """Signing keys, newest first."""
-    factory = _factory(ctx.obj)
-    with unit_of_work(factory) as session:
-        for row in keys.all_keys(session):
-            typer.echo(f"{row.kid}\t{row.status}\t{row.created_at:%Y-%m-%d %H:%M}")
+    ring = keys.load_keyring(ctx.obj)
+    for entry in ring.entries:
+        status = "active" if entry.key is ring.active else "retired"
+        created = f"{entry.created_at:%Y-%m-%d %H:%M}" if entry.created_at else "-"
+        typer.echo(f"{entry.key.kid}\t{status}\t{created}")

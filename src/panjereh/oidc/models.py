@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, ForeignKey, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from panjereh.core.db import Base, new_id, utcnow
@@ -31,20 +31,6 @@ class OidcClient(Base):
     min_level: Mapped[int] = mapped_column(Integer, default=1)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     disabled_at: Mapped[datetime | None] = mapped_column()
-
-
-class OidcSigningKey(Base):
-    """A signing key; retired keys stay published in the JWKS so tokens they signed still verify."""
-
-    __tablename__ = "oidc_signing_key"
-
-    kid: Mapped[str] = mapped_column(String(64), primary_key=True)
-    alg: Mapped[str] = mapped_column(String(10))
-    private_key: Mapped[str] = mapped_column(Text)  # PEM, encrypted with a key derived from the secret
-    public_jwk: Mapped[dict[str, Any]] = mapped_column(JSON)
-    status: Mapped[str] = mapped_column(String(10), default="active")  # active | retired
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
-    retired_at: Mapped[datetime | None] = mapped_column()
 
 
 class OidcGrant(Base):

@@ -10,12 +10,11 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
-from panjereh.core.config import Settings
 from panjereh.core.db import unit_of_work
 from panjereh.core.deps import AppSettings, DbSession
 from panjereh.oidc import clients, selectors, tokens
 from panjereh.oidc.exceptions import AdminTokenRejected, ClientNotFound, OAuthError
-from panjereh.oidc.keys import ALG, KeyRing
+from panjereh.oidc.keys import ALG, KeyRing, load_keyring
 
 router = APIRouter(tags=["oidc"])
 admin_router = APIRouter(prefix="/oidc", tags=["oidc admin"])
@@ -23,17 +22,15 @@ admin_router = APIRouter(prefix="/oidc", tags=["oidc admin"])
 NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
 
 
-def install(app: FastAPI, settings: Settings) -> None:
-    """The provider's process-wide pieces, made by the application factory: its signing key ring (keys
-    are read from the database on first signature) and its cache of registered clients."""
-    app.state.oidc_keys = KeyRing(settings)
+def install(app: FastAPI) -> None:
+    """The provider's process-wide piece, made by the application factory: its cache of registered
+    clients (its key ring is the `core.keys` one, read through `load_keyring`)."""
     app.state.oidc_clients = clients.ClientCache()
 
 
 def key_ring(request: Request) -> KeyRing:
-    """The application's key ring."""
-    ring: KeyRing = request.app.state.oidc_keys
-    return ring
+    """The provider's key ring."""
+    return load_keyring(request.app.state.settings)
 
 
 Keys = Annotated[KeyRing, Depends(key_ring)]
@@ -100,8 +97,8 @@ def discovery(settings: AppSettings) -> JSONResponse:
 
 
 @router.get("/oauth2/jwks", summary="The provider's public signing keys (current and retired)")
-def jwks(db: DbSession, keys: Keys) -> JSONResponse:
-    return JSONResponse(keys.jwks(db), headers={"Cache-Control": "public, max-age=60"})
+def jwks(keys: Keys) -> JSONResponse:
+    return JSONResponse(keys.jwks(), headers={"Cache-Control": "public, max-age=60"})
 
 
 def _oauth_error(error: OAuthError) -> JSONResponse:
@@ -125,7 +122,7 @@ def _token_response(app: FastAPI, credentials: tokens.ClientCredentials) -> JSON
     with unit_of_work(app.state.sessionmaker) as db:
         try:
             body = tokens.token_endpoint(
-                db, app.state.settings, app.state.oidc_keys, credentials, app.state.oidc_clients
+                db, app.state.settings, load_keyring(app.state.settings), credentials, app.state.oidc_clients
             )
         except OAuthError as error:
             # Returned, not raised: a revocation made while detecting code or refresh reuse is committed.

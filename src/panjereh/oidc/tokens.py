@@ -225,7 +225,7 @@ def _id_token(
         claims["sid"] = grant.session_id
     if nonce is not None:
         claims["nonce"] = nonce
-    key = keys.signing_key(session)
+    key = keys.active
     return jwt.encode({"alg": ALG, "kid": key.kid, "typ": "JWT"}, claims, key)
 
 
@@ -427,7 +427,7 @@ def decode_id_token_hint(
 ) -> dict[str, Any] | None:
     """An ID token we issued (expired is fine for logout, OIDC RP-Initiated Logout §2), else None."""
     try:
-        token = jwt.decode(hint, keys.key_set(session), algorithms=[ALG])
+        token = jwt.decode(hint, keys.key_set(), algorithms=[ALG])
     except (JoseError, ValueError):
         return None
     if token.claims.get("iss") != settings.base_url:
