@@ -103,18 +103,19 @@ class BufferedWriter(ABC, Generic[T]):
 
     def submit(self, item: T) -> None:
         """Hand an item to the writer; inline mode writes it before returning."""
-        mode = self.mode
+        mode = self._mode or self.mode  # the attribute first: this runs on every call
         if mode == "inline":
             with self.guard:
                 self.write_batch([item])
             return
+        buffer = self.buffer
         if mode == "thread":
             if self._thread is None:
                 self._start()
-            if self._room is not None and len(self.buffer) >= self.max_pending:
+            if self._room is not None and len(buffer) >= self.max_pending:
                 self._wait_for_room()  # back-pressure rather than losing items
-        self.buffer.append(item)
-        if len(self.buffer) >= self.batch_size:
+        buffer.append(item)
+        if len(buffer) == self.batch_size:  # once, as the batch fills: setting an Event takes a lock
             self._wake.set()
 
     def _wait_for_room(self) -> None:
