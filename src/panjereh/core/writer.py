@@ -198,15 +198,8 @@ class BufferedWriter(ABC, Generic[T]):
 
     def write_batch(self, batch: list[T]) -> int:
         """Write a batch in a transaction of its own."""
-        session = self.session_factory()
-        try:
+        with closing(self.session_factory()) as session, session.begin():
             intend_to_write(session)
             count = self.write(session, batch)
-            session.commit()
-        except BaseException:
-            session.rollback()
-            raise
-        finally:
-            session.close()
         self.written += count
         return count
