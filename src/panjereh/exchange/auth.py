@@ -26,7 +26,7 @@ from panjereh.exchange.models import ExchangeClient
 from panjereh.exchange.pipeline import Caller
 
 ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
-ASSERTION_ALGORITHMS = ["RS256", "PS256", "ES256", "Ed25519"]
+ASSERTION_ALGORITHMS = ["RS256", "PS256", "ES256", "EdDSA"]
 MAX_ASSERTION_LIFETIME = 300
 SCOPE = "exchange"
 
