@@ -14,7 +14,7 @@ from panjereh.core.db import unit_of_work
 from panjereh.exchange.auth import ASSERTION_TYPE, SCOPE, token_url
 from panjereh.exchange.client import PlatformClient
 from panjereh.exchange.exceptions import InvalidClientCredentials, InvalidInquiry
-from panjereh.exchange.pipeline import Call, ProviderFailure, Raw
+from panjereh.exchange.pipeline import Call
 
 router = APIRouter(prefix="/exchange/v1", include_in_schema=False)
 
@@ -104,11 +104,7 @@ async def inquire(request: Request) -> Response:
     # cached), else in a worker thread.
     on_loop = exchange.checks_on_loop or exchange.checks_cached(caller, service_code)
     call = prepare() if on_loop else await run_in_threadpool(prepare)
-    outcome: Raw | ProviderFailure
-    try:
-        outcome = await exchange.forward_async(call)
-    except ProviderFailure as failure:
-        outcome = failure
+    outcome = await exchange.forward(call)
     if exchange.writer.inline:
         result, raw = await run_in_threadpool(exchange.finish, call, outcome)
     else:

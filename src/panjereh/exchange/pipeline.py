@@ -13,7 +13,7 @@ import threading
 import time
 import uuid
 import weakref
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Coroutine, Iterator, Mapping
 from contextlib import closing, contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -21,7 +21,6 @@ from typing import Any
 from urllib.parse import quote, urlencode
 
 import aiohttp
-import httpx
 from sqlalchemy import bindparam, select
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.orm import Session
@@ -140,13 +139,46 @@ class Raw:
     content_type: str
 
 
-class ProviderFailure(Exception):
+@dataclass(frozen=True)
+class ProviderFailure:
     """The provider could not be used: down, too slow, unreachable, circuit open, or garbage."""
 
-    def __init__(self, reason: str, status: int = 0) -> None:
-        super().__init__(reason)
-        self.reason = reason
-        self.status = status
+    reason: str
+    status: int = 0
+
+
+class LoopThread:
+    """An event loop running on a daemon thread of its own, started on first use, so that synchronous
+    code can use the asynchronous HTTP client (`Exchange.forward_sync`)."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._thread: threading.Thread | None = None
+        self._lock = threading.Lock()
+
+    @property
+    def loop(self) -> asyncio.AbstractEventLoop:
+        """The running loop (started here if it is not)."""
+        with self._lock:
+            if self._loop is None:
+                self._loop = asyncio.new_event_loop()
+                self._thread = threading.Thread(target=self._loop.run_forever, name=self.name, daemon=True)
+                self._thread.start()
+            return self._loop
+
+    def stop(self, last: Callable[[], Coroutine[Any, Any, None]]) -> None:
+        """Run `last()` on the loop (to close what lives there), then stop the loop and its thread; the
+        next use starts them again."""
+        with self._lock:
+            loop, thread = self._loop, self._thread
+            self._loop = self._thread = None
+        if loop is None or thread is None:
+            return
+        asyncio.run_coroutine_threadsafe(last(), loop).result()
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join()
+        loop.close()
 
 
 class _Reader:
@@ -193,11 +225,10 @@ class Exchange:
         )
         self._routes: dict[str, tuple[Route, float]] = {}
         self._provider_headers = {"Authorization": f"Bearer {settings.registry_token}"}
-        self._aiohttp: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, aiohttp.ClientSession] = (
+        self._sessions: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, aiohttp.ClientSession] = (
             weakref.WeakKeyDictionary()
         )
-        self._httpx: httpx.Client | None = None
-        self._httpx_lock = threading.Lock()
+        self._loop_thread = LoopThread("exchange-http")
         self._checks_engine: Engine | None = None
         self.grants = grants.GrantCache()
 
@@ -455,21 +486,27 @@ class Exchange:
             headers["Content-Type"] = "application/json"
         return headers
 
-    def _aiohttp_session(self) -> aiohttp.ClientSession:
+    def _session(self) -> aiohttp.ClientSession:
         loop = asyncio.get_running_loop()
-        session = self._aiohttp.get(loop)
+        session = self._sessions.get(loop)
         if session is None or session.closed:
             connector = aiohttp.TCPConnector(limit=self.config.max_connections, ttl_dns_cache=300)
             session = aiohttp.ClientSession(connector=connector, skip_auto_headers=("User-Agent",))
-            self._aiohttp[loop] = session
+            self._sessions[loop] = session
         return session
 
-    async def forward_async(self, call: Call) -> Raw:
-        """Send the call with aiohttp (the hot path); raise ProviderFailure when the provider fails."""
-        self._admit(call)
+    async def forward(self, call: Call) -> Raw | ProviderFailure:
+        """Send the call to the provider: its answer, or how the provider failed.
+
+        The one outbound path (aiohttp, one session per event loop): GETs are retried on a connection
+        failure or a 502/503/504 while the call's deadline allows; a timeout or an unreadable body ends
+        the call.
+        """
+        if not self.breaker.allow(call.route.system_code):
+            return ProviderFailure("circuit_open")
         deadline = call.started + call.timeout_s
         attempts = 1 + (self.config.get_retries if call.method == "GET" else 0)
-        session = self._aiohttp_session()
+        session = self._session()
         headers = self._headers(call)
         reason, status = "unreachable", 0
         for attempt in range(attempts):
@@ -499,55 +536,16 @@ class Exchange:
                 reason, status = "down", raw.status
                 continue
             return raw
-        raise ProviderFailure(reason, status)
+        return ProviderFailure(reason, status)
 
-    def _httpx_client(self) -> httpx.Client:
-        if self._httpx is None:
-            with self._httpx_lock:
-                if self._httpx is None:
-                    self._httpx = httpx.Client(
-                        limits=httpx.Limits(max_connections=self.config.max_connections),
-                        trust_env=False,
-                    )
-        return self._httpx
+    def forward_sync(self, call: Call) -> Raw | ProviderFailure:
+        """`forward` for synchronous callers (login's registry checks, scripts): the same aiohttp call,
+        run on the exchange's own event-loop thread while the calling thread waits.
 
-    def forward_sync(self, call: Call) -> Raw:
-        """Send the call from synchronous code (the platform's own calls from sync handlers)."""
-        self._admit(call)
-        deadline = call.started + call.timeout_s
-        attempts = 1 + (self.config.get_retries if call.method == "GET" else 0)
-        client = self._httpx_client()
-        headers = self._headers(call)
-        reason, status = "unreachable", 0
-        for attempt in range(attempts):
-            remaining = deadline - time.perf_counter()
-            if remaining <= 0:
-                reason = "timeout"
-                break
-            timeout = httpx.Timeout(remaining, connect=min(remaining, self.config.connect_timeout_ms / 1000))
-            try:
-                response = client.request(
-                    call.method, call.url, content=call.body, headers=headers, timeout=timeout
-                )
-                raw = Raw(response.status_code, response.content, response.headers.get("Content-Type", ""))
-            except httpx.TimeoutException:
-                reason = "timeout"
-                break
-            except httpx.DecodingError:
-                reason = "garbage"
-                break
-            except httpx.TransportError:
-                reason = "unreachable"
-                continue
-            if raw.status in RETRYABLE_STATUSES and attempt + 1 < attempts:
-                reason, status = "down", raw.status
-                continue
-            return raw
-        raise ProviderFailure(reason, status)
-
-    def _admit(self, call: Call) -> None:
-        if not self.breaker.allow(call.route.system_code):
-            raise ProviderFailure("circuit_open")
+        One loop thread serves every sync caller: aiohttp multiplexes their calls there, with one
+        connection pool (docs/performance.md, "One HTTP client").
+        """
+        return asyncio.run_coroutine_threadsafe(self.forward(call), self._loop_thread.loop).result()
 
     # -- finishing ----------------------------------------------------------------------------------
 
@@ -681,17 +679,16 @@ class Exchange:
             loop = asyncio.get_running_loop()
         except RuntimeError:
             return
-        session = self._aiohttp.pop(loop, None)
+        session = self._sessions.pop(loop, None)
         if session is not None and not session.closed:
             await session.close()
 
     def close(self) -> None:
-        """Stop the log writer (writing what is queued), the grants listener and the sync HTTP client."""
+        """Stop the log writer (writing what is queued), the grants listener and the sync callers' loop
+        thread (closing its HTTP session)."""
         self.writer.close()
         self.grants.close()
-        if self._httpx is not None:
-            self._httpx.close()
-            self._httpx = None
+        self._loop_thread.stop(self.aclose)
 
 
 _REASON_FA = {
