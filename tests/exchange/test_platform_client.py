@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from fastapi import FastAPI
@@ -126,3 +128,45 @@ def test_ainquire_runs_in_parallel_and_a_slow_provider_does_not_hold_up_others(
     fast_seconds, slow_error = asyncio.run(both())
     assert isinstance(slow_error, ProviderUnavailable) and slow_error.extra["reason"] == "timeout"
     assert fast_seconds < 1.5  # answered while the slow provider was still being waited for (timeout 1.5 s)
+
+
+def test_sync_callers_failures_are_classified_as_the_gateway_classifies_them(
+    app: FastAPI, exchange_data: Session, faults
+) -> None:
+    platform = _platform(app)
+    selectors.get_service_by_code(exchange_data, "judiciary.criminal-record").timeout_ms = 300
+    exchange_data.commit()
+    reasons = []
+    for fault in ({"down": True}, {"garbage": True}, {"error_rate": 1.0}, {"latency_ms": 2000}):
+        faults("judiciary", **{"down": False, "garbage": False, "error_rate": 0.0, "latency_ms": 0, **fault})
+        with pytest.raises(ProviderUnavailable) as failed:
+            platform.inquire(
+                "judiciary.criminal-record",
+                subject=ALI,
+                purpose="no-criminal-record",
+                path_params={"national_code": ALI},
+            )
+        reasons.append(failed.value.extra["reason"])
+    assert reasons == ["down", "garbage", "error", "timeout"]
+
+
+def test_sync_callers_share_one_loop_thread_which_close_stops(app: FastAPI, exchange_data: Session) -> None:
+    platform = _platform(app)
+
+    def loop_threads() -> set[threading.Thread]:
+        return {thread for thread in threading.enumerate() if thread.name == "exchange-http"}
+
+    def ask(code: str) -> int:
+        return platform.inquire(
+            "civil-registry.person", subject=code, purpose="login", path_params={"national_code": code}
+        ).status
+
+    before = loop_threads()  # other tests' apps, not closed yet
+    with ThreadPoolExecutor(4) as pool:
+        statuses = list(pool.map(ask, [ALI, SARA, NOBODY, ALI]))
+    assert statuses == [200, 200, 404, 200]
+    (ours,) = loop_threads() - before
+    platform.close()
+    assert not ours.is_alive()
+    assert ask(SARA) == 200  # the next call starts the loop again
+    platform.close()

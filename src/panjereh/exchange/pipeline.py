@@ -139,12 +139,12 @@ class Raw:
     content_type: str
 
 
-@dataclass(frozen=True)
 class ProviderFailure:
     """The provider could not be used: down, too slow, unreachable, circuit open, or garbage."""
 
-    reason: str
-    status: int = 0
+    def __init__(self, reason: str, status: int = 0) -> None:
+        self.reason = reason
+        self.status = status
 
 
 class LoopThread:
@@ -163,22 +163,62 @@ class LoopThread:
         with self._lock:
             if self._loop is None:
                 self._loop = asyncio.new_event_loop()
-                self._thread = threading.Thread(target=self._loop.run_forever, name=self.name, daemon=True)
+                self._thread = threading.Thread(
+                    target=_run_forever, args=(self._loop,), name=self.name, daemon=True
+                )
                 self._thread.start()
             return self._loop
 
-    def stop(self, last: Callable[[], Coroutine[Any, Any, None]]) -> None:
+    def stop(self, last: Callable[[], Coroutine[Any, Any, None]], *, wait: bool = True) -> None:
         """Run `last()` on the loop (to close what lives there), then stop the loop and its thread; the
-        next use starts them again."""
+        next use starts them again. With `wait=False` (a finalizer, which may run on any thread) only
+        ask for it."""
         with self._lock:
             loop, thread = self._loop, self._thread
             self._loop = self._thread = None
         if loop is None or thread is None:
             return
-        asyncio.run_coroutine_threadsafe(last(), loop).result()
-        loop.call_soon_threadsafe(loop.stop)
-        thread.join()
+
+        ended = asyncio.run_coroutine_threadsafe(last(), loop)
+        # Stopped once `last` is done and its result handed over (stopping from inside it would end the
+        # loop before the hand-over runs).
+        ended.add_done_callback(lambda _: loop.call_soon_threadsafe(loop.stop))
+        if wait and thread is not threading.current_thread():
+            ended.result()
+            thread.join()
+
+
+def _run_forever(loop: asyncio.AbstractEventLoop) -> None:
+    try:
+        loop.run_forever()
+    finally:
         loop.close()
+
+
+class _Sessions:
+    """One aiohttp session per event loop: a session belongs to the loop it was made on."""
+
+    def __init__(self, max_connections: int) -> None:
+        self.max_connections = max_connections
+        self._by_loop: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, aiohttp.ClientSession] = (
+            weakref.WeakKeyDictionary()
+        )
+
+    def current(self) -> aiohttp.ClientSession:
+        """The running loop's session (made here if it has none)."""
+        loop = asyncio.get_running_loop()
+        session = self._by_loop.get(loop)
+        if session is None or session.closed:
+            connector = aiohttp.TCPConnector(limit=self.max_connections, ttl_dns_cache=300)
+            session = aiohttp.ClientSession(connector=connector, skip_auto_headers=("User-Agent",))
+            self._by_loop[loop] = session
+        return session
+
+    async def aclose(self) -> None:
+        """Close the running loop's session."""
+        session = self._by_loop.pop(asyncio.get_running_loop(), None)
+        if session is not None and not session.closed:
+            await session.close()
 
 
 class _Reader:
@@ -225,10 +265,10 @@ class Exchange:
         )
         self._routes: dict[str, tuple[Route, float]] = {}
         self._provider_headers = {"Authorization": f"Bearer {settings.registry_token}"}
-        self._sessions: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, aiohttp.ClientSession] = (
-            weakref.WeakKeyDictionary()
-        )
+        self._sessions = _Sessions(self.config.max_connections)
         self._loop_thread = LoopThread("exchange-http")
+        # An Exchange dropped without close() (a test's app, a script) still ends its thread and session.
+        weakref.finalize(self, self._loop_thread.stop, self._sessions.aclose, wait=False)
         self._checks_engine: Engine | None = None
         self.grants = grants.GrantCache()
 
@@ -486,15 +526,6 @@ class Exchange:
             headers["Content-Type"] = "application/json"
         return headers
 
-    def _session(self) -> aiohttp.ClientSession:
-        loop = asyncio.get_running_loop()
-        session = self._sessions.get(loop)
-        if session is None or session.closed:
-            connector = aiohttp.TCPConnector(limit=self.config.max_connections, ttl_dns_cache=300)
-            session = aiohttp.ClientSession(connector=connector, skip_auto_headers=("User-Agent",))
-            self._sessions[loop] = session
-        return session
-
     async def forward(self, call: Call) -> Raw | ProviderFailure:
         """Send the call to the provider: its answer, or how the provider failed.
 
@@ -506,7 +537,7 @@ class Exchange:
             return ProviderFailure("circuit_open")
         deadline = call.started + call.timeout_s
         attempts = 1 + (self.config.get_retries if call.method == "GET" else 0)
-        session = self._session()
+        session = self._sessions.current()
         headers = self._headers(call)
         reason, status = "unreachable", 0
         for attempt in range(attempts):
@@ -675,20 +706,14 @@ class Exchange:
 
     async def aclose(self) -> None:
         """Close the current loop's HTTP session."""
-        try:
-            loop = asyncio.get_running_loop()
-        except RuntimeError:
-            return
-        session = self._sessions.pop(loop, None)
-        if session is not None and not session.closed:
-            await session.close()
+        await self._sessions.aclose()
 
     def close(self) -> None:
         """Stop the log writer (writing what is queued), the grants listener and the sync callers' loop
         thread (closing its HTTP session)."""
         self.writer.close()
         self.grants.close()
-        self._loop_thread.stop(self.aclose)
+        self._loop_thread.stop(self._sessions.aclose)
 
 
 _REASON_FA = {
