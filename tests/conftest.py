@@ -17,7 +17,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from panjereh.app import create_app
 from panjereh.core.config import Settings
-from tests.support import databases
+from panjereh.core.db import make_sessionmaker, unit_of_work
+from tests.support import databases, factories
 from tests.support.servers import free_port, running_server
 
 WORKER = os.environ.get("PYTEST_XDIST_WORKER", "main")
@@ -65,9 +66,25 @@ def engine(settings: Settings) -> Iterator[Engine]:
     engine.dispose()
 
 
+@pytest.fixture(scope="session")
+def catalog_engine(settings: Settings, home: Path) -> Iterator[Engine]:
+    """A database of this worker's own, seeded once with the demo agencies and catalog, committed."""
+    engine = databases.migrated_engine(databases.fresh_database(f"{WORKER}_catalog", str(home)))
+    with unit_of_work(make_sessionmaker(engine)) as session:
+        factories.seed_demo_catalog(session, settings)
+    yield engine
+    engine.dispose()
+
+
 @pytest.fixture
-def connection(engine: Engine) -> Iterator[Connection]:
-    """One outer transaction per test, rolled back at the end whatever the test committed."""
+def connection(request: pytest.FixtureRequest, engine: Engine) -> Iterator[Connection]:
+    """One outer transaction per test, rolled back at the end whatever the test committed.
+
+    A test marked `demo_catalog` runs in the worker's catalog database instead: the 1,245 cards are
+    seeded once, and what the test changes is rolled back the same way.
+    """
+    if request.node.get_closest_marker("demo_catalog"):
+        engine = request.getfixturevalue("catalog_engine")
     with engine.connect() as connection:
         transaction = connection.begin()
         yield connection
@@ -86,6 +103,13 @@ def db(session_factory: sessionmaker[Session]) -> Iterator[Session]:
     session = session_factory()
     yield session
     session.close()
+
+
+@pytest.fixture
+def seeded(db: Session, settings: Settings) -> Session:
+    """The demo agencies, the registries' data services and the platform's grants (committed)."""
+    factories.seed_exchange_data(db, settings)
+    return db
 
 
 @pytest.fixture

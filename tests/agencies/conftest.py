@@ -1,5 +1,5 @@
-"""Agency tests use the catalog's fixtures: the demo agencies, the flagship cards, the whole inventory."""
+"""Agency tests use the catalog's fixtures: the demo agencies and the flagship cards."""
 
-from tests.catalog.conftest import agencies, demo_catalog, flagship, make_card
+from tests.catalog.conftest import agencies, flagship
 
-__all__ = ["agencies", "demo_catalog", "flagship", "make_card"]
+__all__ = ["agencies", "flagship"]

@@ -37,7 +37,7 @@ def test_agency_pages_in_english_and_unknown(client: TestClient) -> None:
     assert response.status_code == 404 and "چنین دستگاهی ثبت نشده است" in response.text
 
 
-@pytest.mark.usefixtures("demo_catalog")
+@pytest.mark.demo_catalog
 def test_agency_page_shows_its_description_contacts_and_figures(client: TestClient) -> None:
     html = client.get("/agencies/ict", params={"lang": "fa"}).text
     assert "راه‌های ارتباط" in html and "دولت هوشمند و پنجرهٔ ملی خدمات" in html

@@ -7,7 +7,6 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 from sqlalchemy.orm import Session
 
-from panjereh.agencies.seed import seed_agencies
 from panjereh.analytics.seed import seed_history, seed_shares
 from panjereh.analytics.sources import refresh_measured_shares
 from panjereh.core.config import Settings
@@ -15,6 +14,7 @@ from panjereh.delivery import loading, tracking
 from panjereh.delivery.constants import RequestState
 from panjereh.delivery.models import ServiceRequest
 from panjereh.exchange.models import InquiryStat
+from tests.support.factories import create_demo_agencies
 
 MEASURED_ON = date(2023, 12, 5)  # 14 Azar 1402: the month the measured figures describe
 
@@ -24,8 +24,8 @@ def _ignore(_count: int) -> None:
 
 
 @pytest.fixture
-def agencies(db: Session, settings: Settings) -> Session:
-    seed_agencies(db, settings, _ignore)
+def agencies(db: Session) -> Session:
+    create_demo_agencies(db)
     return db
 
 

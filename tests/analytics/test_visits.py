@@ -16,13 +16,12 @@ from panjereh.analytics.figures import month_figures
 from panjereh.analytics.models import MonthActive, PseudonymousUser, VisitDaily, visit_event
 from panjereh.analytics.visits import VisitRecorder, is_bot, pseudonym
 from panjereh.catalog import selectors as catalog_selectors
-from panjereh.catalog.seed import seed_catalog
 from panjereh.core.config import Settings
 from panjereh.core.jalali import to_jalali
 from panjereh.delivery import loading
 from panjereh.identity import sessions
 from panjereh.identity.sessions import SESSION_COOKIE
-from tests.support.browsers import make_citizen
+from tests.support.factories import create_citizen
 
 BROWSER = {"user-agent": "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 Chrome/126.0 Safari/537.36"}
 NATIONAL_CODE = "0499370899"
@@ -161,13 +160,13 @@ def test_portal_pages_are_recorded_off_the_request_path(app: FastAPI, agencies: 
     assert isinstance(rows[0].visitor, uuid.UUID)
 
 
+@pytest.mark.demo_catalog
 def test_service_agency_and_apply_pages_name_their_agency_and_service(
     app: FastAPI, agencies: Session, settings: Settings
 ) -> None:
     db = agencies
-    seed_catalog(db, settings, lambda _n: None)
     loading.sync_definitions(db)
-    citizen = make_citizen(db, NATIONAL_CODE)
+    citizen = create_citizen(db, NATIONAL_CODE)
     _, token = sessions.open_session(db, citizen, level=2, amr=["otp"])
     card = catalog_selectors.find_service(db, "tax-clearance")
     recorder: VisitRecorder = app.state.visits

@@ -8,11 +8,11 @@ import pytest
 from typer.testing import CliRunner
 
 from panjereh import migrations
-from panjereh.agencies.service import load_agency_records, upsert_agencies
 from panjereh.catalog import selectors
 from panjereh.cli import app
 from panjereh.core.config import get_settings
 from panjereh.core.db import make_engine, make_sessionmaker, unit_of_work
+from tests.support.factories import create_demo_agencies
 
 
 @pytest.fixture
@@ -24,7 +24,7 @@ def database(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
     engine = make_engine(url)
     migrations.upgrade(engine)
     with unit_of_work(make_sessionmaker(engine)) as session:
-        upsert_agencies(session, load_agency_records())
+        create_demo_agencies(session)
     engine.dispose()
     yield url
     get_settings.cache_clear()

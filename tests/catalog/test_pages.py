@@ -9,6 +9,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
 from panjereh.catalog import service
+from tests.support.factories import create_card
 
 pytestmark = pytest.mark.usefixtures("flagship")
 
@@ -98,6 +99,6 @@ def test_card_history_names_who_changed_it(client: TestClient, db: Session) -> N
     client.cookies.clear()
 
 
-def test_card_history_shows_a_persons_id_as_it_is(client: TestClient, make_card) -> None:  # type: ignore[no-untyped-def]
-    card = make_card(title_fa="خدمت ویرایش‌شده")
+def test_card_history_shows_a_persons_id_as_it_is(client: TestClient, db: Session) -> None:
+    card = create_card(db, title_fa="خدمت ویرایش‌شده")
     assert '<span class="ltr">test</span>' in client.get(f"/services/{card.slug}").text

@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 import pytest
 from sqlalchemy.orm import Session
 
 from panjereh.catalog import service
-from panjereh.catalog.models import ServiceCard
 from panjereh.catalog.schemas import ServiceCardIn
 from panjereh.catalog.search import IndexHolder, SearchFilters
+from tests.support.factories import create_card
 
-MakeCard = Callable[..., ServiceCard]
+pytestmark = pytest.mark.usefixtures("agencies")
 
 
 def slugs(holder: IndexHolder, db: Session, query: str, **filters: object) -> list[str]:
@@ -47,19 +45,15 @@ def holder() -> IndexHolder:
         ("تأیید مدرک", "تایید مدرک"),
     ],
 )
-def test_every_folding_pair_matches(
-    db: Session, make_card: MakeCard, holder: IndexHolder, title: str, query: str
-) -> None:
-    card = make_card(title_fa=title)
-    make_card(title_fa="خدمت بی‌ربط دیگر")
+def test_every_folding_pair_matches(db: Session, holder: IndexHolder, title: str, query: str) -> None:
+    card = create_card(db, title_fa=title)
+    create_card(db, title_fa="خدمت بی‌ربط دیگر")
     assert slugs(holder, db, query) == [card.slug]
 
 
-def test_prefix_while_typing_and_one_typo_in_longer_words(
-    db: Session, make_card: MakeCard, holder: IndexHolder
-) -> None:
-    card = make_card(title_fa="درخواست انشعاب برق")
-    other = make_card(title_fa="درخواست انشعاب گاز")
+def test_prefix_while_typing_and_one_typo_in_longer_words(db: Session, holder: IndexHolder) -> None:
+    card = create_card(db, title_fa="درخواست انشعاب برق")
+    other = create_card(db, title_fa="درخواست انشعاب گاز")
     assert set(slugs(holder, db, "انشع")) == {card.slug, other.slug}
     assert slugs(holder, db, "انشعاب بر") == [card.slug]  # the last word is still being typed
     assert slugs(holder, db, "انشعاب بر ") == []  # a finished word is a word, not a prefix
@@ -68,27 +62,27 @@ def test_prefix_while_typing_and_one_typo_in_longer_words(
     assert slugs(holder, db, "انشغاپپ") == []  # two typos are too many
 
 
-def test_ranking_title_over_keywords_over_description(
-    db: Session, make_card: MakeCard, holder: IndexHolder
-) -> None:
-    in_description = make_card(title_fa="خدمت اول", description_fa="دربارهٔ مهریه و نفقه", yearly_requests=900)
-    in_keywords = make_card(title_fa="خدمت دوم", keywords=["مهریه"], yearly_requests=500)
-    in_title = make_card(title_fa="اجرای مهریه", yearly_requests=1)
+def test_ranking_title_over_keywords_over_description(db: Session, holder: IndexHolder) -> None:
+    in_description = create_card(
+        db, title_fa="خدمت اول", description_fa="دربارهٔ مهریه و نفقه", yearly_requests=900
+    )
+    in_keywords = create_card(db, title_fa="خدمت دوم", keywords=["مهریه"], yearly_requests=500)
+    in_title = create_card(db, title_fa="اجرای مهریه", yearly_requests=1)
     assert slugs(holder, db, "مهریه") == [in_title.slug, in_keywords.slug, in_description.slug]
 
 
-def test_english_titles_are_searchable(db: Session, make_card: MakeCard, holder: IndexHolder) -> None:
-    card = make_card(title_fa="صدور گذرنامه", title_en="Passport issue")
+def test_english_titles_are_searchable(db: Session, holder: IndexHolder) -> None:
+    card = create_card(db, title_fa="صدور گذرنامه", title_en="Passport issue")
     assert slugs(holder, db, "PASSPORT") == [card.slug]
     assert slugs(holder, db, "pass") == [card.slug]
 
 
-def test_filters(db: Session, make_card: MakeCard, holder: IndexHolder) -> None:
-    smart = make_card(
-        "ict", title_fa="گواهی هوشمند", maturity_level=5, channels=["web", "app"], life_event="documents"
+def test_filters(db: Session, holder: IndexHolder) -> None:
+    smart = create_card(
+        db, "ict", title_fa="گواهی هوشمند", maturity_level=5, channels=["web", "app"], life_event="documents"
     )
-    online = make_card("ict", title_fa="گواهی برخط", maturity_level=3, channels=["web"])
-    offline = make_card("agri-ivo", title_fa="گواهی حضوری", maturity_level=1, channels=["in_person"])
+    online = create_card(db, "ict", title_fa="گواهی برخط", maturity_level=3, channels=["web"])
+    offline = create_card(db, "agri-ivo", title_fa="گواهی حضوری", maturity_level=1, channels=["in_person"])
     assert set(slugs(holder, db, "گواهی")) == {smart.slug, online.slug, offline.slug}
     assert set(slugs(holder, db, "گواهی", online_only=True)) == {smart.slug, online.slug}
     assert slugs(holder, db, "گواهی", smart_only=True) == [smart.slug]
@@ -100,9 +94,9 @@ def test_filters(db: Session, make_card: MakeCard, holder: IndexHolder) -> None:
     assert slugs(holder, db, "گواهی", agency="no-such-agency") == []
 
 
-def test_empty_and_junk_queries(db: Session, make_card: MakeCard, holder: IndexHolder) -> None:
-    busy = make_card(title_fa="خدمت پرمراجعه", yearly_requests=1000)
-    quiet = make_card(title_fa="خدمت کم‌مراجعه", yearly_requests=1)
+def test_empty_and_junk_queries(db: Session, holder: IndexHolder) -> None:
+    busy = create_card(db, title_fa="خدمت پرمراجعه", yearly_requests=1000)
+    quiet = create_card(db, title_fa="خدمت کم‌مراجعه", yearly_requests=1)
     assert slugs(holder, db, "") == [busy.slug, quiet.slug]
     assert slugs(holder, db, "   ") == [busy.slug, quiet.slug]
     for junk in ("؟؟؟", "\u200c\u200c", "ـــ", "\u064b\u064c", "'; DROP TABLE service_card; --", "🙂" * 50):
@@ -110,9 +104,9 @@ def test_empty_and_junk_queries(db: Session, make_card: MakeCard, holder: IndexH
     assert slugs(holder, db, "x" * 5000) == []
 
 
-def test_pagination_of_results(db: Session, make_card: MakeCard, holder: IndexHolder) -> None:
+def test_pagination_of_results(db: Session, holder: IndexHolder) -> None:
     for number in range(7):
-        make_card(title_fa=f"گواهی شمارهٔ {number}", yearly_requests=number)
+        create_card(db, title_fa=f"گواهی شمارهٔ {number}", yearly_requests=number)
     index = holder.get(db)
     first = index.search("گواهی", offset=0, limit=3)
     last = index.search("گواهی", offset=6, limit=3)
@@ -121,10 +115,8 @@ def test_pagination_of_results(db: Session, make_card: MakeCard, holder: IndexHo
     assert len(first.hits) == 3 and len(last.hits) == 1 and beyond.hits == []
 
 
-def test_index_is_rebuilt_when_a_card_changes(
-    db: Session, make_card: MakeCard, holder: IndexHolder, agencies
-) -> None:
-    card = make_card(title_fa="صدور پروانهٔ شکار")
+def test_index_is_rebuilt_when_a_card_changes(db: Session, holder: IndexHolder, agencies) -> None:
+    card = create_card(db, title_fa="صدور پروانهٔ شکار")
     assert slugs(holder, db, "شکار") == [card.slug]
     builds = holder.builds
     holder.get(db)
@@ -138,7 +130,7 @@ def test_index_is_rebuilt_when_a_card_changes(
     assert holder.builds == builds + 1
 
 
-@pytest.mark.usefixtures("demo_catalog")
+@pytest.mark.demo_catalog
 def test_demo_inventory_finds_the_flagships_however_typed(db: Session, holder: IndexHolder) -> None:
     assert slugs(holder, db, "گواهی عدم سوء پیشینه")[0] == "no-criminal-record"
     assert slugs(holder, db, "سو پیشینه")[0] == "no-criminal-record"

@@ -19,7 +19,7 @@ def test_generation_is_deterministic_and_well_formed() -> None:
     assert seed.inventory_size() == len(ids)
 
 
-@pytest.mark.usefixtures("demo_catalog")
+@pytest.mark.demo_catalog
 def test_shares_reproduce_the_article(db: Session) -> None:
     stats = {row.agency_code: row for row in selectors.agency_inventory_stats(db)}
     share = {code: row.online / row.total for code, row in stats.items()}
@@ -40,7 +40,7 @@ def test_shares_reproduce_the_article(db: Session) -> None:
     assert stats["foreign-affairs"].through_window == 0  # never connected
 
 
-@pytest.mark.usefixtures("demo_catalog")
+@pytest.mark.demo_catalog
 def test_seeding_twice_adds_nothing(db: Session) -> None:
     versions = db.query(ServiceCardVersion).count()
     changed = seed.load_cards(db, seed.generated_cards())

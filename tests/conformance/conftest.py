@@ -8,11 +8,7 @@ from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy.orm import Session
 
-from panjereh.agencies import service as agency_service
-from panjereh.agencies.constants import ConnectionStatus
-from panjereh.agencies.models import Agency, AgencySystem
 from panjereh.conformance.checks.base import Outcome, SystemTarget
 from panjereh.conformance.runner import check_system
 from panjereh.core.config import ConformanceSettings, Settings
@@ -44,28 +40,6 @@ def faults(registries_url: str) -> Iterator[Callable[..., None]]:
 
     yield set_fault
     httpx.delete(f"{registries_url}/_admin/faults", headers=headers).raise_for_status()
-
-
-def make_agency(db: Session, code: str, status: ConnectionStatus = ConnectionStatus.CONNECTED) -> Agency:
-    [agency] = agency_service.upsert_agencies(
-        db,
-        [
-            {
-                "code": code,
-                "kind": "organization",
-                "fa": f"دستگاه {code}",
-                "en": f"Agency {code}",
-                "status": status,
-            }
-        ],
-    )
-    return agency
-
-
-def add_system(db: Session, agency: Agency, base_url: str, code: str | None = None) -> AgencySystem:
-    return agency_service.upsert_system(
-        db, agency, code=code or f"{agency.code}.system", name_fa="سامانه آزمایشی", base_url=base_url
-    )
 
 
 @pytest.fixture

@@ -194,11 +194,11 @@ def test_latency_is_held_to_each_systems_published_objective_else_the_setting(
     from panjereh.conformance import service
     from panjereh.conformance.runner import check_system
     from panjereh.exchange.models import DataService
-    from tests.conformance.conftest import add_system, make_agency
+    from tests.support.factories import create_agency, create_system
 
-    agency = make_agency(db, "latency-agency")
-    published = add_system(db, agency, f"{registries_url}/tax", code="latency-agency.registry")
-    add_system(db, agency, f"{registries_url}/tax", code="latency-agency.portal")  # publishes nothing
+    agency = create_agency(db, "latency-agency")
+    published = create_system(db, agency, f"{registries_url}/tax", code="latency-agency.registry")
+    create_system(db, agency, f"{registries_url}/tax", code="latency-agency.portal")  # publishes nothing
     for code, objective in (("latency-agency.a", 300), ("latency-agency.b", 800)):
         db.add(
             DataService(

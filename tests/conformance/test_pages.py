@@ -8,12 +8,12 @@ from sqlalchemy.orm import Session
 from panjereh.agencies.constants import ConnectionStatus
 from panjereh.conformance import service
 from panjereh.core.config import ConformanceSettings, Settings
-from tests.conformance.conftest import add_system, make_agency
+from tests.support.factories import create_agency, create_system
 
 
 def _checked_agency(db: Session, settings: Settings, config: ConformanceSettings, registries_url: str) -> str:
-    agency = make_agency(db, "test-page-ivo", ConnectionStatus.DISCONNECTED)
-    add_system(db, agency, f"{registries_url}/legacy/agri-ivo")
+    agency = create_agency(db, "test-page-ivo", ConnectionStatus.DISCONNECTED)
+    create_system(db, agency, f"{registries_url}/legacy/agri-ivo")
     run = service.check_agency(db, settings, agency, config=config)
     db.commit()
     return run.id
@@ -50,7 +50,7 @@ def test_agency_page_shows_the_latest_run_with_reasons_and_the_history(
 
 
 def test_an_agency_never_checked_renders(client: TestClient, db: Session) -> None:
-    make_agency(db, "test-page-new")
+    create_agency(db, "test-page-new")
     db.commit()
     response = client.get("/conformance/test-page-new")
     assert response.status_code == 200 and "این دستگاه هنوز بررسی نشده است." in response.text
@@ -60,7 +60,7 @@ def test_unknown_agency_and_foreign_run_are_not_found(
     client: TestClient, db: Session, settings: Settings, config: ConformanceSettings, registries_url: str
 ) -> None:
     run_id = _checked_agency(db, settings, config, registries_url)
-    make_agency(db, "test-page-other")
+    create_agency(db, "test-page-other")
     db.commit()
     assert client.get("/conformance/no-such-agency").status_code == 404
     assert client.get(f"/conformance/test-page-other/runs/{run_id}").status_code == 404

@@ -12,7 +12,7 @@ from panjereh.conformance import selectors, service
 from panjereh.conformance.constants import CheckStatus, RunVerdict
 from panjereh.conformance.models import ConformanceState
 from panjereh.core.config import ConformanceSettings, Settings
-from tests.conformance.conftest import add_system, make_agency
+from tests.support.factories import create_agency, create_system
 
 C, SL, D, NC = (
     ConnectionStatus.CONNECTED,
@@ -80,8 +80,8 @@ def test_connected_to_standard_lost_to_disconnected_and_back_with_history(
     registries_url: str,
     faults: Callable[..., None],
 ) -> None:
-    agency = make_agency(db, "test-deeds")
-    add_system(db, agency, f"{registries_url}/deeds")
+    agency = create_agency(db, "test-deeds")
+    create_system(db, agency, f"{registries_url}/deeds")
 
     def run() -> RunVerdict:
         return service.check_agency(db, settings, agency, config=config).verdict
@@ -121,8 +121,8 @@ def test_a_disconnected_agency_reachable_again_but_failing_is_reconnecting(
     registries_url: str,
     faults: Callable[..., None],
 ) -> None:
-    agency = make_agency(db, "test-welfare", ConnectionStatus.DISCONNECTED)
-    add_system(db, agency, f"{registries_url}/legacy/agri-ppo")
+    agency = create_agency(db, "test-welfare", ConnectionStatus.DISCONNECTED)
+    create_system(db, agency, f"{registries_url}/legacy/agri-ppo")
     run = service.check_agency(db, settings, agency, config=config)
     assert run.verdict is RunVerdict.FAILING
     assert agency.connection_status is SL
@@ -133,8 +133,8 @@ def test_a_disconnected_agency_reachable_again_but_failing_is_reconnecting(
 def test_suspension_disconnects_at_once_and_holds_until_reinstated(
     db: Session, settings: Settings, config: ConformanceSettings, registries_url: str
 ) -> None:
-    agency = make_agency(db, "test-post")
-    add_system(db, agency, f"{registries_url}/post")
+    agency = create_agency(db, "test-post")
+    create_system(db, agency, f"{registries_url}/post")
     service.suspend(db, agency, reason="security incident")
     assert agency.connection_status is D
     run = service.check_agency(db, settings, agency, config=config)
@@ -149,7 +149,7 @@ def test_suspension_disconnects_at_once_and_holds_until_reinstated(
 def test_an_agency_without_systems_keeps_its_status(
     db: Session, settings: Settings, config: ConformanceSettings
 ) -> None:
-    agency = make_agency(db, "test-empty", ConnectionStatus.STANDARD_LOST)
+    agency = create_agency(db, "test-empty", ConnectionStatus.STANDARD_LOST)
     run = service.check_agency(db, settings, agency, config=config)
     assert run.verdict is RunVerdict.NO_SYSTEMS and agency.connection_status is SL
     assert all(result.system_code is None for result in run.results)
@@ -158,8 +158,8 @@ def test_an_agency_without_systems_keeps_its_status(
 def test_results_are_stored_with_reasons_in_both_languages(
     db: Session, settings: Settings, config: ConformanceSettings, registries_url: str
 ) -> None:
-    agency = make_agency(db, "test-ivo")
-    add_system(db, agency, f"{registries_url}/legacy/agri-ivo")
+    agency = create_agency(db, "test-ivo")
+    create_system(db, agency, f"{registries_url}/legacy/agri-ivo")
     run = service.check_agency(db, settings, agency, config=config)
     stored = selectors.get_run(db, run.id)
     openapi = next(result for result in stored.results if result.check_id == "openapi")
@@ -169,7 +169,7 @@ def test_results_are_stored_with_reasons_in_both_languages(
 
 
 def test_initial_status_is_recorded_once(db: Session) -> None:
-    agency = make_agency(db, "test-initial", ConnectionStatus.STANDARD_LOST)
+    agency = create_agency(db, "test-initial", ConnectionStatus.STANDARD_LOST)
     assert service.record_initial_status(db, agency) is not None
     assert service.record_initial_status(db, agency) is None
     [change] = selectors.status_history(db, agency.id)

@@ -11,7 +11,7 @@ from panjereh.conformance.constants import RunTrigger, RunVerdict
 from panjereh.conformance.tasks import all_checked_agencies, run_due_checks
 from panjereh.core.config import ConformanceSettings, Settings
 from panjereh.core.db import utcnow
-from tests.conformance.conftest import add_system, make_agency
+from tests.support.factories import create_agency, create_system
 
 
 def test_run_due_checks_runs_each_due_agency_once_per_interval(
@@ -21,11 +21,11 @@ def test_run_due_checks_runs_each_due_agency_once_per_interval(
     config: ConformanceSettings,
     registries_url: str,
 ) -> None:
-    healthy = make_agency(db, "test-due-tax")
-    add_system(db, healthy, f"{registries_url}/tax")
-    legacy = make_agency(db, "test-due-ppo")
-    add_system(db, legacy, f"{registries_url}/legacy/agri-ppo")
-    make_agency(db, "test-due-none")  # no system: never due
+    healthy = create_agency(db, "test-due-tax")
+    create_system(db, healthy, f"{registries_url}/tax")
+    legacy = create_agency(db, "test-due-ppo")
+    create_system(db, legacy, f"{registries_url}/legacy/agri-ppo")
+    create_agency(db, "test-due-none")  # no system: never due
     db.commit()
 
     done: list[str] = []

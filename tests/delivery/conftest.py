@@ -13,21 +13,19 @@ from fastapi.testclient import TestClient
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from panjereh.agencies import seed as agencies_seed
 from panjereh.app import create_app
 from panjereh.core.config import ExchangeSettings, Settings
 from panjereh.core.db import make_sessionmaker
 from panjereh.delivery import loading
 from panjereh.delivery.models import Officer
-from panjereh.exchange import seed as exchange_seed
 from panjereh.exchange.client import PlatformClient
 from panjereh.jobs import Worker
-from panjereh.registries.catalog import published_services
 from panjereh.schema import metadata
 from panjereh.worker import make_worker
 from tests.conftest import WORKER
 from tests.support import databases
 from tests.support.browsers import signed_in_browsers
+from tests.support.factories import create_officer
 
 DEMO = "0499370899"  # registries persona: clean adult
 CONVICTED = "0684159414"
@@ -66,12 +64,11 @@ def app(settings: Settings, session_factory: sessionmaker[Session]) -> FastAPI:
 
 
 @pytest.fixture
-def seeded(db: Session, settings: Settings) -> Session:
-    agencies_seed.seed_agencies(db, settings, lambda _n: None)
-    exchange_seed.seed_exchange(db, settings, lambda _n: None, published=published_services())
-    loading.sync_definitions(db)
-    db.commit()
-    return db
+def seeded(seeded: Session) -> Session:
+    """The exchange of tests/conftest.py, plus the executable service definitions."""
+    loading.sync_definitions(seeded)
+    seeded.commit()
+    return seeded
 
 
 @pytest.fixture
@@ -83,8 +80,7 @@ def login(seeded: Session, app: FastAPI) -> Iterator[Callable[[str], TestClient]
 
 @pytest.fixture
 def officer(seeded: Session) -> Officer:
-    row = Officer(national_code=OFFICER, agency_code="industry", name="کارشناس اتحادیه")
-    seeded.add(row)
+    row = create_officer(seeded, OFFICER, "industry")
     seeded.commit()
     return row
 

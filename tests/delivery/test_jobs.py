@@ -25,7 +25,7 @@ from panjereh.documents.models import IssuedDocument
 from panjereh.exchange.tasks import DATA_ACCESS_NOTICES_JOB
 from panjereh.jobs import Job, JobStatus, periodic, queue
 from tests.delivery.conftest import DEMO, run_jobs
-from tests.support.browsers import make_citizen
+from tests.support.factories import create_citizen
 
 CALLS: list[str] = []
 
@@ -90,7 +90,7 @@ def test_an_expired_lease_is_taken_over_and_the_old_owner_cannot_finish(db: Sess
 
 def _submitted(seeded: Session, settings: Settings, key: str) -> ServiceRequest:
     """A committed request for a smart certificate (its job queued)."""
-    make_citizen(seeded, DEMO)
+    create_citizen(seeded, DEMO)
     request, _ = service.submit(
         seeded, settings, national_code=DEMO, slug="no-criminal-record", inputs={"purpose": "employment"},
         idempotency_key=key,

@@ -9,22 +9,21 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
-from panjereh.agencies.seed import seed_agencies
 from panjereh.core.config import Settings
 from panjereh.documents.models import IssuedDocument
 from panjereh.documents.service import issue_document
 from panjereh.identity.models import Citizen
 from panjereh.identity.selectors import get_citizen_by_national_code
 from panjereh.identity.sessions import SESSION_COOKIE, open_session
+from tests.support.factories import create_citizen, create_demo_agencies
 
 OWNER = "0499370899"
 OTHER = "0013542419"
 
 
 @pytest.fixture
-def agencies(db: Session, settings: Settings) -> None:
-    seed_agencies(db, settings, lambda _count: None)
-    db.flush()
+def agencies(db: Session) -> None:
+    create_demo_agencies(db)
 
 
 def issue(db: Session, settings: Settings, **overrides: object) -> IssuedDocument:
@@ -62,15 +61,7 @@ def sign_in(db: Session, client: TestClient, national_code: str, name: str = "ع
     citizen = get_citizen_by_national_code(db, national_code)
     if citizen is None:
         first, last = name.split(" ", 1)
-        citizen = Citizen(
-            national_code=national_code,
-            first_name=first,
-            last_name=last,
-            birth_date=date(1990, 1, 1),
-            mobile="09121234567",
-        )
-        db.add(citizen)
-        db.flush()
+        citizen = create_citizen(db, national_code, first=first, last=last, birth_date=date(1990, 1, 1))
     _web_session, token = open_session(db, citizen, level=1, amr=["sms"])
     db.commit()
     client.cookies.set(SESSION_COOKIE, token)

@@ -10,12 +10,12 @@ import pytest
 from typer.testing import CliRunner
 
 from panjereh import migrations
-from panjereh.agencies.seed import seed_agencies
 from panjereh.cli import app
 from panjereh.core.config import Settings, get_settings
 from panjereh.core.db import make_engine, make_sessionmaker, unit_of_work
 from panjereh.documents.selectors import get_document
 from tests.documents.conftest import issue
+from tests.support.factories import create_demo_agencies
 
 runner = CliRunner()
 
@@ -34,7 +34,7 @@ def issued_number(settings: Settings) -> str:
     engine = make_engine(settings.resolved_database_url)
     migrations.upgrade(engine)
     with unit_of_work(make_sessionmaker(engine)) as session:
-        seed_agencies(session, settings, lambda _count: None)
+        create_demo_agencies(session)
         number = issue(session, settings).number
     engine.dispose()
     return number

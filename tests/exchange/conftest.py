@@ -14,28 +14,15 @@ from joserfc import jwt
 from joserfc.jwk import ECKey
 from sqlalchemy.orm import Session
 
-from panjereh.agencies import selectors as agency_selectors
-from panjereh.agencies.seed import seed_agencies
 from panjereh.core.config import Settings
-from panjereh.exchange import selectors, service
 from panjereh.exchange.auth import ASSERTION_TYPE, token_url
-from panjereh.exchange.models import ExchangeClient, Grant
-from panjereh.exchange.seed import seed_exchange
-from panjereh.registries.catalog import published_services
+from panjereh.exchange.models import ExchangeClient
+from tests.support.factories import create_exchange_client
 
 REGISTRY_ADMIN = {"Authorization": "Bearer test-registry-token"}
 ALI = "0499370899"  # people of the registries' population (seed 1402)
 SARA = "0790419904"
 NOBODY = "8580435994"  # a valid code nobody in the population has
-
-
-@pytest.fixture
-def exchange_data(db: Session, settings: Settings) -> Session:
-    """Agencies, the registries' data services and the platform's standing grants (test's transaction)."""
-    seed_agencies(db, settings, lambda _: None)
-    seed_exchange(db, settings, lambda _: None, published=published_services())
-    db.commit()
-    return db
 
 
 @dataclass
@@ -91,42 +78,18 @@ class AgencySystemClient:
         return headers
 
 
-def new_key(kid: str | None = None) -> ECKey:
-    return ECKey.generate_key("P-256", parameters={"kid": kid or uuid.uuid4().hex[:12]})
-
-
 @pytest.fixture
-def make_agency_client(
-    exchange_data: Session, client: TestClient, settings: Settings
+def agency_system(
+    seeded: Session, client: TestClient, settings: Settings
 ) -> Callable[..., AgencySystemClient]:
-    def make(agency: str, *, rate: int = 200) -> AgencySystemClient:
-        key = new_key()
-        registered = service.register_client(
-            exchange_data,
-            agency_selectors.get_agency_by_code(exchange_data, agency),
-            client_id=f"{agency}-system-{uuid.uuid4().hex[:6]}",
-            name=f"{agency} system",
-            rate_per_second=rate,
-        )
-        service.add_client_key(exchange_data, registered, key.as_dict(private=False))
-        exchange_data.commit()
+    """Register an agency's system with the exchange (committed); it calls the gateway through `client`."""
+
+    def register(agency: str, *, rate: int = 200) -> AgencySystemClient:
+        registered, key = create_exchange_client(seeded, agency, rate=rate)
+        seeded.commit()
         return AgencySystemClient(registered, key, client, settings)
 
-    return make
-
-
-def approved_grant(db: Session, client_agency: str, service_code: str, purposes: list[str]) -> Grant:
-    """A grant requested by the client and approved by the provider."""
-    grant = service.request_grant(
-        db,
-        client_agency=agency_selectors.get_agency_by_code(db, client_agency),
-        service=selectors.get_service_by_code(db, service_code),
-        purposes=purposes,
-        legal_basis="Direct Taxes Act, art. 231",
-    )
-    service.approve_grant(db, grant, provider_agency_code=grant.service.provider.code)
-    db.commit()
-    return grant
+    return register
 
 
 @pytest.fixture

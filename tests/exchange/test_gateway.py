@@ -11,15 +11,16 @@ from sqlalchemy.orm import Session
 
 from panjereh.exchange import selectors, service
 from panjereh.exchange.models import LogEntry
-from tests.exchange.conftest import ALI, SARA, AgencySystemClient, approved_grant, new_key
+from tests.exchange.conftest import ALI, SARA, AgencySystemClient
+from tests.support.factories import create_grant, create_key
 
 PERSON = f"/exchange/v1/civil-registry.person/persons/{ALI}"
 CRIMINAL = f"/exchange/v1/judiciary.criminal-record/criminal-records/{ALI}"
 ADDRESS = "/exchange/v1/post.address/postal-codes/1193653471"
 
 
-def test_a_client_without_a_grant_is_refused(client: TestClient, make_agency_client: Callable) -> None:
-    tax = make_agency_client("tax")
+def test_a_client_without_a_grant_is_refused(client: TestClient, agency_system: Callable) -> None:
+    tax = agency_system("tax")
     response = client.get(PERSON, headers=tax.headers())
     assert response.status_code == 403
     assert response.headers["content-type"].startswith("application/problem+json")
@@ -29,70 +30,68 @@ def test_a_client_without_a_grant_is_refused(client: TestClient, make_agency_cli
 
 
 def test_a_granted_call_is_forwarded_and_logged(
-    client: TestClient, make_agency_client: Callable, exchange_data: Session
+    client: TestClient, agency_system: Callable, seeded: Session
 ) -> None:
-    tax = make_agency_client("tax")
-    approved_grant(exchange_data, "tax", "civil-registry.person", ["tax-audit"])
+    tax = agency_system("tax")
+    create_grant(seeded, "tax", "civil-registry.person", ["tax-audit"])
     response = client.get(PERSON, headers=tax.headers(case="AUD-7"))
     assert response.status_code == 200, response.text
     assert response.json()["national_code"] == ALI
     message_id = response.headers["Panjereh-Message-Id"]
-    entry = exchange_data.scalars(select(LogEntry).where(LogEntry.message_id == message_id)).one()
+    entry = seeded.scalars(select(LogEntry).where(LogEntry.message_id == message_id)).one()
     assert (entry.client_agency_code, entry.subject, entry.case_ref) == ("tax", ALI, "AUD-7")
-    ledger = selectors.ledger_for_subject(exchange_data, ALI)
+    ledger = selectors.ledger_for_subject(seeded, ALI)
     assert ledger[0].client_agency_code == "tax" and ledger[0].purpose == "tax-audit"
 
 
 def test_a_purpose_outside_the_grant_is_refused(
-    client: TestClient, make_agency_client: Callable, exchange_data: Session
+    client: TestClient, agency_system: Callable, seeded: Session
 ) -> None:
-    tax = make_agency_client("tax")
-    approved_grant(exchange_data, "tax", "civil-registry.person", ["tax-audit"])
+    tax = agency_system("tax")
+    create_grant(seeded, "tax", "civil-registry.person", ["tax-audit"])
     response = client.get(PERSON, headers=tax.headers(purpose="marketing"))
     assert response.status_code == 403 and response.json()["code"] == "client.no_grant"
 
 
-def test_a_revoked_grant_stops_at_once(
-    client: TestClient, make_agency_client: Callable, exchange_data: Session
-) -> None:
-    tax = make_agency_client("tax")
-    grant = approved_grant(exchange_data, "tax", "civil-registry.person", ["tax-audit"])
+def test_a_revoked_grant_stops_at_once(client: TestClient, agency_system: Callable, seeded: Session) -> None:
+    tax = agency_system("tax")
+    grant = create_grant(seeded, "tax", "civil-registry.person", ["tax-audit"])
     headers = tax.headers()
     assert client.get(PERSON, headers=headers).status_code == 200
-    service.revoke_grant(exchange_data, grant, provider_agency_code="nocr", note="audit finished")
-    exchange_data.commit()
+    service.revoke_grant(seeded, grant, provider_agency_code="nocr", note="audit finished")
+    seeded.commit()
     response = client.get(PERSON, headers=headers)  # same token, very next call
     assert response.status_code == 403 and response.json()["code"] == "client.no_grant"
 
 
 def test_an_expired_grant_window_is_refused(
-    client: TestClient, make_agency_client: Callable, exchange_data: Session
+    client: TestClient, agency_system: Callable, seeded: Session
 ) -> None:
     from datetime import timedelta
 
     from panjereh.core.db import utcnow
 
-    tax = make_agency_client("tax")
-    grant = approved_grant(exchange_data, "tax", "civil-registry.person", ["tax-audit"])
+    tax = agency_system("tax")
+    grant = create_grant(seeded, "tax", "civil-registry.person", ["tax-audit"])
     grant.valid_from, grant.valid_until = utcnow() - timedelta(days=2), utcnow() - timedelta(days=1)
-    exchange_data.commit()
+    seeded.commit()
     assert client.get(PERSON, headers=tax.headers()).json()["code"] == "client.no_grant"
 
 
 def test_the_subject_named_must_be_the_subject_asked_about(
-    client: TestClient, make_agency_client: Callable, exchange_data: Session
+    client: TestClient, agency_system: Callable, seeded: Session
 ) -> None:
-    tax = make_agency_client("tax")
-    approved_grant(exchange_data, "tax", "civil-registry.person", ["tax-audit"])
+    tax = agency_system("tax")
+    create_grant(seeded, "tax", "civil-registry.person", ["tax-audit"])
     response = client.get(PERSON, headers=tax.headers(subject=SARA))
     assert response.status_code == 422 and response.json()["code"] == "client.subject_mismatch"
 
 
 def test_a_path_outside_the_service_is_refused(
-    client: TestClient, make_agency_client: Callable, exchange_data: Session
+    client: TestClient, agency_system: Callable, seeded: Session
 ) -> None:
-    tax = make_agency_client("tax")
-    approved_grant(exchange_data, "tax", "civil-registry.person", ["tax-audit"])
+    tax = agency_system("tax")
+    create_grant(seeded, "tax", "civil-registry.person", ["tax-audit"])
     # A grant for one operation is not a key to the whole registry.
     response = client.get("/exchange/v1/civil-registry.person/events", headers=tax.headers())
     assert response.status_code == 422 and response.json()["code"] == "client.invalid_inquiry"
@@ -103,20 +102,20 @@ def test_a_path_outside_the_service_is_refused(
     )
 
 
-def test_missing_or_forged_credentials_are_refused(client: TestClient, make_agency_client: Callable) -> None:
-    tax = make_agency_client("tax")
+def test_missing_or_forged_credentials_are_refused(client: TestClient, agency_system: Callable) -> None:
+    tax = agency_system("tax")
     assert client.get(PERSON).json()["code"] == "client.unauthenticated"
     forged = tax.token()[:-4] + "AAAA"
     response = client.get(PERSON, headers={"Authorization": f"Bearer {forged}", "Panjereh-Purpose": "x"})
     assert response.status_code == 401 and response.headers["www-authenticate"].startswith("Bearer")
 
 
-def test_token_endpoint_checks_the_assertion(client: TestClient, make_agency_client: Callable) -> None:
-    tax: AgencySystemClient = make_agency_client("tax")
+def test_token_endpoint_checks_the_assertion(client: TestClient, agency_system: Callable) -> None:
+    tax: AgencySystemClient = agency_system("tax")
     assertion = tax.assertion()
     assert tax.token_response(assertion).status_code == 200
     assert tax.token_response(assertion).status_code == 401  # replayed jti
-    assert tax.token_response(tax.assertion(key=new_key(tax.key.kid))).status_code == 401  # not its key
+    assert tax.token_response(tax.assertion(key=create_key(tax.key.kid))).status_code == 401  # not its key
     assert tax.token_response(tax.assertion(aud="https://elsewhere.example/token")).status_code == 401
     assert tax.token_response(tax.assertion(exp=10**10)).status_code == 401  # lives too long
     assert tax.token_response("not-a-jwt").status_code == 401
@@ -124,9 +123,9 @@ def test_token_endpoint_checks_the_assertion(client: TestClient, make_agency_cli
     assert wrong_grant.status_code == 422
 
 
-def test_keys_rotate_without_downtime(client: TestClient, make_agency_client: Callable) -> None:
-    tax: AgencySystemClient = make_agency_client("tax")
-    old_key, new = tax.key, new_key()
+def test_keys_rotate_without_downtime(client: TestClient, agency_system: Callable) -> None:
+    tax: AgencySystemClient = agency_system("tax")
+    old_key, new = tax.key, create_key()
     token = tax.token()
     auth = {"Authorization": f"Bearer {token}"}
     added = client.post(
@@ -142,17 +141,17 @@ def test_keys_rotate_without_downtime(client: TestClient, make_agency_client: Ca
     last = client.delete(f"/api/v1/exchange/clients/me/keys/{new.kid}", headers=auth)
     assert last.status_code == 409  # never lock yourself out
     private = client.post(
-        "/api/v1/exchange/clients/me/keys", json={"jwk": new_key().as_dict(private=True)}, headers=auth
+        "/api/v1/exchange/clients/me/keys", json={"jwk": create_key().as_dict(private=True)}, headers=auth
     )
     assert private.status_code == 422
 
 
 def test_provider_failures_are_provider_problems_and_others_keep_working(
-    client: TestClient, make_agency_client: Callable, exchange_data: Session, faults
+    client: TestClient, agency_system: Callable, seeded: Session, faults
 ) -> None:
-    police = make_agency_client("police")
-    approved_grant(exchange_data, "police", "judiciary.criminal-record", ["licence-check"])
-    approved_grant(exchange_data, "police", "post.address", ["licence-check"])
+    police = agency_system("police")
+    create_grant(seeded, "police", "judiciary.criminal-record", ["licence-check"])
+    create_grant(seeded, "police", "post.address", ["licence-check"])
     headers = police.headers(purpose="licence-check")
     for fault, reason in (
         ({"down": True}, "down"),
@@ -169,7 +168,7 @@ def test_provider_failures_are_provider_problems_and_others_keep_working(
             "judiciary",
         )
         assert client.get(ADDRESS, headers=headers).status_code == 200  # another provider is untouched
-    outcomes = exchange_data.scalars(
+    outcomes = seeded.scalars(
         select(LogEntry.outcome)
         .where(LogEntry.service_code == "judiciary.criminal-record")
         .order_by(LogEntry.seq)
@@ -178,12 +177,12 @@ def test_provider_failures_are_provider_problems_and_others_keep_working(
 
 
 def test_a_slow_provider_times_out(
-    client: TestClient, make_agency_client: Callable, exchange_data: Session, faults
+    client: TestClient, agency_system: Callable, seeded: Session, faults
 ) -> None:
-    police = make_agency_client("police")
-    approved_grant(exchange_data, "police", "judiciary.criminal-record", ["licence-check"])
-    selectors.get_service_by_code(exchange_data, "judiciary.criminal-record").timeout_ms = 300
-    exchange_data.commit()
+    police = agency_system("police")
+    create_grant(seeded, "police", "judiciary.criminal-record", ["licence-check"])
+    selectors.get_service_by_code(seeded, "judiciary.criminal-record").timeout_ms = 300
+    seeded.commit()
     faults("judiciary", latency_ms=2000)
     response = client.get(CRIMINAL, headers=police.headers(purpose="licence-check"))
     assert response.status_code == 503 and response.json()["reason"] == "timeout"
@@ -192,14 +191,14 @@ def test_a_slow_provider_times_out(
 def test_the_circuit_opens_for_a_failing_provider_only(
     app: FastAPI,
     client: TestClient,
-    make_agency_client: Callable,
-    exchange_data: Session,
+    agency_system: Callable,
+    seeded: Session,
     faults,
     registries_url: str,
 ) -> None:
-    police = make_agency_client("police")
-    approved_grant(exchange_data, "police", "judiciary.criminal-record", ["licence-check"])
-    approved_grant(exchange_data, "police", "post.address", ["licence-check"])
+    police = agency_system("police")
+    create_grant(seeded, "police", "judiciary.criminal-record", ["licence-check"])
+    create_grant(seeded, "police", "post.address", ["licence-check"])
     headers = police.headers(purpose="licence-check")
     faults("judiciary", down=True)
     threshold = app.state.exchange.exchange.breaker.threshold
@@ -211,11 +210,9 @@ def test_the_circuit_opens_for_a_failing_provider_only(
     assert 'panjereh_exchange_circuit_open{provider_system="judiciary"} 1.0' in metrics
 
 
-def test_each_client_is_rate_limited(
-    client: TestClient, make_agency_client: Callable, exchange_data: Session
-) -> None:
-    slow = make_agency_client("tax", rate=2)
-    approved_grant(exchange_data, "tax", "post.address", ["tax-audit"])
+def test_each_client_is_rate_limited(client: TestClient, agency_system: Callable, seeded: Session) -> None:
+    slow = agency_system("tax", rate=2)
+    create_grant(seeded, "tax", "post.address", ["tax-audit"])
     headers = slow.headers()
     statuses = [client.get(ADDRESS, headers=headers).status_code for _ in range(4)]
     assert statuses[:2] == [200, 200] and statuses[-1] == 429

@@ -16,18 +16,16 @@ from sqlalchemy import event, select, text
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from panjereh.agencies.seed import seed_agencies
 from panjereh.core.config import Settings
 from panjereh.core.db import make_sessionmaker, unit_of_work, utcnow
 from panjereh.exchange import grants, service
 from panjereh.exchange.client import PLATFORM_CALLER, PlatformClient
 from panjereh.exchange.exceptions import GrantMissing
 from panjereh.exchange.models import Grant
-from panjereh.exchange.seed import seed_exchange
-from panjereh.registries.catalog import published_services
 from tests.conftest import WORKER
 from tests.exchange.conftest import ALI
 from tests.support import databases
+from tests.support.factories import seed_exchange_data
 
 postgres_only = pytest.mark.skipif(
     databases.backend() != "postgresql", reason="change notices are PostgreSQL's LISTEN/NOTIFY"
@@ -75,8 +73,7 @@ def committed(home: Path, settings: Settings) -> Iterator[sessionmaker[Session]]
     engine = databases.migrated_engine(databases.fresh_database(f"{WORKER}_grants", str(home)))
     factory = make_sessionmaker(engine)
     with unit_of_work(factory) as session:
-        seed_agencies(session, settings, lambda _: None)
-        seed_exchange(session, settings, lambda _: None, published=published_services())
+        seed_exchange_data(session, settings)
     yield factory
     engine.dispose()
 
@@ -181,15 +178,15 @@ def test_a_lost_listener_empties_the_cache_until_it_hears_again(
 
 def test_the_cache_is_never_used_where_changes_cannot_be_heard(
     app,  # type: ignore[no-untyped-def]
-    exchange_data: Session,
+    seeded: Session,
 ) -> None:
     # The tests' shared transaction (and SQLite) have no listener: every check reads the database,
     # so a revocation inside the same transaction is seen by the next call.
     platform: PlatformClient = app.state.exchange
     _ask(platform)
     assert not platform.exchange.grants.live
-    grant = _platform_grant(exchange_data)
-    service.revoke_grant(exchange_data, grant, provider_agency_code=grant.service.provider.code)
-    exchange_data.commit()
+    grant = _platform_grant(seeded)
+    service.revoke_grant(seeded, grant, provider_agency_code=grant.service.provider.code)
+    seeded.commit()
     with pytest.raises(GrantMissing):
         _ask(platform)

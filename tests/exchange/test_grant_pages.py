@@ -9,10 +9,10 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
-from panjereh.delivery.models import Officer
 from panjereh.exchange import selectors
 from panjereh.exchange.models import GrantStatus
 from tests.support.browsers import csrf_token, signed_in_browsers
+from tests.support.factories import create_officer
 
 TAX_OFFICER = "0499370899"
 NOCR_OFFICER = "0790419904"
@@ -21,11 +21,11 @@ CITIZEN = "0067749828"
 
 
 @pytest.fixture
-def login(exchange_data: Session, app: FastAPI) -> Iterator[Callable[[str], TestClient]]:
+def login(seeded: Session, app: FastAPI) -> Iterator[Callable[[str], TestClient]]:
     """A browser signed in as that citizen; tax, nocr and police each have one officer."""
-    db = exchange_data
+    db = seeded
     for code, agency in ((TAX_OFFICER, "tax"), (NOCR_OFFICER, "nocr"), (POLICE_OFFICER, "police")):
-        db.add(Officer(national_code=code, agency_code=agency, name=f"کارشناس {agency}"))
+        create_officer(db, code, agency)
     db.commit()
     with signed_in_browsers(db, app) as sign_in:
         yield sign_in
@@ -45,14 +45,14 @@ def _request(browser: TestClient, csrf: str, **fields: str) -> object:
 
 
 def test_client_officer_requests_and_provider_officer_decides(
-    login: Callable[[str], TestClient], exchange_data: Session
+    login: Callable[[str], TestClient], seeded: Session
 ) -> None:
     tax, nocr = login(TAX_OFFICER), login(NOCR_OFFICER)
     tax_csrf = csrf_token(tax, "/exchange/grants/tax")
 
     sent = _request(tax, tax_csrf)
     assert sent.status_code == 303  # type: ignore[attr-defined]
-    [grant] = selectors.list_grants(exchange_data, client_agency_code="tax", include_standing=False)
+    [grant] = selectors.list_grants(seeded, client_agency_code="tax", include_standing=False)
     assert grant.status is GrantStatus.REQUESTED and grant.purposes == ["debt-collection", "tax-audit"]
     assert grant.requested_note == "for the audit of 1403" and grant.valid_until is not None
     assert grant.valid_until.year == 2031  # Jalali 1410-01-01, inclusive: to the end of that day
@@ -66,17 +66,15 @@ def test_client_officer_requests_and_provider_officer_decides(
         follow_redirects=False,
     )  # fmt: skip
     assert approved.status_code == 303
-    exchange_data.expire_all()
-    assert selectors.get_grant(exchange_data, grant.id).status is GrantStatus.APPROVED
+    seeded.expire_all()
+    assert selectors.get_grant(seeded, grant.id).status is GrantStatus.APPROVED
     assert f'data-grant="{grant.id}" data-status="approved"' in tax.get("/exchange/grants/tax").text
 
     revoked = nocr.post(f"/exchange/grants/nocr/{grant.id}/revoke", data={"csrf_token": nocr_csrf})
     assert revoked.status_code == 200 and f'data-grant="{grant.id}" data-status="revoked"' in revoked.text
 
     _request(tax, tax_csrf, purposes="debt-collection")
-    second = next(
-        g for g in selectors.list_grants(exchange_data, client_agency_code="tax") if g.id != grant.id
-    )
+    second = next(g for g in selectors.list_grants(seeded, client_agency_code="tax") if g.id != grant.id)
     no_reason = nocr.post(f"/exchange/grants/nocr/{second.id}/refuse", data={"csrf_token": nocr_csrf})
     assert no_reason.status_code == 422 and "دلیل رد را بنویسید" in no_reason.text
     refused = nocr.post(
@@ -87,12 +85,12 @@ def test_client_officer_requests_and_provider_officer_decides(
 
 
 def test_the_client_cannot_decide_and_errors_show_in_the_pages_language(
-    login: Callable[[str], TestClient], exchange_data: Session
+    login: Callable[[str], TestClient], seeded: Session
 ) -> None:
     tax = login(TAX_OFFICER)
     csrf = csrf_token(tax, "/exchange/grants/tax")
     _request(tax, csrf)
-    [grant] = selectors.list_grants(exchange_data, client_agency_code="tax", include_standing=False)
+    [grant] = selectors.list_grants(seeded, client_agency_code="tax", include_standing=False)
 
     own = tax.post(f"/exchange/grants/tax/{grant.id}/approve", data={"csrf_token": csrf})
     assert own.status_code == 403 and 'data-code="client.not_provider"' in own.text
@@ -100,8 +98,8 @@ def test_the_client_cannot_decide_and_errors_show_in_the_pages_language(
     tax.cookies.set("lang", "en")
     english = tax.post(f"/exchange/grants/tax/{grant.id}/approve", data={"csrf_token": csrf})
     assert english.status_code == 403 and "Only the providing agency may decide" in english.text
-    exchange_data.expire_all()
-    assert selectors.get_grant(exchange_data, grant.id).status is GrantStatus.REQUESTED
+    seeded.expire_all()
+    assert selectors.get_grant(seeded, grant.id).status is GrantStatus.REQUESTED
 
     bad = _request(tax, csrf, legal_basis=" ", purposes="audit")
     assert bad.status_code == 422 and "Cite the legal basis" in bad.text  # type: ignore[attr-defined]
@@ -110,15 +108,15 @@ def test_the_client_cannot_decide_and_errors_show_in_the_pages_language(
     assert bad_date.status_code == 422 and "تاریخ پایان خوانا نیست" in bad_date.text  # type: ignore[attr-defined]
     assert 'value="Direct Taxes Act, article 181"' not in bad_date.text  # a textarea keeps what was typed
     assert "Direct Taxes Act, article 181</textarea>" in bad_date.text  # type: ignore[attr-defined]
-    assert len(selectors.list_grants(exchange_data, client_agency_code="tax", include_standing=False)) == 1
+    assert len(selectors.list_grants(seeded, client_agency_code="tax", include_standing=False)) == 1
 
 
 def test_only_the_agencys_officers_see_or_use_its_grants(
-    login: Callable[[str], TestClient], exchange_data: Session, client: TestClient
+    login: Callable[[str], TestClient], seeded: Session, client: TestClient
 ) -> None:
     tax = login(TAX_OFFICER)
     _request(tax, csrf_token(tax, "/exchange/grants/tax"))
-    [grant] = selectors.list_grants(exchange_data, client_agency_code="tax", include_standing=False)
+    [grant] = selectors.list_grants(seeded, client_agency_code="tax", include_standing=False)
 
     citizen = login(CITIZEN)
     assert citizen.get("/exchange/grants/nocr").status_code == 404
@@ -138,23 +136,21 @@ def test_only_the_agencys_officers_see_or_use_its_grants(
     assert hidden.status_code == 404
     assert client.get("/exchange/grants/nocr", follow_redirects=False).status_code in (302, 303, 401)
     assert client.get("/exchange/services").status_code == 200  # the directory stays public
-    exchange_data.expire_all()
-    assert selectors.get_grant(exchange_data, grant.id).status is GrantStatus.REQUESTED
+    seeded.expire_all()
+    assert selectors.get_grant(seeded, grant.id).status is GrantStatus.REQUESTED
 
 
-def test_grant_forms_refuse_a_missing_csrf_token(
-    login: Callable[[str], TestClient], exchange_data: Session
-) -> None:
+def test_grant_forms_refuse_a_missing_csrf_token(login: Callable[[str], TestClient], seeded: Session) -> None:
     tax, nocr = login(TAX_OFFICER), login(NOCR_OFFICER)
     tax.get("/exchange/grants/tax")
     missing = _request(tax, "")
     assert missing.status_code == 403  # type: ignore[attr-defined]
-    assert selectors.list_grants(exchange_data, client_agency_code="tax", include_standing=False) == []
+    assert selectors.list_grants(seeded, client_agency_code="tax", include_standing=False) == []
 
     _request(tax, csrf_token(tax, "/exchange/grants/tax"))
-    [grant] = selectors.list_grants(exchange_data, client_agency_code="tax", include_standing=False)
+    [grant] = selectors.list_grants(seeded, client_agency_code="tax", include_standing=False)
     nocr.get("/exchange/grants/nocr")
     forged = nocr.post(f"/exchange/grants/nocr/{grant.id}/approve", data={"csrf_token": "x.y"})
     assert forged.status_code == 403
-    exchange_data.expire_all()
-    assert selectors.get_grant(exchange_data, grant.id).status is GrantStatus.REQUESTED
+    seeded.expire_all()
+    assert selectors.get_grant(seeded, grant.id).status is GrantStatus.REQUESTED

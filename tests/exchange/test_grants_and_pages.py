@@ -13,9 +13,9 @@ PERSON = f"/exchange/v1/civil-registry.person/persons/{ALI}"
 
 
 def test_request_approve_refuse_revoke_through_the_api(
-    client: TestClient, make_agency_client: Callable, exchange_data: Session
+    client: TestClient, agency_system: Callable, seeded: Session
 ) -> None:
-    tax, nocr, police = make_agency_client("tax"), make_agency_client("nocr"), make_agency_client("police")
+    tax, nocr, police = agency_system("tax"), agency_system("nocr"), agency_system("police")
     as_tax = {"Authorization": f"Bearer {tax.token()}"}
     as_nocr = {"Authorization": f"Bearer {nocr.token()}"}
     as_police = {"Authorization": f"Bearer {police.token()}"}
@@ -64,9 +64,9 @@ def test_request_approve_refuse_revoke_through_the_api(
 
 
 def test_a_grant_request_needs_purposes_and_a_legal_basis(
-    client: TestClient, make_agency_client: Callable
+    client: TestClient, agency_system: Callable
 ) -> None:
-    tax = make_agency_client("tax")
+    tax = agency_system("tax")
     auth = {"Authorization": f"Bearer {tax.token()}"}
     blank = {"service_code": "civil-registry.person", "purposes": [" "], "legal_basis": "Direct Taxes Act"}
     assert client.post("/api/v1/exchange/grants", json=blank, headers=auth).status_code == 422
@@ -76,7 +76,7 @@ def test_a_grant_request_needs_purposes_and_a_legal_basis(
 
 
 def test_directory_grants_and_monitoring_pages(
-    client: TestClient, make_agency_client: Callable, exchange_data: Session
+    client: TestClient, agency_system: Callable, seeded: Session
 ) -> None:
     directory = client.get("/exchange/services")
     assert directory.status_code == 200
@@ -88,7 +88,7 @@ def test_directory_grants_and_monitoring_pages(
     assert "police.vehicles" in filtered.text and "judiciary.criminal-record" not in filtered.text
     assert client.get("/api/v1/exchange/services").json()[0]["gateway_path"].startswith("/exchange/v1/")
 
-    tax = make_agency_client("tax")
+    tax = agency_system("tax")
     auth = {"Authorization": f"Bearer {tax.token()}"}
     body = {
         "service_code": "civil-registry.person",

@@ -14,8 +14,8 @@ from sqlalchemy.orm import Session
 from panjereh.core.config import Settings
 from panjereh.core.db import utcnow
 from panjereh.exchange import selectors
-from tests.exchange.conftest import approved_grant
 from tests.identity import helpers
+from tests.support.factories import create_grant
 
 
 @pytest.fixture
@@ -39,7 +39,7 @@ def _look(
 
 
 def test_each_citizen_sees_only_their_own_ledger(
-    app: FastAPI, client: TestClient, exchange_data: Session, settings: Settings, clean_login_counters: None
+    app: FastAPI, client: TestClient, seeded: Session, settings: Settings, clean_login_counters: None
 ) -> None:
     mine = _look(app, helpers.DEMO_CODE, "vehicle-ownership", case="TRK-1")
     theirs = _look(app, helpers.CONVICTED_CODE, "someone-else")
@@ -64,11 +64,11 @@ def test_the_ledger_page_needs_a_signed_in_citizen(client: TestClient) -> None:
     assert client.get("/api/v1/exchange/my-data").status_code == 401
 
 
-def test_filters_by_agency_service_and_time(app: FastAPI, exchange_data: Session, client: TestClient) -> None:
+def test_filters_by_agency_service_and_time(app: FastAPI, seeded: Session, client: TestClient) -> None:
     code = helpers.DEMO_CODE
     _look(app, code, "a", service="police.vehicles")
     _look(app, code, "b", service="police.driving-licence")
-    approved_grant(exchange_data, "tax", "police.vehicles", ["tax-audit"])
+    create_grant(seeded, "tax", "police.vehicles", ["tax-audit"])
     from panjereh.exchange.pipeline import Caller
 
     exchange = app.state.exchange.exchange
@@ -82,22 +82,20 @@ def test_filters_by_agency_service_and_time(app: FastAPI, exchange_data: Session
         timeout=None,
     )
     exchange.finish(call, exchange.forward_sync(call))
-    everything = selectors.ledger_for_subject(exchange_data, code)
+    everything = selectors.ledger_for_subject(seeded, code)
     assert [row.purpose for row in everything][:3] == ["tax-audit", "b", "a"]
-    by_agency = selectors.ledger_for_subject(exchange_data, code, agency="tax")
+    by_agency = selectors.ledger_for_subject(seeded, code, agency="tax")
     assert [row.purpose for row in by_agency] == ["tax-audit"]
     assert by_agency[0].client_agency_fa.startswith("سازمان امور مالیاتی")
-    by_service = selectors.ledger_for_subject(exchange_data, code, service="police.driving-licence")
+    by_service = selectors.ledger_for_subject(seeded, code, service="police.driving-licence")
     assert [row.purpose for row in by_service] == ["b"]
-    later = selectors.ledger_for_subject(exchange_data, code, since=utcnow() + timedelta(minutes=1))
+    later = selectors.ledger_for_subject(seeded, code, since=utcnow() + timedelta(minutes=1))
     assert later == []
-    assert (
-        selectors.ledger_for_subject(exchange_data, "۰۴۹۹۳۷۰۸۹۹")[0].purpose == "tax-audit"
-    )  # Persian digits
+    assert selectors.ledger_for_subject(seeded, "۰۴۹۹۳۷۰۸۹۹")[0].purpose == "tax-audit"  # Persian digits
 
 
 def test_the_account_page_links_to_the_ledger(
-    client: TestClient, exchange_data: Session, settings: Settings, clean_login_counters: None
+    client: TestClient, seeded: Session, settings: Settings, clean_login_counters: None
 ) -> None:
     helpers.login(client, settings)
     page = client.get("/account")

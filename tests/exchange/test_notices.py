@@ -49,7 +49,7 @@ def test_only_subscribers_hear_and_only_once(db: Session, settings: Settings) ->
 
 
 def test_the_citizen_turns_notices_on_and_off(
-    client: TestClient, db: Session, settings: Settings, exchange_data: Session
+    client: TestClient, db: Session, settings: Settings, seeded: Session
 ) -> None:
     helpers.login(client, settings)
     page = client.get("/account/data-access")

@@ -24,32 +24,32 @@ def _platform(app: FastAPI) -> PlatformClient:
     return client
 
 
-def test_inquiry_returns_data_and_logs_it(app: FastAPI, exchange_data: Session) -> None:
+def test_inquiry_returns_data_and_logs_it(app: FastAPI, seeded: Session) -> None:
     result = _platform(app).inquire(
         "civil-registry.person", subject=ALI, purpose="login", case="L-1", path_params={"national_code": ALI}
     )
     assert result.ok and result.status == 200
     assert result.data["national_code"] == ALI
-    entry = exchange_data.scalars(select(LogEntry).where(LogEntry.message_id == result.message_id)).one()
+    entry = seeded.scalars(select(LogEntry).where(LogEntry.message_id == result.message_id)).one()
     assert (entry.client_agency_code, entry.service_code, entry.outcome) == (
         "ito",
         "civil-registry.person",
         "ok",
     )
     assert entry.request_body is None and len(entry.response_digest) == 64  # digests, not bodies
-    rows = selectors.ledger_for_subject(exchange_data, ALI)
+    rows = selectors.ledger_for_subject(seeded, ALI)
     assert [(r.message_id, r.purpose, r.case_ref, r.client_agency_code) for r in rows] == [
         (result.message_id, "login", "L-1", "ito")
     ]
 
 
-def test_subject_is_taken_from_the_body_and_checked(app: FastAPI, exchange_data: Session) -> None:
+def test_subject_is_taken_from_the_body_and_checked(app: FastAPI, seeded: Session) -> None:
     platform = _platform(app)
     result = platform.inquire(
         "shahkar.match", subject=None, purpose="login", body={"national_code": ALI, "mobile": "09120000000"}
     )
     assert result.status == 200 and "matched" in result.data
-    assert selectors.ledger_for_subject(exchange_data, ALI)[0].service_code == "shahkar.match"
+    assert selectors.ledger_for_subject(seeded, ALI)[0].service_code == "shahkar.match"
     with pytest.raises(Exception) as refused:
         platform.inquire(
             "shahkar.match",
@@ -60,7 +60,7 @@ def test_subject_is_taken_from_the_body_and_checked(app: FastAPI, exchange_data:
     assert getattr(refused.value, "code", None) == "client.subject_mismatch"
 
 
-def test_not_found_is_an_answer_not_a_failure(app: FastAPI, exchange_data: Session) -> None:
+def test_not_found_is_an_answer_not_a_failure(app: FastAPI, seeded: Session) -> None:
     unknown = NOBODY
     result = _platform(app).inquire(
         "civil-registry.person", subject=unknown, purpose="login", path_params={"national_code": unknown}
@@ -69,26 +69,24 @@ def test_not_found_is_an_answer_not_a_failure(app: FastAPI, exchange_data: Sessi
     assert result.problem and result.problem["code"] == "person_not_found"
 
 
-def test_without_a_grant_the_platform_is_refused(app: FastAPI, exchange_data: Session) -> None:
-    grant = exchange_data.scalars(
+def test_without_a_grant_the_platform_is_refused(app: FastAPI, seeded: Session) -> None:
+    grant = seeded.scalars(
         select(Grant).where(Grant.client_agency_code == "ito", Grant.service_code == "tax.clearance")
     ).one()
     grant.status = GrantStatus.REVOKED
-    exchange_data.commit()
-    before = exchange_data.scalar(select(func.count()).select_from(LedgerEntry))
+    seeded.commit()
+    before = seeded.scalar(select(func.count()).select_from(LedgerEntry))
     with pytest.raises(GrantMissing) as refused:
         _platform(app).inquire(
             "tax.clearance", subject=ALI, purpose="smart-service", path_params={"national_code": ALI}
         )
     assert refused.value.code == "client.no_grant" and refused.value.status == 403
-    assert (
-        exchange_data.scalar(select(func.count()).select_from(LedgerEntry)) == before
-    )  # nothing was looked at
-    logged = exchange_data.scalars(select(LogEntry).where(LogEntry.outcome == "client.no_grant")).all()
+    assert seeded.scalar(select(func.count()).select_from(LedgerEntry)) == before  # nothing was looked at
+    logged = seeded.scalars(select(LogEntry).where(LogEntry.outcome == "client.no_grant")).all()
     assert [e.service_code for e in logged] == ["tax.clearance"]
 
 
-def test_provider_down_raises_provider_unavailable(app: FastAPI, exchange_data: Session, faults) -> None:
+def test_provider_down_raises_provider_unavailable(app: FastAPI, seeded: Session, faults) -> None:
     faults("tax", down=True)
     with pytest.raises(ProviderUnavailable) as failed:
         _platform(app).inquire(
@@ -98,7 +96,7 @@ def test_provider_down_raises_provider_unavailable(app: FastAPI, exchange_data: 
 
 
 def test_ainquire_runs_in_parallel_and_a_slow_provider_does_not_hold_up_others(
-    app: FastAPI, exchange_data: Session, faults
+    app: FastAPI, seeded: Session, faults
 ) -> None:
     faults("judiciary", latency_ms=5000)
     platform = _platform(app)

@@ -1,14 +1,13 @@
-"""Identity tests run against the exchange seeded in the test's transaction."""
+"""Identity tests: each starts with no rate-limit counts."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 
 import pytest
-from sqlalchemy.orm import Session
 
 from panjereh.core.config import Settings
-from tests.identity.helpers import clear_redis_counters, seed_exchange
+from tests.identity.helpers import clear_redis_counters
 
 
 @pytest.fixture(autouse=True)
@@ -17,9 +16,3 @@ def fresh_counters(settings: Settings) -> Iterator[None]:
     clear_redis_counters(settings)
     yield
     clear_redis_counters(settings)
-
-
-@pytest.fixture
-def seeded(db: Session, settings: Settings) -> Session:
-    seed_exchange(db, settings)
-    return db

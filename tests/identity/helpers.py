@@ -1,23 +1,20 @@
-"""Test helpers for journeys through login: seed the exchange, read codes from the outbox, log in."""
+"""Test helpers for journeys through login: read codes from the outbox, log in, sign in, enrol TOTP."""
 
 from __future__ import annotations
 
 import re
 import time
-from datetime import date
 from typing import Any
 
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
-from panjereh.agencies import seed as agencies_seed
 from panjereh.core.config import Settings
-from panjereh.exchange import seed as exchange_seed
 from panjereh.identity import selectors, service, sessions, totp
 from panjereh.identity.models import Citizen
 from panjereh.notify.providers import read_outbox
-from panjereh.registries.catalog import published_services
 from tests.notify.helpers import committed_sessions, send_queued
+from tests.support.factories import create_citizen
 
 DEMO_CODE = "0499370899"
 DEMO_MOBILE = "09121234567"
@@ -27,13 +24,6 @@ DECEASED_CODE = "1583250689"
 DECEASED_MOBILE = "09131234569"
 CONVICTED_CODE = "0684159414"
 CONVICTED_MOBILE = "09151234570"
-
-
-def seed_exchange(session: Session, settings: Settings) -> None:
-    """Agencies, the registries' data services and the platform's grants (what the login checks use)."""
-    agencies_seed.seed_agencies(session, settings, lambda _n: None)
-    exchange_seed.seed_exchange(session, settings, lambda _n: None, published=published_services())
-    session.commit()
 
 
 def last_code(source: TestClient | Settings, mobile: str) -> str:
@@ -111,15 +101,7 @@ def clear_redis_counters(settings: Settings) -> None:
 def citizen(db: Session, national_code: str = DEMO_CODE, mobile: str = DEMO_MOBILE) -> Citizen:
     """The citizen with this national code, made as a first login would (names from the registry)."""
     found = selectors.get_citizen_by_national_code(db, national_code)
-    if found is not None:
-        return found
-    made = Citizen(
-        national_code=national_code, first_name="علی", last_name="رضایی", birth_date=date(1985, 6, 12),
-        mobile=mobile,
-    )  # fmt: skip
-    db.add(made)
-    db.flush()
-    return made
+    return found if found is not None else create_citizen(db, national_code, mobile=mobile)
 
 
 def signed_in(client: TestClient, db: Session, level: int = 1, national_code: str = DEMO_CODE) -> str:

@@ -10,7 +10,6 @@ from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
 from panjereh.catalog import selectors as catalog_selectors
-from panjereh.catalog.seed import seed_catalog
 from panjereh.core.config import Settings
 from panjereh.delivery import definitions, loading
 from panjereh.identity import totp
@@ -20,9 +19,11 @@ HTML = {"accept": "text/html"}
 LEVEL_2_SERVICE = "property-ownership"  # the deeds a citizen owns: level 2 in the demo catalog
 
 
+pytestmark = pytest.mark.demo_catalog
+
+
 @pytest.fixture
-def catalog(seeded: Session, settings: Settings) -> Session:
-    seed_catalog(seeded, settings, lambda _n: None)
+def catalog(seeded: Session) -> Session:
     loading.sync_definitions(seeded)
     seeded.commit()
     return seeded

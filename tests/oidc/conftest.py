@@ -5,11 +5,11 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from sqlalchemy.orm import Session
 
 from panjereh.core.config import Settings
 from panjereh.core.db import make_engine, make_sessionmaker, unit_of_work
-from tests.identity.helpers import clear_redis_counters, seed_exchange
+from tests.identity.helpers import clear_redis_counters
+from tests.support.factories import seed_exchange_data
 
 
 @pytest.fixture(autouse=True)
@@ -20,12 +20,6 @@ def fresh_counters(settings: Settings) -> Iterator[None]:
     clear_redis_counters(settings)
 
 
-@pytest.fixture
-def seeded(db: Session, settings: Settings) -> Session:
-    seed_exchange(db, settings)
-    return db
-
-
 @pytest.fixture(scope="session")
 def live_oidc(live_server: str, live_settings: Settings) -> Iterator[dict[str, str]]:
     """The live portal with the exchange seeded and one confidential client registered."""
@@ -33,7 +27,7 @@ def live_oidc(live_server: str, live_settings: Settings) -> Iterator[dict[str, s
 
     engine = make_engine(live_settings.resolved_database_url)
     with unit_of_work(make_sessionmaker(engine)) as session:
-        seed_exchange(session, live_settings)
+        seed_exchange_data(session, live_settings)
         secret = register(session, "rp.live")
     engine.dispose()
     yield {"url": live_server, "client_id": "rp.live", "client_secret": secret}

@@ -5,26 +5,14 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import date
 
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
 from panjereh.identity import sessions
-from panjereh.identity.models import Citizen
 from panjereh.identity.sessions import SESSION_COOKIE
-
-
-def make_citizen(db: Session, national_code: str, first: str = "علی", last: str = "رضایی") -> Citizen:
-    """A registered citizen (flushed, not committed)."""
-    citizen = Citizen(
-        national_code=national_code, first_name=first, last_name=last, birth_date=date(1985, 6, 12),
-        mobile="09121234567",
-    )  # fmt: skip
-    db.add(citizen)
-    db.flush()
-    return citizen
+from tests.support.factories import create_citizen
 
 
 @contextmanager
@@ -34,7 +22,7 @@ def signed_in_browsers(db: Session, app: FastAPI) -> Iterator[Callable[[str], Te
     browsers: list[TestClient] = []
 
     def sign_in(national_code: str) -> TestClient:
-        citizen = make_citizen(db, national_code)
+        citizen = create_citizen(db, national_code)
         _, token = sessions.open_session(db, citizen, level=2, amr=["otp"])
         db.commit()
         browser = TestClient(app, base_url="http://testserver")

@@ -4,16 +4,13 @@ from __future__ import annotations
 
 from sqlalchemy.orm import Session
 
-from panjereh.agencies.service import load_agency_records, upsert_agencies
-from panjereh.catalog import seed as catalog_seed
 from panjereh.web.exchange import _purpose_label
+from tests.support.factories import create_demo_agencies, create_flagship_cards
 
 
 def test_platform_and_service_purposes_are_worded(db: Session) -> None:
-    upsert_agencies(db, load_agency_records())
-    catalog_seed.load_cards(
-        db, [(r["agency"], catalog_seed._flagship_card(r)) for r in catalog_seed.load_flagship()]
-    )
+    create_demo_agencies(db)
+    create_flagship_cards(db)
     assert "ثبت‌نام" in _purpose_label(db, "identity.registration")
     assert (
         _purpose_label(db, "delivery:no-criminal-record") == "درخواست شما برای «گواهی عدم سوء پیشینهٔ کیفری»"

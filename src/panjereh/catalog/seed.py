@@ -186,12 +186,16 @@ def inventory_size() -> int:
 
 def seed_catalog(session: Session, settings: Settings, advance: Advance) -> None:
     """Load (or refresh) the flagship cards and the generated inventory."""
-    load_cards(session, [(r["agency"], _flagship_card(r)) for r in load_flagship()], advance)
+    load_cards(session, flagship_cards(), advance)
     load_cards(session, generated_cards(), advance)
 
 
-def _flagship_card(record: dict[str, Any]) -> ServiceCardIn:
-    return ServiceCardIn(**{key: value for key, value in record.items() if key != "agency"})
+def flagship_cards() -> list[tuple[str, ServiceCardIn]]:
+    """The hand-written flagship cards, each with its agency's code."""
+    return [
+        (record["agency"], ServiceCardIn(**{key: value for key, value in record.items() if key != "agency"}))
+        for record in load_flagship()
+    ]
 
 
 def load_cards(
