@@ -81,7 +81,7 @@ lint: install ## ruff, the import-linter contracts, mypy
 	$(VENV)/bin/ruff check src tests bench
 	$(VENV)/bin/ruff format --check src tests bench
 	$(VENV)/bin/lint-imports --no-cache
-	$(VENV)/bin/mypy src/panjereh
+	$(VENV)/bin/mypy src/panjereh tests
 
 bench: install bench-packages ## Benchmarks: ratios measured in one run (see docs/performance.md)
 	@for b in bench/bench_*.py; do echo "== $$b"; $(PY) $$b || exit 1; done

@@ -155,11 +155,11 @@ def test_the_unit_of_work_commits_before_the_response_is_sent(app: FastAPI, sett
         return {"ok": True}
 
     class Recorder:
-        def __init__(self, inner):  # type: ignore[no-untyped-def]
+        def __init__(self, inner):
             self.inner = inner
 
-        async def __call__(self, scope, receive, send):  # type: ignore[no-untyped-def]
-            async def wrapped(message):  # type: ignore[no-untyped-def]
+        async def __call__(self, scope, receive, send):
+            async def wrapped(message):
                 if message["type"] == "http.response.start":
                     seen.append("response")
                 await send(message)

@@ -48,22 +48,23 @@ def test_every_year_is_a_versioned_file_with_legal_references() -> None:
 def test_unknown_year_and_broken_files_are_refused() -> None:
     with pytest.raises(MandateYearUnknown):
         load_mandate(1390)
+    duty: dict[str, object] = {
+        "code": "s", "metric": "smart", "target": 0.2, "due": "1402-10-30",
+        "title_fa": "x", "title_en": "x", "reference": {"fa": "x", "en": "x"},
+    }  # fmt: skip
     good = {
         "fiscal_year": 1402,
         "version": 1,
         "title_fa": "x",
         "title_en": "x",
         "law": {"fa": "x", "en": "x"},
-        "duties": [
-            {"code": "s", "metric": "smart", "target": 0.2, "due": "1402-10-30",
-             "title_fa": "x", "title_en": "x", "reference": {"fa": "x", "en": "x"}},
-        ],
-    }  # fmt: skip
+        "duties": [duty],
+    }
     assert parse_mandate(good).headline == "s"
     for broken in (
-        {**good, "duties": [{**good["duties"][0], "metric": "happiness"}]},
-        {**good, "duties": [{**good["duties"][0], "target": 20}]},  # a percentage where a fraction belongs
-        {**good, "duties": [{**good["duties"][0], "due": "1402-07-31"}]},  # Mehr has 30 days
+        {**good, "duties": [{**duty, "metric": "happiness"}]},
+        {**good, "duties": [{**duty, "target": 20}]},  # a percentage where a fraction belongs
+        {**good, "duties": [{**duty, "due": "1402-07-31"}]},  # Mehr has 30 days
         {**good, "headline": "nope"},
         {k: v for k, v in good.items() if k != "law"},
     ):
@@ -154,7 +155,8 @@ def test_the_1402_report_shows_the_articles_standings(demo: Session) -> None:
     assert welfare.connected is False and welfare in report.not_connected
     assert {"agri-ivo", "agri-ppo"} <= {row.agency_code for row in report.not_connected}
     for code in ("education", "health", "sport"):
-        assert next(r for r in report.rows if r.agency_code == code).results["through_window"].value > 0.70
+        share = next(r for r in report.rows if r.agency_code == code).results["through_window"].value
+        assert share is not None and share > 0.70
     assert report.summary()["through_window"]["met"] == 2  # only Justice and Energy reached 100%
     # The same agencies a year earlier: 1401's 30% duty, and the shares moved.
     report_1401 = selectors.mandate_report(demo, 1401, today=date(2026, 11, 1))

@@ -14,6 +14,13 @@ from sqlalchemy.orm import Session
 from panjereh.analytics import selectors
 
 
+def found(pattern: str, html: str) -> re.Match[str]:
+    """The first match of a pattern the page must have ('.' crosses lines)."""
+    match = re.search(pattern, html, re.S)
+    assert match, pattern
+    return match
+
+
 def test_overview_big_numbers_and_chart_fallback(client: TestClient, demo: Session) -> None:
     response = client.get("/dashboard")
     assert response.status_code == 200
@@ -28,11 +35,11 @@ def test_overview_big_numbers_and_chart_fallback(client: TestClient, demo: Sessi
     assert 'data-chart="growth-data"' in html and "<table" in html and "<caption>" in html
     assert client.get("/vendor/chart.js/chart.umd.min.js").status_code == 200
     assert client.get("/static/js/dashboard.js").status_code == 200
-    leaders = re.search(r'data-list="leaders">(.*?)</ol>', html, re.S).group(1)
-    laggards = re.search(r'data-list="laggards">(.*?)</ol>', html, re.S).group(1)
+    leaders = found(r'data-list="leaders">(.*?)</ol>', html).group(1)
+    laggards = found(r'data-list="laggards">(.*?)</ol>', html).group(1)
     assert "وزارت دادگستری" in leaders and "وزارت نیرو" in leaders
     assert "وزارت جهاد کشاورزی" in laggards and "وزارت نفت" in laggards
-    assert "سازمان بهزیستی کشور" in re.search(r'data-list="not-connected">(.*?)</ul>', html, re.S).group(1)
+    assert "سازمان بهزیستی کشور" in found(r'data-list="not-connected">(.*?)</ul>', html).group(1)
 
 
 def test_overview_in_english_and_for_another_month(client: TestClient, demo: Session) -> None:
@@ -67,9 +74,7 @@ def test_agencies_table_sort_direction_and_aria_sort(client: TestClient, demo: S
 
     def page(query: str) -> tuple[list[float | None], str]:
         html = client.get(f"/dashboard/agencies?year=1402&{query}").text
-        header = re.search(
-            r'<th scope="col" aria-sort="([a-z]+)"><a href="\?year=1402&(?:amp;)?sort=smart', html
-        )
+        header = found(r'<th scope="col" aria-sort="([a-z]+)"><a href="\?year=1402&(?:amp;)?sort=smart', html)
         return [smart[code] for code in re.findall(r'<tr data-agency="([^"]+)">', html)], header.group(1)
 
     for query, direction in (("sort=smart&order=asc", "ascending"), ("sort=smart&order=desc", "descending")):
@@ -89,7 +94,7 @@ def test_connection_is_named_not_coded_and_reconnecting_is_not_disconnected(
     client: TestClient, demo: Session
 ) -> None:
     html = client.get("/dashboard?month=1402-09").text
-    listed = re.search(r'data-list="not-connected">(.*?)</ul>', html, re.S).group(1)
+    listed = found(r'data-list="not-connected">(.*?)</ul>', html).group(1)
     badges = dict(
         re.findall(
             r'href="/dashboard/agencies/([^"]+)">[^<]+</a> <span[^>]+data-connection="([a-z_]+)"', listed
@@ -99,13 +104,13 @@ def test_connection_is_named_not_coded_and_reconnecting_is_not_disconnected(
     assert badges["agri-ivo"] == badges["agri-ppo"] == "standard_lost"  # Agriculture Jihad's subsidiaries
     assert "استاندارد اتصال از دست رفته (در حال اتصال مجدد)" in listed and "قطع اتصال" in listed
     welfare = client.get("/dashboard/agencies/welfare").text
-    status = re.search(r'<span data-status="([a-z_]+)">([^<]+)</span>', welfare)
+    status = found(r'<span data-status="([a-z_]+)">([^<]+)</span>', welfare)
     assert status.group(1) == "disconnected" and status.group(2) == "قطع اتصال"
     english = client.get("/dashboard/agencies/welfare?lang=en").text
     assert re.search(r'<span data-status="disconnected">Disconnected</span>', english)
     assert ">disconnected<" not in welfare + english
     table = client.get("/dashboard/agencies?year=1402&lang=fa").text
-    reconnecting = re.search(r'<tr data-agency="agri-ivo">(.*?)</tr>', table, re.S).group(1)
+    reconnecting = found(r'<tr data-agency="agri-ivo">(.*?)</tr>', table).group(1)
     assert 'data-connection="standard_lost"' in reconnecting
     assert "انجام نشد (متصل نیست)" in reconnecting and "قطع" not in reconnecting
 
@@ -123,12 +128,12 @@ def test_scorecard_shows_measured_smart_human_touched_and_time_to_decision(
     client: TestClient, measured: Session
 ) -> None:
     html = client.get("/dashboard/agencies/heritage").text
-    azar = re.search(r'<tr data-period="2023-11-22">(.*?)</tr>', html, re.S).group(1)
+    azar = found(r'<tr data-period="2023-11-22">(.*?)</tr>', html).group(1)
     cells = dict(re.findall(r'<td data-metric="([a-z_]+)">(.*?)</td>', azar, re.S))
     assert cells["human_touched"] == "۱۰۰٪" and cells["smart_measured"] == "۰٪"
     assert cells["inquiries_online"] == "۵۰٪"  # measured from the definitions, beats the demo model
     assert cells["time_to_decision"].startswith("۱ ساعت") and "۳ درخواست" in cells["time_to_decision"]
-    chart = json.loads(re.search(r'id="agency-data">(.*?)</script>', html, re.S).group(1))
+    chart = json.loads(found(r'id="agency-data">(.*?)</script>', html).group(1))
     at = re.findall(r'<tr data-period="([0-9-]+)">', html).index("2023-11-22")
     assert chart["series"]["human_touched"][at] == 100.0 and chart["series"]["smart_measured"][at] == 0.0
     assert 'data-label-human-touched="' in html and 'data-label-smart-measured="' in html

@@ -79,7 +79,7 @@ def test_live_visits_and_the_rollup_job_leave_the_overview_on_a_whole_month(
         today = to_tehran(datetime.now(UTC)).date()
         rollups.rollup_recent(demo, today)
         this_month = to_jalali(today)
-        assert demo.get(MonthActive, (int(this_month.year), int(this_month.month))).visits == 2
+        assert demo.get_one(MonthActive, (int(this_month.year), int(this_month.month))).visits == 2
         html = client.get("/dashboard").text
     assert "آذر ۱۴۰۲" in html and 'data-figure="users">۳۵٬۰۰۰<' in html
     # This month is still one choice away in the month picker.
@@ -94,7 +94,7 @@ def test_a_modelled_month_keeps_its_figures_through_the_rollup(history: Session,
     assert before is not None and before.source == DEMO_HISTORY
     modelled = before.active_users
     rollups.rollup_recent(history, TODAY)
-    after = history.get(MonthActive, (1405, 9))
+    after = history.get_one(MonthActive, (1405, 9))
     assert (after.source, after.active_users) == (DEMO_HISTORY, modelled)
     assert fig.month_figures(history, (1405, 9)).visits == before.visits + 1  # the live visit counts
     assert selectors.default_month(history, today=TODAY) == (1405, 8)
@@ -112,7 +112,7 @@ def test_measured_1405_figures_meet_a_stated_model_not_a_law(history: Session, s
     ]["not_met"] == len(report.rows)
 
 
-def _factory(db: Session):  # type: ignore[no-untyped-def]
+def _factory(db: Session):
     from sqlalchemy.orm import sessionmaker
 
     return sessionmaker(bind=db.connection(), join_transaction_mode="create_savepoint")

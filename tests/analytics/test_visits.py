@@ -97,7 +97,7 @@ def test_recorder_writes_in_batches_and_registers_users(db: Session, settings: S
     recorder.record(citizen_id="citizen-1", occurred_at=datetime(2023, 12, 1, 8, tzinfo=UTC))
     recorder.flush()
     assert (
-        db.get(PseudonymousUser, pseudonym(settings.secret_key, "citizen-1")).first_seen_on.isoformat()
+        db.get_one(PseudonymousUser, pseudonym(settings.secret_key, "citizen-1")).first_seen_on.isoformat()
         == "2023-11-26"
     )
 

@@ -6,6 +6,7 @@ import pytest
 from sqlalchemy.orm import Session
 
 from panjereh.catalog import service
+from panjereh.catalog.models import LifeEvent
 from panjereh.catalog.schemas import ServiceCardIn
 from panjereh.catalog.search import IndexHolder, SearchFilters
 from tests.support.factories import create_card
@@ -122,7 +123,7 @@ def test_index_is_rebuilt_when_a_card_changes(db: Session, holder: IndexHolder, 
     holder.get(db)
     assert holder.builds == builds  # nothing changed: the same index
     data = ServiceCardIn(
-        service_id=card.service_id, slug=card.slug, title_fa="صدور پروانهٔ صید", life_event="other"
+        service_id=card.service_id, slug=card.slug, title_fa="صدور پروانهٔ صید", life_event=LifeEvent.OTHER
     )
     service.upsert_card(db, data, agency=agencies["justice"], actor="officer-1")
     assert slugs(holder, db, "شکار") == []

@@ -80,7 +80,7 @@ def test_xlsx_with_bad_rows_imports_nothing_and_names_every_error(
     db: Session, agencies, tmp_path: Path
 ) -> None:
     rows: list[list[object]] = [
-        GOOD[0],
+        list(GOOD[0]),
         ["123", "bad-id", "عنوان درست", "", "business", "web", "0", "no", "3", ""],  # id not 11 digits
         ["", "Bad Slug!", "عنوان", "", "business", "web", "0", "no", "3", ""],  # slug
         ["", "latin-title", "Only Latin", "", "business", "web", "0", "no", "3", ""],  # no Persian

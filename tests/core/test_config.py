@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 import pytest
 from pydantic import ValidationError
 
 from panjereh.core.config import PLACEHOLDER_SECRET, ConformanceSettings, ExchangeSettings, Settings
+
+Environment = Literal["test", "production"]  # the environments outside development
 
 
 def test_default_database_is_sqlite_under_home(tmp_path: Path) -> None:
@@ -16,25 +19,25 @@ def test_default_database_is_sqlite_under_home(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("env", ["test", "production"])
-def test_outside_development_the_placeholder_secret_is_refused(env: str) -> None:
+def test_outside_development_the_placeholder_secret_is_refused(env: Environment) -> None:
     with pytest.raises(ValidationError, match="SECRET_KEY"):
         Settings(env=env, registry_token="x" * 40)
 
 
 @pytest.mark.parametrize("env", ["test", "production"])
-def test_outside_development_a_short_secret_is_refused(env: str) -> None:
+def test_outside_development_a_short_secret_is_refused(env: Environment) -> None:
     with pytest.raises(ValidationError, match="SECRET_KEY"):
         Settings(env=env, secret_key="s" * 31, registry_token="x" * 40)
 
 
 @pytest.mark.parametrize("env", ["test", "production"])
-def test_outside_development_the_placeholder_registry_token_is_refused(env: str) -> None:
+def test_outside_development_the_placeholder_registry_token_is_refused(env: Environment) -> None:
     with pytest.raises(ValidationError, match="REGISTRY_TOKEN"):
         Settings(env=env, secret_key="s" * 40)
 
 
 @pytest.mark.parametrize("env", ["test", "production"])
-def test_outside_development_real_secrets_are_accepted(env: str) -> None:
+def test_outside_development_real_secrets_are_accepted(env: Environment) -> None:
     settings = Settings(env=env, secret_key="s" * 40, registry_token="t" * 40)
     assert settings.env == env
 

@@ -79,7 +79,7 @@ def _copy(tmp_path: Path, slug: str) -> Path:
     return tmp_path
 
 
-def _broken(tmp_path: Path, change) -> InvalidDefinition:  # type: ignore[no-untyped-def]
+def _broken(tmp_path: Path, change) -> InvalidDefinition:
     folder = _copy(tmp_path, "no-criminal-record")
     path = folder / "no-criminal-record.yaml"
     raw = yaml.safe_load(path.read_text(encoding="utf-8"))
@@ -91,42 +91,42 @@ def _broken(tmp_path: Path, change) -> InvalidDefinition:  # type: ignore[no-unt
 
 
 def test_unknown_data_service_is_refused(tmp_path: Path) -> None:
-    def change(raw, _folder):  # type: ignore[no-untyped-def]
+    def change(raw, _folder):
         raw["evidence"][1]["service"] = "judiciary.horoscope"
 
     assert "judiciary.horoscope" in str(_broken(tmp_path, change))
 
 
 def test_inquiry_without_service_is_refused(tmp_path: Path) -> None:
-    def change(raw, _folder):  # type: ignore[no-untyped-def]
+    def change(raw, _folder):
         del raw["evidence"][1]["service"]
 
     assert "names no data service" in str(_broken(tmp_path, change))
 
 
 def test_missing_decision_model_is_refused(tmp_path: Path) -> None:
-    def change(raw, _folder):  # type: ignore[no-untyped-def]
+    def change(raw, _folder):
         raw["decision"]["model"] = "nowhere.json"
 
     assert "missing" in str(_broken(tmp_path, change))
 
 
 def test_malformed_model_is_refused(tmp_path: Path) -> None:
-    def change(_raw, folder):  # type: ignore[no-untyped-def]
+    def change(_raw, folder):
         (folder / "no-criminal-record.decision.json").write_text(json.dumps({"nodes": []}))
 
     assert "contentType" in str(_broken(tmp_path, change))
 
 
 def test_path_parameter_from_an_undeclared_input_is_refused(tmp_path: Path) -> None:
-    def change(raw, _folder):  # type: ignore[no-untyped-def]
+    def change(raw, _folder):
         raw["evidence"][1]["path_params"] = {"national_code": "{inputs.nope}"}
 
     assert "nope" in str(_broken(tmp_path, change))
 
 
 def test_test_cases_are_required(tmp_path: Path) -> None:
-    def change(raw, _folder):  # type: ignore[no-untyped-def]
+    def change(raw, _folder):
         raw["tests"] = []
 
     assert "tests" in str(_broken(tmp_path, change))

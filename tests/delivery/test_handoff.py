@@ -64,7 +64,7 @@ def stored(session_factory: sessionmaker[Session], job_id: str) -> Job:
         return job
 
 
-def test_a_job_is_handed_over_leased_and_starts_only_at_commit(  # type: ignore[no-untyped-def]
+def test_a_job_is_handed_over_leased_and_starts_only_at_commit(
     running, session_factory: sessionmaker[Session]
 ) -> None:
     with session_factory() as session:
@@ -81,7 +81,7 @@ def test_a_job_is_handed_over_leased_and_starts_only_at_commit(  # type: ignore[
     eventually(lambda: stored(session_factory, job_id).status == JobStatus.DONE)
 
 
-def test_a_rolled_back_job_never_starts_and_its_room_is_given_back(  # type: ignore[no-untyped-def]
+def test_a_rolled_back_job_never_starts_and_its_room_is_given_back(
     running, session_factory: sessionmaker[Session]
 ) -> None:
     with session_factory() as session:
@@ -97,9 +97,7 @@ def test_a_rolled_back_job_never_starts_and_its_room_is_given_back(  # type: ign
     eventually(lambda: [job for job, _ in SEEN] == [job_id])
 
 
-def test_a_full_worker_leaves_the_job_to_the_queue(  # type: ignore[no-untyped-def]
-    running, session_factory: sessionmaker[Session]
-) -> None:
+def test_a_full_worker_leaves_the_job_to_the_queue(running, session_factory: sessionmaker[Session]) -> None:
     with session_factory() as session:
         first = jobs.enqueue(session, "test.handoff", {}).id
         second = jobs.enqueue(session, "test.handoff", {}).id
@@ -113,7 +111,7 @@ def test_a_full_worker_leaves_the_job_to_the_queue(  # type: ignore[no-untyped-d
     eventually(lambda: stored(session_factory, second).status == JobStatus.DONE)
 
 
-def test_a_job_handed_to_a_worker_that_stopped_goes_back_to_the_queue(  # type: ignore[no-untyped-def]
+def test_a_job_handed_to_a_worker_that_stopped_goes_back_to_the_queue(
     running, session_factory: sessionmaker[Session]
 ) -> None:
     with session_factory() as session:
@@ -126,18 +124,14 @@ def test_a_job_handed_to_a_worker_that_stopped_goes_back_to_the_queue(  # type: 
     assert SEEN == []
 
 
-def test_jobs_due_later_are_queued_not_handed_over(  # type: ignore[no-untyped-def]
-    running, session_factory: sessionmaker[Session]
-) -> None:
+def test_jobs_due_later_are_queued_not_handed_over(running, session_factory: sessionmaker[Session]) -> None:
     with session_factory() as session:
         job_id = jobs.enqueue(session, "test.handoff", {}, run_at=utcnow() + timedelta(hours=1)).id
         session.commit()
     assert stored(session_factory, job_id).status == JobStatus.QUEUED
 
 
-def test_a_savepoint_released_does_not_start_the_job(  # type: ignore[no-untyped-def]
-    running, session_factory: sessionmaker[Session]
-) -> None:
+def test_a_savepoint_released_does_not_start_the_job(running, session_factory: sessionmaker[Session]) -> None:
     """A savepoint's release is announced as a commit; the job starts only with the outermost one (its
     row is not committed before: the worker could not find it)."""
     with session_factory() as session:
@@ -150,7 +144,7 @@ def test_a_savepoint_released_does_not_start_the_job(  # type: ignore[no-untyped
     eventually(lambda: [job for job, _ in SEEN] == [job_id])
 
 
-def test_a_job_queued_in_a_savepoint_rolled_back_never_starts(  # type: ignore[no-untyped-def]
+def test_a_job_queued_in_a_savepoint_rolled_back_never_starts(
     running, session_factory: sessionmaker[Session]
 ) -> None:
     with session_factory() as session:

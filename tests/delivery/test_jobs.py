@@ -43,7 +43,7 @@ def test_backoff_grows_and_is_capped() -> None:
     assert jobs.backoff(50) <= queue.BACKOFF_CAP_SECONDS * 1.2
 
 
-def test_retries_until_success_then_done(db: Session, session_factory: sessionmaker[Session], worker) -> None:  # type: ignore[no-untyped-def]
+def test_retries_until_success_then_done(db: Session, session_factory: sessionmaker[Session], worker) -> None:
     CALLS.clear()
     job = jobs.enqueue(db, "test.flaky", {})
     db.commit()
@@ -55,7 +55,7 @@ def test_retries_until_success_then_done(db: Session, session_factory: sessionma
     assert [job.id] * 3 == CALLS
 
 
-def test_gives_up_after_max_attempts(db: Session, worker) -> None:  # type: ignore[no-untyped-def]
+def test_gives_up_after_max_attempts(db: Session, worker) -> None:
     job = jobs.enqueue(db, "test.flaky", {}, max_attempts=2)
     db.commit()
     for _ in range(3):
@@ -72,7 +72,7 @@ def test_dedupe_key_queues_once(db: Session) -> None:
     assert db.scalar(select(func.count()).select_from(Job)) == 1
 
 
-def test_an_expired_lease_is_taken_over_and_the_old_owner_cannot_finish(db: Session, session_factory) -> None:  # type: ignore[no-untyped-def]
+def test_an_expired_lease_is_taken_over_and_the_old_owner_cannot_finish(db: Session, session_factory) -> None:
     job = jobs.enqueue(db, "test.flaky", {})
     db.commit()
     [mine] = queue.claim(session_factory, "worker-a", 10, lease_seconds=-1)  # already expired
@@ -105,7 +105,7 @@ def test_worker_killed_mid_job_is_resumed_and_nothing_is_done_twice(
     committed_engine: Engine,
     session_factory,
     faults,
-    worker,  # type: ignore[no-untyped-def]
+    worker,
 ) -> None:
     request = _submitted(seeded, settings, "kill-9")
     faults("judiciary", latency_ms=30_000)  # the inquiry hangs: the worker is mid-job when killed
@@ -128,7 +128,7 @@ def test_worker_killed_mid_job_is_resumed_and_nothing_is_done_twice(
         while True:
             with session_factory() as session:
                 job = session.scalar(select(Job).where(Job.kind == service.PROCESS_JOB))
-                state = session.get(ServiceRequest, request.id).state  # type: ignore[union-attr]
+                state = session.get(ServiceRequest, request.id).state
             # Mid-inquiry the request still reads as submitted: its "processing" line is written with
             # the outcome, so the job's lease is what shows the worker has it.
             if job is not None and job.status == JobStatus.RUNNING:
@@ -177,7 +177,7 @@ def test_a_worker_that_lost_its_lease_decides_nothing(
     seeded: Session,
     settings: Settings,
     session_factory,
-    worker,  # type: ignore[no-untyped-def]
+    worker,
 ) -> None:
     request = _submitted(seeded, settings, "lease-lost")
     [mine] = queue.claim(session_factory, "worker-a", 10, lease_seconds=-1)  # expired at once
@@ -207,7 +207,7 @@ def test_a_worker_that_lost_its_lease_decides_nothing(
 def test_periodic_work_runs_and_queues_its_next_run_even_when_a_run_fails(
     db: Session,
     worker,
-    monkeypatch: pytest.MonkeyPatch,  # type: ignore[no-untyped-def]
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setattr(periodic, "PERIODIC", {})  # only this test's work
     monkeypatch.setattr(queue, "HANDLERS", dict(queue.HANDLERS))
@@ -243,7 +243,7 @@ def test_each_worker_queues_the_platforms_periodic_work_once(db: Session, settin
     assert expected <= set(kinds) and len(kinds) == len(set(kinds))
 
 
-def test_a_claim_never_takes_more_than_its_limit(db: Session, session_factory) -> None:  # type: ignore[no-untyped-def]
+def test_a_claim_never_takes_more_than_its_limit(db: Session, session_factory) -> None:
     """PostgreSQL may run an `IN (SELECT ... LIMIT n FOR UPDATE SKIP LOCKED)` subquery once per row it
     checks, each run skipping the rows the last one locked: without a materialized pick a claim of 4
     took 92 jobs, and a worker ran far more at once than its concurrency (and its connection pool) allows."""

@@ -12,7 +12,6 @@ from sqlalchemy import event, func, select
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
-from panjereh.agencies import seed as agencies_seed
 from panjereh.delivery import proactive, service
 from panjereh.delivery.constants import RequestState
 from panjereh.delivery.models import DefinitionRecord, ServiceRequest
@@ -22,18 +21,19 @@ from panjereh.jobs import Job
 from panjereh.notify import selectors as notify_selectors
 from tests.delivery.conftest import CONVICTED, DEMO, OFFICER, TAX_DEBTOR, run_jobs
 from tests.support.browsers import csrf_token
+from tests.support.factories import create_demo_agencies
 from tests.support.loop import statements_on_an_event_loop
 
 
-def _apply(client, slug, inputs, key="k-1"):  # type: ignore[no-untyped-def]
+def _apply(client, slug, inputs, key="k-1"):
     return client.post(
         f"/api/v1/services/{slug}/requests", json={"inputs": inputs}, headers={"Idempotency-Key": key}
     )
 
 
-def test_a_request_never_loads_a_definition(client, db, settings) -> None:  # type: ignore[no-untyped-def]
+def test_a_request_never_loads_a_definition(client, db) -> None:
     """Loading stores a version and records its maturity in the catalog; a citizen's request only reads."""
-    agencies_seed.seed_agencies(db, settings, lambda _n: None)
+    create_demo_agencies(db)
     db.commit()
     answer = client.get("/api/v1/services/no-criminal-record/preview")
     assert answer.status_code == 404
@@ -41,7 +41,7 @@ def test_a_request_never_loads_a_definition(client, db, settings) -> None:  # ty
     assert db.scalar(select(func.count()).select_from(DefinitionRecord)) == 0
 
 
-def test_preview_names_each_registry_and_why(client, seeded) -> None:  # type: ignore[no-untyped-def]
+def test_preview_names_each_registry_and_why(client, seeded) -> None:
     body = client.get("/api/v1/services/no-criminal-record/preview").json()
     assert body["smart"] is True and body["derived_level"] == 5
     services = {e["data_service"]: e for e in body["evidence"]}
@@ -50,7 +50,7 @@ def test_preview_names_each_registry_and_why(client, seeded) -> None:  # type: i
     assert all(e["why_fa"] for e in body["evidence"])
 
 
-def test_smart_request_is_decided_and_documented_without_a_human(login, worker, seeded: Session) -> None:  # type: ignore[no-untyped-def]
+def test_smart_request_is_decided_and_documented_without_a_human(login, worker, seeded: Session) -> None:
     client = login(DEMO)
     response = _apply(client, "no-criminal-record", {"purpose": "employment"})
     assert response.status_code == 201, response.text
@@ -70,7 +70,7 @@ def test_smart_request_is_decided_and_documented_without_a_human(login, worker, 
     assert any("ثبت شد" in m.body_fa for m in notify_selectors.inbox(seeded, DEMO))
 
 
-def test_the_timeline_reads_in_the_pages_language(login, worker) -> None:  # type: ignore[no-untyped-def]
+def test_the_timeline_reads_in_the_pages_language(login, worker) -> None:
     client = login(DEMO)
     code = _apply(client, "no-criminal-record", {"purpose": "employment"}).json()["tracking_code"]
     run_jobs(worker)
@@ -84,7 +84,7 @@ def test_the_timeline_reads_in_the_pages_language(login, worker) -> None:  # typ
     assert "received" in english and "Asking the registries" in english
 
 
-def test_the_decision_also_reaches_the_citizen_by_sms(login, worker, settings) -> None:  # type: ignore[no-untyped-def]
+def test_the_decision_also_reaches_the_citizen_by_sms(login, worker, settings) -> None:
     outbox = settings.home / "outbox.jsonl"
     before = outbox.read_text(encoding="utf-8").count("\n") if outbox.exists() else 0
     client = login(DEMO)
@@ -99,7 +99,7 @@ def test_the_decision_also_reaches_the_citizen_by_sms(login, worker, settings) -
     assert sms[0]["to"] == "09121234567" and sms[0]["link"].endswith(code)
 
 
-def test_refusal_explains_itself_and_goes_to_a_human_in_one_click(login, worker) -> None:  # type: ignore[no-untyped-def]
+def test_refusal_explains_itself_and_goes_to_a_human_in_one_click(login, worker) -> None:
     client = login(CONVICTED)
     code = _apply(client, "no-criminal-record", {"purpose": "other"}).json()["tracking_code"]
     run_jobs(worker)
@@ -114,7 +114,7 @@ def test_refusal_explains_itself_and_goes_to_a_human_in_one_click(login, worker)
     assert again.status_code == 409 and again.json()["code"] == "delivery.invalid_transition"
 
 
-def test_same_submission_twice_is_one_request(login, worker, seeded: Session) -> None:  # type: ignore[no-untyped-def]
+def test_same_submission_twice_is_one_request(login, worker, seeded: Session) -> None:
     client = login(DEMO)
     first = _apply(client, "tax-clearance", {}, key="same")
     second = _apply(client, "tax-clearance", {}, key="same")
@@ -126,7 +126,7 @@ def test_same_submission_twice_is_one_request(login, worker, seeded: Session) ->
     assert conflict.status_code == 409 and conflict.json()["code"] == "delivery.idempotency_conflict"
 
 
-def test_invalid_inputs_are_refused_in_both_languages(login) -> None:  # type: ignore[no-untyped-def]
+def test_invalid_inputs_are_refused_in_both_languages(login) -> None:
     client = login(DEMO)
     response = _apply(client, "utility-address-change", {"postal_code": "123"})
     assert response.status_code == 422
@@ -135,7 +135,7 @@ def test_invalid_inputs_are_refused_in_both_languages(login) -> None:  # type: i
     assert _apply(client, "no-such-service", {}, key="c").status_code == 404
 
 
-def test_one_citizen_never_sees_anothers_requests(login, worker) -> None:  # type: ignore[no-untyped-def]
+def test_one_citizen_never_sees_anothers_requests(login, worker) -> None:
     alice = login(DEMO)
     code = _apply(alice, "tax-clearance", {}).json()["tracking_code"]
     bob = login(TAX_DEBTOR)
@@ -146,12 +146,12 @@ def test_one_citizen_never_sees_anothers_requests(login, worker) -> None:  # typ
     assert [r["tracking_code"] for r in alice.get("/api/v1/requests").json()] == [code]
 
 
-def test_anonymous_callers_are_refused(client, seeded) -> None:  # type: ignore[no-untyped-def]
+def test_anonymous_callers_are_refused(client, seeded) -> None:
     assert client.get("/api/v1/requests").status_code == 401
     assert _apply(client, "tax-clearance", {}).status_code == 401
 
 
-def test_a_registry_down_mid_request_makes_it_wait_then_complete(login, worker, faults, seeded) -> None:  # type: ignore[no-untyped-def]
+def test_a_registry_down_mid_request_makes_it_wait_then_complete(login, worker, faults, seeded) -> None:
     client = login(TAX_DEBTOR)
     code = _apply(client, "tax-clearance", {}).json()["tracking_code"]
     faults("tax", down=True)
@@ -180,7 +180,7 @@ def test_a_registry_down_mid_request_makes_it_wait_then_complete(login, worker, 
     assert kinds.count("refused") == 1
 
 
-def asyncio_run_once(worker) -> int:  # type: ignore[no-untyped-def]
+def asyncio_run_once(worker) -> int:
     import asyncio
 
     async def go() -> int:
@@ -192,13 +192,13 @@ def asyncio_run_once(worker) -> int:  # type: ignore[no-untyped-def]
     return asyncio.run(go())
 
 
-def reset_circuits(worker) -> None:  # type: ignore[no-untyped-def]
+def reset_circuits(worker) -> None:
     breaker = getattr(worker.services["exchange"].exchange, "breaker", None)
     if breaker is not None:
         breaker.reset()
 
 
-def test_human_service_goes_through_the_officer_queue(login, worker, officer, seeded) -> None:  # type: ignore[no-untyped-def]
+def test_human_service_goes_through_the_officer_queue(login, worker, officer, seeded) -> None:
     citizen = login(DEMO)
     code = _apply(citizen, "business-licence", {"trade": "نانوایی", "shop_postal_code": "1193653471"}).json()[
         "tracking_code"
@@ -238,7 +238,7 @@ def test_human_service_goes_through_the_officer_queue(login, worker, officer, se
     ]
 
 
-def test_only_the_agencys_officers_work_its_queue(login, worker, officer) -> None:  # type: ignore[no-untyped-def]
+def test_only_the_agencys_officers_work_its_queue(login, worker, officer) -> None:
     citizen = login(DEMO)
     code = _apply(citizen, "farmer-card", {"crop": "گندم", "area_hectares": "3"}).json()["tracking_code"]
     run_jobs(worker)
@@ -251,7 +251,7 @@ def test_only_the_agencys_officers_work_its_queue(login, worker, officer) -> Non
 
 def test_proactive_service_runs_on_a_life_event(
     app, worker, seeded, registries_url, session_factory, settings
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     import asyncio
 
     import httpx
@@ -289,7 +289,7 @@ def test_proactive_service_runs_on_a_life_event(
 )
 def test_each_smart_flagship_decides_on_real_registry_answers(
     login, worker, slug, inputs, national_code, state
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     client = login(national_code)
     code = _apply(client, slug, inputs).json()["tracking_code"]
     run_jobs(worker)
@@ -298,7 +298,7 @@ def test_each_smart_flagship_decides_on_real_registry_answers(
     assert state is None or body["state"] == state, body
 
 
-def test_the_catalog_shows_the_level_the_definition_supports(seeded, settings) -> None:  # type: ignore[no-untyped-def]
+def test_the_catalog_shows_the_level_the_definition_supports(seeded, settings) -> None:
     from panjereh.catalog import seed as catalog_seed
     from panjereh.catalog import selectors as catalog_selectors
     from panjereh.delivery import loading
@@ -315,7 +315,7 @@ def test_the_catalog_shows_the_level_the_definition_supports(seeded, settings) -
         assert "declared_level_unsupported" in farmer.derived_flags
 
 
-def test_form_posts_do_their_database_work_off_the_event_loop(  # type: ignore[no-untyped-def]
+def test_form_posts_do_their_database_work_off_the_event_loop(
     login, worker, officer, committed_engine
 ) -> None:
     # The handlers read the form on the loop (they are async), then hand the rest to a worker thread.
@@ -345,14 +345,14 @@ def test_form_posts_do_their_database_work_off_the_event_loop(  # type: ignore[n
     assert citizen.get(f"/api/v1/requests/{code}").json()["state"] == "in_queue"  # the work was done
 
 
-def test_the_decision_reads_the_citizen_and_the_agency_once(login, worker, committed_engine) -> None:  # type: ignore[no-untyped-def]
+def test_the_decision_reads_the_citizen_and_the_agency_once(login, worker, committed_engine) -> None:
     """They come with the request in one SELECT; the document and the notice find them in the session
     (a session holds unchanged objects weakly: the decision keeps them referenced while it works)."""
     client = login(DEMO)
     _apply(client, "no-criminal-record", {"purpose": "employment"})
     statements: list[str] = []
 
-    def seen(_conn, _cursor, statement, *_rest) -> None:  # type: ignore[no-untyped-def]
+    def seen(_conn, _cursor, statement, *_rest) -> None:
         statements.append(statement)
 
     event.listen(committed_engine, "before_cursor_execute", seen)
@@ -370,7 +370,7 @@ def test_the_decision_reads_the_citizen_and_the_agency_once(login, worker, commi
     not os.environ.get("PANJEREH_TEST_DATABASE_URL", "").startswith("postgresql"),
     reason="PostgreSQL only: there the outcome's transaction opens while the registries are asked",
 )
-def test_while_the_registries_are_asked_the_request_is_locked_and_nothing_shows(  # type: ignore[no-untyped-def]
+def test_while_the_registries_are_asked_the_request_is_locked_and_nothing_shows(
     login, worker, faults, seeded, session_factory
 ) -> None:
     client = login(DEMO)

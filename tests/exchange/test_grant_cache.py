@@ -94,7 +94,7 @@ def _listening(platform: PlatformClient) -> None:
 def _grant_reads(engine: Engine) -> list[str]:
     statements: list[str] = []
 
-    def note(_conn, _cursor, statement, *_args) -> None:  # type: ignore[no-untyped-def]
+    def note(_conn, _cursor, statement, *_args) -> None:
         if "exchange_grant" in statement:
             statements.append(statement)
 
@@ -177,7 +177,7 @@ def test_a_lost_listener_empties_the_cache_until_it_hears_again(
 
 
 def test_the_cache_is_never_used_where_changes_cannot_be_heard(
-    app,  # type: ignore[no-untyped-def]
+    app,
     seeded: Session,
 ) -> None:
     # The tests' shared transaction (and SQLite) have no listener: every check reads the database,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 
+import httpx
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
@@ -31,7 +32,7 @@ def login(seeded: Session, app: FastAPI) -> Iterator[Callable[[str], TestClient]
         yield sign_in
 
 
-def _request(browser: TestClient, csrf: str, **fields: str) -> object:
+def _request(browser: TestClient, csrf: str, **fields: str) -> httpx.Response:
     data = {
         "csrf_token": csrf,
         "service_code": "civil-registry.person",
@@ -51,7 +52,7 @@ def test_client_officer_requests_and_provider_officer_decides(
     tax_csrf = csrf_token(tax, "/exchange/grants/tax")
 
     sent = _request(tax, tax_csrf)
-    assert sent.status_code == 303  # type: ignore[attr-defined]
+    assert sent.status_code == 303
     [grant] = selectors.list_grants(seeded, client_agency_code="tax", include_standing=False)
     assert grant.status is GrantStatus.REQUESTED and grant.purposes == ["debt-collection", "tax-audit"]
     assert grant.requested_note == "for the audit of 1403" and grant.valid_until is not None
@@ -102,12 +103,12 @@ def test_the_client_cannot_decide_and_errors_show_in_the_pages_language(
     assert selectors.get_grant(seeded, grant.id).status is GrantStatus.REQUESTED
 
     bad = _request(tax, csrf, legal_basis=" ", purposes="audit")
-    assert bad.status_code == 422 and "Cite the legal basis" in bad.text  # type: ignore[attr-defined]
+    assert bad.status_code == 422 and "Cite the legal basis" in bad.text
     tax.cookies.set("lang", "fa")
     bad_date = _request(tax, csrf, valid_until="someday")
-    assert bad_date.status_code == 422 and "تاریخ پایان خوانا نیست" in bad_date.text  # type: ignore[attr-defined]
+    assert bad_date.status_code == 422 and "تاریخ پایان خوانا نیست" in bad_date.text
     assert 'value="Direct Taxes Act, article 181"' not in bad_date.text  # a textarea keeps what was typed
-    assert "Direct Taxes Act, article 181</textarea>" in bad_date.text  # type: ignore[attr-defined]
+    assert "Direct Taxes Act, article 181</textarea>" in bad_date.text
     assert len(selectors.list_grants(seeded, client_agency_code="tax", include_standing=False)) == 1
 
 
@@ -144,7 +145,7 @@ def test_grant_forms_refuse_a_missing_csrf_token(login: Callable[[str], TestClie
     tax, nocr = login(TAX_OFFICER), login(NOCR_OFFICER)
     tax.get("/exchange/grants/tax")
     missing = _request(tax, "")
-    assert missing.status_code == 403  # type: ignore[attr-defined]
+    assert missing.status_code == 403
     assert selectors.list_grants(seeded, client_agency_code="tax", include_standing=False) == []
 
     _request(tax, csrf_token(tax, "/exchange/grants/tax"))

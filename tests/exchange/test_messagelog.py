@@ -245,7 +245,8 @@ def test_the_seal_job_signs_the_newest_entries_after_traffic_stops(
         writer.submit(record(n))  # the first batch is sealed; the four after it are not
     db.commit()
     newest = _seqs(db)[-1]
-    assert db.scalar(select(func.max(LogSeal.seq))) < newest
+    sealed = db.scalar(select(func.max(LogSeal.seq)))
+    assert sealed is not None and sealed < newest
 
     kind = tasks.SEAL_JOB
     monkeypatch.setattr(periodic, "PERIODIC", {kind: periodic.PERIODIC[kind]})  # only this job

@@ -50,7 +50,7 @@ def test_a_system_down_at_publishing_is_described_later(seeded: Session, setting
     assert person.response_schema is not None and "first_name" in person.response_schema["properties"]
 
 
-def test_reading_the_directory_never_calls_out(client, seeded: Session, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+def test_reading_the_directory_never_calls_out(client, seeded: Session, monkeypatch) -> None:
     person = selectors.get_service_by_code(seeded, "civil-registry.person")
     person.request_schema = person.response_schema = None
     seeded.commit()

@@ -9,7 +9,7 @@ import psycopg
 import redis
 
 
-def _check(name: str, probe) -> str | None:  # type: ignore[no-untyped-def]
+def _check(name: str, probe) -> str | None:
     try:
         probe()
         return None

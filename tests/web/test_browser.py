@@ -9,7 +9,7 @@ from tests.web.conftest import AXE
 pytestmark = pytest.mark.browser
 
 
-def _open(browser, url: str, width: int = 1280):  # type: ignore[no-untyped-def]
+def _open(browser, url: str, width: int = 1280):
     page = browser.new_page(viewport={"width": width, "height": 900})
     errors: list[str] = []
     page.on("console", lambda message: errors.append(message.text) if message.type == "error" else None)
@@ -18,7 +18,7 @@ def _open(browser, url: str, width: int = 1280):  # type: ignore[no-untyped-def]
     return page, errors
 
 
-def _serious_axe_violations(page) -> list[dict]:  # type: ignore[no-untyped-def]
+def _serious_axe_violations(page) -> list[dict]:
     page.add_script_tag(path=str(AXE))
     result = page.evaluate("async () => await axe.run(document, {resultTypes: ['violations']})")
     return [
@@ -28,7 +28,7 @@ def _serious_axe_violations(page) -> list[dict]:  # type: ignore[no-untyped-def]
     ]
 
 
-def test_home_page_is_rtl_clean_and_accessible(browser, live_server: str) -> None:  # type: ignore[no-untyped-def]
+def test_home_page_is_rtl_clean_and_accessible(browser, live_server: str) -> None:
     page, errors = _open(browser, live_server + "/")
     assert page.get_attribute("html", "dir") == "rtl"
     assert page.get_attribute("html", "lang") == "fa"
@@ -40,7 +40,7 @@ def test_home_page_is_rtl_clean_and_accessible(browser, live_server: str) -> Non
 
 
 @pytest.mark.parametrize("lang", ["fa", "en"])
-def test_error_page_is_accessible(browser, live_server: str, lang: str) -> None:  # type: ignore[no-untyped-def]
+def test_error_page_is_accessible(browser, live_server: str, lang: str) -> None:
     page = browser.new_page(viewport={"width": 1280, "height": 900})
     errors: list[str] = []
     page.on("pageerror", lambda error: errors.append(str(error)))
@@ -52,7 +52,7 @@ def test_error_page_is_accessible(browser, live_server: str, lang: str) -> None:
     page.close()
 
 
-def test_home_page_fits_a_phone(browser, live_server: str) -> None:  # type: ignore[no-untyped-def]
+def test_home_page_fits_a_phone(browser, live_server: str) -> None:
     page, errors = _open(browser, live_server + "/", width=360)
     overflow = page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth")
     assert overflow <= 0, f"page scrolls sideways by {overflow}px on a 360px phone"
@@ -60,7 +60,7 @@ def test_home_page_fits_a_phone(browser, live_server: str) -> None:  # type: ign
     page.close()
 
 
-def test_skip_link_moves_focus_to_main(browser, live_server: str) -> None:  # type: ignore[no-untyped-def]
+def test_skip_link_moves_focus_to_main(browser, live_server: str) -> None:
     page, _errors = _open(browser, live_server + "/")
     page.keyboard.press("Tab")
     assert page.evaluate("document.activeElement.className") == "skip-link"

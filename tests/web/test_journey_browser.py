@@ -52,7 +52,7 @@ def demo_server(settings: Settings, tmp_path_factory: pytest.TempPathFactory) ->
         yield url, home
 
 
-def _arrive(page, pattern: str) -> None:  # type: ignore[no-untyped-def]
+def _arrive(page, pattern: str) -> None:
     """Wait for the page to reach `pattern`; if it stays elsewhere, say where and what it shows."""
     try:
         page.wait_for_url(re.compile(pattern))
@@ -68,7 +68,7 @@ def _last_code(home: Path) -> str:
     return match.group(0)
 
 
-def test_a_citizen_gets_a_smart_certificate_end_to_end(browser, demo_server) -> None:  # type: ignore[no-untyped-def]
+def test_a_citizen_gets_a_smart_certificate_end_to_end(browser, demo_server) -> None:
     url, home = demo_server
     page = browser.new_page(viewport={"width": 1280, "height": 900})
     errors: list[str] = []
