@@ -16,7 +16,10 @@ from typer.testing import CliRunner
 
 from panjereh.cli import _registries_process, app
 from panjereh.core.config import Settings
+from tests.support.markers import seeds_whole_demo
 from tests.support.servers import free_port
+
+pytestmark = seeds_whole_demo
 
 runner = CliRunner()
 

@@ -16,6 +16,7 @@ from typer.testing import CliRunner
 from panjereh.analytics import reports, selectors
 from panjereh.analytics.exceptions import MandateYearUnknown, UnknownExportFormat
 from panjereh.cli import app
+from tests.support.markers import seeds_whole_demo
 
 runner = CliRunner()
 
@@ -71,6 +72,7 @@ def test_table_and_unknown_format(report: selectors.MandateReport) -> None:
         reports.render_mandates(report, "pdf")
 
 
+@seeds_whole_demo
 def test_command_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from panjereh.core.config import get_settings
 

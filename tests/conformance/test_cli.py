@@ -11,6 +11,9 @@ from typer.testing import CliRunner
 
 from panjereh.cli import app
 from panjereh.core.config import get_settings
+from tests.support.markers import seeds_whole_demo
+
+pytestmark = seeds_whole_demo
 
 runner = CliRunner()
 

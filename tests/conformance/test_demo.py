@@ -17,6 +17,9 @@ from panjereh.conformance.demo import demo_pass
 from panjereh.core.config import ConformanceSettings, Settings
 from panjereh.core.db import make_engine, make_sessionmaker, unit_of_work
 from panjereh.registries.catalog import published_services
+from tests.support.markers import seeds_whole_demo
+
+pytestmark = seeds_whole_demo
 
 
 @pytest.fixture

@@ -20,10 +20,11 @@ from panjereh.core.config import Settings
 from panjereh.core.db import make_sessionmaker, unit_of_work
 from panjereh.registries.catalog import published_services
 from tests.support import databases
+from tests.support.markers import seeds_whole_demo
 from tests.support.servers import free_port, running_server
 from tests.web.conftest import AXE
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, seeds_whole_demo]
 
 DEMO_CITIZEN = ("0499370899", "09121234567")
 
