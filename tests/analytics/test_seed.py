@@ -17,7 +17,6 @@ from panjereh.analytics.models import DEMO_HISTORY, MonthActive, VisitDaily
 from panjereh.analytics.seed import seed_history
 from panjereh.analytics.sources import refresh_measured_shares
 from panjereh.analytics.visits import VisitRecorder
-from panjereh.catalog.seed import seed_catalog
 from panjereh.core.config import Settings
 from panjereh.core.jalali import from_jalali, to_jalali, to_tehran
 
@@ -100,11 +99,11 @@ def test_a_modelled_month_keeps_its_figures_through_the_rollup(history: Session,
     assert selectors.default_month(history, today=TODAY) == (1405, 8)
 
 
-def test_measured_1405_figures_meet_a_stated_model_not_a_law(history: Session, settings: Settings) -> None:
+@pytest.mark.demo_catalog
+def test_measured_1405_figures_meet_a_stated_model_not_a_law(history: Session) -> None:
     mandate = load_mandate(1405)
     assert "مدل ما" in mandate.law_fa and "our model, not law" in mandate.law_en
     assert all("Our model" in duty.reference_en for duty in mandate.duties)
-    seed_catalog(history, settings, lambda _n: None)
     refresh_measured_shares(history, TODAY)
     report = selectors.mandate_report(history, 1405, today=TODAY)
     assert len(report.rows) > 20 and report.summary()["through_window"]["met"] + report.summary()[

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 
+import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -13,15 +14,13 @@ from panjereh.agencies.service import set_connection_status
 from panjereh.analytics import selectors
 from panjereh.analytics.models import AgencyDecisionTime, AgencyShare
 from panjereh.analytics.sources import month_start, refresh_measured_shares
-from panjereh.catalog.seed import seed_catalog
 from panjereh.catalog.selectors import agency_inventory_stats
-from panjereh.core.config import Settings
 from panjereh.core.jalali import from_jalali
 from tests.analytics.conftest import MEASURED_ON, add_request
 
 
-def test_inventory_shares_become_dated_rows(agencies: Session, settings: Settings) -> None:
-    seed_catalog(agencies, settings, lambda _n: None)
+@pytest.mark.demo_catalog
+def test_inventory_shares_become_dated_rows(agencies: Session) -> None:
     today = date(2023, 12, 5)  # 14 Azar 1402
     result = refresh_measured_shares(agencies, today)
     assert result.period == from_jalali(1402, 9, 1) == month_start(today)
