@@ -7,6 +7,7 @@ import stat
 import time
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from joserfc import jwt
@@ -14,7 +15,7 @@ from joserfc.jwk import ECKey, OKPKey, RSAKey
 
 from panjereh.core import keys
 
-POLICIES = {
+POLICIES: dict[str, keys.KeyPolicy[Any]] = {
     "ES256": keys.KeyPolicy(
         purpose="test-es", algorithm="ES256", key_class=ECKey, setting="PANJEREH_TEST_ES"
     ),

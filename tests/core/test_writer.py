@@ -70,7 +70,7 @@ def _stored(factory: sessionmaker[Session]) -> list[int]:
         return list(session.execute(text("SELECT n FROM number ORDER BY rowid")).scalars())
 
 
-def _until(condition, seconds: float = 5.0) -> None:  # type: ignore[no-untyped-def]
+def _until(condition, seconds: float = 5.0) -> None:
     deadline = time.monotonic() + seconds
     while not condition() and time.monotonic() < deadline:
         time.sleep(0.01)

@@ -47,7 +47,7 @@ def test_rotation_signs_with_the_new_key_and_keeps_publishing_the_old(isolated_s
 
 def test_keys_from_settings_for_production(isolated_settings: Settings) -> None:
     active, retired = POLICY.new_key(), POLICY.new_key()
-    retired_public = ECKey.import_key(retired.as_dict(private=False), {"kid": retired.kid})
+    retired_public = ECKey.import_key(retired.as_dict(private=False))
     jwks = {"keys": [active.as_dict(private=True), retired_public.as_dict(private=False)]}
     configured = isolated_settings.model_copy(update={"documents_signing_keys": json.dumps(jwks)})
     ring = load_keyring(configured)

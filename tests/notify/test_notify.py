@@ -4,6 +4,7 @@ development outbox, and refusals."""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable
 from datetime import timedelta
 
 import pytest
@@ -19,6 +20,11 @@ from panjereh.notify.models import Notification, NotificationStatus
 from panjereh.notify.providers import Message, read_outbox
 from panjereh.notify.tasks import MAX_ATTEMPTS, SEND_JOB
 from tests.notify.helpers import send_queued
+
+
+async def _awaited(step: Awaitable[None]) -> None:
+    """A job handler's awaitable as the coroutine `asyncio.run` takes."""
+    await step
 
 
 def text_demo_citizen(
@@ -184,10 +190,10 @@ def test_a_resumed_job_does_not_send_again(
     [claimed] = queue.claim(session_factory, "worker-a", 10, lease_seconds=60)
     slow = queue.JobContext(session_factory, "worker-a", claimed, services, lease_seconds=-1)
     with pytest.raises(queue.LeaseLost):
-        asyncio.run(handler(slow))
+        asyncio.run(_awaited(handler(slow)))
     assert only_notification(db).status == NotificationStatus.SENT  # the send is recorded all the same
     [job] = resumed
-    asyncio.run(handler(queue.JobContext(session_factory, "worker-b", job, services)))
+    asyncio.run(_awaited(handler(queue.JobContext(session_factory, "worker-b", job, services))))
     assert len(provider.sent) == 1  # the new owner found it sent: no second send
     stored = send_job(db)
     assert stored.status == JobStatus.DONE and stored.locked_by is None
