@@ -129,11 +129,11 @@ def test_ainquire_runs_in_parallel_and_a_slow_provider_does_not_hold_up_others(
 
 
 def test_sync_callers_failures_are_classified_as_the_gateway_classifies_them(
-    app: FastAPI, exchange_data: Session, faults
+    app: FastAPI, seeded: Session, faults
 ) -> None:
     platform = _platform(app)
-    selectors.get_service_by_code(exchange_data, "judiciary.criminal-record").timeout_ms = 300
-    exchange_data.commit()
+    selectors.get_service_by_code(seeded, "judiciary.criminal-record").timeout_ms = 300
+    seeded.commit()
     reasons = []
     for fault in ({"down": True}, {"garbage": True}, {"error_rate": 1.0}, {"latency_ms": 2000}):
         faults("judiciary", **{"down": False, "garbage": False, "error_rate": 0.0, "latency_ms": 0, **fault})
@@ -148,7 +148,7 @@ def test_sync_callers_failures_are_classified_as_the_gateway_classifies_them(
     assert reasons == ["down", "garbage", "error", "timeout"]
 
 
-def test_sync_callers_share_one_loop_thread_which_close_stops(app: FastAPI, exchange_data: Session) -> None:
+def test_sync_callers_share_one_loop_thread_which_close_stops(app: FastAPI, seeded: Session) -> None:
     platform = _platform(app)
 
     def loop_threads() -> set[threading.Thread]:
