@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import re
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -63,9 +64,18 @@ def _arrive(page, pattern: str) -> None:
 
 
 def _last_code(home: Path) -> str:
-    message = json.loads((home / "outbox.jsonl").read_text(encoding="utf-8").splitlines()[-1])
-    match = re.search(r"[0-9]{6,8}", message["body_fa"])
-    assert match, message
+    """The login code in the outbox: the portal's own worker sends it just after the request commits, so
+    it may land a moment after the page that asks for it."""
+    outbox, deadline = home / "outbox.jsonl", time.monotonic() + 10
+    while True:
+        lines = outbox.read_text(encoding="utf-8").splitlines() if outbox.exists() else []
+        codes = [json.loads(line) for line in lines if '"identity.login_code"' in line]
+        if codes:
+            break
+        assert time.monotonic() < deadline, "no login code reached the outbox"
+        time.sleep(0.05)
+    match = re.search(r"[0-9]{6,8}", codes[-1]["body_fa"])
+    assert match, codes[-1]
     return match.group(0)
 
 
