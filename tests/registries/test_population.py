@@ -82,7 +82,7 @@ def test_persona_identifiers_are_valid() -> None:
     for persona in PERSONAS:
         assert is_valid_national_code(persona.national_code), persona.key
         assert is_valid_mobile(persona.mobile), persona.key
-        assert is_plausible_postal_code(persona.postal_code), persona.key
+        assert is_plausible_postal_code(persona.address.postal_code), persona.key
 
 
 @pytest.mark.parametrize(

@@ -8,9 +8,12 @@ facts, and generating the population stays cheap. Personas take their facts from
 
 from __future__ import annotations
 
+import copy
+import functools
 import random
+from collections.abc import Callable
 from datetime import date, timedelta
-from typing import Any
+from typing import Any, TypeVar, cast
 
 from panjereh.core.identifiers import national_code_check_digit
 from panjereh.core.jalali import age_on, to_jalali
@@ -20,6 +23,7 @@ from panjereh.registries.personas import PERSONA_DEFAULT_FACTS, PERSONAS_BY_KEY
 from panjereh.registries.population import AS_OF, Person
 
 Facts = dict[str, Any]
+T = TypeVar("T")
 
 
 def _rng(seed: int, kind: str, person: Person) -> random.Random:
@@ -30,6 +34,22 @@ def _rng(seed: int, kind: str, person: Person) -> random.Random:
 def _persona_fact(person: Person, kind: str) -> Any:
     facts = PERSONAS_BY_KEY[person.persona].facts if person.persona else {}
     return facts.get(kind, PERSONA_DEFAULT_FACTS[kind])
+
+
+def _fact(draw: str) -> Callable[[Callable[[Person, random.Random], T]], Callable[[Person, int], T]]:
+    """One registry's fact about a person, named by the function: a persona's hand-written value (a
+    copy, so callers may change it), else drawn from a generator seeded by ``(seed, draw, code)``."""
+
+    def decorate(compute: Callable[[Person, random.Random], T]) -> Callable[[Person, int], T]:
+        @functools.wraps(compute)
+        def fact(person: Person, seed: int) -> T:
+            if person.persona:
+                return cast(T, copy.copy(_persona_fact(person, compute.__name__)))
+            return compute(person, _rng(seed, draw, person))
+
+        return fact
+
+    return decorate
 
 
 def _age(person: Person) -> int:
@@ -44,11 +64,9 @@ def _adult_since(person: Person) -> date:
     return person.birth_date + timedelta(days=18 * 366)
 
 
-def tax(person: Person, seed: int) -> Facts:
+@_fact("tax")
+def tax(person: Person, rng: random.Random) -> Facts:
     """Tax file: whether the person files, outstanding debt in rials, last year filed."""
-    if person.persona:
-        return dict(_persona_fact(person, "tax"))
-    rng = _rng(seed, "tax", person)
     if _age(person) < 18:
         return {"taxpayer": False, "debt_rials": 0, "last_filed_year": None}
     debt = rng.randrange(1, 500) * 1_000_000 if rng.random() < 0.08 else 0
@@ -62,11 +80,9 @@ def _plate(rng: random.Random) -> Facts:
     return {"two": two, "letter": letter, "three": three, "region": region, "text": text}
 
 
-def vehicles(person: Person, seed: int) -> list[Facts]:
+@_fact("vehicles")
+def vehicles(person: Person, rng: random.Random) -> list[Facts]:
     """Vehicles registered to the person at the traffic police."""
-    if person.persona:
-        return list(_persona_fact(person, "vehicles"))
-    rng = _rng(seed, "vehicles", person)
     if _age(person) < 18:
         return []
     count = 0 if rng.random() < 0.62 else (1 if rng.random() < 0.85 else 2)
@@ -98,11 +114,9 @@ def driving_licence(person: Person, seed: int) -> Facts | None:
     }
 
 
-def criminal_records(person: Person, seed: int) -> list[Facts]:
+@_fact("judiciary")
+def criminal_records(person: Person, rng: random.Random) -> list[Facts]:
     """Final criminal convictions on file at the judiciary."""
-    if person.persona:
-        return list(_persona_fact(person, "criminal_records"))
-    rng = _rng(seed, "judiciary", person)
     if _age(person) < 18 or rng.random() >= 0.04:
         return []
     verdict = _days_before(rng, AS_OF, min(3650, (AS_OF - _adult_since(person)).days))
@@ -116,11 +130,9 @@ def criminal_records(person: Person, seed: int) -> list[Facts]:
     ]
 
 
-def health_insurance(person: Person, seed: int) -> Facts | None:
+@_fact("health")
+def health_insurance(person: Person, rng: random.Random) -> Facts | None:
     """Basic health-insurance coverage: insurer, fund and paid-up date, or None if uninsured."""
-    if person.persona:
-        return _persona_fact(person, "health_insurance")
-    rng = _rng(seed, "health", person)
     if rng.random() < 0.05:
         return None
     code, insurer = rng.choices(names.INSURERS, weights=(55, 40, 5))[0]
@@ -147,11 +159,9 @@ def _school_enrollment(age: int, rng: random.Random) -> Facts | None:
     return None
 
 
-def education_enrollment(person: Person, seed: int) -> Facts | None:
+@_fact("enrollment")
+def education_enrollment(person: Person, rng: random.Random) -> Facts | None:
     """Current enrollment at a school or university, or None."""
-    if person.persona:
-        return _persona_fact(person, "education_enrollment")
-    rng = _rng(seed, "enrollment", person)
     age = _age(person)
     if not person.alive:
         return None
@@ -170,11 +180,9 @@ def education_enrollment(person: Person, seed: int) -> Facts | None:
     return None
 
 
-def education_degrees(person: Person, seed: int) -> list[Facts]:
+@_fact("degrees")
+def education_degrees(person: Person, rng: random.Random) -> list[Facts]:
     """Degrees earned, lowest first."""
-    if person.persona:
-        return list(_persona_fact(person, "education_degrees"))
-    rng = _rng(seed, "degrees", person)
     age = _age(person)
     if age < 18 or rng.random() < 0.3:
         return []
@@ -202,11 +210,9 @@ def _highest_level(x: float) -> int:
     return 4
 
 
-def disability(person: Person, seed: int) -> Facts | None:
+@_fact("welfare")
+def disability(person: Person, rng: random.Random) -> Facts | None:
     """The State Welfare Organization's disability record, or None."""
-    if person.persona:
-        return _persona_fact(person, "disability")
-    rng = _rng(seed, "welfare", person)
     if rng.random() >= 0.025:
         return None
     return {
@@ -217,11 +223,9 @@ def disability(person: Person, seed: int) -> Facts | None:
     }
 
 
-def properties(person: Person, seed: int) -> list[Facts]:
+@_fact("deeds")
+def properties(person: Person, rng: random.Random) -> list[Facts]:
     """Property deeds registered to the person."""
-    if person.persona:
-        return list(_persona_fact(person, "properties"))
-    rng = _rng(seed, "deeds", person)
     if _age(person) < 18:
         return []
     count = 0 if rng.random() < 0.62 else (1 if rng.random() < 0.8 else 2)
@@ -244,11 +248,9 @@ def properties(person: Person, seed: int) -> list[Facts]:
     return found
 
 
-def social_security(person: Person, seed: int) -> Facts | None:
+@_fact("sso")
+def social_security(person: Person, rng: random.Random) -> Facts | None:
     """The Social Security Organization's insurance record, or None if never insured."""
-    if person.persona:
-        return _persona_fact(person, "social_security")
-    rng = _rng(seed, "sso", person)
     age = _age(person)
     if age < 18 or rng.random() >= 0.55:
         return None

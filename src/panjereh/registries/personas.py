@@ -13,32 +13,26 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
+from panjereh.registries.people import Address, CivilRecord
+
 
 @dataclass(frozen=True, slots=True)
-class Persona:
+class Persona(CivilRecord):
     """A hand-written citizen with the registry facts that make it interesting."""
 
     key: str
     role: str
-    national_code: str
-    first_name: str
-    last_name: str
-    father_name: str
-    gender: str
-    birth_date: date
     mobile: str
-    postal_code: str
-    province: str
-    city: str
-    street: str
-    plaque: int
-    unit: int | None = None
-    alley: str | None = None
+    address: Address
     death_date: date | None = None
     extra_sims: tuple[str, ...] = ()
     facts: dict[str, Any] = field(default_factory=dict)
 
 
+# The demo citizen and his daughter (the minor persona) live at one address.
+_REZAEI_HOME = Address(
+    province="تهران", city="تهران", street="آزادی", alley="لاله", plaque=12, unit=3, postal_code="1193653471"
+)
 _DEMO_EMPLOYER = {"legal_entity_id": "77111986110", "name": "شرکت نمونه فناوری آریا"}
 
 PERSONAS: tuple[Persona, ...] = (
@@ -53,13 +47,7 @@ PERSONAS: tuple[Persona, ...] = (
         birth_date=date(1985, 6, 12),
         mobile="09121234567",
         extra_sims=("09351234567",),
-        postal_code="1193653471",
-        province="تهران",
-        city="تهران",
-        street="آزادی",
-        alley="لاله",
-        plaque=12,
-        unit=3,
+        address=_REZAEI_HOME,
         facts={
             "driving_licence": {
                 "number": "9012345678",
@@ -93,13 +81,7 @@ PERSONAS: tuple[Persona, ...] = (
         gender="female",
         birth_date=date(2012, 9, 23),
         mobile="09121234568",
-        postal_code="1193653471",
-        province="تهران",
-        city="تهران",
-        street="آزادی",
-        alley="لاله",
-        plaque=12,
-        unit=3,
+        address=_REZAEI_HOME,
         facts={
             "tax": {"taxpayer": False, "debt_rials": 0, "last_filed_year": None},
             "education_enrollment": {
@@ -122,11 +104,9 @@ PERSONAS: tuple[Persona, ...] = (
         birth_date=date(1948, 2, 10),
         death_date=date(2024, 1, 15),
         mobile="09131234569",
-        postal_code="8173614385",
-        province="اصفهان",
-        city="اصفهان",
-        street="چهارباغ",
-        plaque=40,
+        address=Address(
+            province="اصفهان", city="اصفهان", street="چهارباغ", plaque=40, postal_code="8173614385"
+        ),
     ),
     Persona(
         key="convicted",
@@ -138,12 +118,9 @@ PERSONAS: tuple[Persona, ...] = (
         gender="male",
         birth_date=date(1979, 4, 2),
         mobile="09151234570",
-        postal_code="9185743916",
-        province="خراسان رضوی",
-        city="مشهد",
-        street="امام‌رضا",
-        plaque=77,
-        unit=5,
+        address=Address(
+            province="خراسان رضوی", city="مشهد", street="امام‌رضا", plaque=77, unit=5, postal_code="9185743916"
+        ),
         facts={
             "criminal_records": [
                 {
@@ -165,12 +142,9 @@ PERSONAS: tuple[Persona, ...] = (
         gender="female",
         birth_date=date(1982, 12, 1),
         mobile="09191234571",
-        postal_code="1437663195",
-        province="تهران",
-        city="تهران",
-        street="کارگر",
-        plaque=150,
-        unit=8,
+        address=Address(
+            province="تهران", city="تهران", street="کارگر", plaque=150, unit=8, postal_code="1437663195"
+        ),
         facts={"tax": {"taxpayer": True, "debt_rials": 125_000_000, "last_filed_year": 1402}},
     ),
     Persona(
@@ -183,11 +157,7 @@ PERSONAS: tuple[Persona, ...] = (
         gender="male",
         birth_date=date(1975, 8, 30),
         mobile="09121234572",
-        postal_code="3158916745",
-        province="البرز",
-        city="کرج",
-        street="بهشتی",
-        plaque=9,
+        address=Address(province="البرز", city="کرج", street="بهشتی", plaque=9, postal_code="3158916745"),
         facts={
             "vehicles": [
                 {
@@ -221,12 +191,9 @@ PERSONAS: tuple[Persona, ...] = (
         gender="female",
         birth_date=date(1968, 3, 5),
         mobile="09131234573",
-        postal_code="8159755341",
-        province="اصفهان",
-        city="اصفهان",
-        street="حافظ",
-        plaque=31,
-        unit=2,
+        address=Address(
+            province="اصفهان", city="اصفهان", street="حافظ", plaque=31, unit=2, postal_code="8159755341"
+        ),
         facts={
             "properties": [
                 {
@@ -262,13 +229,15 @@ PERSONAS: tuple[Persona, ...] = (
         gender="female",
         birth_date=date(2004, 11, 2),
         mobile="09351234574",
-        postal_code="1411713876",
-        province="تهران",
-        city="تهران",
-        street="انقلاب",
-        alley="نسترن",
-        plaque=4,
-        unit=1,
+        address=Address(
+            province="تهران",
+            city="تهران",
+            street="انقلاب",
+            alley="نسترن",
+            plaque=4,
+            unit=1,
+            postal_code="1411713876",
+        ),
         facts={
             "education_enrollment": {
                 "institution": "دانشگاه تهران",
@@ -297,11 +266,7 @@ PERSONAS: tuple[Persona, ...] = (
         gender="male",
         birth_date=date(1990, 1, 17),
         mobile="09361234575",
-        postal_code="7134845997",
-        province="فارس",
-        city="شیراز",
-        street="زند",
-        plaque=58,
+        address=Address(province="فارس", city="شیراز", street="زند", plaque=58, postal_code="7134845997"),
         facts={
             "disability": {
                 "file_number": "710045872",
@@ -321,11 +286,9 @@ PERSONAS: tuple[Persona, ...] = (
         gender="male",
         birth_date=date(1960, 7, 21),
         mobile="09171234576",
-        postal_code="5163937468",
-        province="آذربایجان شرقی",
-        city="تبریز",
-        street="ولیعصر",
-        plaque=203,
+        address=Address(
+            province="آذربایجان شرقی", city="تبریز", street="ولیعصر", plaque=203, postal_code="5163937468"
+        ),
         facts={
             "social_security": {
                 "months": 360,
@@ -345,11 +308,7 @@ PERSONAS: tuple[Persona, ...] = (
         gender="female",
         birth_date=date(1995, 5, 14),
         mobile="09901234577",
-        postal_code="8915736814",
-        province="یزد",
-        city="یزد",
-        street="کاشانی",
-        plaque=17,
+        address=Address(province="یزد", city="یزد", street="کاشانی", plaque=17, postal_code="8915736814"),
         facts={
             "health_insurance": {
                 "insurer_code": "ihio",

@@ -10,14 +10,14 @@ from __future__ import annotations
 
 import random
 from bisect import bisect
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import date, timedelta
 from functools import lru_cache
 from itertools import accumulate
 
 from panjereh.core.identifiers import make_national_code
-from panjereh.core.persian import to_persian_digits
 from panjereh.registries import names
+from panjereh.registries.people import Address, CivilRecord
 from panjereh.registries.personas import PERSONAS, Persona
 
 DEFAULT_SEED = 1402
@@ -28,51 +28,9 @@ _PROVINCE_CUM_WEIGHTS = list(accumulate(p[3] for p in names.PROVINCES))
 
 
 @dataclass(frozen=True, slots=True)
-class Address:
-    """A structured Iranian postal address."""
-
-    province: str
-    city: str
-    street: str
-    alley: str | None
-    plaque: int
-    unit: int | None
-    postal_code: str
-
-    def text(self) -> str:
-        """The address written out in Persian, the way an envelope shows it."""
-        parts = [f"استان {self.province}", self.city, f"خیابان {self.street}"]
-        if self.alley:
-            parts.append(f"کوچه {self.alley}")
-        parts.append(f"پلاک {to_persian_digits(self.plaque)}")
-        if self.unit:
-            parts.append(f"واحد {to_persian_digits(self.unit)}")
-        return "، ".join(parts)
-
-    def as_dict(self) -> dict[str, object]:
-        """JSON-ready fields plus the written-out text."""
-        return {
-            "province": self.province,
-            "city": self.city,
-            "street": self.street,
-            "alley": self.alley,
-            "plaque": self.plaque,
-            "unit": self.unit,
-            "postal_code": self.postal_code,
-            "text": self.text(),
-        }
-
-
-@dataclass(frozen=True, slots=True)
-class Person:
+class Person(CivilRecord):
     """One synthetic citizen as the civil registry, Shahkar and the Post know them."""
 
-    national_code: str
-    first_name: str
-    last_name: str
-    father_name: str
-    gender: str
-    birth_date: date
     death_date: date | None
     mobile: str
     sims: tuple[str, ...]
@@ -110,18 +68,13 @@ class Population:
 
 
 def _persona_person(p: Persona) -> Person:
-    address = Address(p.province, p.city, p.street, p.alley, p.plaque, p.unit, p.postal_code)
+    civil = {f.name: getattr(p, f.name) for f in fields(CivilRecord)}
     return Person(
-        national_code=p.national_code,
-        first_name=p.first_name,
-        last_name=p.last_name,
-        father_name=p.father_name,
-        gender=p.gender,
-        birth_date=p.birth_date,
+        **civil,
         death_date=p.death_date,
         mobile=p.mobile,
         sims=(p.mobile, *p.extra_sims),
-        address=address,
+        address=p.address,
         address_changed_on=None,
         persona=p.key,
     )
@@ -166,13 +119,13 @@ class _Generator:
         alley = rng.choice(names.ALLEYS) if rng.random() < 0.6 else None
         unit = rng.randrange(1, 25) if rng.random() < 0.7 else None
         return Address(
-            province,
-            city,
-            rng.choice(names.STREETS),
-            alley,
-            rng.randrange(1, 400),
-            unit,
-            self.postal_code(leading),
+            province=province,
+            city=city,
+            street=rng.choice(names.STREETS),
+            alley=alley,
+            plaque=rng.randrange(1, 400),
+            unit=unit,
+            postal_code=self.postal_code(leading),
         )
 
     def dates(self) -> tuple[date, date | None, date | None]:
