@@ -9,20 +9,17 @@ from panjereh.agencies.constants import ConnectionStatus
 from panjereh.agencies.models import Agency
 from panjereh.agencies.schemas import AgencyDetailOut, AgencyOut, AgencySystemOut
 from panjereh.core.deps import DbSession
+from panjereh.core.schemas import shape_of
 
 router = APIRouter(prefix="/agencies", tags=["agencies"])
 
 
 def agency_out(agency: Agency) -> AgencyOut:
     """An agency as the API lists it."""
-    return AgencyOut(
-        code=agency.code,
-        kind=agency.kind,
-        name_fa=agency.name_fa,
-        name_en=agency.name_en,
+    return shape_of(
+        AgencyOut,
+        agency,
         parent_code=agency.parent.code if agency.parent else None,
-        connection_status=agency.connection_status,
-        website=agency.website,
         url=f"/agencies/{agency.code}",
     )
 

@@ -12,6 +12,7 @@ from panjereh.catalog.models import ServiceCard
 from panjereh.catalog.schemas import AgencyRef, CardVersionOut, ServiceCardOut, ServicePage, ServiceSummaryOut
 from panjereh.catalog.search import CatalogIndex, SearchFilters, ServiceSummary, holder_of
 from panjereh.core.deps import DbSession
+from panjereh.core.schemas import shape_of
 
 router = APIRouter(prefix="/services", tags=["catalog"])
 MAX_PER_PAGE = 100
@@ -27,58 +28,24 @@ CurrentIndex = Annotated[CatalogIndex, Depends(current_index)]
 
 def summary_out(hit: ServiceSummary) -> ServiceSummaryOut:
     """A search hit as the API shows it."""
-    return ServiceSummaryOut(
-        service_id=hit.service_id,
-        slug=hit.slug,
-        title_fa=hit.title_fa,
-        title_en=hit.title_en,
+    return shape_of(
+        ServiceSummaryOut,
+        hit,
         agency=AgencyRef(code=hit.agency_code, name_fa=hit.agency_name_fa, name_en=hit.agency_name_en),
-        life_event=LifeEvent(hit.life_event),
-        kind=hit.kind,  # type: ignore[arg-type]
-        channels=list(hit.channels),
-        maturity_level=hit.maturity_level,
-        online=hit.online,
-        smart=hit.smart,
-        offered_through_window=hit.offered_through_window,
         url=f"/services/{hit.slug}",
     )
 
 
 def card_out(card: ServiceCard) -> ServiceCardOut:
     """A whole card as the API shows it."""
-    return ServiceCardOut(
-        service_id=card.service_id,
-        slug=card.slug,
-        title_fa=card.title_fa,
-        title_en=card.title_en,
+    return shape_of(
+        ServiceCardOut,
+        card,
         agency=AgencyRef(code=card.agency.code, name_fa=card.agency.name_fa, name_en=card.agency.name_en),
-        life_event=card.life_event,
-        kind=card.kind,
-        channels=list(card.channels),
-        maturity_level=card.maturity_level,
         online=card.is_online,
         smart=card.is_smart,
-        offered_through_window=card.offered_through_window,
-        url=f"/services/{card.slug}",
-        description_fa=card.description_fa,
-        category=card.category,
-        initiation=card.initiation,
-        required_documents=list(card.required_documents),
-        in_person_visits=card.in_person_visits,
-        cost_rials=card.cost_rials,
-        duration_minutes=card.duration_minutes,
-        window_url=card.window_url,
-        legal_basis=card.legal_basis,
-        keywords=list(card.keywords),
-        assurance_level=card.assurance_level,
-        yearly_requests=card.yearly_requests,
-        declared_maturity_level=card.declared_maturity_level,
-        derived_maturity_level=card.derived_maturity_level,
-        derived_flags=list(card.derived_flags),
         executable=card.is_executable,
-        version=card.version,
-        updated_at=card.updated_at,
-        updated_by=card.updated_by,
+        url=f"/services/{card.slug}",
     )
 
 

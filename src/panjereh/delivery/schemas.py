@@ -7,6 +7,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
+from panjereh.core.schemas import shape_of
 from panjereh.delivery import tracking
 from panjereh.delivery.definitions import LoadedDefinition
 from panjereh.delivery.models import ServiceRequest
@@ -66,28 +67,12 @@ class RequestOut(BaseModel):
 
     @classmethod
     def of(cls, request: ServiceRequest, *, with_timeline: bool = True) -> RequestOut:
-        return cls(
-            tracking_code=request.tracking_code,
+        return shape_of(
+            cls,
+            request,
             tracking_code_display=tracking.display(request.tracking_code),
-            slug=request.slug,
             state=request.state.value,
-            created_at=request.created_at,
-            decided_at=request.decided_at,
-            decided_automatically=request.decided_automatically,
-            human_touched=request.human_touched,
-            document_number=request.document_number,
-            decision=request.decision,
-            timeline=[
-                TimelineEntry(
-                    at=e.at,
-                    state=e.state.value,
-                    kind=e.kind,
-                    actor=e.actor,
-                    message_fa=e.message_fa,
-                    message_en=e.message_en,
-                )
-                for e in request.events
-            ]
+            timeline=[shape_of(TimelineEntry, e, state=e.state.value) for e in request.events]
             if with_timeline
             else [],
         )

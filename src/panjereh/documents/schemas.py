@@ -7,6 +7,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
+from panjereh.core.schemas import shape_of
 from panjereh.documents.verification import Verification
 
 
@@ -51,22 +52,12 @@ class VerifyResponse(BaseModel):
                 "name_fa": result.issuer_name_fa or "",
                 "name_en": result.issuer_name_en or "",
             }
-        return cls(
-            valid=result.valid,
+        return shape_of(
+            cls,
+            result,
             status=result.status.value,
             reason=Reason(code=result.reason_code, en=result.reason_en, fa=result.reason_fa),
-            number=result.number,
-            document_type=result.document_type,
-            title_fa=result.title_fa,
-            title_en=result.title_en,
             issuer=issuer,
-            masked_subject=result.masked_subject,
-            masked_name=result.masked_name,
-            issued_at=result.issued_at,
-            expires_at=result.expires_at,
-            revoked_at=result.revoked_at,
-            revocation_reason=result.revocation_reason,
-            key_id=result.key_id,
         )
 
 

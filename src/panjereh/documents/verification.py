@@ -133,6 +133,21 @@ def verify_text(session: Session, settings: Settings, text: str) -> Verification
     return verify_payload(session, settings, text)
 
 
+# What /verify shows of a document just as the record holds it (the rest is masked or derived).
+_SHOWN_AS_STORED = (
+    "number",
+    "document_type",
+    "title_fa",
+    "title_en",
+    "issuer_name_fa",
+    "issuer_name_en",
+    "issued_at",
+    "revoked_at",
+    "revocation_reason",
+    "key_id",
+)
+
+
 def _standing(document: IssuedDocument) -> Verification:
     now = utcnow()
     expires_at = signed.expiry_instant(document.valid_until) if document.valid_until else None
@@ -145,18 +160,9 @@ def _standing(document: IssuedDocument) -> Verification:
     return Verification(
         status,
         reason,
-        number=document.number,
-        document_type=document.document_type,
-        title_fa=document.title_fa,
-        title_en=document.title_en,
+        **{name: getattr(document, name) for name in _SHOWN_AS_STORED},
         issuer_code=document.issuer_agency_code,
-        issuer_name_fa=document.issuer_name_fa,
-        issuer_name_en=document.issuer_name_en,
         masked_subject=mask_national_code(document.subject_national_code),
         masked_name=mask_name(document.subject_name),
-        issued_at=document.issued_at,
         expires_at=expires_at,
-        revoked_at=document.revoked_at,
-        revocation_reason=document.revocation_reason,
-        key_id=document.key_id,
     )

@@ -11,6 +11,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from panjereh.agencies import selectors as agency_selectors
 from panjereh.core.db import utcnow
 from panjereh.core.deps import DbSession
+from panjereh.core.schemas import shape_of
 from panjereh.exchange import selectors, service
 from panjereh.exchange.exceptions import GrantNotFound, GrantStateConflict
 from panjereh.exchange.models import DataService, Grant, GrantStatus
@@ -40,32 +41,19 @@ AgencyCaller = Annotated[Caller, Depends(current_caller)]
 
 
 def service_out(item: DataService) -> ServiceOut:
-    return ServiceOut(
-        code=item.code,
-        title_fa=item.title_fa,
-        title_en=item.title_en,
+    return shape_of(
+        ServiceOut,
+        item,
         provider=item.provider.code,
         provider_fa=item.provider.name_fa,
         system=item.system.code,
-        method=item.method,
-        path=item.path,
-        personal_data=item.personal_data,
-        subject_field=item.subject_field,
-        latency_objective_ms=item.latency_objective_ms,
         openapi_url=item.system.openapi_url,
         gateway_path=f"/exchange/v1/{item.code}{item.path}",
-        request_schema=item.request_schema,
-        response_schema=item.response_schema,
     )
 
 
 def grant_out(grant: Grant) -> GrantOut:
-    return GrantOut.model_validate(
-        {
-            **{c: getattr(grant, c) for c in GrantOut.model_fields if hasattr(grant, c)},
-            "provider_agency_code": grant.service.provider.code,
-        }
-    )
+    return shape_of(GrantOut, grant, provider_agency_code=grant.service.provider.code)
 
 
 @router.get("/services", response_model=list[ServiceOut], summary="The data-service directory")
