@@ -80,7 +80,7 @@ def test_concurrent_wrong_codes_count_at_most_the_limit(
             with unit_of_work(factory) as session:
                 store = LoginLimits(limiter, FailureCounters(session))
                 outcome = service.verify_code(
-                    session, settings, store, attempt_id=attempt_id, binding=binding, code="654321"
+                    session, settings, store, service.CodeEntry(attempt_id, binding, "654321")
                 )
             return outcome.status
         except ProblemError as error:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hmac
 import math
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
@@ -14,6 +15,7 @@ from sqlalchemy.orm import Session
 from panjereh.core.config import Settings
 from panjereh.core.crypto import fernet, keyed_hash, sha256_hex
 from panjereh.core.db import utcnow
+from panjereh.core.errors import ValidationFailed
 from panjereh.core.identifiers import (
     InvalidIdentifier,
     normalize_mobile,
@@ -64,22 +66,22 @@ class VerifyOutcome:
     amr: tuple[str, ...] = ("sms",)
 
 
-def parse_national_code(raw: str | None) -> str | None:
+def _parse(raw: str | None, normalize: Callable[[str], str], invalid: type[ValidationFailed]) -> str | None:
+    """A typed identifier normalized; None when left empty, ``invalid`` (naming why) when malformed."""
     if raw is None or not raw.strip():
         return None
     try:
-        return normalize_national_code(raw)
+        return normalize(raw)
     except InvalidIdentifier as exc:
-        raise InvalidNationalCode(str(exc)) from exc
+        raise invalid(str(exc)) from exc
+
+
+def parse_national_code(raw: str | None) -> str | None:
+    return _parse(raw, normalize_national_code, InvalidNationalCode)
 
 
 def parse_mobile(raw: str | None) -> str | None:
-    if raw is None or not raw.strip():
-        return None
-    try:
-        return normalize_mobile(raw)
-    except InvalidIdentifier as exc:
-        raise InvalidMobile(str(exc)) from exc
+    return _parse(raw, normalize_mobile, InvalidMobile)
 
 
 def mask_mobile(mobile: str) -> str:
@@ -278,44 +280,82 @@ def get_attempt(
     return attempt
 
 
-def verify_code(
-    session: Session,
-    settings: Settings,
-    counters: LoginLimits,
-    *,
-    attempt_id: str,
-    binding: str | None,
-    code: str,
-    ip: str = "",
-    user_agent: str = "",
-) -> VerifyOutcome:
-    """Check the SMS code; a wrong code is counted and returned (not raised) so the count is committed."""
+@dataclass(frozen=True)
+class CodeEntry:
+    """One code a browser sent for a login attempt, and where it came from (for the login events)."""
+
+    attempt_id: str
+    binding: str | None
+    code: str
+    ip: str = ""
+    user_agent: str = ""
+
+
+def _open_step(
+    session: Session, counters: LoginLimits, entry: CodeEntry, *, sms_verified: bool
+) -> tuple[LoginAttempt, datetime, str]:
+    """The attempt a code is for, with the time and the account key: still open, at this step (SMS code
+    checked or not yet), not voided and its account not locked out; otherwise the refusal is raised."""
     # Locked: parallel wrong guesses must not all read the same count (at most 5 per attempt).
-    attempt = get_attempt(session, attempt_id, binding, lock=True)
+    attempt = get_attempt(session, entry.attempt_id, entry.binding, lock=True)
     now = utcnow()
-    if attempt.code_verified_at is not None or attempt.completed_at is not None or now >= attempt.expires_at:
+    at_step = (attempt.code_verified_at is not None) == sms_verified
+    if not at_step or attempt.completed_at is not None or now >= attempt.expires_at:
         raise CodeExpired()
     # A voided attempt says so first (a new code is needed), whatever the account's back-off.
     if attempt.failed_count >= policy.MAX_WRONG_CODES_PER_ATTEMPT:
         raise TooManyWrongCodes()
     account = _account_key(attempt.national_code, attempt.mobile)
     check_not_locked(counters.failures, account)
-    given = fold_digits(code or "").strip()
+    return attempt, now, account
+
+
+def _wrong_code(
+    session: Session,
+    counters: LoginLimits,
+    attempt: LoginAttempt,
+    failures: str,
+    method: str,
+    entry: CodeEntry,
+) -> VerifyOutcome:
+    """Count a wrong code on the attempt and against ``failures`` (the back-off key); returned, not
+    raised, so the count is committed."""
+    attempt.failed_count += 1
+    record_failure(counters.failures, failures)
+    _log_event(session, attempt.national_code, "failure", method, entry.ip, entry.user_agent)
+    session.flush()
+    return VerifyOutcome("wrong", remaining=policy.MAX_WRONG_CODES_PER_ATTEMPT - attempt.failed_count)
+
+
+def _completed(
+    session: Session,
+    counters: LoginLimits,
+    attempt: LoginAttempt,
+    now: datetime,
+    method: str,
+    entry: CodeEntry,
+) -> None:
+    """Close the attempt as signed in: the account's failures forgotten, the success logged."""
+    attempt.completed_at = now
+    counters.failures.reset(f"fail:{attempt.national_code}")
+    _log_event(session, attempt.national_code, "success", method, entry.ip, entry.user_agent)
+    session.flush()
+
+
+def verify_code(
+    session: Session, settings: Settings, counters: LoginLimits, entry: CodeEntry
+) -> VerifyOutcome:
+    """Check the SMS code; a wrong code is counted and returned (not raised) so the count is committed."""
+    attempt, now, account = _open_step(session, counters, entry, sms_verified=False)
+    given = fold_digits(entry.code or "").strip()
     if not hmac.compare_digest(attempt.code_hash, _code_hash(settings, attempt.id, given)):
-        attempt.failed_count += 1
-        record_failure(counters.failures, account)
-        _log_event(session, attempt.national_code, "failure", "sms", ip, user_agent)
-        session.flush()
-        return VerifyOutcome("wrong", remaining=policy.MAX_WRONG_CODES_PER_ATTEMPT - attempt.failed_count)
+        return _wrong_code(session, counters, attempt, account, "sms", entry)
     attempt.code_verified_at = now
     citizen = _citizen_for(session, attempt)
     if citizen.has_second_factor:
         session.flush()
         return VerifyOutcome("second_factor", citizen=citizen)
-    attempt.completed_at = now
-    counters.failures.reset(f"fail:{attempt.national_code}")
-    _log_event(session, attempt.national_code, "success", "sms", ip, user_agent)
-    session.flush()
+    _completed(session, counters, attempt, now, "sms", entry)
     return VerifyOutcome("ok", citizen=citizen)
 
 
@@ -346,36 +386,14 @@ def _citizen_for(session: Session, attempt: LoginAttempt) -> Citizen:
 
 
 def verify_second_factor(
-    session: Session,
-    settings: Settings,
-    counters: LoginLimits,
-    *,
-    attempt_id: str,
-    binding: str | None,
-    code: str,
-    ip: str = "",
-    user_agent: str = "",
+    session: Session, settings: Settings, counters: LoginLimits, entry: CodeEntry
 ) -> VerifyOutcome:
     """The TOTP step after a correct SMS code, on the same attempt and browser."""
-    attempt = get_attempt(session, attempt_id, binding, lock=True)
-    now = utcnow()
-    if attempt.code_verified_at is None or attempt.completed_at is not None or now >= attempt.expires_at:
-        raise CodeExpired()
-    if attempt.failed_count >= policy.MAX_WRONG_CODES_PER_ATTEMPT:
-        raise TooManyWrongCodes()
-    account = _account_key(attempt.national_code, attempt.mobile)
-    check_not_locked(counters.failures, account)
+    attempt, now, _ = _open_step(session, counters, entry, sms_verified=True)
     citizen = _citizen_for(session, attempt)
-    if not check_totp(session, settings, citizen, code):
-        attempt.failed_count += 1
-        record_failure(counters.failures, attempt.national_code)
-        _log_event(session, attempt.national_code, "failure", "otp", ip, user_agent)
-        session.flush()
-        return VerifyOutcome("wrong", remaining=policy.MAX_WRONG_CODES_PER_ATTEMPT - attempt.failed_count)
-    attempt.completed_at = now
-    counters.failures.reset(f"fail:{attempt.national_code}")
-    _log_event(session, attempt.national_code, "success", "sms+otp", ip, user_agent)
-    session.flush()
+    if not check_totp(session, settings, citizen, entry.code):
+        return _wrong_code(session, counters, attempt, attempt.national_code, "otp", entry)
+    _completed(session, counters, attempt, now, "sms+otp", entry)
     return VerifyOutcome("ok", citizen=citizen, level=levels.LEVEL_TWO_FACTOR, amr=("sms", "otp", "mfa"))
 
 

@@ -161,16 +161,10 @@ def _check(
     """Run one of the code checks (SMS or second factor); a refusal or wrong code comes back as the page."""
     attempt = context["attempt"]
     try:
-        outcome = verify(
-            db,
-            settings,
-            _counters(request, db),
-            attempt_id=attempt,
-            binding=_binding(request, attempt),
-            code=code,
-            ip=_ip(request),
-            user_agent=request.headers.get("user-agent", ""),
+        entry = service.CodeEntry(
+            attempt, _binding(request, attempt), code, _ip(request), request.headers.get("user-agent", "")
         )
+        outcome = verify(db, settings, _counters(request, db), entry)
     except ProblemError as error:
         return _problem_page(request, "identity/verify.html", context, error)
     if outcome.status == "wrong":
@@ -198,28 +192,37 @@ def _signed_in(
     return response
 
 
-@router.post("/login/verify", response_class=HTMLResponse)
-def verify_submit(
-    request: Request,
-    db: DbSession,
-    settings: AppSettings,
-    _: CsrfProtected,
-    attempt: Annotated[str, Form()] = "",
-    code: Annotated[str, Form()] = "",
-    next: Annotated[str, Form()] = "/account",
-) -> Response:
-    """Check the code; a new session (new id) on success."""
-    context: dict[str, Any] = {"attempt": attempt, "next": safe_next(next), "step": "sms"}
-    outcome = _check(request, db, settings, service.verify_code, context, code, WrongCode)
-    if isinstance(outcome, Response):
-        return outcome
-    if outcome.status == "second_factor":
-        db.commit()
-        return RedirectResponse(
-            f"/login/totp?attempt={attempt}&next={_quote(safe_next(next))}", status_code=303
-        )
-    assert outcome.citizen is not None
-    return _signed_in(request, db, outcome.citizen, outcome, next)
+def _code_submit(step: str, verify: Callable[..., Any], wrong: type[ProblemError]) -> Callable[..., Response]:
+    """The handler that checks one step's code (SMS, then the second factor if the citizen has one):
+    a new session (new id) when the last step passes."""
+
+    def submit(
+        request: Request,
+        db: DbSession,
+        settings: AppSettings,
+        _: CsrfProtected,
+        attempt: Annotated[str, Form()] = "",
+        code: Annotated[str, Form()] = "",
+        next: Annotated[str, Form()] = "/account",
+    ) -> Response:
+        context: dict[str, Any] = {"attempt": attempt, "next": safe_next(next), "step": step}
+        outcome = _check(request, db, settings, verify, context, code, wrong)
+        if isinstance(outcome, Response):
+            return outcome
+        if outcome.status == "second_factor":
+            db.commit()
+            return RedirectResponse(
+                f"/login/totp?attempt={attempt}&next={_quote(safe_next(next))}", status_code=303
+            )
+        assert outcome.citizen is not None
+        return _signed_in(request, db, outcome.citizen, outcome, next)
+
+    return submit
+
+
+router.post("/login/verify", response_class=HTMLResponse, name="verify_submit")(
+    _code_submit("sms", service.verify_code, WrongCode)
+)
 
 
 @router.get("/login/totp", response_class=HTMLResponse)
@@ -230,22 +233,9 @@ def totp_form(request: Request, attempt: str = "", next: str = "/account") -> Re
     )
 
 
-@router.post("/login/totp", response_class=HTMLResponse)
-def totp_submit(
-    request: Request,
-    db: DbSession,
-    settings: AppSettings,
-    _: CsrfProtected,
-    attempt: Annotated[str, Form()] = "",
-    code: Annotated[str, Form()] = "",
-    next: Annotated[str, Form()] = "/account",
-) -> Response:
-    context: dict[str, Any] = {"attempt": attempt, "next": safe_next(next), "step": "totp"}
-    outcome = _check(request, db, settings, service.verify_second_factor, context, code, SecondFactorInvalid)
-    if isinstance(outcome, Response):
-        return outcome
-    assert outcome.citizen is not None
-    return _signed_in(request, db, outcome.citizen, outcome, next)
+router.post("/login/totp", response_class=HTMLResponse, name="totp_submit")(
+    _code_submit("totp", service.verify_second_factor, SecondFactorInvalid)
+)
 
 
 @router.get("/login/step-up", response_class=HTMLResponse)
