@@ -101,20 +101,13 @@ def next_status(
                 f"Unreachable {state.unreachable_streak} run(s) in a row.",
                 f"{state.unreachable_streak} بار پیاپی در دسترس نبود.",
             )
-        if current is ConnectionStatus.CONNECTED and state.failing_streak >= config.fail_threshold:
-            return Transition(
-                ConnectionStatus.STANDARD_LOST,
-                f"Failing the connection standard {state.failing_streak} run(s) in a row.",
-                f"{state.failing_streak} بار پیاپی استاندارد اتصال را نگذراند.",
-            )
-        return None
-    # FAILING: the systems answer but some check fails.
-    if current is ConnectionStatus.DISCONNECTED:
+    elif current is ConnectionStatus.DISCONNECTED:  # FAILING: the systems answer but some check fails.
         return Transition(
             ConnectionStatus.STANDARD_LOST,
             "Reachable again but failing the connection standard (reconnecting).",
             "دوباره در دسترس است اما هنوز استاندارد اتصال را نمی‌گذراند (در حال اتصال مجدد).",
         )
+    # Unreachable or failing alike: a connected agency loses the standard after enough such runs.
     if current is ConnectionStatus.CONNECTED and state.failing_streak >= config.fail_threshold:
         return Transition(
             ConnectionStatus.STANDARD_LOST,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 # OWASP ASVS 5.0 V3.4.6: CSP `frame-ancestors` on every HTTP response; X-Frame-Options is obsolete but
@@ -11,29 +13,44 @@ _CSP = b"content-security-policy"
 _XFO = b"x-frame-options"
 
 
-class FrameGuardMiddleware:
-    """Add `Content-Security-Policy: frame-ancestors 'none'` and `X-Frame-Options: DENY` to every response.
+Headers = list[tuple[bytes, bytes]]
 
-    A response that sets its own policy keeps it; `frame-ancestors 'none'` is added to it when missing.
-    """
+
+class ResponseHeadersMiddleware:
+    """Pure ASGI middleware that amends the headers of every HTTP response (no per-request task)."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
+
+    def on_request(self, scope: Scope) -> Callable[[Headers], Headers]:
+        """Called as a request arrives; returns what to make of its response's headers."""
+        raise NotImplementedError
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        amend = self.on_request(scope)
 
         async def send_wrapper(message: Message) -> None:
             if message["type"] == "http.response.start":
-                message["headers"] = guarded(list(message.get("headers", [])))
+                message["headers"] = amend(list(message.get("headers", [])))
             await send(message)
 
         await self.app(scope, receive, send_wrapper)
 
 
-def guarded(headers: list[tuple[bytes, bytes]]) -> list[tuple[bytes, bytes]]:
+class FrameGuardMiddleware(ResponseHeadersMiddleware):
+    """Add `Content-Security-Policy: frame-ancestors 'none'` and `X-Frame-Options: DENY` to every response.
+
+    A response that sets its own policy keeps it; `frame-ancestors 'none'` is added to it when missing.
+    """
+
+    def on_request(self, scope: Scope) -> Callable[[Headers], Headers]:
+        return guarded
+
+
+def guarded(headers: Headers) -> Headers:
     """The response's headers with the frame guard added."""
     names = {name.lower() for name, _ in headers}
     if _XFO not in names:

@@ -4,35 +4,26 @@ from __future__ import annotations
 
 import re
 import uuid
+from collections.abc import Callable
 
 import structlog
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import Scope
+
+from panjereh.core.headers import Headers, ResponseHeadersMiddleware
 
 REQUEST_ID_HEADER = b"x-request-id"
 _SAFE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
 
 
-class RequestIdMiddleware:
+class RequestIdMiddleware(ResponseHeadersMiddleware):
     """Give each request an id, put it in the log context and echo it in the response."""
 
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
+    def on_request(self, scope: Scope) -> Callable[[Headers], Headers]:
         request_id = _incoming_id(scope) or uuid.uuid4().hex
         scope.setdefault("state", {})["request_id"] = request_id
         structlog.contextvars.clear_contextvars()
         structlog.contextvars.bind_contextvars(request_id=request_id)
-
-        async def send_wrapper(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                message.setdefault("headers", []).append((REQUEST_ID_HEADER, request_id.encode()))
-            await send(message)
-
-        await self.app(scope, receive, send_wrapper)
+        return lambda headers: [*headers, (REQUEST_ID_HEADER, request_id.encode())]
 
 
 def _incoming_id(scope: Scope) -> str | None:

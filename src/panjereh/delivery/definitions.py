@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
@@ -49,23 +49,30 @@ class LegalReference(BaseModel):
     url: str | None = None
 
 
-class InputField(BaseModel):
-    """One of the few things the citizen types in."""
+class _Keyed(BaseModel):
+    """A part of a definition named by a lower_snake_case key (an input, a piece of evidence)."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
+    part: ClassVar[str]
     key: str
-    label: Text
-    type: Literal["text", "choice", "postal_code", "number", "date", "boolean"] = "text"
-    required: bool = True
-    choices: dict[str, Text] = Field(default_factory=dict)
-    max_length: int = Field(default=200, ge=1, le=2000)
 
     @field_validator("key")
     @classmethod
     def _key(cls, value: str) -> str:
         if not KEY.match(value):
-            raise ValueError(f"input key {value!r} must be lower_snake_case")
+            raise ValueError(f"{cls.part} key {value!r} must be lower_snake_case")
         return value
+
+
+class InputField(_Keyed):
+    """One of the few things the citizen types in."""
+
+    part = "input"
+    label: Text
+    type: Literal["text", "choice", "postal_code", "number", "date", "boolean"] = "text"
+    required: bool = True
+    choices: dict[str, Text] = Field(default_factory=dict)
+    max_length: int = Field(default=200, ge=1, le=2000)
 
     @model_validator(mode="after")
     def _choices(self) -> InputField:
@@ -74,11 +81,10 @@ class InputField(BaseModel):
         return self
 
 
-class Evidence(BaseModel):
+class Evidence(_Keyed):
     """A fact the decision needs, and how the platform obtains it."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
-    key: str
+    part = "evidence"
     source: Source
     label: Text
     why_fa: str = Field(min_length=1, description="Shown in the preview: why this is asked")
@@ -90,13 +96,6 @@ class Evidence(BaseModel):
     not_found_is_fact: bool = Field(
         default=True, description="A 404 from the provider is a fact ({found: false}), not a failure"
     )
-
-    @field_validator("key")
-    @classmethod
-    def _key(cls, value: str) -> str:
-        if not KEY.match(value):
-            raise ValueError(f"evidence key {value!r} must be lower_snake_case")
-        return value
 
     @model_validator(mode="after")
     def _inquiry_names_service(self) -> Evidence:

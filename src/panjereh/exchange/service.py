@@ -286,39 +286,39 @@ def _require_provider(grant: Grant, provider_agency_code: str) -> None:
         )
 
 
-def approve_grant(session: Session, grant: Grant, *, provider_agency_code: str, note: str = "") -> Grant:
-    """The provider approves a requested grant."""
+def _require_move(grant: Grant, provider_agency_code: str, expected: GrantStatus, refused_fa: str) -> None:
+    """Only the provider moves a grant, and only from the ``expected`` status."""
     _require_provider(grant, provider_agency_code)
-    if grant.status is not GrantStatus.REQUESTED:
-        raise GrantStateConflict(f"Grant is {grant.status.value}.", "فقط مجوز درخواست‌شده تأیید می‌شود.")
-    grant.status = GrantStatus.APPROVED
+    if grant.status is not expected:
+        raise GrantStateConflict(f"Grant is {grant.status.value}.", refused_fa)
+
+
+def _decide(session: Session, grant: Grant, status: GrantStatus, note: str) -> Grant:
+    grant.status = status
     grant.decided_at = utcnow()
     grant.decision_note = note
     session.flush()
     grants.announce_change(session)
     return grant
+
+
+def approve_grant(session: Session, grant: Grant, *, provider_agency_code: str, note: str = "") -> Grant:
+    """The provider approves a requested grant."""
+    _require_move(grant, provider_agency_code, GrantStatus.REQUESTED, "فقط مجوز درخواست‌شده تأیید می‌شود.")
+    return _decide(session, grant, GrantStatus.APPROVED, note)
 
 
 def refuse_grant(session: Session, grant: Grant, *, provider_agency_code: str, note: str) -> Grant:
     """The provider refuses a requested grant, with its reason."""
-    _require_provider(grant, provider_agency_code)
-    if grant.status is not GrantStatus.REQUESTED:
-        raise GrantStateConflict(f"Grant is {grant.status.value}.", "فقط مجوز درخواست‌شده رد می‌شود.")
+    _require_move(grant, provider_agency_code, GrantStatus.REQUESTED, "فقط مجوز درخواست‌شده رد می‌شود.")
     if not note.strip():
         raise InvalidInquiry("Give the reason for refusing.", "دلیل رد را بنویسید.")
-    grant.status = GrantStatus.REFUSED
-    grant.decided_at = utcnow()
-    grant.decision_note = note
-    session.flush()
-    grants.announce_change(session)
-    return grant
+    return _decide(session, grant, GrantStatus.REFUSED, note)
 
 
 def revoke_grant(session: Session, grant: Grant, *, provider_agency_code: str, note: str = "") -> Grant:
     """The provider withdraws an approved grant; the next call is refused (see exchange.grants)."""
-    _require_provider(grant, provider_agency_code)
-    if grant.status is not GrantStatus.APPROVED:
-        raise GrantStateConflict(f"Grant is {grant.status.value}.", "فقط مجوز تأییدشده لغو می‌شود.")
+    _require_move(grant, provider_agency_code, GrantStatus.APPROVED, "فقط مجوز تأییدشده لغو می‌شود.")
     grant.status = GrantStatus.REVOKED
     grant.revoked_at = utcnow()
     grant.decision_note = note or grant.decision_note

@@ -198,37 +198,6 @@ class GrantFacts:
     session_id: str | None
 
 
-def _id_token(
-    settings: Settings,
-    keys: KeyRing,
-    session: Session,
-    client: ClientInfo,
-    citizen_id: str,
-    grant: GrantFacts,
-    access_token: str,
-    nonce: str | None,
-) -> str:
-    now = int(time.time())
-    claims: dict[str, Any] = {
-        "iss": settings.base_url,
-        "sub": subject_for(settings, client, citizen_id),
-        "aud": client.client_id,
-        "azp": client.client_id,
-        "iat": now,
-        "exp": now + ID_TOKEN_SECONDS,
-        "auth_time": int(grant.auth_time.timestamp()),
-        "acr": grant.acr,
-        "amr": grant.amr.split(),
-        "at_hash": create_half_hash(access_token, ALG).decode(),
-    }
-    if grant.session_id:
-        claims["sid"] = grant.session_id
-    if nonce is not None:
-        claims["nonce"] = nonce
-    key = keys.active
-    return jwt.encode({"alg": ALG, "kid": key.kid, "typ": "JWT"}, claims, key)
-
-
 def _issue(
     settings: Settings,
     keys: KeyRing,
@@ -240,12 +209,30 @@ def _issue(
 ) -> dict[str, Any]:
     rows: list[dict[str, Any]] = []
     access = _new_token(rows, grant.id, "access", ACCESS_LIFETIME)
+    now = int(time.time())
+    claims: dict[str, Any] = {
+        "iss": settings.base_url,
+        "sub": subject_for(settings, client, citizen_id),
+        "aud": client.client_id,
+        "azp": client.client_id,
+        "iat": now,
+        "exp": now + ID_TOKEN_SECONDS,
+        "auth_time": int(grant.auth_time.timestamp()),
+        "acr": grant.acr,
+        "amr": grant.amr.split(),
+        "at_hash": create_half_hash(access, ALG).decode(),
+    }
+    if grant.session_id:
+        claims["sid"] = grant.session_id
+    if nonce is not None:
+        claims["nonce"] = nonce
+    key = keys.active
     response: dict[str, Any] = {
         "access_token": access,
         "token_type": "Bearer",
         "expires_in": int(ACCESS_LIFETIME.total_seconds()),
         "scope": grant.scope,
-        "id_token": _id_token(settings, keys, session, client, citizen_id, grant, access, nonce),
+        "id_token": jwt.encode({"alg": ALG, "kid": key.kid, "typ": "JWT"}, claims, key),
     }
     # A refresh token is continued access: only when the citizen granted offline_access (OIDC Core §11).
     if OFFLINE_ACCESS in grant.scope.split():
@@ -402,24 +389,16 @@ def userinfo(session: Session, settings: Settings, access_token: str) -> dict[st
 
 def revoke_client_for_citizen(session: Session, citizen: Citizen, client_id: str) -> None:
     """Connected apps → revoke: the consent and every grant (so every token) of this client."""
-    session.execute(
-        update(OidcConsent)
-        .where(
-            OidcConsent.citizen_id == citizen.id,
-            OidcConsent.client_id == client_id,
-            OidcConsent.revoked_at.is_(None),
-        )
-        .values(revoked_at=utcnow())
+    revoked: tuple[tuple[type[OidcConsent | OidcGrant], dict[str, Any]], ...] = (
+        (OidcConsent, {}),
+        (OidcGrant, {"revoked_reason": "citizen_revoked"}),
     )
-    session.execute(
-        update(OidcGrant)
-        .where(
-            OidcGrant.citizen_id == citizen.id,
-            OidcGrant.client_id == client_id,
-            OidcGrant.revoked_at.is_(None),
+    for model, reason in revoked:
+        session.execute(
+            update(model)
+            .where(model.citizen_id == citizen.id, model.client_id == client_id, model.revoked_at.is_(None))
+            .values(revoked_at=utcnow(), **reason)
         )
-        .values(revoked_at=utcnow(), revoked_reason="citizen_revoked")
-    )
 
 
 def decode_id_token_hint(

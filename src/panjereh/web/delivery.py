@@ -54,18 +54,30 @@ def apply_page(slug: str, request: Request, db: DbSession, citizen: CurrentCitiz
     ensure_level(
         request, selectors.required_level(db, slug)
     )  # below the card's level: step-up, then back here
-    loaded = loading.loaded_from_record(record)
-    preview = preview_of(loaded, derived_level=record.derived_level, flags=record.flags)
+    return _apply_form(request, record, loading.loaded_from_record(record))
+
+
+def _apply_form(
+    request: Request,
+    record: loading.DefinitionRecord,
+    loaded: loading.LoadedDefinition,
+    *,
+    key: str | None = None,
+    errors: object = None,
+    values: dict[str, str] | None = None,
+) -> HTMLResponse:
+    """The preview and application form: fresh, or again with the refused answers and their errors."""
     return _render(
         request,
         "delivery/apply.html",
         {
-            "preview": preview,
+            "preview": preview_of(loaded, derived_level=record.derived_level, flags=record.flags),
             "definition": loaded.definition,
-            "idempotency_key": secrets.token_urlsafe(16),
-            "errors": {},
-            "values": {},
+            "idempotency_key": key or secrets.token_urlsafe(16),
+            "errors": errors or {},
+            "values": values or {},
         },
+        status_code=422 if errors is not None else 200,
     )
 
 
@@ -96,18 +108,8 @@ def _apply(
             db, settings, national_code=citizen.national_code, slug=slug, inputs=inputs, idempotency_key=key
         )
     except InvalidApplication as exc:
-        preview = preview_of(loaded, derived_level=record.derived_level, flags=record.flags)
-        return _render(
-            request,
-            "delivery/apply.html",
-            {
-                "preview": preview,
-                "definition": loaded.definition,
-                "idempotency_key": key or secrets.token_urlsafe(16),
-                "errors": exc.extra.get("errors", {}),
-                "values": inputs,
-            },
-            status_code=422,
+        return _apply_form(
+            request, record, loaded, key=key, errors=exc.extra.get("errors", {}), values=inputs
         )
     return RedirectResponse(f"/account/requests/{created.tracking_code}", status_code=303)
 
