@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import date
 
 from panjereh.core.persian import to_persian_digits
@@ -20,17 +20,17 @@ class CivilRecord:
     birth_date: date
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Address:
     """A structured Iranian postal address."""
 
     province: str
     city: str
     street: str
-    plaque: int
-    postal_code: str
     alley: str | None = None
+    plaque: int
     unit: int | None = None
+    postal_code: str
 
     def text(self) -> str:
         """The address written out in Persian, the way an envelope shows it."""
@@ -44,13 +44,4 @@ class Address:
 
     def as_dict(self) -> dict[str, object]:
         """JSON-ready fields plus the written-out text."""
-        return {
-            "province": self.province,
-            "city": self.city,
-            "street": self.street,
-            "alley": self.alley,
-            "plaque": self.plaque,
-            "unit": self.unit,
-            "postal_code": self.postal_code,
-            "text": self.text(),
-        }
+        return {**asdict(self), "text": self.text()}
