@@ -40,7 +40,7 @@ from panjereh.delivery.models import ServiceRequest
 from panjereh.exchange import seed as exchange_seed  # noqa: E402
 from panjereh.exchange.client import PlatformClient  # noqa: E402
 from panjereh.identity.models import Citizen  # noqa: E402
-from panjereh.registries.catalog import published_services
+from panjereh.registries.services import published_services
 from panjereh.worker import make_worker  # noqa: E402
 
 SLUG = "utility-address-change"  # civil registry, post, deeds, shahkar: four inquiries

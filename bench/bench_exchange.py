@@ -45,7 +45,7 @@ from panjereh.exchange import selectors, service  # noqa: E402
 from panjereh.exchange.auth import ASSERTION_TYPE, token_url  # noqa: E402
 from panjereh.exchange.models import LogEntry  # noqa: E402
 from panjereh.exchange.seed import seed_exchange  # noqa: E402
-from panjereh.registries.catalog import published_services
+from panjereh.registries.services import published_services
 
 TOKEN = "bench-registry-token"  # noqa: S105
 SUBJECT = "0499370899"

@@ -68,7 +68,7 @@ def test_every_domain_with_tables_may_use_them_and_no_other_package_may() -> Non
     own = {line.split(".** -> ")[0] for line in contract["ignore_imports"] if line.endswith(".models")}
     assert own >= with_tables
     assert set(contract["allowed_importers"]) == {
-        "panjereh.schema",
+        "panjereh.metadata",
         "panjereh.migrations",
         "panjereh.seeding",
     }

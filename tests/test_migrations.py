@@ -10,7 +10,7 @@ from alembic.script import ScriptDirectory
 from sqlalchemy.engine import Engine
 
 from panjereh import migrations
-from panjereh.schema import metadata
+from panjereh.metadata import metadata
 from tests.support import databases
 
 

@@ -27,7 +27,7 @@ from panjereh.documents.router import router as documents_api
 from panjereh.exchange import gateway as exchange_gateway
 from panjereh.exchange import router as exchange_router
 from panjereh.exchange.client import PlatformClient
-from panjereh.exchange.registration import ExchangeRegistryChecks
+from panjereh.exchange.registration import ExchangeRegistrationChecks
 from panjereh.identity import deps as identity_deps
 from panjereh.identity import ratelimit as identity_ratelimit
 from panjereh.oidc import router as oidc_router
@@ -102,7 +102,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         settings, lambda: app.state.sessionmaker(), metrics_registry=metrics.registry
     )
     # Registration asks Shahkar and the civil registry through the exchange (identity names the checks).
-    app.state.registry_checks = ExchangeRegistryChecks(app.state.exchange)
+    app.state.registration_checks = ExchangeRegistrationChecks(app.state.exchange)
     app.state.catalog_index = IndexHolder()
     oidc_router.install(app)
     install_problem_handlers(app, html_renderer=app.state.templates.render_problem)

@@ -75,7 +75,7 @@ def seed(
 ) -> None:
     """Load demo data (idempotent: running it again adds nothing twice)."""
     # The data services the simulated registries publish, as data (the platform never reads their files).
-    from panjereh.registries.catalog import published_services
+    from panjereh.registries.services import published_services
 
     settings: Settings = ctx.obj
     engine = make_engine(settings.resolved_database_url)

@@ -6,9 +6,9 @@ from collections.abc import Callable
 
 import pytest
 
-from panjereh.conformance.checks import registry
+from panjereh.conformance.checks import standard
 from panjereh.conformance.checks.base import Outcome, SystemCheck
-from panjereh.conformance.checks.registry import Registry
+from panjereh.conformance.checks.suite import Suite
 from panjereh.conformance.checks.system import percentile, protected_operation
 from panjereh.conformance.constants import CheckStatus
 from panjereh.core.config import ConformanceSettings, Settings
@@ -18,16 +18,16 @@ Run = Callable[..., dict[str, Outcome]]
 
 
 def test_every_check_has_a_stable_id_and_names_in_both_languages() -> None:
-    ids = [check.id for check in registry]
+    ids = [check.id for check in standard]
     assert len(ids) == len(set(ids))
     assert set(SYSTEM_CHECKS) <= set(ids)
-    for check in registry:
+    for check in standard:
         assert check.name_en and check.name_fa and check.name_en != check.name_fa
 
 
 def test_a_check_id_cannot_be_registered_twice() -> None:
-    again = Registry()
-    reachable = registry.get("reachable")
+    again = Suite()
+    reachable = standard.get("reachable")
     assert reachable is not None
     again(type(reachable))
     with pytest.raises(ValueError, match="registered twice"):

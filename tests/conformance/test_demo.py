@@ -16,7 +16,7 @@ from panjereh.conformance.constants import RunTrigger, RunVerdict
 from panjereh.conformance.demo import demo_pass
 from panjereh.core.config import ConformanceSettings, Settings
 from panjereh.core.db import make_engine, make_sessionmaker, unit_of_work
-from panjereh.registries.catalog import published_services
+from panjereh.registries.services import published_services
 from tests.support.markers import seeds_whole_demo
 
 pytestmark = seeds_whole_demo

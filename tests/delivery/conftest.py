@@ -20,7 +20,7 @@ from panjereh.delivery import loading
 from panjereh.delivery.models import Officer
 from panjereh.exchange.client import PlatformClient
 from panjereh.jobs import Worker
-from panjereh.schema import metadata
+from panjereh.metadata import metadata
 from panjereh.worker import make_worker
 from tests.conftest import WORKER
 from tests.support import databases

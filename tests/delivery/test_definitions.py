@@ -12,7 +12,7 @@ import yaml
 from panjereh.delivery import definitions as defs
 from panjereh.delivery import engine
 from panjereh.delivery.exceptions import InvalidDefinition
-from panjereh.registries.catalog import published_services
+from panjereh.registries.services import published_services
 
 BUNDLED = defs.load_all()
 

@@ -9,8 +9,8 @@ from sqlalchemy.orm import Session
 
 from panjereh.core.config import Settings
 from panjereh.exchange import selectors, service
-from panjereh.exchange.catalog import read_registries
-from panjereh.registries.catalog import published_services
+from panjereh.exchange.publications import read_registries
+from panjereh.registries.services import published_services
 
 
 def test_publishing_stores_each_services_schemas_standing_alone(seeded: Session) -> None:

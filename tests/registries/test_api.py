@@ -6,12 +6,12 @@ import httpx
 import pytest
 
 from panjereh.core.identifiers import make_national_code
-from panjereh.registries.catalog import load_catalog
 from panjereh.registries.population import get_population
+from panjereh.registries.services import load_services
 
 PERSON_PATHS = [
     f"{r.prefix}{s.path}"
-    for r in load_catalog()
+    for r in load_services()
     for s in r.services
     if s.method == "GET" and "{national_code}" in s.path
 ]
@@ -180,7 +180,7 @@ def test_post_routes_need_a_token_and_a_valid_code(
     _is_problem(client.post(path, json={"mobile": "09121234567"}), 400, "invalid_request")
 
 
-@pytest.mark.parametrize("registry", load_catalog(), ids=lambda r: r.code)
+@pytest.mark.parametrize("registry", load_services(), ids=lambda r: r.code)
 def test_health_and_openapi_are_public(anonymous: httpx.Client, registry) -> None:
     assert anonymous.get(f"{registry.prefix}/healthz").json() == {"status": "ok", "registry": registry.code}
     document = anonymous.get(f"{registry.prefix}/openapi.json").json()
@@ -196,5 +196,5 @@ def test_unknown_route_is_a_problem(client: httpx.Client) -> None:
 
 def test_root_index_lists_every_registry(anonymous: httpx.Client) -> None:
     codes = [r["code"] for r in anonymous.get("/").json()["registries"]]
-    assert codes == [r.code for r in load_catalog()]
+    assert codes == [r.code for r in load_services()]
     assert anonymous.get("/healthz").json()["status"] == "ok"

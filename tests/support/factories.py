@@ -29,7 +29,7 @@ from panjereh.exchange import service as exchange_service
 from panjereh.exchange.models import ExchangeClient, Grant
 from panjereh.exchange.seed import seed_exchange
 from panjereh.identity.models import Citizen
-from panjereh.registries.catalog import published_services
+from panjereh.registries.services import published_services
 
 DEMO_CITIZEN = "0499370899"  # the registries' clean adult (population seed 1402)
 _numbers = itertools.count(1)

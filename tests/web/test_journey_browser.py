@@ -19,7 +19,7 @@ from panjereh import seeding
 from panjereh.app import create_app
 from panjereh.core.config import Settings
 from panjereh.core.db import make_sessionmaker, unit_of_work
-from panjereh.registries.catalog import published_services
+from panjereh.registries.services import published_services
 from tests.support import databases
 from tests.support.markers import seeds_whole_demo
 from tests.support.servers import free_port, running_server

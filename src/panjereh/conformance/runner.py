@@ -11,7 +11,7 @@ from datetime import datetime
 import httpx
 
 from panjereh.agencies.constants import ConnectionStatus
-from panjereh.conformance.checks import registry
+from panjereh.conformance.checks import standard
 from panjereh.conformance.checks.base import Outcome, ProbeContext, SystemCheck, SystemTarget, elapsed_ms
 from panjereh.conformance.constants import CheckStatus, RunVerdict
 from panjereh.core.config import ConformanceSettings, Settings
@@ -83,7 +83,7 @@ async def check_system(
 ) -> list[Finding]:
     """Every system check against one system: the gate first, then the rest concurrently."""
     ctx = ProbeContext(target, http, settings=settings, config=config)
-    checks = registry.system_checks()
+    checks = standard.system_checks()
     gates = [check for check in checks if check.gate]
     findings = [await _timed(check, ctx) for check in gates]
     rest = [check for check in checks if not check.gate]

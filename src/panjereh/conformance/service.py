@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from panjereh.agencies import selectors as agency_selectors
 from panjereh.agencies import service as agency_service
 from panjereh.agencies.constants import ConnectionStatus
-from panjereh.conformance.checks import registry
+from panjereh.conformance.checks import standard
 from panjereh.conformance.checks.base import SystemTarget
 from panjereh.conformance.constants import CheckStatus, RunTrigger, RunVerdict
 from panjereh.conformance.models import ConformanceResult, ConformanceRun, ConformanceState, StatusChange
@@ -49,7 +49,7 @@ def plan(session: Session, agency: Agency, settings: Settings) -> AgencyPlan:
         for s in agency_selectors.list_systems(session, agency.id)
     ]
     findings = []
-    for check in registry.agency_checks():
+    for check in standard.agency_checks():
         findings.append(Finding(check.id, None, check.run(session, agency, settings)))
     return AgencyPlan(agency.id, agency.code, agency.connection_status, targets, findings, started)
 
@@ -160,7 +160,7 @@ def record(
         status_before=before,
         status_after=before,
     )
-    order = {check.id: index for index, check in enumerate(registry)}
+    order = {check.id: index for index, check in enumerate(standard)}
     ordered = sorted(
         findings, key=lambda f: (f.system_code is None, f.system_code or "", order.get(f.check_id, 99))
     )

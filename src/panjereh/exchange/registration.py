@@ -1,5 +1,5 @@
 """Identity's registration checks answered through the exchange: Shahkar and the civil registry, asked
-as the platform (`identity.registry.RegistryChecks`; the application wires this answerer in)."""
+as the platform (`identity.registration.RegistrationChecks`; the application wires this answerer in)."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ if TYPE_CHECKING:
 PURPOSE = "identity.registration"
 
 
-class ExchangeRegistryChecks:
+class ExchangeRegistrationChecks:
     """Shahkar's match and the civil registry's record, each one inquiry through the platform's client."""
 
     def __init__(self, client: PlatformClient) -> None:

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 from panjereh.core.config import Settings
 from panjereh.core.seeding import Advance, SeedStep
 from panjereh.exchange import service
-from panjereh.exchange.catalog import read_registries
+from panjereh.exchange.publications import read_registries
 
 
 def seed_exchange(

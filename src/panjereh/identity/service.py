@@ -38,7 +38,7 @@ from panjereh.identity.exceptions import (
 )
 from panjereh.identity.models import Citizen, LoginAttempt, LoginEvent
 from panjereh.identity.ratelimit import FailureCounters, LoginLimits
-from panjereh.identity.registry import RegistryChecks, RegistryPerson, check_person
+from panjereh.identity.registration import RegistrationChecks, RegistryPerson, check_person
 from panjereh.notify import service as notify
 
 LOGIN_COOKIE = "pj_login"  # binds a code to the browser that asked for it
@@ -150,7 +150,7 @@ class Identified:
 def identify(
     session: Session,
     counters: LoginLimits,
-    registries: RegistryChecks,
+    registries: RegistrationChecks,
     *,
     national_code: str | None,
     mobile: str | None,
@@ -246,7 +246,7 @@ def start_login(
     session: Session,
     settings: Settings,
     counters: LoginLimits,
-    registries: RegistryChecks,
+    registries: RegistrationChecks,
     *,
     national_code: str | None,
     mobile: str | None,

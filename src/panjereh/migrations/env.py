@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from alembic import context
 
-from panjereh.schema import metadata
+from panjereh.metadata import metadata
 
 config = context.config
 

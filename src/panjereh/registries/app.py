@@ -8,13 +8,13 @@ from fastapi import APIRouter, Depends, FastAPI
 
 from panjereh.registries import legacy_systems
 from panjereh.registries.apis import civil_registry, inquiries, post, shahkar
-from panjereh.registries.catalog import Registry, load_catalog
 from panjereh.registries.events import EventFeed
 from panjereh.registries.faults import FaultBoard, FaultMiddleware, FaultSpec
 from panjereh.registries.http import Context, RegistryError, bearer_guard, install_problem_handlers
 from panjereh.registries.population import DEFAULT_SEED, DEFAULT_SIZE, get_population
 from panjereh.registries.problems import problem
 from panjereh.registries.schemas import Health
+from panjereh.registries.services import Registry, load_services
 
 DEFAULT_TOKEN = "dev-registry-token"  # noqa: S105 — the development placeholder the platform refuses in production
 
@@ -113,7 +113,7 @@ def create_app(
 ) -> FastAPI:
     """Every registry of ``services.yaml`` mounted under its prefix, plus ``/_admin`` and an index."""
     population = get_population(seed, size)
-    catalog = load_catalog()
+    catalog = load_services()
     ctx = Context(
         population=population,
         token=token,

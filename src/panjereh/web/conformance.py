@@ -10,7 +10,7 @@ from fastapi.responses import HTMLResponse
 from panjereh.agencies import selectors as agency_selectors
 from panjereh.agencies.constants import ConnectionStatus
 from panjereh.conformance import selectors
-from panjereh.conformance.checks import registry
+from panjereh.conformance.checks import standard
 from panjereh.conformance.constants import CheckStatus
 from panjereh.conformance.exceptions import RunNotFound
 from panjereh.core.deps import DbSession
@@ -33,7 +33,7 @@ CHECK_BADGES = {
 
 
 def _common() -> dict[str, Any]:
-    return {"status_badges": STATUS_BADGES, "check_badges": CHECK_BADGES, "checks": registry}
+    return {"status_badges": STATUS_BADGES, "check_badges": CHECK_BADGES, "checks": standard}
 
 
 @router.get("", response_class=HTMLResponse)

@@ -109,7 +109,7 @@ def login_start(
         service.count_login_start(store, _ip(request))
         db.commit()
         who = service.identify(
-            db, store, request.app.state.registry_checks, national_code=national_code, mobile=mobile
+            db, store, request.app.state.registration_checks, national_code=national_code, mobile=mobile
         )
         db.commit()
         started = service.send_code(db, settings, store, who, ip=_ip(request))

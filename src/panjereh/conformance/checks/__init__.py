@@ -1,21 +1,10 @@
-"""The check registry (open-forms style): each check is a small plugin with a stable id."""
+"""The connection standard's suite of checks (open-forms style): each check is a small plugin with a
+stable id, registered in `standard` when its module is imported."""
 
 from __future__ import annotations
 
-from importlib import import_module
-from importlib.util import find_spec
+# Importing a plugin module registers its checks in the suite.
+from panjereh.conformance.checks import cards, oidc, system  # noqa: F401
+from panjereh.conformance.checks.suite import standard
 
-from panjereh.conformance.checks.registry import registry
-
-# Plugin modules and the domain each needs; importing a module registers its checks. A plugin whose
-# domain is not installed in this build (a branch not merged yet) is left out rather than failing.
-PLUGINS = {
-    "panjereh.conformance.checks.system": "panjereh.core",
-    "panjereh.conformance.checks.oidc": "panjereh.oidc.clients",
-    "panjereh.conformance.checks.catalog": "panjereh.catalog.selectors",
-}
-for _module, _needs in PLUGINS.items():
-    if find_spec(_needs.rsplit(".", 1)[0]) is not None and find_spec(_needs) is not None:
-        import_module(_module)
-
-__all__ = ["registry"]
+__all__ = ["standard"]

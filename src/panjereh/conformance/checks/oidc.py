@@ -8,7 +8,7 @@ from urllib.parse import urlsplit
 from sqlalchemy.orm import Session
 
 from panjereh.conformance.checks.base import AgencyCheck, Outcome, failed, not_applicable, passed
-from panjereh.conformance.checks.registry import register
+from panjereh.conformance.checks.suite import register
 from panjereh.core.config import Settings
 from panjereh.oidc import selectors as oidc_selectors
 

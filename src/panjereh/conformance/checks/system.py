@@ -23,7 +23,7 @@ from panjereh.conformance.checks.base import (
     passed,
     warned,
 )
-from panjereh.conformance.checks.registry import register
+from panjereh.conformance.checks.suite import register
 
 PROBLEM_JSON = "application/problem+json"
 # Values put into path parameters of the probed operation; the call is refused before they are read.

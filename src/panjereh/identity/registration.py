@@ -1,8 +1,8 @@
 """Registry checks at registration: Shahkar's mobile match and the civil registry's record, and the rules
 applied to them (alive, 18 or older).
 
-Identity states the two questions it asks (`RegistryChecks`); it does not know who answers them. The
-application wires the exchange's answerer (`exchange.registration.ExchangeRegistryChecks`), so identity
+Identity states the two questions it asks (`RegistrationChecks`); it does not know who answers them. The
+application wires the exchange's answerer (`exchange.registration.ExchangeRegistrationChecks`), so identity
 imports nothing from the domains above it and the exchange can build on identity (the current citizen)."""
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from panjereh.identity import policy
 from panjereh.identity.exceptions import PersonDeceased, PersonNotFound, ShahkarMismatch, Underage
 
 
-class RegistryChecks(Protocol):
+class RegistrationChecks(Protocol):
     """The registries' answers registration needs. Either method raises `RegistryUnavailable` when the
     registry cannot answer."""
 
@@ -52,7 +52,7 @@ class RegistryPerson:
         }
 
 
-def check_person(checks: RegistryChecks, national_code: str, mobile: str, today: date) -> RegistryPerson:
+def check_person(checks: RegistrationChecks, national_code: str, mobile: str, today: date) -> RegistryPerson:
     """Shahkar match, then the civil registry: alive and 18+ today. Raises a clear problem otherwise."""
     if not checks.mobile_matches(national_code, mobile):
         raise ShahkarMismatch()

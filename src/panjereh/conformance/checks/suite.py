@@ -1,4 +1,4 @@
-"""The registry every check plugin registers itself in."""
+"""The suite every check plugin registers itself in."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from panjereh.conformance.checks.base import AgencyCheck, Check, SystemCheck
 C = TypeVar("C", bound=type[Check])
 
 
-class Registry:
+class Suite:
     """Checks by stable id, in their display order."""
 
     def __init__(self) -> None:
@@ -39,5 +39,5 @@ class Registry:
         return [check for check in self if isinstance(check, AgencyCheck)]
 
 
-registry = Registry()
-register = registry
+standard = Suite()
+register = standard

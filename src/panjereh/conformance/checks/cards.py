@@ -8,7 +8,7 @@ from sqlalchemy.orm import Session
 
 from panjereh.catalog import selectors as catalog_selectors
 from panjereh.conformance.checks.base import AgencyCheck, Outcome, passed, warned
-from panjereh.conformance.checks.registry import register
+from panjereh.conformance.checks.suite import register
 from panjereh.core.config import Settings
 
 if TYPE_CHECKING:

@@ -10,14 +10,14 @@ from pathlib import Path
 import httpx
 import yaml
 
-from panjereh.registries.catalog import SERVICES_YAML, load_catalog
 from panjereh.registries.personas import PERSONAS
+from panjereh.registries.services import SERVICES_YAML, load_services
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "protocols" / "registries.md"
 
 
 def test_catalog_codes_and_agencies() -> None:
-    catalog = load_catalog()
+    catalog = load_services()
     assert [r.agency_code for r in catalog] == [
         "nocr",
         "cra",
@@ -50,7 +50,7 @@ def test_docs_list_every_persona_and_service() -> None:
     for persona in PERSONAS:
         assert persona.national_code in rows, persona.key
         assert persona.mobile in rows[persona.national_code], persona.key
-    for registry in load_catalog():
+    for registry in load_services():
         for service in registry.services:
             assert f"{registry.prefix}{service.path}" in text, service.code
 

@@ -73,7 +73,7 @@ def published_services() -> dict[str, Any]:
 
 
 @lru_cache(maxsize=1)
-def load_catalog(path: Path = SERVICES_YAML) -> tuple[Registry, ...]:
+def load_services(path: Path = SERVICES_YAML) -> tuple[Registry, ...]:
     """Every registry in ``services.yaml``, in file order."""
     data = yaml.safe_load(path.read_text(encoding="utf-8"))
     return tuple(_registry(raw) for raw in data["registries"])
@@ -81,10 +81,10 @@ def load_catalog(path: Path = SERVICES_YAML) -> tuple[Registry, ...]:
 
 def registry(code: str) -> Registry:
     """The registry with this code; ``KeyError`` if none."""
-    for entry in load_catalog():
+    for entry in load_services():
         if entry.code == code:
             return entry
     raise KeyError(code)
 
 
-REGISTRY_CODES = tuple(r.code for r in load_catalog())
+REGISTRY_CODES = tuple(r.code for r in load_services())
