@@ -22,7 +22,7 @@ from panjereh.catalog import cli as catalog_cli
 from panjereh.conformance import cli as conformance_cli
 from panjereh.conformance import demo as conformance_demo
 from panjereh.core.config import Settings, get_settings
-from panjereh.core.db import make_engine, make_sessionmaker, unit_of_work
+from panjereh.core.db import make_engine, make_sessionmaker, settings_sessionmaker, unit_of_work
 from panjereh.delivery import cli as delivery_cli
 from panjereh.delivery import proactive
 from panjereh.documents import cli as documents_cli
@@ -178,7 +178,7 @@ def worker(
     settings: Settings = ctx.obj
     # Each job in flight holds a connection while its registries are asked (see delivery.processing),
     # beside the claims, the message log's writer and the grants listener.
-    factory = make_sessionmaker(make_engine(settings.resolved_database_url, pool_size=concurrency + 4))
+    factory = settings_sessionmaker(settings, pool_size=concurrency + 4)
     client = PlatformClient(settings, factory)
     runner = make_worker(
         settings,

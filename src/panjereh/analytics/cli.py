@@ -7,21 +7,16 @@ from datetime import UTC, datetime
 
 import typer
 from rich.console import Console
-from sqlalchemy.orm import Session, sessionmaker
 
 from panjereh.analytics import national, reports, rollups, selectors, sources
 from panjereh.analytics.exceptions import MandateYearUnknown
 from panjereh.analytics.mandates import load_mandate
 from panjereh.core.config import Settings
-from panjereh.core.db import make_engine, make_sessionmaker, unit_of_work
+from panjereh.core.db import settings_sessionmaker, unit_of_work
 
 report_app = typer.Typer(help="Reports of the national dashboard.", no_args_is_help=True)
 analytics_app = typer.Typer(help="Analytics jobs: rollups, measured shares, the national-scale load.")
 console = Console(stderr=True)
-
-
-def _factory(settings: Settings) -> sessionmaker[Session]:
-    return make_sessionmaker(make_engine(settings.resolved_database_url))
 
 
 @report_app.command("mandates")
@@ -42,7 +37,7 @@ def report_mandates(
     except MandateYearUnknown as exc:
         console.print(f"[red]{exc.detail_fa}\n{exc.detail_en}[/red]")
         raise typer.Exit(2) from None
-    with unit_of_work(_factory(ctx.obj)) as session:
+    with unit_of_work(settings_sessionmaker(ctx.obj)) as session:
         body = reports.render_mandates(selectors.mandate_report(session, year), fmt)
     if output:
         mode = "wb" if isinstance(body, bytes) else "w"
@@ -58,7 +53,7 @@ def report_mandates(
 @analytics_app.command("rollup")
 def rollup(ctx: typer.Context, year: int = typer.Option(None), month: int = typer.Option(None)) -> None:
     """Roll up raw visits: one Jalali month, or (default) the last two days and their months."""
-    with unit_of_work(_factory(ctx.obj)) as session:
+    with unit_of_work(settings_sessionmaker(ctx.obj)) as session:
         if year and month:
             rollups.rollup_month(session, year, month)
         else:
@@ -69,7 +64,7 @@ def rollup(ctx: typer.Context, year: int = typer.Option(None), month: int = type
 @analytics_app.command("measure")
 def measure(ctx: typer.Context) -> None:
     """Store this month's measured shares from the catalog, the exchange, delivery and agencies."""
-    with unit_of_work(_factory(ctx.obj)) as session:
+    with unit_of_work(settings_sessionmaker(ctx.obj)) as session:
         result = sources.refresh_measured_shares(session)
     console.print(f"{result.rows} figures for {result.period}")
 
@@ -94,5 +89,5 @@ def load_national(
         console=console,
     ) as progress:
         task = progress.add_task("national month (users + visits)", total=plan.total)
-        with unit_of_work(_factory(ctx.obj)) as session:
+        with unit_of_work(settings_sessionmaker(ctx.obj)) as session:
             national.seed_national(session, settings, lambda n: progress.advance(task, n), plan)

@@ -7,22 +7,16 @@ from pathlib import Path
 import typer
 from rich.console import Console
 from rich.table import Table
-from sqlalchemy.orm import Session, sessionmaker
 
 from panjereh.agencies import selectors as agency_selectors
 from panjereh.catalog import selectors, spreadsheet
 from panjereh.catalog.exceptions import ImportRejected
-from panjereh.core.config import Settings
-from panjereh.core.db import make_engine, make_sessionmaker, unit_of_work
+from panjereh.core.db import settings_sessionmaker, unit_of_work
 
 app = typer.Typer(
     help="The national service inventory: import and export service cards.", no_args_is_help=True
 )
 console = Console(stderr=True)
-
-
-def _factory(settings: Settings) -> sessionmaker[Session]:
-    return make_sessionmaker(make_engine(settings.resolved_database_url))
 
 
 @app.command("import")
@@ -34,7 +28,7 @@ def import_cards(
 ) -> None:
     """Import service cards; any bad row rejects the whole file (every error is listed)."""
     try:
-        with unit_of_work(_factory(ctx.obj)) as session:
+        with unit_of_work(settings_sessionmaker(ctx.obj)) as session:
             report = spreadsheet.import_file(session, file, agency_code=agency, actor=actor)
     except ImportRejected as rejected:
         table = Table("row", "column", "error", "خطا", title="nothing was imported / هیچ ردیفی وارد نشد")
@@ -58,7 +52,7 @@ def export_cards(
     if output.suffix.lower() not in spreadsheet.FORMATS:
         console.print("[red]use a .csv or .xlsx file name[/red]")
         raise typer.Exit(2)
-    with unit_of_work(_factory(ctx.obj)) as session:
+    with unit_of_work(settings_sessionmaker(ctx.obj)) as session:
         agency_id = agency_selectors.get_agency_by_code(session, agency).id if agency else None
         count = spreadsheet.export_file(selectors.all_cards(session, agency_id), output)
     console.print(f"[green]{count} cards written to {output}[/green]")

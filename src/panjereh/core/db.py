@@ -9,7 +9,7 @@ import weakref
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
-from typing import Any, TypeVar, cast
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from sqlalchemy import DateTime, Enum, MetaData, create_engine, event, text
 from sqlalchemy.engine import Engine
@@ -17,6 +17,9 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, Session, SessionTransaction,
 from sqlalchemy.orm.attributes import instance_dict
 from sqlalchemy.pool import QueuePool
 from sqlalchemy.types import TypeDecorator
+
+if TYPE_CHECKING:
+    from panjereh.core.config import Settings
 
 # Stable constraint names keep Alembic migrations identical on SQLite and PostgreSQL.
 NAMING_CONVENTION = {
@@ -124,6 +127,11 @@ def _sqlite_begin(connection: Any) -> None:
 def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:
     """Sessions that keep loaded objects usable after commit (pages render after the unit of work)."""
     return sessionmaker(bind=engine, expire_on_commit=False)
+
+
+def settings_sessionmaker(settings: Settings, *, pool_size: int = 10) -> sessionmaker[Session]:
+    """Sessions on the settings' database through an engine of their own (a CLI command's, a worker's)."""
+    return make_sessionmaker(make_engine(settings.resolved_database_url, pool_size=pool_size))
 
 
 def already_loaded(session: Session, cls: type[T], **unique: Any) -> T | None:

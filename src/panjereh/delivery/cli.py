@@ -6,7 +6,7 @@ import typer
 from rich.console import Console
 
 from panjereh.core.config import Settings
-from panjereh.core.db import make_engine, make_sessionmaker, unit_of_work
+from panjereh.core.db import settings_sessionmaker, unit_of_work
 from panjereh.delivery import definitions as defs
 from panjereh.delivery import engine, loading
 
@@ -36,7 +36,7 @@ def check() -> None:
 def load(ctx: typer.Context) -> None:
     """Store the current definitions in the database and record their derived maturity in the catalog."""
     settings: Settings = ctx.obj
-    factory = make_sessionmaker(make_engine(settings.resolved_database_url))
+    factory = settings_sessionmaker(settings)
     with unit_of_work(factory) as session:
         records = loading.sync_definitions(session)
     console.print(f"[green]{len(records)} definitions loaded[/green]")

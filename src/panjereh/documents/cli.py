@@ -8,7 +8,7 @@ import typer
 from rich.console import Console
 
 from panjereh.core.config import Settings
-from panjereh.core.db import make_engine, make_sessionmaker, unit_of_work
+from panjereh.core.db import settings_sessionmaker, unit_of_work
 from panjereh.core.errors import ProblemError
 from panjereh.core.keys import KeyConfigurationError
 from panjereh.documents import keys as signing_keys
@@ -31,7 +31,7 @@ def revoke(
 ) -> None:
     """Revoke a document on behalf of its issuing agency; /verify reports it revoked at once."""
     settings: Settings = ctx.obj
-    factory = make_sessionmaker(make_engine(settings.resolved_database_url))
+    factory = settings_sessionmaker(settings)
     try:
         with unit_of_work(factory) as session:
             document = get_document(session, number)
@@ -70,7 +70,7 @@ def verify(
 ) -> None:
     """Verify a document as /verify does; exit status 0 only when it is valid."""
     settings: Settings = ctx.obj
-    factory = make_sessionmaker(make_engine(settings.resolved_database_url))
+    factory = settings_sessionmaker(settings)
     with unit_of_work(factory) as session:
         result = verify_text(session, settings, text)
     typer.echo(f"{result.status.value}: {result.reason_en} ({result.reason_code})")

@@ -9,11 +9,10 @@ from pathlib import Path
 import typer
 from joserfc.jwk import ECKey
 from rich.console import Console
-from sqlalchemy.orm import Session, sessionmaker
 
 from panjereh.agencies import selectors as agency_selectors
 from panjereh.core.config import Settings
-from panjereh.core.db import make_engine, make_sessionmaker, unit_of_work, utcnow
+from panjereh.core.db import settings_sessionmaker, unit_of_work, utcnow
 from panjereh.exchange import service
 from panjereh.exchange.messagelog import seal_head
 from panjereh.exchange.retention import archive_before
@@ -22,10 +21,6 @@ from panjereh.exchange.verify import verify_log
 
 app = typer.Typer(help="The exchange: message log, grants and agency clients.", no_args_is_help=True)
 console = Console(stderr=True)
-
-
-def _factory(settings: Settings) -> sessionmaker[Session]:
-    return make_sessionmaker(make_engine(settings.resolved_database_url))
 
 
 @app.command("verify-log")
@@ -38,7 +33,7 @@ def verify_log_command(
     """Check the hash chain, its archive files and the signed seals; name every changed, removed or
     reordered entry."""
     settings: Settings = ctx.obj
-    factory = _factory(settings)
+    factory = settings_sessionmaker(settings)
     folder = archive_dir or settings.exchange.archive_dir or settings.home / "archive"
     with unit_of_work(factory) as session:
         report = verify_log(session, load_signer(settings.home), archive_dir=folder)
@@ -58,7 +53,7 @@ def verify_log_command(
 def seal_command(ctx: typer.Context) -> None:
     """Sign the chain head now (the writer also seals periodically)."""
     settings: Settings = ctx.obj
-    factory = _factory(settings)
+    factory = settings_sessionmaker(settings)
     with unit_of_work(factory) as session:
         seal = seal_head(session, load_signer(settings.home))
     console.print(f"sealed at seq {seal.seq}" if seal else "nothing to seal")
@@ -72,7 +67,7 @@ def archive_command(
 ) -> None:
     """Move log entries past retention to a JSON-lines archive; the chain stays verifiable."""
     settings: Settings = ctx.obj
-    factory = _factory(settings)
+    factory = settings_sessionmaker(settings)
     config = settings.exchange
     days = older_than_days if older_than_days is not None else config.retention_days
     folder = to or config.archive_dir or settings.home / "archive"
@@ -91,7 +86,7 @@ def new_client_command(
 ) -> None:
     """Register an agency system as a client, with a fresh P-256 key pair (the private half to a file)."""
     settings: Settings = ctx.obj
-    factory = _factory(settings)
+    factory = settings_sessionmaker(settings)
     key = ECKey.generate_key("P-256", parameters={"kid": f"{client_id}-{utcnow():%Y%m%d%H%M%S}"})
     with unit_of_work(factory) as session:
         client = service.register_client(

@@ -7,10 +7,9 @@ from pathlib import Path
 
 import typer
 from rich.console import Console
-from sqlalchemy.orm import Session, sessionmaker
 
 from panjereh.core.config import Settings
-from panjereh.core.db import make_engine, make_sessionmaker, unit_of_work
+from panjereh.core.db import settings_sessionmaker, unit_of_work
 from panjereh.oidc import clients, keys, selectors
 
 app = typer.Typer(
@@ -21,10 +20,6 @@ keys_app = typer.Typer(help="ID-token signing keys.", no_args_is_help=True)
 app.add_typer(client_app, name="client")
 app.add_typer(keys_app, name="keys")
 console = Console()
-
-
-def _factory(settings: Settings) -> sessionmaker[Session]:
-    return make_sessionmaker(make_engine(settings.resolved_database_url))
 
 
 @client_app.command("add")
@@ -47,7 +42,7 @@ def add(
 ) -> None:
     """Register a client; the secret is printed once (only its hash is kept)."""
     settings: Settings = ctx.obj
-    factory = _factory(settings)
+    factory = settings_sessionmaker(settings)
     jwks = json.loads(jwks_file.read_text()) if jwks_file else None
     with unit_of_work(factory) as session:
         client, secret = clients.register(
@@ -74,7 +69,7 @@ def add(
 @client_app.command("list")
 def list_(ctx: typer.Context) -> None:
     """Registered clients."""
-    factory = _factory(ctx.obj)
+    factory = settings_sessionmaker(ctx.obj)
     with unit_of_work(factory) as session:
         rows = [clients.describe(client) for client in selectors.list_clients(session)]
     typer.echo(json.dumps(rows, ensure_ascii=False, indent=2))
@@ -83,7 +78,7 @@ def list_(ctx: typer.Context) -> None:
 @client_app.command("disable")
 def disable(ctx: typer.Context, client_id: str) -> None:
     """Disable a client: its tokens stop working."""
-    factory = _factory(ctx.obj)
+    factory = settings_sessionmaker(ctx.obj)
     with unit_of_work(factory) as session:
         clients.disable(session, client_id)
     console.print(f"disabled {client_id}")
