@@ -15,6 +15,7 @@ import httpx
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
+from sqlalchemy.engine import Engine
 
 from panjereh import migrations, seeding
 from panjereh.analytics import cli as analytics_cli
@@ -58,14 +59,19 @@ def read_settings(ctx: typer.Context) -> None:
     ctx.obj = _settings()
 
 
+def _migrated_engine(settings: Settings, revision: str = "head") -> Engine:
+    """An engine on the settings' database, its schema brought to `revision` first."""
+    engine = make_engine(settings.resolved_database_url)
+    migrations.upgrade(engine, revision)
+    return engine
+
+
 @app.command()
 def migrate(
     ctx: typer.Context, revision: str = typer.Argument("head", help="Target revision (default: the newest).")
 ) -> None:
     """Bring the database schema up to date."""
-    settings: Settings = ctx.obj
-    engine = make_engine(settings.resolved_database_url)
-    migrations.upgrade(engine, revision)
+    engine = _migrated_engine(ctx.obj, revision)
     console.print(f"[green]schema at {migrations.current_revision(engine)}[/green]")
 
 
@@ -78,9 +84,7 @@ def seed(
     from panjereh.registries.services import published_services
 
     settings: Settings = ctx.obj
-    engine = make_engine(settings.resolved_database_url)
-    migrations.upgrade(engine)
-    factory = make_sessionmaker(engine)
+    factory = make_sessionmaker(_migrated_engine(settings))
     with _progress() as progress:
         for step in seeding.demo_steps(published_services(), scale):
             task = progress.add_task(step.name, total=step.total)

@@ -8,8 +8,8 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from panjereh.catalog import search
-from panjereh.catalog.exceptions import InvalidServiceCard, ServiceNotFound
+from panjereh.catalog import search, selectors
+from panjereh.catalog.exceptions import InvalidServiceCard
 from panjereh.catalog.models import ServiceCard, ServiceCardVersion
 from panjereh.catalog.schemas import ServiceCardIn
 from panjereh.core.db import utcnow
@@ -125,9 +125,7 @@ def record_derived_maturity(
         raise InvalidServiceCard(
             f"Maturity level {level} is outside 0..5.", f"سطح بلوغ {level} خارج از بازهٔ ۰ تا ۵ است."
         )
-    card = session.scalars(select(ServiceCard).where(ServiceCard.slug == slug)).one_or_none()
-    if card is None:
-        raise ServiceNotFound(f"No service with slug {slug!r}.", f"خدمتی با نشانی «{slug}» نیست.")
+    card = selectors.get_service_by_slug(session, slug)
     flags = sorted(set(flags))
     if card.derived_maturity_level == level and card.derived_source == source and card.derived_flags == flags:
         return

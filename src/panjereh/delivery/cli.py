@@ -5,7 +5,6 @@ from __future__ import annotations
 import typer
 from rich.console import Console
 
-from panjereh.core.config import Settings
 from panjereh.core.db import settings_sessionmaker, unit_of_work
 from panjereh.delivery import definitions as defs
 from panjereh.delivery import engine, loading
@@ -35,8 +34,6 @@ def check() -> None:
 @app.command("load")
 def load(ctx: typer.Context) -> None:
     """Store the current definitions in the database and record their derived maturity in the catalog."""
-    settings: Settings = ctx.obj
-    factory = settings_sessionmaker(settings)
-    with unit_of_work(factory) as session:
+    with unit_of_work(settings_sessionmaker(ctx.obj)) as session:
         records = loading.sync_definitions(session)
     console.print(f"[green]{len(records)} definitions loaded[/green]")

@@ -30,10 +30,8 @@ def revoke(
     ),
 ) -> None:
     """Revoke a document on behalf of its issuing agency; /verify reports it revoked at once."""
-    settings: Settings = ctx.obj
-    factory = settings_sessionmaker(settings)
     try:
-        with unit_of_work(factory) as session:
+        with unit_of_work(settings_sessionmaker(ctx.obj)) as session:
             document = get_document(session, number)
             revoke_document(
                 session, document.number, agency_code=agency or document.issuer_agency_code, reason=reason
@@ -70,8 +68,7 @@ def verify(
 ) -> None:
     """Verify a document as /verify does; exit status 0 only when it is valid."""
     settings: Settings = ctx.obj
-    factory = settings_sessionmaker(settings)
-    with unit_of_work(factory) as session:
+    with unit_of_work(settings_sessionmaker(settings)) as session:
         result = verify_text(session, settings, text)
     typer.echo(f"{result.status.value}: {result.reason_en} ({result.reason_code})")
     if not result.valid:

@@ -33,9 +33,8 @@ def verify_log_command(
     """Check the hash chain, its archive files and the signed seals; name every changed, removed or
     reordered entry."""
     settings: Settings = ctx.obj
-    factory = settings_sessionmaker(settings)
     folder = archive_dir or settings.exchange.archive_dir or settings.home / "archive"
-    with unit_of_work(factory) as session:
+    with unit_of_work(settings_sessionmaker(settings)) as session:
         report = verify_log(session, load_signer(settings.home), archive_dir=folder)
     for finding in report.findings:
         console.print(f"[red]{finding.kind:9}[/red] seq {finding.seq}: {finding.detail}")
@@ -53,8 +52,7 @@ def verify_log_command(
 def seal_command(ctx: typer.Context) -> None:
     """Sign the chain head now (the writer also seals periodically)."""
     settings: Settings = ctx.obj
-    factory = settings_sessionmaker(settings)
-    with unit_of_work(factory) as session:
+    with unit_of_work(settings_sessionmaker(settings)) as session:
         seal = seal_head(session, load_signer(settings.home))
     console.print(f"sealed at seq {seal.seq}" if seal else "nothing to seal")
 
@@ -67,11 +65,10 @@ def archive_command(
 ) -> None:
     """Move log entries past retention to a JSON-lines archive; the chain stays verifiable."""
     settings: Settings = ctx.obj
-    factory = settings_sessionmaker(settings)
     config = settings.exchange
     days = older_than_days if older_than_days is not None else config.retention_days
     folder = to or config.archive_dir or settings.home / "archive"
-    with unit_of_work(factory) as session:
+    with unit_of_work(settings_sessionmaker(settings)) as session:
         moved = archive_before(session, utcnow() - timedelta(days=days), folder)
     console.print(f"archived {moved} entries to {folder}")
 
@@ -85,10 +82,8 @@ def new_client_command(
     rate: int = typer.Option(200, help="Calls a second allowed."),
 ) -> None:
     """Register an agency system as a client, with a fresh P-256 key pair (the private half to a file)."""
-    settings: Settings = ctx.obj
-    factory = settings_sessionmaker(settings)
     key = ECKey.generate_key("P-256", parameters={"kid": f"{client_id}-{utcnow():%Y%m%d%H%M%S}"})
-    with unit_of_work(factory) as session:
+    with unit_of_work(settings_sessionmaker(ctx.obj)) as session:
         client = service.register_client(
             session,
             agency_selectors.get_agency_by_code(session, agency),

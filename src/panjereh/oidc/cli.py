@@ -8,7 +8,6 @@ from pathlib import Path
 import typer
 from rich.console import Console
 
-from panjereh.core.config import Settings
 from panjereh.core.db import settings_sessionmaker, unit_of_work
 from panjereh.oidc import clients, keys, selectors
 
@@ -41,10 +40,8 @@ def add(
     min_level: int = typer.Option(1, "--min-level", help="Minimum assurance level (1 or 2)"),
 ) -> None:
     """Register a client; the secret is printed once (only its hash is kept)."""
-    settings: Settings = ctx.obj
-    factory = settings_sessionmaker(settings)
     jwks = json.loads(jwks_file.read_text()) if jwks_file else None
-    with unit_of_work(factory) as session:
+    with unit_of_work(settings_sessionmaker(ctx.obj)) as session:
         client, secret = clients.register(
             session,
             client_id=client_id,
@@ -69,8 +66,7 @@ def add(
 @client_app.command("list")
 def list_(ctx: typer.Context) -> None:
     """Registered clients."""
-    factory = settings_sessionmaker(ctx.obj)
-    with unit_of_work(factory) as session:
+    with unit_of_work(settings_sessionmaker(ctx.obj)) as session:
         rows = [clients.describe(client) for client in selectors.list_clients(session)]
     typer.echo(json.dumps(rows, ensure_ascii=False, indent=2))
 
@@ -78,8 +74,7 @@ def list_(ctx: typer.Context) -> None:
 @client_app.command("disable")
 def disable(ctx: typer.Context, client_id: str) -> None:
     """Disable a client: its tokens stop working."""
-    factory = settings_sessionmaker(ctx.obj)
-    with unit_of_work(factory) as session:
+    with unit_of_work(settings_sessionmaker(ctx.obj)) as session:
         clients.disable(session, client_id)
     console.print(f"disabled {client_id}")
 
