@@ -92,3 +92,21 @@ def test_configured_keys_of_another_type_are_refused(tmp_path: Path) -> None:
     configured = json.dumps({"keys": [rsa.as_dict(private=True)]})
     with pytest.raises(keys.KeyConfigurationError):
         keys.load(POLICIES["ES256"], tmp_path, configured)
+
+
+def _first_key_in_a_fresh_process(home: str) -> str:
+    """What a newly started process signs with (its own import of the module: no shared cache)."""
+    return keys.load(POLICIES["ES256"], Path(home)).active_kid
+
+
+def test_processes_starting_together_agree_on_one_first_key(tmp_path: Path) -> None:
+    # `serve --workers N` starts N processes that each find no key: exactly one key may become active, and
+    # none may read the pointer while it exists but is still empty.
+    from concurrent.futures import ProcessPoolExecutor
+    from multiprocessing import get_context
+
+    with ProcessPoolExecutor(max_workers=6, mp_context=get_context("spawn")) as pool:
+        kids = set(pool.map(_first_key_in_a_fresh_process, [str(tmp_path)] * 12))
+    folder = POLICIES["ES256"].folder(tmp_path)
+    assert len(kids) == 1
+    assert {path.name for path in folder.iterdir()} == {"active", f"{kids.pop()}.json"}  # no leftovers

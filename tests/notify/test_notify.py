@@ -233,3 +233,37 @@ def test_a_savepoint_released_is_not_the_commit_a_message_waits_for(
     db.commit()
     send_queued(session_factory, settings)
     assert [record["body_fa"] for record in read_outbox(settings)[before:]] == ["ثبت شد"]
+
+
+def test_a_stored_body_is_sealed_while_queued_and_dropped_once_sent(
+    db: Session, settings: Settings, session_factory: sessionmaker[Session]
+) -> None:
+    # A login code is kept only as a keyed hash elsewhere: the notification row must not hold it readable.
+    queue_a_code(db, settings, "کد: 424242")
+    waiting = only_notification(db)
+    assert "424242" not in waiting.body_sealed and waiting.open_body(settings) == "کد: 424242"
+    provider = Flaky(failures=0)
+    assert send_queued(session_factory, settings, provider) == 1
+    sent = only_notification(db)
+    assert sent.status is NotificationStatus.SENT and sent.body_sealed == ""
+    assert [message.body_fa for message in provider.sent] == ["کد: 424242"]
+
+
+def test_a_message_past_its_lifetime_is_failed_not_sent_late(
+    db: Session, settings: Settings, session_factory: sessionmaker[Session]
+) -> None:
+    service.send(
+        db, settings, national_code="0499370899", mobile="09121234567", channels=frozenset({"sms"}),
+        subject_fa="کد ورود", body_fa="کد: 515151", kind="identity.login_code",
+        expires_at=utcnow() - timedelta(seconds=1),  # the worker was down longer than the code lived
+    )  # fmt: skip
+    db.commit()
+    provider = Flaky(failures=0)
+    assert send_queued(session_factory, settings, provider) == 1
+    late = only_notification(db)
+    assert (late.status, late.last_error, late.attempts) == (
+        NotificationStatus.FAILED,
+        "expired before it could be sent",
+        0,
+    )
+    assert not provider.sent and send_job(db).status == JobStatus.DONE

@@ -101,6 +101,8 @@ class Settings(BaseSettings):
     sql_pool_size: int = Field(default=10, ge=1)
     # A JWK Set of private P-256 keys, the first one signing (documents); unset: keys under `home`.
     documents_signing_keys: str | None = Field(default=None, repr=False)
+    # The same for the OIDC provider's RS256 keys: several hosts sign with one ring (or share the folder).
+    oidc_signing_keys: str | None = Field(default=None, repr=False)
     otp_ttl_seconds: int = Field(default=300, ge=30, le=600)  # NIST SP 800-63B: at most 10 minutes
     oidc_admin_token: str | None = None  # bearer token of the OIDC client-registration API (unset: API off)
     inprocess_worker: bool = False  # run the job worker inside the web process (the embedded demo)

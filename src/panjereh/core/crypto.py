@@ -13,11 +13,11 @@ import hashlib
 import hmac
 from functools import lru_cache
 
-from cryptography.fernet import Fernet
+from cryptography.fernet import Fernet, MultiFernet
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
-__all__ = ["derive_key", "fernet", "keyed_digest", "keyed_hash", "sha256_hex"]
+__all__ = ["derive_key", "fernet", "keyed_digest", "keyed_hash", "sha256_hex", "stable_keyed_hash"]
 
 
 @lru_cache(maxsize=64)  # a few purposes, asked for on every request: derive each once
@@ -44,6 +44,26 @@ def keyed_hash(secret_key: str, purpose: str, value: str) -> str:
     return keyed_digest(secret_key, purpose, value).hex()
 
 
-def fernet(secret_key: str, purpose: str) -> Fernet:
-    """An authenticated cipher for a purpose (TOTP secrets, signing keys), keyed from the platform secret."""
-    return Fernet(base64.urlsafe_b64encode(derive_key(secret_key, f"fernet/{purpose}")))
+def stable_keyed_hash(secret_key: str, purpose: str, value: str) -> str:
+    """A keyed hash that must never change for the same inputs: HMAC-SHA256 under HMAC(secret, purpose).
+
+    This is the first wave's per-purpose derivation, kept for values other systems store: an OIDC
+    pairwise subject is a relying party's account key (OpenID Connect Core §8.1), so moving it to the HKDF
+    keys would make every citizen a stranger to every such agency app. Everything new uses `keyed_hash`.
+    """
+    key = hmac.digest(secret_key.encode(), purpose.encode(), hashlib.sha256)
+    return hmac.new(key, value.encode(), hashlib.sha256).hexdigest()
+
+
+def fernet(secret_key: str, purpose: str) -> MultiFernet:
+    """An authenticated cipher for a purpose (TOTP secrets), keyed from the platform secret.
+
+    It encrypts under the HKDF key and still decrypts what was encrypted under the first wave's key
+    (HMAC(secret, "fernet:" + purpose)), so secrets stored before the change keep working; `rotate`
+    re-encrypts such a value under the current key.
+    """
+    current = Fernet(base64.urlsafe_b64encode(derive_key(secret_key, f"fernet/{purpose}")))
+    earlier = Fernet(
+        base64.urlsafe_b64encode(hmac.digest(secret_key.encode(), f"fernet:{purpose}".encode(), "sha256"))
+    )
+    return MultiFernet([current, earlier])

@@ -202,14 +202,18 @@ def _create_first_key(policy: KeyPolicy[K], home: Path) -> None:
     earlier = policy.earlier_key(home) if policy.earlier_key is not None else None
     key = policy.with_kid(earlier) if earlier is not None else policy.new_key()
     _write_key(folder, key, None)
-    try:  # O_EXCL: when two processes start together, exactly one key becomes active
-        fd = os.open(folder / ACTIVE_FILE, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+    # The pointer is written whole to a file of our own, then linked into place: `link` creates the name
+    # only if it is absent, atomically, so when two processes start together exactly one key becomes
+    # active, and no reader ever sees an `active` file that exists but is still empty.
+    candidate = folder / f"{ACTIVE_FILE}.{os.getpid()}.{key.kid}.tmp"
+    _write_atomically(candidate, str(key.kid) + "\n", mode=0o644)
+    try:
+        os.link(candidate, folder / ACTIVE_FILE)
     except FileExistsError:
         if earlier is None:  # the same earlier key is the winner's too: keep its file
             (folder / f"{key.kid}.json").unlink(missing_ok=True)
-        return
-    with os.fdopen(fd, "w") as handle:
-        handle.write(str(key.kid) + "\n")
+    finally:
+        candidate.unlink(missing_ok=True)
 
 
 def _write_key(folder: Path, key: SigningKey, signs_from: datetime | None) -> None:

@@ -11,12 +11,11 @@ from sqlalchemy.orm import Session
 
 from panjereh.core.config import Settings
 from panjereh.exchange.auth import ClientAuthenticator
-from panjereh.exchange.exceptions import GrantMissing, ProviderUnavailable
 from panjereh.exchange.metrics import ExchangeMetrics
 from panjereh.exchange.pipeline import Call, Caller, Exchange, InquiryResult
 from panjereh.exchange.service import PLATFORM_AGENCY, PLATFORM_CLIENT_ID
 
-__all__ = ["GrantMissing", "InquiryResult", "PlatformClient", "ProviderUnavailable"]
+__all__ = ["InquiryResult", "PlatformClient"]
 
 PLATFORM_CALLER = Caller(client_id=PLATFORM_CLIENT_ID, agency_code=PLATFORM_AGENCY, rate_per_second=1_000_000)
 
@@ -48,12 +47,12 @@ class PlatformClient:
         self.auth = ClientAuthenticator(settings, self.exchange.config.token_ttl_seconds)
 
     def inquire(self, service_code: str, **inquiry: Unpack[Inquiry]) -> InquiryResult:
-        """Ask a data service from synchronous code (blocking). Raises GrantMissing or ProviderUnavailable."""
+        """Ask a data service from synchronous code (blocking); raises GrantMissing or ProviderUnavailable."""
         call = self._prepare(service_code, inquiry)
         return self.exchange.finish(call, self.exchange.forward_sync(call))[0]
 
     async def ainquire(self, service_code: str, **inquiry: Unpack[Inquiry]) -> InquiryResult:
-        """Ask a data service from async code. Raises GrantMissing or ProviderUnavailable."""
+        """Ask a data service from async code; raises GrantMissing or ProviderUnavailable."""
         # See Exchange.checks_on_loop and Exchange.checks_cached: no database round trip on the loop.
         if self.exchange.checks_on_loop or self.exchange.checks_cached(PLATFORM_CALLER, service_code):
             call = self._prepare(service_code, inquiry)

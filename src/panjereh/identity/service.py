@@ -231,6 +231,7 @@ def send_code(
         subject_fa="کد ورود پنجره",
         body_fa=f"کد ورود شما به پنجره ملی: {code}\nاین کد تا {minutes} دقیقه معتبر است. آن را به کسی ندهید.",
         kind="identity.login_code",
+        expires_at=attempt.expires_at,
     )
     return StartedLogin(
         attempt.id, binding, mask_mobile(who.typed_mobile), attempt.expires_at, who.person is not None

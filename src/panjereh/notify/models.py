@@ -9,7 +9,11 @@ from datetime import datetime
 from sqlalchemy import Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
+from panjereh.core.config import Settings
+from panjereh.core.crypto import fernet
 from panjereh.core.db import Base, new_id, str_enum, utcnow
+
+BODY_PURPOSE = "notify-body"  # the key a stored body is encrypted under
 
 
 class NotificationStatus(enum.StrEnum):
@@ -59,8 +63,11 @@ class Notification(Base):
     national_code: Mapped[str | None] = mapped_column(String(10))
     kind: Mapped[str] = mapped_column(String(60))
     subject_fa: Mapped[str] = mapped_column(String(300))
-    body_fa: Mapped[str] = mapped_column(Text)
+    # The body, encrypted (it may carry a login code, which the platform otherwise keeps only as a keyed
+    # hash); emptied once the notification is settled: the row keeps who, what kind, when and how it went.
+    body_sealed: Mapped[str] = mapped_column(Text)
     link: Mapped[str | None] = mapped_column(String(500))
+    expires_at: Mapped[datetime | None] = mapped_column()  # not sent after this (a login code's lifetime)
     status: Mapped[NotificationStatus] = mapped_column(
         str_enum(NotificationStatus, 20), default=NotificationStatus.QUEUED
     )
@@ -71,3 +78,22 @@ class Notification(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     sent_at: Mapped[datetime | None] = mapped_column()
     failed_at: Mapped[datetime | None] = mapped_column()
+
+    @staticmethod
+    def seal(settings: Settings, body: str) -> str:
+        """A body as stored: encrypted under the notifications' own key."""
+        return fernet(settings.secret_key, BODY_PURPOSE).encrypt(body.encode()).decode()
+
+    def open_body(self, settings: Settings) -> str:
+        """The body to send (a settled notification's body is gone: it is never sent again)."""
+        return fernet(settings.secret_key, BODY_PURPOSE).decrypt(self.body_sealed.encode()).decode()
+
+    def settle(self, status: NotificationStatus) -> None:
+        """Sent or failed for good: the body is dropped, the record of what happened stays."""
+        self.status = status
+        self.body_sealed = ""
+        if status is NotificationStatus.SENT:
+            self.sent_at = utcnow()
+            self.last_error = None
+        else:
+            self.failed_at = utcnow()

@@ -3,6 +3,8 @@ configured provider (`notify.tasks`)."""
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from sqlalchemy import update
 from sqlalchemy.orm import Session
 
@@ -28,6 +30,7 @@ def send(
     body_fa: str,
     kind: str,
     link: str | None = None,
+    expires_at: datetime | None = None,
 ) -> None:
     """Send one message on each channel asked for; a channel without its address is an error.
 
@@ -35,7 +38,8 @@ def send(
     notification row and the job that sends it, so a message leaves the platform only once that
     transaction commits (a code texted for a login attempt that was rolled back would point at nothing).
     A process with its own worker running starts the send at that commit (`jobs.enqueue`'s hand-over);
-    otherwise a worker process finds it at its next poll.
+    otherwise a worker process finds it at its next poll. A message not sent by `expires_at` (a login
+    code past its lifetime) is marked failed instead of sent late.
     """
     unknown = channels - CHANNELS
     if unknown:
@@ -60,8 +64,9 @@ def send(
             national_code=national_code,
             kind=kind,
             subject_fa=subject_fa,
-            body_fa=body_fa,
+            body_sealed=Notification.seal(settings, body_fa),
             link=link,
+            expires_at=expires_at,
         )
         session.add(notification)
         jobs.enqueue(session, SEND_JOB, {"notification_id": notification.id}, max_attempts=MAX_ATTEMPTS)

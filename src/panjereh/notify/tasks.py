@@ -13,6 +13,7 @@ import asyncio
 
 from sqlalchemy.orm import Session
 
+from panjereh.core.config import Settings
 from panjereh.core.db import unit_of_work, utcnow
 from panjereh.core.logging import get_logger
 from panjereh.jobs import JobContext, LeaseLost, handler
@@ -25,18 +26,7 @@ SEND_JOB = "notify.send"
 # A login code is worth minutes (PANJEREH_OTP_TTL_SECONDS): five attempts over about fifteen seconds.
 MAX_ATTEMPTS = 5
 SETTLED = frozenset({NotificationStatus.SENT, NotificationStatus.FAILED})
-# The notification's columns that make a provider's `Message`, in the order of its fields.
-MESSAGE_COLUMNS = (
-    "id",
-    "channel",
-    "recipient",
-    "national_code",
-    "kind",
-    "subject_fa",
-    "body_fa",
-    "link",
-    "created_at",
-)
+EXPIRED = "expired before it could be sent"
 
 
 @handler(SEND_JOB)
@@ -44,7 +34,9 @@ async def send_notification(ctx: JobContext) -> None:
     """Send one stored notification through the provider in `ctx.services["notify_provider"]`."""
     provider: Provider = ctx.services["notify_provider"]
     notification_id = ctx.job.payload["notification_id"]
-    message = await asyncio.to_thread(_start_attempt, ctx, notification_id, provider.name)
+    message = await asyncio.to_thread(
+        _start_attempt, ctx, notification_id, provider.name, ctx.services["settings"]
+    )
     if message is None:
         return
     try:
@@ -58,7 +50,9 @@ async def send_notification(ctx: JobContext) -> None:
     await asyncio.to_thread(_record_sent, ctx, notification_id, reference)
 
 
-def _start_attempt(ctx: JobContext, notification_id: str, provider_name: str) -> Message | None:
+def _start_attempt(
+    ctx: JobContext, notification_id: str, provider_name: str, settings: Settings
+) -> Message | None:
     """Mark the notification `sending` under our lease; None (and the job done) when it needs no send."""
     with unit_of_work(ctx.sessionmaker) as session:
         ctx.hold(session)
@@ -66,19 +60,33 @@ def _start_attempt(ctx: JobContext, notification_id: str, provider_name: str) ->
         if notification is None or notification.status in SETTLED:
             ctx.complete(session)  # gone with its data, or already settled by an earlier run of this job
             return None
+        if notification.expires_at is not None and notification.expires_at <= utcnow():
+            # A login code texted after its lifetime would only confuse: the citizen asks for a new one.
+            notification.last_error = EXPIRED
+            notification.settle(NotificationStatus.FAILED)
+            ctx.complete(session)
+            return None
         notification.status = NotificationStatus.SENDING
         notification.attempts += 1
         notification.provider = provider_name
-        return Message(*(getattr(notification, column) for column in MESSAGE_COLUMNS))
+        return Message(
+            id=notification.id,
+            channel=notification.channel,
+            to=notification.recipient,
+            national_code=notification.national_code,
+            kind=notification.kind,
+            subject_fa=notification.subject_fa,
+            body_fa=notification.open_body(settings),
+            link=notification.link,
+            at=notification.created_at,
+        )
 
 
 def _mark_sent(session: Session, notification_id: str, reference: str) -> None:
     notification = session.get(Notification, notification_id)
     if notification is not None:
-        notification.status = NotificationStatus.SENT
         notification.provider_reference = reference[:120]
-        notification.sent_at = utcnow()
-        notification.last_error = None
+        notification.settle(NotificationStatus.SENT)
 
 
 def _record_sent(ctx: JobContext, notification_id: str, reference: str) -> None:
@@ -101,8 +109,7 @@ def _record_failure(ctx: JobContext, notification_id: str, error: str) -> None:
         assert notification is not None  # the attempt that just failed found it
         notification.last_error = error[:2000]
         if ctx.job.attempts >= ctx.job.max_attempts:
-            notification.status = NotificationStatus.FAILED
-            notification.failed_at = utcnow()
+            notification.settle(NotificationStatus.FAILED)
             ctx.fail(session, error)
         else:
             notification.status = NotificationStatus.QUEUED

@@ -20,7 +20,7 @@ from sqlalchemy import Table, bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
 from panjereh.core.config import Settings
-from panjereh.core.crypto import keyed_hash, sha256_hex
+from panjereh.core.crypto import sha256_hex, stable_keyed_hash
 from panjereh.core.db import new_id, utcnow
 from panjereh.identity import constants as levels
 from panjereh.identity import selectors as identity_selectors
@@ -163,9 +163,9 @@ def _peek_issuer(assertion: str) -> str:
 def subject_for(settings: Settings, client: OidcClient | ClientInfo, citizen_id: str) -> str:
     """The `sub` this client sees: the citizen id, or a pairwise value per sector (OIDC Core §8.1)."""
     if client.subject_type == "pairwise":
-        return keyed_hash(settings.secret_key, "pairwise-sub", f"{client.sector_identifier}:{citizen_id}")[
-            :40
-        ]
+        return stable_keyed_hash(
+            settings.secret_key, "pairwise-sub", f"{client.sector_identifier}:{citizen_id}"
+        )[:40]
     return citizen_id
 
 

@@ -24,8 +24,9 @@ def upgrade() -> None:
         sa.Column("national_code", sa.String(length=10), nullable=True),
         sa.Column("kind", sa.String(length=60), nullable=False),
         sa.Column("subject_fa", sa.String(length=300), nullable=False),
-        sa.Column("body_fa", sa.Text(), nullable=False),
+        sa.Column("body_sealed", sa.Text(), nullable=False),
         sa.Column("link", sa.String(length=500), nullable=True),
+        sa.Column("expires_at", panjereh.core.db.UTCDateTime(timezone=True), nullable=True),
         sa.Column(
             "status",
             sa.Enum(
