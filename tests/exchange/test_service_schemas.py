@@ -8,8 +8,8 @@ from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
 from panjereh.core.config import Settings
+from panjereh.core.publications import read_registries
 from panjereh.exchange import selectors, service
-from panjereh.exchange.publications import read_registries
 from panjereh.registries.services import published_services
 
 

@@ -29,6 +29,7 @@ from panjereh.agencies.models import Agency, AgencySystem
 from panjereh.core.config import Settings
 from panjereh.core.db import autocommit_engine, utcnow
 from panjereh.core.errors import ProblemError
+from panjereh.core.publications import path_parameters, path_pattern
 from panjereh.core.ratelimit import Limiter, Window, make_storage
 from panjereh.exchange import grants
 from panjereh.exchange.chain import digest
@@ -44,7 +45,6 @@ from panjereh.exchange.exceptions import (
 from panjereh.exchange.messagelog import LogRecord, LogWriter
 from panjereh.exchange.metrics import ExchangeMetrics
 from panjereh.exchange.models import DataService
-from panjereh.exchange.publications import path_parameters, path_pattern
 from panjereh.exchange.resilience import CircuitBreaker
 from panjereh.exchange.service import ANY_PURPOSE
 from panjereh.exchange.signing import load_signer

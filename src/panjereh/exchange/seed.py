@@ -8,9 +8,9 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from panjereh.core.config import Settings
+from panjereh.core.publications import read_registries
 from panjereh.core.seeding import Advance, SeedStep
 from panjereh.exchange import service
-from panjereh.exchange.publications import read_registries
 
 
 def seed_exchange(

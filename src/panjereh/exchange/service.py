@@ -13,10 +13,10 @@ from sqlalchemy.orm import Session
 from panjereh.agencies import selectors as agency_selectors
 from panjereh.agencies import service as agency_service
 from panjereh.core.db import utcnow
+from panjereh.core.publications import RegistryRecord
 from panjereh.exchange import grants
 from panjereh.exchange.exceptions import GrantStateConflict, InvalidInquiry, NotProvider
 from panjereh.exchange.models import ClientKey, DataService, ExchangeClient, Grant, GrantStatus
-from panjereh.exchange.publications import RegistryRecord
 
 if TYPE_CHECKING:
     from panjereh.agencies.models import Agency

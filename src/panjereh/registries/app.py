@@ -6,6 +6,7 @@ from typing import Any
 
 from fastapi import APIRouter, Depends, FastAPI
 
+from panjereh.core.publications import RegistryRecord
 from panjereh.registries import legacy_systems
 from panjereh.registries.apis import civil_registry, inquiries, post, shahkar
 from panjereh.registries.events import EventFeed
@@ -14,7 +15,7 @@ from panjereh.registries.http import Context, RegistryError, bearer_guard, insta
 from panjereh.registries.population import DEFAULT_SEED, DEFAULT_SIZE, get_population
 from panjereh.registries.problems import problem
 from panjereh.registries.schemas import Health
-from panjereh.registries.services import Registry, load_services
+from panjereh.registries.services import load_services
 
 DEFAULT_TOKEN = "dev-registry-token"  # noqa: S105 — the development placeholder the platform refuses in production
 
@@ -31,7 +32,7 @@ def _utc_now() -> datetime:
     return datetime.now(UTC)
 
 
-def registry_app(entry: Registry, ctx: Context) -> FastAPI:
+def registry_app(entry: RegistryRecord, ctx: Context) -> FastAPI:
     """The sub-app of one registry: health check, OpenAPI document, data routes, faults."""
     app = FastAPI(
         title=f"{entry.name_en} (simulated) — {entry.name_fa}",
@@ -75,7 +76,7 @@ def _admin_router(ctx: Context) -> APIRouter:
     return api
 
 
-def _root_router(ctx: Context, catalog: tuple[Registry, ...]) -> APIRouter:
+def _root_router(ctx: Context, catalog: tuple[RegistryRecord, ...]) -> APIRouter:
     api = APIRouter(tags=["operations"])
 
     @api.get("/healthz", tags=["operations"], summary="Health of every registry")

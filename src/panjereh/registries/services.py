@@ -2,67 +2,15 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 import yaml
 
+from panjereh.core.publications import RegistryRecord, read_registries
+
 SERVICES_YAML = Path(__file__).with_name("services.yaml")
-
-
-@dataclass(frozen=True, slots=True)
-class DataService:
-    """One inquiry a registry answers."""
-
-    code: str
-    title_fa: str
-    title_en: str
-    method: str
-    path: str
-    personal_data: bool
-    subject: str | None
-
-
-@dataclass(frozen=True, slots=True)
-class Registry:
-    """One simulated agency system, mounted under ``prefix``."""
-
-    code: str
-    prefix: str
-    name_fa: str
-    name_en: str
-    agency_code: str
-    agency_fa: str
-    agency_en: str
-    services: tuple[DataService, ...]
-
-
-def _registry(raw: dict) -> Registry:
-    services = tuple(
-        DataService(
-            s["code"],
-            s["title"]["fa"],
-            s["title"]["en"],
-            s["method"],
-            s["path"],
-            bool(s["personal_data"]),
-            s.get("subject"),
-        )
-        for s in raw["services"]
-    )
-    agency = raw["agency"]
-    return Registry(
-        raw["code"],
-        raw["prefix"],
-        raw["name"]["fa"],
-        raw["name"]["en"],
-        agency["code"],
-        agency["fa"],
-        agency["en"],
-        services,
-    )
 
 
 def published_services() -> dict[str, Any]:
@@ -73,13 +21,12 @@ def published_services() -> dict[str, Any]:
 
 
 @lru_cache(maxsize=1)
-def load_services(path: Path = SERVICES_YAML) -> tuple[Registry, ...]:
-    """Every registry in ``services.yaml``, in file order."""
-    data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    return tuple(_registry(raw) for raw in data["registries"])
+def load_services(path: Path = SERVICES_YAML) -> tuple[RegistryRecord, ...]:
+    """Every registry in ``services.yaml``, in file order (read as the exchange reads a document)."""
+    return tuple(read_registries(yaml.safe_load(path.read_text(encoding="utf-8"))))
 
 
-def registry(code: str) -> Registry:
+def registry(code: str) -> RegistryRecord:
     """The registry with this code; ``KeyError`` if none."""
     for entry in load_services():
         if entry.code == code:

@@ -1,5 +1,9 @@
-"""The data services providers publish, read from the document they file (in the demo: the simulated
-registries' list, handed over by the command that seeds; the exchange never reads their files)."""
+"""The document a provider files to publish its data services, and the path templates in it.
+
+One format, two sides: the exchange reads a provider's document to register its services (in the demo,
+the simulated registries' list, handed over by the command that seeds; the exchange never reads their
+files), and the simulated registries read their own to mount themselves. It lives in core so that neither
+side imports the other."""
 
 from __future__ import annotations
 
