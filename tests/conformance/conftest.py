@@ -16,6 +16,11 @@ from panjereh.core.config import ConformanceSettings, Settings
 TOKEN = "test-registry-token"
 
 
+def tuned(settings: Settings, config: ConformanceSettings) -> Settings:
+    """The settings with this connection-standard section (the one way the service is configured)."""
+    return settings.model_copy(update={"conformance": config})
+
+
 @pytest.fixture
 def config() -> ConformanceSettings:
     """Few probes, so a test is quick; a generous objective, since the registries share the test's process."""

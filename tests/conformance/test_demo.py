@@ -41,7 +41,11 @@ def demo_settings(settings: Settings, tmp_path: Path, registries_url: str) -> It
 def test_demo_pass_reproduces_the_article(demo_settings: Settings, faults: Callable[..., None]) -> None:
     summaries = {
         s.agency_code: s
-        for s in demo_pass(demo_settings, ConformanceSettings(latency_probes=2, latency_objective_ms=2000))
+        for s in demo_pass(
+            demo_settings.model_copy(
+                update={"conformance": ConformanceSettings(latency_probes=2, latency_objective_ms=2000)}
+            )
+        )
     }
     assert summaries["welfare"].verdict is RunVerdict.UNREACHABLE
     assert summaries["agri-ivo"].verdict is RunVerdict.FAILING

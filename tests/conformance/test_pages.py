@@ -8,13 +8,14 @@ from sqlalchemy.orm import Session
 from panjereh.agencies.constants import ConnectionStatus
 from panjereh.conformance import service
 from panjereh.core.config import ConformanceSettings, Settings
+from tests.conformance.conftest import tuned
 from tests.support.factories import create_agency, create_system
 
 
 def _checked_agency(db: Session, settings: Settings, config: ConformanceSettings, registries_url: str) -> str:
     agency = create_agency(db, "test-page-ivo", ConnectionStatus.DISCONNECTED)
     create_system(db, agency, f"{registries_url}/legacy/agri-ivo")
-    run = service.check_agency(db, settings, agency, config=config)
+    run = service.check_agency(db, tuned(settings, config), agency)
     db.commit()
     return run.id
 

@@ -12,6 +12,7 @@ from panjereh.conformance import selectors, service
 from panjereh.conformance.constants import CheckStatus, RunVerdict
 from panjereh.conformance.models import ConformanceState
 from panjereh.core.config import ConformanceSettings, Settings
+from tests.conformance.conftest import tuned
 from tests.support.factories import create_agency, create_system
 
 C, SL, D, NC = (
@@ -84,7 +85,7 @@ def test_connected_to_standard_lost_to_disconnected_and_back_with_history(
     create_system(db, agency, f"{registries_url}/deeds")
 
     def run() -> RunVerdict:
-        return service.check_agency(db, settings, agency, config=config).verdict
+        return service.check_agency(db, tuned(settings, config), agency).verdict
 
     assert run() is RunVerdict.PASSING and agency.connection_status is C
 
@@ -123,7 +124,7 @@ def test_a_disconnected_agency_reachable_again_but_failing_is_reconnecting(
 ) -> None:
     agency = create_agency(db, "test-welfare", ConnectionStatus.DISCONNECTED)
     create_system(db, agency, f"{registries_url}/legacy/agri-ppo")
-    run = service.check_agency(db, settings, agency, config=config)
+    run = service.check_agency(db, tuned(settings, config), agency)
     assert run.verdict is RunVerdict.FAILING
     assert agency.connection_status is SL
     [change] = selectors.status_history(db, agency.id)
@@ -137,10 +138,10 @@ def test_suspension_disconnects_at_once_and_holds_until_reinstated(
     create_system(db, agency, f"{registries_url}/post")
     service.suspend(db, agency, reason="security incident")
     assert agency.connection_status is D
-    run = service.check_agency(db, settings, agency, config=config)
+    run = service.check_agency(db, tuned(settings, config), agency)
     assert run.verdict is RunVerdict.PASSING and agency.connection_status is D  # passing does not lift it
     service.reinstate(db, agency)
-    service.check_agency(db, settings, agency, config=config)
+    service.check_agency(db, tuned(settings, config), agency)
     assert agency.connection_status is C
     reasons = [change.reason_en for change in selectors.status_history(db, agency.id)]
     assert reasons[-1] == "Suspended: security incident"
@@ -150,7 +151,7 @@ def test_an_agency_without_systems_keeps_its_status(
     db: Session, settings: Settings, config: ConformanceSettings
 ) -> None:
     agency = create_agency(db, "test-empty", ConnectionStatus.STANDARD_LOST)
-    run = service.check_agency(db, settings, agency, config=config)
+    run = service.check_agency(db, tuned(settings, config), agency)
     assert run.verdict is RunVerdict.NO_SYSTEMS and agency.connection_status is SL
     assert all(result.system_code is None for result in run.results)
 
@@ -160,7 +161,7 @@ def test_results_are_stored_with_reasons_in_both_languages(
 ) -> None:
     agency = create_agency(db, "test-ivo")
     create_system(db, agency, f"{registries_url}/legacy/agri-ivo")
-    run = service.check_agency(db, settings, agency, config=config)
+    run = service.check_agency(db, tuned(settings, config), agency)
     stored = selectors.get_run(db, run.id)
     openapi = next(result for result in stored.results if result.check_id == "openapi")
     assert openapi.status is CheckStatus.FAIL and openapi.system_code == "test-ivo.system"

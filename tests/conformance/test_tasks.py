@@ -11,6 +11,7 @@ from panjereh.conformance.constants import RunTrigger, RunVerdict
 from panjereh.conformance.tasks import all_checked_agencies, run_due_checks
 from panjereh.core.config import ConformanceSettings, Settings
 from panjereh.core.db import utcnow
+from tests.conformance.conftest import tuned
 from tests.support.factories import create_agency, create_system
 
 
@@ -30,7 +31,7 @@ def test_run_due_checks_runs_each_due_agency_once_per_interval(
 
     done: list[str] = []
     first = run_due_checks(
-        session_factory, settings, config=config, on_done=lambda r: done.append(r.plan.agency_code)
+        session_factory, tuned(settings, config), on_done=lambda r: done.append(r.plan.agency_code)
     )
     mine = {s.agency_code: s for s in first if s.agency_code.startswith("test-due")}
     assert set(mine) == {"test-due-tax", "test-due-ppo"}
@@ -39,10 +40,10 @@ def test_run_due_checks_runs_each_due_agency_once_per_interval(
     assert mine["test-due-ppo"].verdict is RunVerdict.FAILING
 
     # Checked a moment ago: not due again until the interval has passed.
-    again = run_due_checks(session_factory, settings, config=config)
+    again = run_due_checks(session_factory, tuned(settings, config))
     assert not [s for s in again if s.agency_code.startswith("test-due")]
     later = utcnow() + timedelta(minutes=config.interval_minutes + 1)
-    third = run_due_checks(session_factory, settings, config=config, now=later)
+    third = run_due_checks(session_factory, tuned(settings, config), now=later)
     assert {s.agency_code for s in third if s.agency_code.startswith("test-due")} == set(mine)
 
     runs = selectors.runs_of(db, healthy.id)

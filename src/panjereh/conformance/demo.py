@@ -9,7 +9,7 @@ import httpx
 
 from panjereh.conformance.constants import RunTrigger
 from panjereh.conformance.tasks import RunSummary, run_due_checks
-from panjereh.core.config import ConformanceSettings, Settings
+from panjereh.core.config import Settings
 from panjereh.core.db import make_engine, make_sessionmaker
 from panjereh.core.logging import get_logger
 
@@ -27,12 +27,12 @@ def set_demo_faults(settings: Settings) -> None:
         httpx.put(url, json=fault, headers=headers, timeout=5).raise_for_status()
 
 
-def demo_pass(settings: Settings, config: ConformanceSettings | None = None) -> list[RunSummary]:
+def demo_pass(settings: Settings) -> list[RunSummary]:
     """Set the demo faults and run one pass over every due agency."""
     set_demo_faults(settings)
     engine = make_engine(settings.resolved_database_url)
     try:
-        return run_due_checks(make_sessionmaker(engine), settings, config=config, trigger=RunTrigger.DEMO)
+        return run_due_checks(make_sessionmaker(engine), settings, trigger=RunTrigger.DEMO)
     finally:
         engine.dispose()
 
@@ -46,7 +46,7 @@ def start_demo_pass(settings: Settings, *, delay_seconds: float = 2.0) -> thread
     def work() -> None:
         time.sleep(delay_seconds)  # let the portal bind its port first
         try:
-            summaries = demo_pass(settings, config)
+            summaries = demo_pass(settings)
             log.info("conformance.demo_pass", agencies=len(summaries))
         except Exception as exc:  # the demo goes on without the pass; the log says why
             log.warning("conformance.demo_pass_failed", error=repr(exc))

@@ -252,10 +252,9 @@ def check_agency(
     agency: Agency,
     *,
     trigger: RunTrigger = RunTrigger.MANUAL,
-    config: ConformanceSettings | None = None,
 ) -> ConformanceRun:
     """Run the suite against one agency now and record it (the probes run inside the caller's transaction)."""
-    config = config or settings.conformance
+    config = settings.conformance
     [report] = probe_sync([plan(session, agency, settings)], settings, config)
     return record(session, report, trigger, config)
 

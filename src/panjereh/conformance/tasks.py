@@ -14,7 +14,7 @@ from panjereh.agencies.constants import ConnectionStatus
 from panjereh.conformance import selectors, service
 from panjereh.conformance.constants import RunTrigger, RunVerdict
 from panjereh.conformance.runner import AgencyReport, Finding, probe_sync
-from panjereh.core.config import ConformanceSettings, Settings
+from panjereh.core.config import Settings
 from panjereh.core.db import unit_of_work, utcnow
 from panjereh.core.logging import get_logger
 from panjereh.jobs import JobContext
@@ -43,11 +43,10 @@ def run_checks(
     agency_codes: Sequence[str],
     *,
     trigger: RunTrigger = RunTrigger.MANUAL,
-    config: ConformanceSettings | None = None,
     on_done: Callable[[AgencyReport], None] | None = None,
 ) -> list[RunSummary]:
     """Check these agencies now (AgencyNotFound for an unknown code) and record every run."""
-    config = config or settings.conformance
+    config = settings.conformance
     with unit_of_work(factory) as session:
         plans = [
             service.plan(session, agency_selectors.get_agency_by_code(session, code), settings)
@@ -85,12 +84,11 @@ def run_due_checks(
     settings: Settings,
     *,
     now: datetime | None = None,
-    config: ConformanceSettings | None = None,
     trigger: RunTrigger = RunTrigger.SCHEDULE,
     on_done: Callable[[AgencyReport], None] | None = None,
 ) -> list[RunSummary]:
     """Check every agency whose last run is older than `interval_minutes` (call it every minute or so)."""
-    config = config or settings.conformance
+    config = settings.conformance
     with unit_of_work(factory) as session:
         due = [
             agency.code
@@ -100,7 +98,7 @@ def run_due_checks(
         ]
     if not due:
         return []
-    return run_checks(factory, settings, due, trigger=trigger, config=config, on_done=on_done)
+    return run_checks(factory, settings, due, trigger=trigger, on_done=on_done)
 
 
 def all_checked_agencies(factory: sessionmaker[Session]) -> list[str]:
