@@ -192,15 +192,20 @@ def test_background_writer_batches_from_many_threads_into_one_chain(committed_da
     engine.dispose()
 
 
-def test_verify_log_command(committed_database: str, settings: Settings, signer, monkeypatch) -> None:
+def test_verify_log_command(
+    committed_database: str, settings: Settings, signer, monkeypatch, tmp_path: Path
+) -> None:
     from panjereh.cli import app as cli_app
+    from panjereh.exchange.witness import Witness
 
     engine = databases.migrated_engine(committed_database)
-    writer = LogWriter(make_sessionmaker(engine), signer, inline=True)
+    witness = Witness(tmp_path / "witness.jsonl", signer)
+    writer = LogWriter(make_sessionmaker(engine), signer, inline=True, witness=witness)
     for n in range(3):
         writer.submit(record(n))
     monkeypatch.setenv("PANJEREH_DATABASE_URL", committed_database)
     monkeypatch.setenv("PANJEREH_HOME", str(settings.home))
+    monkeypatch.setenv("PANJEREH_EXCHANGE_WITNESS_FILE", str(witness.path))
     get_settings.cache_clear()
     try:
         runner = CliRunner()

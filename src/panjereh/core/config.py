@@ -29,7 +29,15 @@ class ExchangeSettings(BaseSettings):
     log_queue_max: int = Field(default=100_000, ge=100)
     # Bodies are not stored unless configured; their SHA-256 digests always are.
     store_bodies: bool = False
+    # The unsealed window: the newest entries are sealed (and the seal witnessed) at least this often.
     seal_every_seconds: int = Field(default=60, ge=1)
+    # The witness file (default PANJEREH_HOME/witness/exchange-log.jsonl): seal heads outside the database.
+    witness_file: Path | None = None
+    # An RFC 3161 time-stamping authority for the witness file's heads; none: no time-stamps.
+    tsa_url: str | None = None
+    # The TSA's root certificate(s), PEM; unset: fetched from `<tsa_url>/certificate` once and pinned.
+    tsa_certificate: Path | None = None
+    timestamp_every_seconds: int = Field(default=300, ge=1)
     retention_days: int = Field(default=3650, ge=1)
     archive_dir: Path | None = None
     connect_timeout_ms: int = Field(default=1000, ge=1)

@@ -31,9 +31,14 @@ CHAIN_FIELDS = (
 )
 
 
+def canonical_time(value: datetime) -> str:
+    """A moment as the chain and the seals write it: UTC, microseconds, a Z."""
+    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
 def _canonical(value: Any) -> Any:
     if isinstance(value, datetime):
-        return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+        return canonical_time(value)
     if isinstance(value, float):
         return f"{value:.3f}"
     return value

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import typer
 from joserfc.jwk import ECKey
@@ -14,13 +16,46 @@ from panjereh.agencies import selectors as agency_selectors
 from panjereh.core.config import Settings
 from panjereh.core.db import settings_sessionmaker, unit_of_work, utcnow
 from panjereh.exchange import service
-from panjereh.exchange.messagelog import seal_head
+from panjereh.exchange.findings import Finding, VerifyReport
+from panjereh.exchange.messagelog import seal_and_witness
+from panjereh.exchange.mirror import append_mirror, compare_with_witness, fetch_heads
 from panjereh.exchange.retention import archive_before
 from panjereh.exchange.signing import load_signer
+from panjereh.exchange.timestamps import load_roots, roots_path, stamp_witness
 from panjereh.exchange.verify import verify_log
+from panjereh.exchange.witness import Witness, lines_of, witness_for
+from panjereh.exchange.witness_check import WitnessSource
 
 app = typer.Typer(help="The exchange: message log, grants and agency clients.", no_args_is_help=True)
 console = Console(stderr=True)
+
+
+def _witness(settings: Settings) -> Witness:
+    return witness_for(settings.home, settings.exchange.witness_file, load_signer(settings.home))
+
+
+def _print_report(report: VerifyReport, title: str) -> None:
+    for finding in report.findings:
+        console.print(f"[red]{finding.kind:9}[/red] seq {finding.seq}: {finding.detail}")
+    span = f"{report.first_seq}–{report.last_seq}" if report.checked else "empty"
+    status = "[green]intact[/green]" if report.ok else f"[red]{len(report.findings)} problem(s)[/red]"
+    console.print(
+        f"{title} {status}: {report.checked} entries ({span}), {report.archived_checked} archived "
+        f"in {report.archive_files} file(s), {report.seals_checked} seals checked"
+    )
+    unsealed = max(0, (report.last_seq or 0) - report.witnessed_through)
+    console.print(
+        f"witness: {report.witness_lines} lines, {report.witnessed_seals} seals, heads up to entry "
+        f"{report.witnessed_through} (unsealed after it: {unsealed}), "
+        f"{report.unwitnessed_seals} seal(s) not yet witnessed; {report.timestamps_checked} time-stamp(s) "
+        f"verified, lines up to {report.stamped_through} time-stamped"
+    )
+
+
+def _source(
+    settings: Settings, witness: Witness, lines: Iterable[dict[str, Any]], name: str
+) -> WitnessSource:
+    return WitnessSource(lines, name, load_roots(roots_path(settings, witness)))
 
 
 @app.command("verify-log")
@@ -29,32 +64,80 @@ def verify_log_command(
     archive_dir: Path = typer.Option(
         None, help="Archive folder (default: PANJEREH_EXCHANGE_ARCHIVE_DIR or $HOME/archive)."
     ),
+    witness_file: Path = typer.Option(
+        None, "--witness", help="Witness file (default: PANJEREH_EXCHANGE_WITNESS_FILE or $HOME/witness/…)."
+    ),
 ) -> None:
-    """Check the hash chain, its archive files and the signed seals; name every changed, removed or
-    reordered entry."""
+    """Check the hash chain, its archive files and the signed seals, and the database against the witness
+    file; name every changed, removed, reordered, rewritten or truncated entry."""
     settings: Settings = ctx.obj
     folder = archive_dir or settings.exchange.archive_dir or settings.home / "archive"
-    with unit_of_work(settings_sessionmaker(settings)) as session:
-        report = verify_log(session, load_signer(settings.home), archive_dir=folder)
-    for finding in report.findings:
-        console.print(f"[red]{finding.kind:9}[/red] seq {finding.seq}: {finding.detail}")
-    span = f"{report.first_seq}–{report.last_seq}" if report.checked else "empty"
-    status = "[green]intact[/green]" if report.ok else f"[red]{len(report.findings)} problem(s)[/red]"
-    console.print(
-        f"message log {status}: {report.checked} entries ({span}), {report.archived_checked} archived "
-        f"in {report.archive_files} file(s), {report.seals_checked} seals checked"
-    )
+    witness = _witness(settings)
+    path = witness_file or witness.path
+    source = _source(settings, witness, lines_of(path), path.name)
+    with unit_of_work(settings_sessionmaker(settings), writes=False) as session:
+        report = verify_log(session, load_signer(settings.home), archive_dir=folder, witness=source)
+        if not path.exists() and report.seals_checked:
+            report.findings.append(
+                Finding(
+                    0, "witness", f"no witness file at {path} ({report.seals_checked} seals in the database)"
+                )
+            )
+    _print_report(report, "message log")
     if not report.ok:
         raise typer.Exit(1)
 
 
+@app.command("check-mirror")
+def check_mirror_command(
+    ctx: typer.Context,
+    mirror: str = typer.Argument(
+        ..., help="A mirror of the heads: a file of witness lines, or the heads URL."
+    ),
+) -> None:
+    """Check a third party's mirror of the heads against the database and against the witness file."""
+    settings: Settings = ctx.obj
+    witness = _witness(settings)
+    if mirror.startswith(("http://", "https://")):
+        lines = list(fetch_heads(mirror))
+    else:
+        lines = list(lines_of(Path(mirror)))
+    source = _source(settings, witness, lines, "mirror")
+    with unit_of_work(settings_sessionmaker(settings), writes=False) as session:
+        report = verify_log(session, load_signer(settings.home), witness=source)
+    report.findings.extend(compare_with_witness(lines, witness))
+    _print_report(report, "message log against the mirror:")
+    if not report.ok:
+        raise typer.Exit(1)
+
+
+@app.command("mirror-heads")
+def mirror_heads_command(
+    url: str = typer.Argument(..., help="The heads endpoint, e.g. https://…/api/v1/exchange/log/heads."),
+    to: Path = typer.Argument(..., help="The mirror file (lines are appended after those it has)."),
+) -> None:
+    """Copy new witness lines from a platform's heads endpoint to a mirror file (what a third party runs)."""
+    have = sum(1 for _ in lines_of(to))
+    added = append_mirror(to, fetch_heads(url, after=have))
+    console.print(f"mirror {to}: {have + added} lines ({added} new)")
+
+
 @app.command("seal")
 def seal_command(ctx: typer.Context) -> None:
-    """Sign the chain head now (the writer also seals periodically)."""
+    """Sign the chain head now and witness it (the writer and a job also seal periodically)."""
     settings: Settings = ctx.obj
-    with unit_of_work(settings_sessionmaker(settings)) as session:
-        seal = seal_head(session, load_signer(settings.home))
+    seal = seal_and_witness(settings_sessionmaker(settings), load_signer(settings.home), _witness(settings))
     console.print(f"sealed at seq {seal.seq}" if seal else "nothing to seal")
+
+
+@app.command("timestamp")
+def timestamp_command(ctx: typer.Context) -> None:
+    """Get a time-stamp from the TSA over the newest witnessed head now (a job also does this)."""
+    settings: Settings = ctx.obj
+    if not settings.exchange.tsa_url:
+        console.print("no TSA configured (PANJEREH_EXCHANGE_TSA_URL)")
+        raise typer.Exit(1)
+    console.print("time-stamped" if stamp_witness(settings, _witness(settings)) else "nothing time-stamped")
 
 
 @app.command("archive")

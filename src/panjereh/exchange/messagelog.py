@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from contextlib import closing
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import cache
@@ -12,11 +13,15 @@ from sqlalchemy import Table, func, insert, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from panjereh.core.db import utcnow
+from panjereh.core.db import intend_to_write, utcnow
+from panjereh.core.logging import get_logger
 from panjereh.core.writer import BufferedWriter
 from panjereh.exchange.chain import GENESIS, entry_hash, seal_message
 from panjereh.exchange.models import LATENCY_BOUNDS_MS, InquiryStat, LedgerEntry, LogEntry, LogHead, LogSeal
 from panjereh.exchange.signing import LogSigner
+from panjereh.exchange.witness import Witness
+
+log = get_logger(__name__)
 
 SessionFactory = Callable[[], Session]
 _LOG_TABLE: Table = LogEntry.__table__  # type: ignore[assignment]
@@ -138,6 +143,7 @@ class LogWriter(BufferedWriter[LogRecord]):
         flush_ms: int = 50,
         queue_max: int = 100_000,
         seal_every_seconds: int = 60,
+        witness: Witness | None = None,
     ) -> None:
         super().__init__(
             session_factory,
@@ -151,6 +157,16 @@ class LogWriter(BufferedWriter[LogRecord]):
         self.signer = signer
         self.seal_every = timedelta(seconds=seal_every_seconds)
         self._last_seal: datetime | None = None
+        self.witness = witness
+        self._sealed = False
+
+    def write_batch(self, batch: list[LogRecord]) -> int:
+        """Write a batch in its own transaction; a seal it made is witnessed once committed."""
+        self._sealed = False
+        count = super().write_batch(batch)
+        if self._sealed and self.witness is not None:
+            witness_quietly(self.session_factory, self.witness)
+        return count
 
     def write(self, session: Session, batch: list[LogRecord]) -> int:
         """Append a batch: chain entries, ledger rows and stats, under the locked head."""
@@ -202,6 +218,7 @@ class LogWriter(BufferedWriter[LogRecord]):
             return
         add_seal(session, self.signer, seq, head_hash, now)
         self._last_seal = now
+        self._sealed = True
 
 
 def add_seal(session: Session, signer: LogSigner, seq: int, head_hash: str, at: datetime) -> LogSeal:
@@ -218,7 +235,8 @@ def seal_head(session: Session, signer: LogSigner) -> LogSeal | None:
 
     None when there is nothing new to sign: the log is empty, or the newest seal already covers the head.
     """
-    head = session.get(LogHead, 1)
+    # Under the head's lock, as the writer seals: seal ids then commit in order, which the witness needs.
+    head = session.scalars(select(LogHead).where(LogHead.id == 1).with_for_update()).one_or_none()
     if head is None or head.last_seq == head.anchor_seq:
         return None
     newest = session.execute(
@@ -227,3 +245,29 @@ def seal_head(session: Session, signer: LogSigner) -> LogSeal | None:
     if newest is not None and tuple(newest) == (head.last_seq, head.last_hash):
         return None
     return add_seal(session, signer, head.last_seq, head.last_hash, utcnow())
+
+
+def witness_quietly(session_factory: SessionFactory, witness: Witness) -> int:
+    """Append committed seals to the witness file; a failure is logged, not raised.
+
+    The seals are committed already, so the caller's work must not be undone or retried for this; the
+    seal job appends whatever was missed on its next run.
+    """
+    try:
+        with closing(session_factory()) as session:
+            return witness.witness_seals(session)
+    except Exception:
+        log.exception("exchange_witness_failed", path=str(witness.path))
+        return 0
+
+
+def seal_and_witness(session_factory: SessionFactory, signer: LogSigner, witness: Witness) -> LogSeal | None:
+    """Seal the head if it moved (one transaction), then witness every seal not yet in the witness file."""
+    with closing(session_factory()) as session, session.begin():
+        intend_to_write(session)
+        seal = seal_head(session, signer)
+        if seal is not None:
+            session.expunge(seal)
+    with closing(session_factory()) as session:
+        witness.witness_seals(session)
+    return seal

@@ -49,6 +49,7 @@ from panjereh.exchange.resilience import CircuitBreaker
 from panjereh.exchange.service import ANY_PURPOSE
 from panjereh.exchange.signing import load_signer
 from panjereh.exchange.subjects import normalize_subject
+from panjereh.exchange.witness import witness_for
 
 SessionFactory = Callable[[], Session]
 ROUTE_TTL_SECONDS = 5.0  # service descriptions may be seconds stale; grants never are (see grants.py)
@@ -254,14 +255,16 @@ class Exchange:
         # (a moving one keeps a timestamp per call) and, like the token bucket it replaced, allows a burst.
         self.limiter = Limiter(make_storage(), moving=False)
         inline = {"inline": True, "background": False}.get(self.config.log_mode)  # auto: None
+        signer = load_signer(settings.ensure_home())
         self.writer = LogWriter(
             session_factory,
-            load_signer(settings.ensure_home()),
+            signer,
             inline=inline,
             batch_size=self.config.log_batch_size,
             flush_ms=self.config.log_flush_ms,
             queue_max=self.config.log_queue_max,
             seal_every_seconds=self.config.seal_every_seconds,
+            witness=witness_for(settings.home, self.config.witness_file, signer),
         )
         self._routes: dict[str, tuple[Route, float]] = {}
         self._provider_headers = {"Authorization": f"Bearer {settings.registry_token}"}

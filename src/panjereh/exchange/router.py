@@ -3,14 +3,16 @@ signed-in citizen's own data-access ledger."""
 
 from __future__ import annotations
 
+import hashlib
+import json
 from datetime import datetime, timedelta
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Query, Request, Response
 
 from panjereh.agencies import selectors as agency_selectors
 from panjereh.core.db import utcnow
-from panjereh.core.deps import DbSession
+from panjereh.core.deps import AppSettings, DbSession
 from panjereh.core.schemas import shape_of
 from panjereh.exchange import selectors, service
 from panjereh.exchange.exceptions import GrantNotFound, GrantStateConflict
@@ -20,12 +22,15 @@ from panjereh.exchange.schemas import (
     DecisionIn,
     GrantIn,
     GrantOut,
+    HeadsOut,
     HealthOut,
     KeyIn,
     KeyOut,
     LedgerOut,
     ServiceOut,
 )
+from panjereh.exchange.signing import load_signer
+from panjereh.exchange.witness import FORMAT, witness_for
 from panjereh.identity.deps import CurrentCitizen
 
 router = APIRouter(prefix="/exchange", tags=["exchange"])
@@ -187,3 +192,52 @@ def my_data_api(
         offset=offset,
     )
     return [LedgerOut.model_validate(row) for row in rows]
+
+
+HEADS_PAGE_MAX = 1000
+
+
+@router.get(
+    "/log/heads",
+    response_model=HeadsOut,
+    summary="The message log's witnessed heads, for third parties to mirror (public, cacheable)",
+    responses={304: {"description": "Not modified (If-None-Match)"}},
+)
+def log_heads(
+    request: Request,
+    settings: AppSettings,
+    after: Annotated[int, Query(ge=0, le=2**53, description="Lines after this line number")] = 0,
+    limit: Annotated[int, Query(ge=1, le=HEADS_PAGE_MAX)] = 500,
+) -> Response:
+    """Lines `after`+1 … `after`+`limit` of the witness file as written; a full page never changes."""
+    signer = load_signer(settings.home)
+    witness = witness_for(settings.home, settings.exchange.witness_file, signer)
+    lines = list(witness.lines(after=after, limit=limit))
+    full = len(lines) == limit
+    page = HeadsOut(
+        format=FORMAT,
+        lines=lines,
+        next=str(request.url.include_query_params(after=after + limit, limit=limit)) if full else None,
+        keys=str(request.url_for("log_keys")),
+    )
+    body = page.model_dump_json().encode()
+    etag = '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
+    cache = (
+        "public, max-age=31536000, immutable"
+        if full
+        else f"public, max-age={min(settings.exchange.seal_every_seconds, 60)}"
+    )
+    headers = {"ETag": etag, "Cache-Control": cache}
+    if request.headers.get("if-none-match") == etag:
+        return Response(status_code=304, headers=headers)
+    return Response(body, media_type="application/json", headers=headers)
+
+
+@router.get("/log/keys", summary="The public keys that sign seals and witness lines (JWK Set)")
+def log_keys(settings: AppSettings) -> Response:
+    jwks = load_signer(settings.home).ring.jwks()
+    return Response(
+        json.dumps(jwks),
+        media_type="application/jwk-set+json",
+        headers={"Cache-Control": "public, max-age=300"},
+    )

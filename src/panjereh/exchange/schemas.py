@@ -121,3 +121,12 @@ class HealthOut(BaseModel):
     p95_ms: float
     p99_ms: float
     max_ms: float
+
+
+class HeadsOut(BaseModel):
+    """A page of the witness file's lines (format `panjereh-witness/1`, docs/protocols/message-log.md)."""
+
+    format: str
+    lines: list[dict[str, Any]]
+    next: str | None
+    keys: str

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -53,11 +54,19 @@ class LogSigner:
 
     def sign(self, message: bytes) -> tuple[str, str]:
         """The signing key's id and the signature (base64url, unpadded)."""
-        key = self.ring.active
+        return self._sign(self.ring.active, message)
+
+    @staticmethod
+    def _sign(key: OKPKey, message: bytes) -> tuple[str, str]:
         private = key.private_key
         if not isinstance(private, Ed25519PrivateKey):
             raise keys.KeyConfigurationError(f"seal key {key.kid} is not an Ed25519 private key")
         return str(key.kid), base64.urlsafe_b64encode(private.sign(message)).decode().rstrip("=")
+
+    def sign_naming_key(self, message_for: Callable[[str], bytes]) -> tuple[str, str]:
+        """Sign a message that names the signing key itself (built by `message_for(key_id)`)."""
+        key = self.ring.active
+        return self._sign(key, message_for(str(key.kid)))
 
     def knows(self, key_id: str) -> bool:
         """Whether the ring publishes this key."""

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -14,36 +13,14 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from panjereh.exchange.chain import CHAIN_FIELDS, GENESIS, digest, entry_hash, seal_message
+from panjereh.exchange.findings import Finding, VerifyReport
 from panjereh.exchange.models import LogEntry, LogHead, LogSeal
 from panjereh.exchange.signing import LogSigner
+from panjereh.exchange.witness_check import WitnessSource, check_witness
+
+__all__ = ["Finding", "VerifyReport", "verify_log"]
 
 ARCHIVE_FILE = re.compile(r"exchange-log-(\d{12})-(\d{12})\.jsonl")
-
-
-@dataclass(frozen=True)
-class Finding:
-    """One thing wrong with the log: `kind` is changed, removed, reordered, seal or head."""
-
-    seq: int
-    kind: str
-    detail: str
-
-
-@dataclass
-class VerifyReport:
-    """What verification found."""
-
-    checked: int = 0
-    first_seq: int | None = None
-    last_seq: int | None = None
-    seals_checked: int = 0
-    archive_files: int = 0
-    archived_checked: int = 0
-    findings: list[Finding] = field(default_factory=list)
-
-    @property
-    def ok(self) -> bool:
-        return not self.findings
 
 
 def _fields(row: LogEntry) -> dict[str, Any]:
@@ -51,13 +28,22 @@ def _fields(row: LogEntry) -> dict[str, Any]:
 
 
 def verify_log(
-    session: Session, signer: LogSigner, batch: int = 2000, *, archive_dir: Path | None = None
+    session: Session,
+    signer: LogSigner,
+    batch: int = 2000,
+    *,
+    archive_dir: Path | None = None,
+    witness: WitnessSource | None = None,
 ) -> VerifyReport:
     """Recompute every hash and link, compare with the head and the signed seals.
 
     With `archive_dir`, the archived part of the chain (entries up to the head's anchor) is checked too:
     each archived entry's hash and link, the files' continuity from the first entry to the anchor the
     table starts after, and the seals over archived entries. Without it, the archived part is not read.
+
+    With `witness` (the witness file, or a mirror of it), the database is held to the heads witnessed
+    outside it: a deleted seal, a log cut short, or a chain rewritten and recomputed up to a witnessed
+    head is found even when the database agrees with itself.
     """
     report = VerifyReport()
     head = session.get(LogHead, 1)
@@ -128,6 +114,8 @@ def verify_log(
         report.findings.append(Finding(0, "head", "the chain head is missing"))
     archived = _verify_archive(archive_dir, head, report) if archive_dir is not None and head else None
     _verify_seals(session, signer, anchor_seq, report, archived)
+    if witness is not None:
+        check_witness(session, signer, witness, report, archived)
     report.findings.sort(key=lambda finding: (finding.seq, finding.kind))
     return report
 

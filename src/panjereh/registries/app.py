@@ -7,7 +7,7 @@ from typing import Any
 from fastapi import APIRouter, Depends, FastAPI
 
 from panjereh.core.publications import RegistryRecord
-from panjereh.registries import legacy_systems
+from panjereh.registries import legacy_systems, tsa
 from panjereh.registries.apis import civil_registry, inquiries, post, shahkar
 from panjereh.registries.events import EventFeed
 from panjereh.registries.faults import FaultBoard, FaultMiddleware, FaultSpec
@@ -132,4 +132,5 @@ def create_app(
     for entry in catalog:
         root.mount(entry.prefix, registry_app(entry, ctx))
     root.mount("/legacy", legacy_systems.create_app(token))  # subsidiaries' own systems (connection standard)
+    root.mount("/tsa", tsa.create_app(seed, clock))  # a time-stamping authority (RFC 3161)
     return root
