@@ -134,6 +134,8 @@ def demo(ctx: typer.Context) -> None:
     seed(ctx, "demo")
     # The portal runs the jobs itself: requests processed, login codes in the outbox at their commit.
     os.environ.setdefault("PANJEREH_INPROCESS_WORKER", "true")
+    # The message log's heads are time-stamped by the registries' simulated TSA (RFC 3161).
+    os.environ.setdefault("PANJEREH_EXCHANGE_TSA_URL", f"{settings.registries_url}/tsa/")
     get_settings.cache_clear()
     # `kill` (SIGTERM) must stop the registries too. Uvicorn shuts down on SIGTERM and then raises it
     # again; Python's default action would end the process before `_registries_process` cleans up.

@@ -322,3 +322,34 @@ def test_a_line_is_one_json_object_naming_its_key(witnessed: Session, witness: W
         "sig",
     }
     assert line["prev"] == "0" * 64 and line["at"].endswith("Z")
+
+
+def test_check_mirror_command_finds_a_witness_file_cut_short(
+    committed_database: str, settings: Settings, signer, tmp_path: Path, monkeypatch
+) -> None:
+    from panjereh.cli import app as cli_app
+
+    engine = databases.migrated_engine(committed_database)
+    factory = make_sessionmaker(engine)
+    witness = Witness(tmp_path / "witness.jsonl", signer)
+    writer = LogWriter(factory, signer, inline=True, seal_every_seconds=3600, witness=witness)
+    for n in range(3):
+        writer.submit(record(n))
+        seal_and_witness(factory, signer, witness)
+    mirror = tmp_path / "mirror.jsonl"
+    mirror.write_bytes(witness.path.read_bytes())
+    monkeypatch.setenv("PANJEREH_DATABASE_URL", committed_database)
+    monkeypatch.setenv("PANJEREH_HOME", str(settings.home))
+    monkeypatch.setenv("PANJEREH_EXCHANGE_WITNESS_FILE", str(witness.path))
+    get_settings.cache_clear()
+    try:
+        runner = CliRunner()
+        same = runner.invoke(cli_app, ["exchange", "check-mirror", str(mirror)])
+        assert same.exit_code == 0, same.output
+        first = witness.path.read_bytes().splitlines(keepends=True)[0]
+        witness.path.write_bytes(first)
+        cut = runner.invoke(cli_app, ["exchange", "check-mirror", str(mirror)])
+        assert cut.exit_code == 1 and "lacks 2 line(s)" in " ".join(cut.output.split())
+    finally:
+        get_settings.cache_clear()
+        engine.dispose()
