@@ -353,3 +353,29 @@ def test_check_mirror_command_finds_a_witness_file_cut_short(
     finally:
         get_settings.cache_clear()
         engine.dispose()
+
+
+def test_witnessed_heads_in_the_archive_are_held_to_the_archive_files(
+    db: Session, session_factory: sessionmaker[Session], signer, witness: Witness, tmp_path: Path
+) -> None:
+    from datetime import timedelta
+
+    from panjereh.core.db import utcnow
+    from panjereh.exchange.retention import archive_before
+
+    writer = LogWriter(session_factory, signer, inline=True, seal_every_seconds=3600, witness=witness)
+    for n in range(4):
+        writer.submit(record(n, minutes_ago=60 * 24 * 400))
+    seal_and_witness(session_factory, signer, witness)
+    writer.submit(record(10))
+    seal_and_witness(session_factory, signer, witness)
+    folder = tmp_path / "archive"
+    assert archive_before(db, utcnow() - timedelta(days=365), folder) == 4
+    report = verify_log(db, signer, archive_dir=folder, witness=WitnessSource(witness.lines()))
+    assert report.ok, report.findings
+    [path] = folder.glob("exchange-log-*.jsonl")
+    archived = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+    archived[-1]["entry_hash"] = "d" * 64  # the witnessed head at the archive's end, replaced
+    path.write_text("".join(json.dumps(line) + "\n" for line in archived), encoding="utf-8")
+    findings = verify_log(db, signer, archive_dir=folder, witness=WitnessSource(witness.lines())).findings
+    assert (archived[-1]["seq"], "rewritten") in {(f.seq, f.kind) for f in findings}

@@ -33,15 +33,34 @@ class WitnessSource:
     roots: list[x509.Certificate] | None = None
 
 
+BATCH = 500
+
+
+@dataclass(frozen=True)
+class _SealLine:
+    n: int
+    seal_id: int
+    seq: int
+    head: str
+    signature: str
+
+
 def _time(text: str) -> datetime:
     return datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
 
 
 class _Check:
     def __init__(
-        self, session: Session, signer: LogSigner, source: WitnessSource, report: VerifyReport
+        self,
+        session: Session,
+        signer: LogSigner,
+        source: WitnessSource,
+        report: VerifyReport,
+        archived: dict[int, str] | None,
     ) -> None:
         self.session, self.signer, self.source, self.report = session, signer, source, report
+        self.archived = archived
+        self.pending: list[_SealLine] = []
         head = session.get(LogHead, 1)
         self.last_seq = head.last_seq if head else 0
         self.anchor_seq = head.anchor_seq if head else 0
@@ -51,7 +70,7 @@ class _Check:
     def finding(self, seq: int, kind: str, detail: str) -> None:
         self.report.findings.append(Finding(seq, kind, detail))
 
-    def run(self, archived: dict[int, str] | None) -> None:
+    def run(self) -> None:
         expected_n, prev = 1, GENESIS
         name = self.source.name
         for line in self.source.lines:
@@ -72,20 +91,20 @@ class _Check:
                 continue
             try:
                 if line.get("kind") == "seal":
-                    self.seal_line(n, line, archived)
+                    self.seal_line(n, line)
                 elif line.get("kind") == "timestamp":
                     self.timestamp_line(n, line)
                 else:
                     self.finding(0, "witness", f"{name} line {n} is of an unknown kind")
             except (KeyError, TypeError, ValueError):
                 self.finding(0, "witness", f"{name} line {n} lacks a field or has a malformed one")
+        self.compare_pending()
         self.report.unwitnessed_seals = (
             self.session.scalar(select(func.count()).select_from(LogSeal).where(LogSeal.id > self.last_seal))
             or 0
         )
 
-    def seal_line(self, n: int, line: dict[str, Any], archived: dict[int, str] | None) -> None:
-        name = self.source.name
+    def seal_line(self, n: int, line: dict[str, Any]) -> None:
         seal_id, seq, head_hash = int(line["seal"]), int(line["seq"]), str(line["head"])
         self.report.witnessed_seals += 1
         self.last_seal = max(self.last_seal, seal_id)
@@ -93,25 +112,49 @@ class _Check:
         if not self.signer.verify(
             str(line["seal_key"]), seal_message(seq, head_hash, _time(line["at"])), str(line["seal_sig"])
         ):
-            self.finding(seq, "witness", f"{name} line {n} carries a seal signature that is not valid")
+            self.finding(
+                seq, "witness", f"{self.source.name} line {n} carries a seal signature that is not valid"
+            )
             return
-        where = f"the head {name} line {n} saw (seal {seal_id})"
-        if seq > self.last_seq:
-            self.finding(seq, "truncated", f"the log ends at entry {self.last_seq}, before {where} at {seq}")
-        elif seq <= self.anchor_seq:
-            if archived is not None and seq in archived and archived[seq] != head_hash:
-                self.finding(seq, "rewritten", f"archived entry {seq} is not {where}")
-        else:
-            stored = self.session.scalar(select(LogEntry.entry_hash).where(LogEntry.seq == seq))
-            if stored is None:
+        self.pending.append(_SealLine(n, seal_id, seq, head_hash, str(line["seal_sig"])))
+        if len(self.pending) >= BATCH:
+            self.compare_pending()
+
+    def compare_pending(self) -> None:
+        """Hold a batch of witnessed seals to the database: two queries a batch, not two a line."""
+        batch, self.pending = self.pending, []
+        if not batch:
+            return
+        seqs = [item.seq for item in batch if self.anchor_seq < item.seq <= self.last_seq]
+        query = select(LogEntry.seq, LogEntry.entry_hash).where(LogEntry.seq.in_(seqs))
+        stored = {seq: entry_hash for seq, entry_hash in self.session.execute(query)}
+        seals = {
+            row.id: row
+            for row in self.session.scalars(
+                select(LogSeal).where(LogSeal.id.in_([item.seal_id for item in batch]))
+            )
+        }
+        name = self.source.name
+        for item in batch:
+            seq, where = item.seq, f"the head {name} line {item.n} saw (seal {item.seal_id})"
+            if seq > self.last_seq:
+                self.finding(
+                    seq, "truncated", f"the log ends at entry {self.last_seq}, before {where} at {seq}"
+                )
+            elif seq <= self.anchor_seq:
+                if self.archived is not None and self.archived.get(seq, item.head) != item.head:
+                    self.finding(seq, "rewritten", f"archived entry {seq} is not {where}")
+            elif seq not in stored:
                 self.finding(seq, "removed", f"entry {seq}, {where}, is gone")
-            elif stored != head_hash:
+            elif stored[seq] != item.head:
                 self.finding(seq, "rewritten", f"entry {seq} is not {where}: the chain to it was rewritten")
-        seal = self.session.get(LogSeal, seal_id)
-        if seal is None:
-            self.finding(seq, "seal", f"seal {seal_id}, witnessed in {name} line {n}, was deleted")
-        elif (seal.seq, seal.head_hash, seal.signature) != (seq, head_hash, line["seal_sig"]):
-            self.finding(seq, "seal", f"seal {seal_id} differs from {name} line {n}")
+            seal = seals.get(item.seal_id)
+            if seal is None:
+                self.finding(
+                    seq, "seal", f"seal {item.seal_id}, witnessed in {name} line {item.n}, was deleted"
+                )
+            elif (seal.seq, seal.head_hash, seal.signature) != (seq, item.head, item.signature):
+                self.finding(seq, "seal", f"seal {item.seal_id} differs from {name} line {item.n}")
 
     def timestamp_line(self, n: int, line: dict[str, Any]) -> None:
         name = self.source.name
@@ -140,4 +183,4 @@ def check_witness(
     archived: dict[int, str] | None = None,
 ) -> None:
     """Add to `report` what the witness lines show about the database (and about the lines themselves)."""
-    _Check(session, signer, source, report).run(archived)
+    _Check(session, signer, source, report, archived).run()
