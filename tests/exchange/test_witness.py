@@ -379,3 +379,39 @@ def test_witnessed_heads_in_the_archive_are_held_to_the_archive_files(
     path.write_text("".join(json.dumps(line) + "\n" for line in archived), encoding="utf-8")
     findings = verify_log(db, signer, archive_dir=folder, witness=WitnessSource(witness.lines())).findings
     assert (archived[-1]["seq"], "rewritten") in {(f.seq, f.kind) for f in findings}
+
+
+def test_a_seal_row_copied_under_a_higher_id_cannot_stop_the_witness(
+    witnessed: Session, session_factory: sessionmaker[Session], signer, witness: Witness
+) -> None:
+    newest = witnessed.scalars(select(LogSeal).order_by(LogSeal.id.desc())).first()
+    assert newest is not None
+    copy = LogSeal(
+        id=10**6,
+        seq=newest.seq,
+        head_hash=newest.head_hash,
+        sealed_at=newest.sealed_at,
+        key_id=newest.key_id,
+        signature=newest.signature,
+    )
+    witnessed.add(copy)
+    forged = LogSeal(
+        id=10**6 + 1,
+        seq=newest.seq + 1,
+        head_hash="c" * 64,
+        sealed_at=newest.sealed_at,
+        key_id=newest.key_id,
+        signature=newest.signature,
+    )
+    witnessed.add(forged)
+    witnessed.commit()
+    lines_before = len(list(witness.lines()))
+    assert (
+        witness.witness_seals(witnessed) == 0
+    )  # the copy is a head already witnessed; the forgery is unsigned
+    LogWriter(session_factory, signer, inline=True, seal_every_seconds=3600, witness=witness).submit(
+        record(77)
+    )
+    assert seal_and_witness(session_factory, signer, witness) is not None
+    lines = list(witness.lines())
+    assert len(lines) == lines_before + 1 and lines[-1]["seq"] == _seqs(witnessed)[-1]

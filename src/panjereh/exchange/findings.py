@@ -29,7 +29,7 @@ class VerifyReport:
     witness_lines: int = 0
     witnessed_seals: int = 0
     witnessed_through: int = 0  # the newest head the witness saw (entries after it: the unsealed window)
-    unwitnessed_seals: int = 0  # seals in the database newer than the witness's newest (not yet appended)
+    unwitnessed_seals: int = 0  # seals in the database over heads newer than the newest witnessed
     timestamps_checked: int = 0
     stamped_through: int = 0  # the newest witness line a verified time-stamp covers
 

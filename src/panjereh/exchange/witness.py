@@ -60,8 +60,8 @@ class Tail:
 
     n: int = 0  # the last line's number (0: the file is empty)
     prev: str = GENESIS  # the last line's hash
-    last_seal: int = 0  # the newest witnessed seal id
-    last_seal_line: int = 0  # the line that witnessed it
+    last_seq: int = 0  # the newest witnessed head's entry number
+    last_seal_line: int = 0  # the line that witnessed it (0: no seal line yet)
     # The newest line a time-stamp covers, read back to the newest seal line only: 0 when no time-stamp
     # came after that seal (whatever came before), which is all an append needs to know.
     stamped_line: int = 0
@@ -72,7 +72,7 @@ def _parse_tail(data: bytes, *, partial_first: bool) -> Tail:
     lines = data.split(b"\n")
     if partial_first:
         lines = lines[1:]
-    n, prev, last_seal, last_seal_line, stamped = 0, GENESIS, 0, 0, 0
+    n, prev, last_seq, last_seal_line, stamped = 0, GENESIS, 0, 0, 0
     body: dict[str, Any] | None = None
     for raw in reversed([line for line in lines if line.strip()]):
         try:
@@ -81,13 +81,13 @@ def _parse_tail(data: bytes, *, partial_first: bool) -> Tail:
             continue
         if not n:
             n, prev = int(line["n"]), line_hash(line)
-        if line.get("kind") == "seal" and not last_seal:
-            last_seal, last_seal_line, body = int(line["seal"]), int(line["n"]), line
+        if line.get("kind") == "seal" and not last_seal_line:
+            last_seq, last_seal_line, body = int(line["seq"]), int(line["n"]), line
         if line.get("kind") == "timestamp" and not stamped:
             stamped = int(line["covers"])
-        if last_seal:
+        if last_seal_line:
             break
-    return Tail(n, prev, last_seal, last_seal_line, stamped, body)
+    return Tail(n, prev, last_seq, last_seal_line, stamped, body)
 
 
 def _read_tail(fd: int) -> Tail:
@@ -99,7 +99,7 @@ def _read_tail(fd: int) -> Tail:
     while True:
         start = max(0, size - chunk)
         tail = _parse_tail(os.pread(fd, size - start, start), partial_first=start > 0)
-        if start == 0 or tail.last_seal:
+        if start == 0 or tail.last_seal_line:
             return tail
         chunk *= 4
 
@@ -158,26 +158,30 @@ class Witness:
             os.close(fd)
 
     def witness_seals(self, session: Session) -> int:
-        """Append every committed seal newer than the newest witnessed one, in order; returns how many.
+        """Append every committed seal over a head newer than the newest witnessed one; returns how many.
 
         Call it after the seals' transaction has committed: a line for a seal that was then rolled back
-        would name a head the log never had. Seals are made under the head's lock, so their ids commit
-        in order and "newer than the newest witnessed" leaves no gap.
+        would name a head the log never had. Seals are made under the head's lock, each over a later
+        head than the one before, so they commit in the order of their `seq`, and "newer than the newest
+        witnessed head" leaves none out. Going by `seq` rather than by row id also means a seal row
+        copied under a higher id by someone who can write the database is not witnessed twice, nor can it
+        hide the real seals after it; a seal whose signature does not verify is not witnessed at all.
         """
         with self._locked() as fd:
             tail = _read_tail(fd)
             seals = session.scalars(
-                select(LogSeal).where(LogSeal.id > tail.last_seal).order_by(LogSeal.id)
+                select(LogSeal).where(LogSeal.seq > tail.last_seq).order_by(LogSeal.seq, LogSeal.id)
             ).all()
-            valid = [
-                seal
-                for seal in seals
+            chosen: list[LogSeal] = []
+            for seal in seals:
+                if chosen and seal.seq == chosen[-1].seq:
+                    continue
                 if self.signer.verify(
                     seal.key_id, seal_message(seal.seq, seal.head_hash, seal.sealed_at), seal.signature
-                )
-            ]
-            self._append(fd, tail, [seal_line(seal) for seal in valid])
-        return len(valid)
+                ):
+                    chosen.append(seal)
+            self._append(fd, tail, [seal_line(seal) for seal in chosen])
+        return len(chosen)
 
     def add_timestamp(self, covers: dict[str, Any], tsa: str, token: str) -> None:
         """Append a time-stamp token (base64 DER TimeStampResp) over the line `covers`."""

@@ -65,7 +65,6 @@ class _Check:
         self.last_seq = head.last_seq if head else 0
         self.anchor_seq = head.anchor_seq if head else 0
         self.hashes: dict[int, str] = {}
-        self.last_seal = 0
 
     def finding(self, seq: int, kind: str, detail: str) -> None:
         self.report.findings.append(Finding(seq, kind, detail))
@@ -100,14 +99,15 @@ class _Check:
                 self.finding(0, "witness", f"{name} line {n} lacks a field or has a malformed one")
         self.compare_pending()
         self.report.unwitnessed_seals = (
-            self.session.scalar(select(func.count()).select_from(LogSeal).where(LogSeal.id > self.last_seal))
+            self.session.scalar(
+                select(func.count()).select_from(LogSeal).where(LogSeal.seq > self.report.witnessed_through)
+            )
             or 0
         )
 
     def seal_line(self, n: int, line: dict[str, Any]) -> None:
         seal_id, seq, head_hash = int(line["seal"]), int(line["seq"]), str(line["head"])
         self.report.witnessed_seals += 1
-        self.last_seal = max(self.last_seal, seal_id)
         self.report.witnessed_through = max(self.report.witnessed_through, seq)
         if not self.signer.verify(
             str(line["seal_key"]), seal_message(seq, head_hash, _time(line["at"])), str(line["seal_sig"])
