@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 import hashlib
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from cryptography.exceptions import InvalidSignature
@@ -47,10 +47,17 @@ class LogSigner:
     """Signs seals over the chain head with the ring's active key and verifies them with the key they name."""
 
     home: Path
+    # A ring read once (`pinned`), for checking many signatures in a row; unset, each use reads the ring
+    # afresh, so a rotation is seen at once.
+    fixed_ring: keys.KeyRing[OKPKey] | None = field(default=None, compare=False, repr=False)
 
     @property
     def ring(self) -> keys.KeyRing[OKPKey]:
-        return keys.load(POLICY, self.home)
+        return self.fixed_ring if self.fixed_ring is not None else keys.load(POLICY, self.home)
+
+    def pinned(self) -> LogSigner:
+        """This signer over the ring as it is now, read once (verify-log checks thousands of signatures)."""
+        return LogSigner(self.home, self.ring)
 
     def sign(self, message: bytes) -> tuple[str, str]:
         """The signing key's id and the signature (base64url, unpadded)."""

@@ -46,6 +46,7 @@ def verify_log(
     head is found even when the database agrees with itself.
     """
     report = VerifyReport()
+    signer = signer.pinned()
     head = session.get(LogHead, 1)
     anchor_seq = head.anchor_seq if head else 0
     expected_prev = head.anchor_hash if head else GENESIS

@@ -131,6 +131,7 @@ class Witness:
     def _append(self, fd: int, tail: Tail, lines: list[dict[str, Any]]) -> Tail:
         n, prev = tail.n, tail.prev
         data = bytearray()
+        signer = self.signer.pinned()
         for body in lines:
             n += 1
             unsigned: dict[str, Any] = {**body, "n": n, "prev": prev}
@@ -138,7 +139,7 @@ class Witness:
             def message(key_id: str, unsigned: dict[str, Any] = unsigned) -> bytes:
                 return signed_bytes({**unsigned, "key": key_id})
 
-            key_id, signature = self.signer.sign_naming_key(message)
+            key_id, signature = signer.sign_naming_key(message)
             line = {**unsigned, "key": key_id, "sig": signature}
             data += canonical(line) + b"\n"
             prev = line_hash(line)
@@ -173,10 +174,11 @@ class Witness:
                 select(LogSeal).where(LogSeal.seq > tail.last_seq).order_by(LogSeal.seq, LogSeal.id)
             ).all()
             chosen: list[LogSeal] = []
+            signer = self.signer.pinned()
             for seal in seals:
                 if chosen and seal.seq == chosen[-1].seq:
                     continue
-                if self.signer.verify(
+                if signer.verify(
                     seal.key_id, seal_message(seal.seq, seal.head_hash, seal.sealed_at), seal.signature
                 ):
                     chosen.append(seal)
