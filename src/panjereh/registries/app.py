@@ -7,7 +7,7 @@ from typing import Any
 from fastapi import APIRouter, Depends, FastAPI
 
 from panjereh.core.publications import RegistryRecord
-from panjereh.registries import legacy_systems, tsa
+from panjereh.registries import legacy_systems
 from panjereh.registries.apis import civil_registry, inquiries, post, shahkar
 from panjereh.registries.events import EventFeed
 from panjereh.registries.faults import FaultBoard, FaultMiddleware, FaultSpec
@@ -30,6 +30,26 @@ ROUTERS: dict[str, list[RouterFactory]] = {
 
 def _utc_now() -> datetime:
     return datetime.now(UTC)
+
+
+def _tsa_app(seed: int, clock: Callable[[], datetime]) -> Any:
+    # Imported when first asked: its X.509 and ASN.1 modules would add a second to every start-up.
+    from panjereh.registries import tsa
+
+    return tsa.create_app(seed, clock)
+
+
+class _LazyApp:
+    """An ASGI app built on its first request (mounted sub-apps get no lifespan events)."""
+
+    def __init__(self, factory: Callable[[], Any]) -> None:
+        self.factory = factory
+        self.app: Any = None
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if self.app is None:
+            self.app = self.factory()
+        await self.app(scope, receive, send)
 
 
 def registry_app(entry: RegistryRecord, ctx: Context) -> FastAPI:
@@ -132,5 +152,5 @@ def create_app(
     for entry in catalog:
         root.mount(entry.prefix, registry_app(entry, ctx))
     root.mount("/legacy", legacy_systems.create_app(token))  # subsidiaries' own systems (connection standard)
-    root.mount("/tsa", tsa.create_app(seed, clock))  # a time-stamping authority (RFC 3161)
+    root.mount("/tsa", _LazyApp(lambda: _tsa_app(seed, clock)))  # a time-stamping authority (RFC 3161)
     return root
