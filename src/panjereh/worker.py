@@ -19,9 +19,10 @@ from panjereh.jobs import Worker
 from panjereh.jobs.periodic import ensure_periodic
 from panjereh.notify import providers as notify_providers
 from panjereh.notify import tasks as notify_tasks
+from panjereh.oidc import tasks as oidc_tasks
 
 # Every domain's jobs and periodic jobs, registered by importing its `tasks` module: what a worker runs.
-TASK_MODULES = (analytics_tasks, conformance_tasks, delivery_tasks, exchange_tasks, notify_tasks)
+TASK_MODULES = (analytics_tasks, conformance_tasks, delivery_tasks, exchange_tasks, notify_tasks, oidc_tasks)
 INPROCESS_CONCURRENCY = 16  # jobs the web process's own worker runs at once (the app sizes its pool for it)
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import re
 import time
+from datetime import timedelta
 from typing import Any
 
 from fastapi.testclient import TestClient
@@ -406,22 +407,30 @@ def test_logout_to_an_unregistered_uri_does_not_redirect_there(
     assert response.headers["location"] == "/"
 
 
-def test_key_rotation_keeps_old_keys_for_verification(
+def test_key_rotation_publishes_the_new_key_before_it_signs_and_keeps_old_keys(
     client: TestClient, seeded: Session, settings: Settings
 ) -> None:
     secret = register(seeded)
     code, verifier, _ = _code(client, settings)
     old_token = _token(client, secret, code, verifier).json()["id_token"]
-    oidc_keys.rotate(settings)
-    published = client.get("/oauth2/jwks").json()["keys"]
-    assert len(published) == 2
-    jwt.decode(old_token, jwk.KeySet.import_key_set({"keys": published}))
+    old_kid = jwt.decode(old_token, _jwks(client)).header["kid"]
+    ring = oidc_keys.rotate(settings)  # as `panjereh oidc keys rotate`: published now, signs later
+    published = client.get("/oauth2/jwks")
+    assert len(published.json()["keys"]) == 2
+    assert ring.entries[0].key.kid in {key["kid"] for key in published.json()["keys"]}
+    # Relying parties may hold the JWKS for max-age: the new key signs only after that much time.
+    max_age = int(published.headers["cache-control"].split("max-age=")[1])
+    signs_from, created_at = ring.entries[0].signs_from, ring.entries[0].created_at
+    assert signs_from is not None and created_at is not None
+    assert signs_from - created_at > timedelta(seconds=max_age - 1)
+    code, verifier, _ = _code(client, settings)
+    meanwhile = _token(client, secret, code, verifier).json()["id_token"]
+    assert jwt.decode(meanwhile, _jwks(client)).header["kid"] == old_kid
+    oidc_keys.rotate(settings, publish_ahead=None)  # a compromised key: the new one signs at once
     code, verifier, _ = _code(client, settings)
     new_token = _token(client, secret, code, verifier).json()["id_token"]
-    assert (
-        jwt.decode(new_token, _jwks(client)).header["kid"]
-        != jwt.decode(old_token, _jwks(client)).header["kid"]
-    )
+    assert jwt.decode(new_token, _jwks(client)).header["kid"] != old_kid
+    jwt.decode(old_token, _jwks(client))  # the retired key still verifies what it signed
 
 
 def test_discovery_document(client: TestClient) -> None:
@@ -430,6 +439,7 @@ def test_discovery_document(client: TestClient) -> None:
         "client_secret_basic",
         "client_secret_post",
         "private_key_jwt",
+        "none",
     ]
     assert metadata["response_types_supported"] == ["code"]
     assert "pairwise" in metadata["subject_types_supported"]

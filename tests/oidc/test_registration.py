@@ -101,8 +101,70 @@ def test_cli_adds_lists_and_rotates(tmp_path: Path, monkeypatch: pytest.MonkeyPa
         listed = runner.invoke(cli_app, ["oidc", "client", "list"])
         assert "my.tax" in listed.output
         assert runner.invoke(cli_app, ["oidc", "keys", "rotate"]).exit_code == 0
-        assert runner.invoke(cli_app, ["oidc", "keys", "rotate"]).exit_code == 0
+        assert runner.invoke(cli_app, ["oidc", "keys", "rotate", "--now"]).exit_code == 0
         keys_out = runner.invoke(cli_app, ["oidc", "keys", "list"]).output
         assert keys_out.count("active") == 1 and keys_out.count("retired") == 1
+    finally:
+        get_settings.cache_clear()
+
+
+def test_cli_mistakes_are_one_line_and_exit_2(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from panjereh import migrations
+    from panjereh.core.config import get_settings
+    from panjereh.core.db import make_engine
+
+    url = f"sqlite:///{tmp_path}/cli.sqlite3"
+    migrations.upgrade(make_engine(url))
+    monkeypatch.setenv("PANJEREH_DATABASE_URL", url)
+    monkeypatch.setenv("PANJEREH_HOME", str(tmp_path))
+    get_settings.cache_clear()
+    add = ["oidc", "client", "add", "my.tax", "--name-fa", "مالیات من", "--redirect-uri"]
+    not_json = tmp_path / "jwks.json"
+    not_json.write_text("{not json")
+    try:
+        runner = CliRunner()
+        mistakes = [
+            [*add, "https://*.example/cb"],  # a wildcard is not a literal URI
+            [*add, "http://tax.example.ir/cb"],
+            [
+                *add,
+                "https://tax.example.ir/cb",
+                "--auth-method",
+                "private_key_jwt",
+                "--jwks-file",
+                str(not_json),
+            ],
+            [*add, "https://tax.example.ir/cb", "--public"],  # a public client must be a native app
+            ["oidc", "client", "disable", "no.such.client"],
+        ]
+        for args in mistakes:
+            result = runner.invoke(cli_app, args)
+            assert result.exit_code == 2, (args, result.output)
+            lines = result.output.strip().splitlines()
+            assert len(lines) == 1 and lines[0].startswith("error: "), (args, result.output)
+            assert "Traceback" not in result.output
+        assert runner.invoke(cli_app, [*add, "https://tax.example.ir/cb"]).exit_code == 0
+        again = runner.invoke(cli_app, [*add, "https://tax.example.ir/cb"])
+        assert again.exit_code == 2 and again.output.startswith("error: ")
+        native = runner.invoke(
+            cli_app,
+            [
+                *add[:3],
+                "tax.mobile",
+                *add[4:],
+                "http://127.0.0.1/cb",
+                "--application-type",
+                "native",
+                "--public",
+            ],
+        )
+        assert native.exit_code == 0, native.output
+        assert "client_secret" not in json.loads(native.output)
+        # A rotation publishes first: the new key is listed as published, the old one still signs.
+        runner.invoke(cli_app, ["oidc", "keys", "list"])
+        rotated = runner.invoke(cli_app, ["oidc", "keys", "rotate"])
+        assert rotated.exit_code == 0 and "published key" in rotated.output
+        listed = runner.invoke(cli_app, ["oidc", "keys", "list"]).output
+        assert listed.count("active") == 1 and listed.count("published (signs from") == 1
     finally:
         get_settings.cache_clear()

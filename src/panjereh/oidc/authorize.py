@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import secrets
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import TYPE_CHECKING
@@ -41,6 +42,7 @@ class AuthorizationRequest:
     max_age: int | None = None
     acr_values: list[str] = field(default_factory=list)
     login_hint: str | None = None
+    response_mode: str = "query"
 
     @property
     def scope(self) -> str:
@@ -56,24 +58,47 @@ class AuthorizationRequest:
         return max([level for level in named if level] or [levels.LEVEL_SMS])
 
 
-def validate(session: Session, params: dict[str, str]) -> AuthorizationRequest:
-    """Validate; `InvalidClientRequest` when no safe redirect exists, else `RedirectError`."""
+RESPONSE_MODES = ("query", "form_post")  # OAuth 2.0 Multiple Response Types §2.1, Form Post Response Mode
+
+
+def validate(
+    session: Session, params: dict[str, str], duplicated: Collection[str] = ()
+) -> AuthorizationRequest:
+    """Validate; `InvalidClientRequest` when no safe redirect exists, else `RedirectError`.
+
+    `duplicated` names the parameters the request carried more than once (RFC 6749 §3.1: none may be).
+    """
+    if {"client_id", "redirect_uri"} & set(duplicated):
+        raise InvalidClientRequest(
+            "client_id and redirect_uri must be sent once", "شناسهٔ برنامه و نشانی بازگشت باید یک بار بیایند"
+        )
     client = clients.get_client(session, params.get("client_id", ""))
     if client is None:
         raise InvalidClientRequest("Unknown client_id", "شناسهٔ برنامه ناشناخته است")
     redirect_uri = params.get("redirect_uri", "")
-    if redirect_uri not in client.redirect_uris:  # exact string match, OIDC Core §3.1.2.1
+    if not clients.redirect_allowed(client, redirect_uri):  # exact match, OIDC Core §3.1.2.1; RFC 8252 §7.3
         raise InvalidClientRequest(
             "redirect_uri is not registered for this client", "نشانی بازگشت ثبت نشده است"
         )
-    state = params.get("state")
+    state = None if "state" in duplicated else params.get("state")
+    response_mode = params.get("response_mode", "query")
+    # An unknown response mode cannot be trusted to carry the error either: it goes back in the query.
+    mode = response_mode if response_mode in RESPONSE_MODES and "response_mode" not in duplicated else "query"
 
     def fail(error: str, description: str) -> RedirectError:
-        return RedirectError(redirect_uri, state, error, description)
+        return RedirectError(redirect_uri, state, error, description, mode)
 
-    if "request" in params or "request_uri" in params:
+    if duplicated:
+        raise fail("invalid_request", f"Parameters sent more than once: {', '.join(sorted(duplicated))}")
+    if response_mode not in RESPONSE_MODES:
+        raise fail("invalid_request", f"Unsupported response_mode (supported: {', '.join(RESPONSE_MODES)})")
+    if "request_uri" in params:
+        raise fail("request_uri_not_supported", "request_uri is not supported")
+    if "request" in params:
         raise fail("request_not_supported", "Request objects are not supported")
-    if params.get("response_type") != "code":
+    if not params.get("response_type"):
+        raise fail("invalid_request", "response_type is required")
+    if params["response_type"] != "code":
         raise fail("unsupported_response_type", "Only response_type=code is supported")
     requested = params.get("scope", "").split()
     if "openid" not in requested:
@@ -113,23 +138,43 @@ def validate(session: Session, params: dict[str, str]) -> AuthorizationRequest:
         max_age=max_age,
         acr_values=params.get("acr_values", "").split(),
         login_hint=params.get("login_hint"),
+        response_mode=mode,
     )
 
 
 class RedirectError(OAuthError):
     """An error the client hears about at its redirect URI (with `state` and `iss`)."""
 
-    def __init__(self, redirect_uri: str, state: str | None, error: str, description: str) -> None:
+    def __init__(
+        self, redirect_uri: str, state: str | None, error: str, description: str, response_mode: str = "query"
+    ) -> None:
         super().__init__(error, description)
         self.redirect_uri = redirect_uri
         self.state = state
+        self.response_mode = response_mode
 
-    def location(self, issuer: str) -> str:
+    def response(self, issuer: str) -> AuthorizationResponse:
         query: dict[str, str] = {"error": self.error, "error_description": self.description}
         if self.state is not None:
             query["state"] = self.state
         query["iss"] = issuer
-        return add_query(self.redirect_uri, query)
+        return AuthorizationResponse(self.redirect_uri, query, self.response_mode)
+
+    def location(self, issuer: str) -> str:
+        return add_query(self.redirect_uri, self.response(issuer).parameters)
+
+
+@dataclass(frozen=True)
+class AuthorizationResponse:
+    """What goes back to the client: in the redirect's query, or posted by the browser (`form_post`)."""
+
+    redirect_uri: str
+    parameters: dict[str, str]
+    response_mode: str = "query"
+
+    @property
+    def location(self) -> str:
+        return add_query(self.redirect_uri, self.parameters)
 
 
 def add_query(uri: str, query: dict[str, str]) -> str:
@@ -192,9 +237,13 @@ def issue_code(
     return code
 
 
-def success_location(request: AuthorizationRequest, code: str, issuer: str) -> str:
+def success(request: AuthorizationRequest, code: str, issuer: str) -> AuthorizationResponse:
     query = {"code": code}
     if request.state is not None:
         query["state"] = request.state
     query["iss"] = issuer  # RFC 9207: mix-up defence
-    return add_query(request.redirect_uri, query)
+    return AuthorizationResponse(request.redirect_uri, query, request.response_mode)
+
+
+def success_location(request: AuthorizationRequest, code: str, issuer: str) -> str:
+    return success(request, code, issuer).location

@@ -3,12 +3,18 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import typer
 from rich.console import Console
+from sqlalchemy.exc import SQLAlchemyError
 
-from panjereh.core.db import settings_sessionmaker, unit_of_work
+from panjereh.core.db import settings_sessionmaker, unit_of_work, utcnow
+from panjereh.core.errors import ProblemError
+from panjereh.core.keys import KeyConfigurationError
 from panjereh.oidc import clients, keys, selectors
 
 app = typer.Typer(
@@ -19,6 +25,25 @@ keys_app = typer.Typer(help="ID-token signing keys.", no_args_is_help=True)
 app.add_typer(client_app, name="client")
 app.add_typer(keys_app, name="keys")
 console = Console()
+USAGE_ERROR = 2  # as click's own usage errors
+
+
+@contextmanager
+def one_line_errors() -> Iterator[None]:
+    """An operator's mistake (a bad URI, a duplicate or unknown client, an unreadable file) is one line on
+    stderr and exit status 2, not a traceback."""
+    try:
+        yield
+    except ProblemError as exc:
+        message: Any = exc.detail_en or exc.title_en
+    except (OSError, ValueError, KeyConfigurationError) as exc:  # json.JSONDecodeError is a ValueError
+        message = str(exc) or type(exc).__name__
+    except SQLAlchemyError as exc:
+        message = f"database: {str(exc).splitlines()[0]}"
+    else:
+        return
+    typer.echo(f"error: {message}", err=True)
+    raise typer.Exit(USAGE_ERROR)
 
 
 @client_app.command("add")
@@ -38,10 +63,19 @@ def add(
     sector: str | None = typer.Option(None, "--sector", help="Sector identifier for pairwise subjects"),
     scope: str = typer.Option("openid profile national_code phone offline_access", "--scope"),
     min_level: int = typer.Option(1, "--min-level", help="Minimum assurance level (1 or 2)"),
+    application_type: str = typer.Option(
+        "web", "--application-type", help="web, or native (a mobile or desktop app, RFC 8252)"
+    ),
+    public: bool = typer.Option(False, "--public", help="A native app without a secret (PKCE only)"),
+    backchannel_logout_uri: str | None = typer.Option(
+        None, "--backchannel-logout-uri", help="Where logout tokens are POSTed (back-channel logout)"
+    ),
 ) -> None:
     """Register a client; the secret is printed once (only its hash is kept)."""
-    jwks = json.loads(jwks_file.read_text()) if jwks_file else None
-    with unit_of_work(settings_sessionmaker(ctx.obj)) as session:
+    if public:
+        auth_method = "none"
+    with one_line_errors(), unit_of_work(settings_sessionmaker(ctx.obj)) as session:
+        jwks = json.loads(jwks_file.read_text()) if jwks_file else None
         client, secret = clients.register(
             session,
             client_id=client_id,
@@ -56,6 +90,8 @@ def add(
             sector_identifier=sector,
             scopes=scope.split(),
             min_level=min_level,
+            application_type=application_type,
+            backchannel_logout_uri=backchannel_logout_uri,
         )
         described = clients.describe(client)
     if secret:
@@ -66,7 +102,7 @@ def add(
 @client_app.command("list")
 def list_(ctx: typer.Context) -> None:
     """Registered clients."""
-    with unit_of_work(settings_sessionmaker(ctx.obj)) as session:
+    with one_line_errors(), unit_of_work(settings_sessionmaker(ctx.obj)) as session:
         rows = [clients.describe(client) for client in selectors.list_clients(session)]
     typer.echo(json.dumps(rows, ensure_ascii=False, indent=2))
 
@@ -74,22 +110,41 @@ def list_(ctx: typer.Context) -> None:
 @client_app.command("disable")
 def disable(ctx: typer.Context, client_id: str) -> None:
     """Disable a client: its tokens stop working."""
-    with unit_of_work(settings_sessionmaker(ctx.obj)) as session:
+    with one_line_errors(), unit_of_work(settings_sessionmaker(ctx.obj)) as session:
         clients.disable(session, client_id)
     console.print(f"disabled {client_id}")
 
 
 @keys_app.command("rotate")
-def rotate(ctx: typer.Context) -> None:
-    """Make a new signing key; the previous one is retired but stays in the JWKS for verification."""
-    console.print(f"active key {keys.rotate(ctx.obj).active_kid}")
+def rotate(
+    ctx: typer.Context,
+    now: bool = typer.Option(
+        False, "--now", help="Sign with the new key at once (only when the current one is compromised)"
+    ),
+) -> None:
+    """Publish a new signing key; it signs once the JWKS cache time has passed, so relying parties have it
+    first. The previous key stays in the JWKS for verification."""
+    with one_line_errors():
+        ring = keys.rotate(ctx.obj, publish_ahead=None if now else keys.PUBLISH_AHEAD)
+    new = ring.entries[0]
+    if new.signs_from is not None and new.signs_from > utcnow():
+        console.print(f"published key {new.key.kid}; it signs from {new.signs_from:%Y-%m-%d %H:%M:%S} UTC")
+    else:
+        console.print(f"active key {ring.active_kid}")
 
 
 @keys_app.command("list")
 def list_keys(ctx: typer.Context) -> None:
-    """Signing keys, newest first."""
-    ring = keys.load_keyring(ctx.obj)
+    """Signing keys, newest first: active (signs now), published (signs later), retired (verifies only)."""
+    with one_line_errors():
+        ring = keys.load_keyring(ctx.obj)
+    active, moment = ring.active, utcnow()
     for entry in ring.entries:
-        status = "active" if entry.key is ring.active else "retired"
+        if entry.key is active:
+            status = "active"
+        elif entry.signs_from is not None and entry.signs_from > moment:
+            status = f"published (signs from {entry.signs_from:%Y-%m-%d %H:%M:%S} UTC)"
+        else:
+            status = "retired"
         created = f"{entry.created_at:%Y-%m-%d %H:%M}" if entry.created_at else "-"
         typer.echo(f"{entry.key.kid}\t{status}\t{created}")

@@ -9,7 +9,7 @@ import weakref
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import SplitResult, urlsplit
 
 from joserfc import jwk
 from sqlalchemy.orm import Session
@@ -19,7 +19,7 @@ from panjereh.core.db import utcnow
 from panjereh.oidc.exceptions import ClientExists, ClientNotFound, InvalidClientMetadata
 from panjereh.oidc.models import OidcClient
 
-AUTH_METHODS = ("client_secret_basic", "client_secret_post", "private_key_jwt")
+AUTH_METHODS = ("client_secret_basic", "client_secret_post", "private_key_jwt", "none")  # none: public
 SCOPES = ("openid", "profile", "national_code", "phone", "offline_access")
 # How long the token endpoint trusts its copy of a client's registration: a client disabled by another
 # process (the CLI, another worker) stops getting tokens within this time; in this process, at once.
@@ -86,16 +86,101 @@ def _forget_everywhere(client_id: str) -> None:
         cache.forget(client_id)
 
 
-def _check_uri(uri: str, *, allow_http_loopback: bool = True) -> str:
-    parts = urlsplit(uri)
-    if parts.fragment or not parts.scheme or not parts.netloc:
-        raise InvalidClientMetadata(f"Not an absolute URI without fragment: {uri}", f"نشانی نادرست: {uri}")
-    loopback = parts.hostname in ("127.0.0.1", "localhost", "::1")
-    if parts.scheme != "https" and not (parts.scheme == "http" and loopback and allow_http_loopback):
-        raise InvalidClientMetadata(
-            f"Redirect URIs must use https: {uri}", f"نشانی بازگشت باید https باشد: {uri}"
+LOOPBACK_HOSTS = ("127.0.0.1", "::1")  # RFC 8252 §7.3 (and §8.3: not "localhost", a name can be remapped)
+APPLICATION_TYPES = ("web", "native")
+
+
+def _refuse(uri: str, why_en: str, why_fa: str) -> InvalidClientMetadata:
+    return InvalidClientMetadata(f"{why_en}: {uri}", f"{why_fa}: {uri}")
+
+
+def _check_uri(uri: str, application_type: str = "web") -> str:
+    """A redirect URI a client may register: exact, no wildcard, no fragment; `https` for web clients.
+
+    Native apps (RFC 8252 §7) may also register a loopback `http` URI on 127.0.0.1 or [::1] (any port is
+    accepted at authorization time, §7.3) or a private-use scheme in reverse-domain form (§7.1, e.g.
+    `ir.gov.tax.app:/oauth2redirect`); their claimed `https` URIs (§7.2) are ordinary `https` ones.
+    """
+    if "*" in uri:
+        raise _refuse(
+            uri, "Wildcards are not allowed in redirect URIs", "نشانی بازگشت نباید نویسهٔ * داشته باشد"
+        )
+    if any(char.isspace() for char in uri) or len(uri) > 500:
+        raise _refuse(uri, "Not a valid URI", "نشانی نادرست")
+    try:
+        parts = urlsplit(uri)
+        parts.port  # noqa: B018 — raises ValueError for a malformed port
+    except ValueError:
+        raise _refuse(uri, "Not a valid URI", "نشانی نادرست") from None
+    if parts.fragment or "#" in uri or not parts.scheme:
+        raise _refuse(uri, "Not an absolute URI without fragment", "نشانی نادرست")
+    if application_type == "native" and parts.scheme not in ("http", "https"):
+        if "." not in parts.scheme or parts.netloc:
+            raise _refuse(
+                uri,
+                "A native app's own scheme must be a reverse domain name, e.g. ir.gov.app:/callback",
+                "طرح اختصاصی برنامه باید به شکل دامنهٔ وارونه باشد",
+            )
+        return uri
+    if not parts.hostname or parts.username is not None or parts.password is not None:
+        raise _refuse(uri, "Not an absolute URI with a host", "نشانی نادرست")
+    if parts.scheme == "https":
+        return uri
+    if parts.scheme == "http" and application_type == "native" and parts.hostname in LOOPBACK_HOSTS:
+        return uri
+    raise _refuse(
+        uri,
+        "Redirect URIs must use https (native apps: also http on 127.0.0.1 or [::1])",
+        "نشانی بازگشت باید https باشد",
+    )
+
+
+def _check_backchannel_uri(uri: str) -> str:
+    """OIDC Back-Channel Logout §2.2: absolute, no fragment, `https` (plain `http` only on loopback)."""
+    if "*" in uri:
+        raise _refuse(uri, "Wildcards are not allowed", "نشانی نباید نویسهٔ * داشته باشد")
+    try:
+        parts = urlsplit(uri)
+        parts.port  # noqa: B018
+    except ValueError:
+        raise _refuse(uri, "Not a valid URI", "نشانی نادرست") from None
+    loopback = parts.hostname in (*LOOPBACK_HOSTS, "localhost")
+    if (
+        parts.fragment
+        or not parts.hostname
+        or not (parts.scheme == "https" or (parts.scheme == "http" and loopback))
+    ):
+        raise _refuse(
+            uri, "backchannel_logout_uri must be https without fragment", "نشانی خروج باید https باشد"
         )
     return uri
+
+
+def _without_port(parts: SplitResult) -> SplitResult:
+    host = f"[{parts.hostname}]" if parts.hostname and ":" in parts.hostname else (parts.hostname or "")
+    return parts._replace(netloc=host)
+
+
+def redirect_allowed(client: OidcClient, uri: str) -> bool:
+    """Is `uri` one of the client's redirect URIs? Exact string match (OIDC Core §3.1.2.1), except that a
+    native app's loopback URI matches with any port (RFC 8252 §7.3)."""
+    if uri in client.redirect_uris:
+        return True
+    if client.application_type != "native":
+        return False
+    try:
+        parts = urlsplit(uri)
+        parts.port  # noqa: B018
+    except ValueError:
+        return False
+    if parts.scheme != "http" or parts.hostname not in LOOPBACK_HOSTS:
+        return False
+    wanted = _without_port(parts)
+    for registered in client.redirect_uris:
+        known = urlsplit(registered)
+        if known.scheme == "http" and known.hostname in LOOPBACK_HOSTS and _without_port(known) == wanted:
+            return True
+    return False
 
 
 def register(
@@ -113,6 +198,8 @@ def register(
     sector_identifier: str | None = None,
     scopes: Sequence[str] = ("openid", "profile", "national_code", "phone", "offline_access"),
     min_level: int = 1,
+    application_type: str = "web",
+    backchannel_logout_uri: str | None = None,
 ) -> tuple[OidcClient, str | None]:
     """Register a client; returns it and its secret (shown once; only a hash is kept)."""
     if not client_id or len(client_id) > 100 or not client_id.replace(".", "").replace("-", "").isalnum():
@@ -124,10 +211,19 @@ def register(
         raise InvalidClientMetadata(
             f"token_endpoint_auth_method must be one of {AUTH_METHODS}", "روش احراز هویت نادرست"
         )
+    if application_type not in APPLICATION_TYPES:
+        raise InvalidClientMetadata("application_type is web or native", "نوع برنامه web یا native است")
+    if token_endpoint_auth_method == "none" and application_type != "native":  # noqa: S105
+        # A public client cannot keep a secret: RFC 8252's native apps. A web server keeps one.
+        raise InvalidClientMetadata(
+            "token_endpoint_auth_method=none is for native apps (application_type=native)",
+            "برنامهٔ بدون رمز فقط برای برنامه‌های موبایل و رومیزی است",
+        )
     if not redirect_uris:
         raise InvalidClientMetadata("At least one redirect URI is needed", "دست‌کم یک نشانی بازگشت لازم است")
-    uris = [_check_uri(uri) for uri in redirect_uris]
-    logout_uris = [_check_uri(uri) for uri in post_logout_redirect_uris]
+    uris = [_check_uri(uri, application_type) for uri in redirect_uris]
+    logout_uris = [_check_uri(uri, application_type) for uri in post_logout_redirect_uris]
+    backchannel = _check_backchannel_uri(backchannel_logout_uri) if backchannel_logout_uri else None
     if subject_type not in ("public", "pairwise"):
         raise InvalidClientMetadata("subject_type is public or pairwise", "نوع شناسهٔ کاربر نادرست است")
     unknown = set(scopes) - set(SCOPES)
@@ -147,9 +243,9 @@ def register(
             raise InvalidClientMetadata(f"Unreadable JWKS: {exc}", "کلید عمومی برنامه خوانا نیست") from exc
         if any(key.is_private for key in key_set.keys):
             raise InvalidClientMetadata("Send public keys only", "فقط کلید عمومی بفرستید")
-    else:
+    elif token_endpoint_auth_method != "none":  # noqa: S105
         secret = secrets.token_urlsafe(32)
-    sector = sector_identifier or (urlsplit(uris[0]).hostname or "")
+    sector = sector_identifier or (urlsplit(uris[0]).hostname or urlsplit(uris[0]).scheme)
     client = OidcClient(
         client_id=client_id,
         name_fa=name_fa,
@@ -164,6 +260,8 @@ def register(
         sector_identifier=sector,
         scopes=" ".join(dict.fromkeys(scopes)),
         min_level=min_level,
+        application_type=application_type,
+        backchannel_logout_uri=backchannel,
         created_at=utcnow(),
     )
     session.add(client)
@@ -201,5 +299,7 @@ def describe(client: OidcClient) -> dict[str, Any]:
         "sector_identifier": client.sector_identifier,
         "scope": client.scopes,
         "min_level": client.min_level,
+        "application_type": client.application_type,
+        "backchannel_logout_uri": client.backchannel_logout_uri,
         "disabled": client.disabled_at is not None,
     }

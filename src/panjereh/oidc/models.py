@@ -29,6 +29,10 @@ class OidcClient(Base):
     sector_identifier: Mapped[str] = mapped_column(String(300), default="")
     scopes: Mapped[str] = mapped_column(String(300), default="openid profile national_code phone")
     min_level: Mapped[int] = mapped_column(Integer, default=1)
+    # OIDC Dynamic Registration §2: "web" (a server) or "native" (a mobile or desktop app, RFC 8252).
+    application_type: Mapped[str] = mapped_column(String(10), default="web")
+    # OIDC Back-Channel Logout 1.0 §2.2: where the provider POSTs a logout token when a session ends.
+    backchannel_logout_uri: Mapped[str | None] = mapped_column(String(500))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     disabled_at: Mapped[datetime | None] = mapped_column()
 
@@ -82,6 +86,8 @@ class OidcToken(Base):
 
     token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
     kind: Mapped[str] = mapped_column(String(10))  # access | refresh
+    # An access token's own scope when a refresh narrowed it (RFC 6749 §6); None: the grant's scope.
+    scope: Mapped[str | None] = mapped_column(String(300))
     grant_id: Mapped[str] = mapped_column(ForeignKey("oidc_grant.id", ondelete="CASCADE"), index=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     expires_at: Mapped[datetime] = mapped_column()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hmac
+from collections import Counter
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, FastAPI, Request
@@ -12,14 +13,16 @@ from starlette.concurrency import run_in_threadpool
 
 from panjereh.core.db import unit_of_work
 from panjereh.core.deps import AppSettings, DbSession
-from panjereh.oidc import clients, selectors, tokens
+from panjereh.oidc import authorize, clients, introspection, selectors, tokens
 from panjereh.oidc.exceptions import AdminTokenRejected, ClientNotFound, OAuthError
-from panjereh.oidc.keys import ALG, KeyRing, load_keyring
+from panjereh.oidc.keys import ALG, JWKS_MAX_AGE_SECONDS, KeyRing, load_keyring
 
 router = APIRouter(tags=["oidc"])
 admin_router = APIRouter(prefix="/oidc", tags=["oidc admin"])
 
 NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
+# Discovery and JWKS are cached alike; a new key is published this long before it signs (`keys.rotate`).
+METADATA_CACHE = {"Cache-Control": f"public, max-age={JWKS_MAX_AGE_SECONDS}"}
 
 
 def install(app: FastAPI) -> None:
@@ -43,15 +46,22 @@ def discovery_document(issuer: str) -> dict[str, Any]:
         "authorization_endpoint": f"{issuer}/oauth2/authorize",
         "token_endpoint": f"{issuer}/oauth2/token",
         "userinfo_endpoint": f"{issuer}/oauth2/userinfo",
+        "revocation_endpoint": f"{issuer}/oauth2/revoke",
+        "introspection_endpoint": f"{issuer}/oauth2/introspect",
         "jwks_uri": f"{issuer}/oauth2/jwks",
         "end_session_endpoint": f"{issuer}/oauth2/logout",
         "response_types_supported": ["code"],
-        "response_modes_supported": ["query"],
+        "response_modes_supported": list(authorize.RESPONSE_MODES),
         "grant_types_supported": ["authorization_code", "refresh_token"],
         "subject_types_supported": ["public", "pairwise"],
         "id_token_signing_alg_values_supported": [ALG],
         "token_endpoint_auth_methods_supported": list(clients.AUTH_METHODS),
         "token_endpoint_auth_signing_alg_values_supported": tokens.ASSERTION_ALGS,
+        # Public (native) clients authenticate nowhere but the token endpoint, with PKCE.
+        "revocation_endpoint_auth_methods_supported": list(CONFIDENTIAL_METHODS),
+        "revocation_endpoint_auth_signing_alg_values_supported": tokens.ASSERTION_ALGS,
+        "introspection_endpoint_auth_methods_supported": list(CONFIDENTIAL_METHODS),
+        "introspection_endpoint_auth_signing_alg_values_supported": tokens.ASSERTION_ALGS,
         "code_challenge_methods_supported": ["S256"],
         "scopes_supported": list(clients.SCOPES),
         "claims_supported": [
@@ -84,21 +94,20 @@ def discovery_document(issuer: str) -> dict[str, Any]:
         "request_uri_parameter_supported": False,
         "authorization_response_iss_parameter_supported": True,
         "frontchannel_logout_supported": False,
-        "backchannel_logout_supported": False,
+        "backchannel_logout_supported": True,
+        "backchannel_logout_session_supported": True,
         "ui_locales_supported": ["fa-IR", "en"],
     }
 
 
 @router.get("/.well-known/openid-configuration", summary="OpenID Connect discovery document")
 def discovery(settings: AppSettings) -> JSONResponse:
-    return JSONResponse(
-        discovery_document(settings.base_url), headers={"Cache-Control": "public, max-age=300"}
-    )
+    return JSONResponse(discovery_document(settings.base_url), headers=METADATA_CACHE)
 
 
 @router.get("/oauth2/jwks", summary="The provider's public signing keys (current and retired)")
 def jwks(keys: Keys) -> JSONResponse:
-    return JSONResponse(keys.jwks(), headers={"Cache-Control": "public, max-age=60"})
+    return JSONResponse(keys.jwks(), headers=METADATA_CACHE)
 
 
 def _oauth_error(error: OAuthError) -> JSONResponse:
@@ -110,12 +119,51 @@ def _oauth_error(error: OAuthError) -> JSONResponse:
     return JSONResponse(error.as_json(), status_code=error.status, headers=headers)
 
 
+CONFIDENTIAL_METHODS = tuple(method for method in clients.AUTH_METHODS if method != "none")
+
+
+async def _credentials(request: Request) -> tokens.ClientCredentials:
+    items = [(key, str(value)) for key, value in (await request.form()).multi_items()]
+    counts = Counter(key for key, _value in items)
+    duplicated = frozenset(key for key, count in counts.items() if count > 1)
+    return tokens.ClientCredentials(request.headers.get("authorization"), dict(items), duplicated)
+
+
 @router.post("/oauth2/token", summary="Token endpoint (authorization_code with PKCE, refresh_token)")
 async def token(request: Request) -> JSONResponse:
-    form = {key: str(value) for key, value in (await request.form()).items()}
-    credentials = tokens.ClientCredentials(request.headers.get("authorization"), form)
+    credentials = await _credentials(request)
     # The whole unit of work in one worker-thread hop (not one per sync dependency): the hot path.
     return await run_in_threadpool(_token_response, request.app, credentials)
+
+
+@router.post("/oauth2/revoke", summary="Token revocation (RFC 7009), for the client's own tokens")
+async def revoke(request: Request) -> JSONResponse:
+    credentials = await _credentials(request)
+    return await run_in_threadpool(_revoke_response, request.app, credentials)
+
+
+def _revoke_response(app: FastAPI, credentials: tokens.ClientCredentials) -> JSONResponse:
+    with unit_of_work(app.state.sessionmaker) as db:
+        try:
+            introspection.revoke(db, app.state.settings, credentials, app.state.oidc_clients)
+        except OAuthError as error:
+            return _oauth_error(error)
+    return JSONResponse({}, headers=NO_STORE)
+
+
+@router.post("/oauth2/introspect", summary="Token introspection (RFC 7662), for the client's own tokens")
+async def introspect(request: Request) -> JSONResponse:
+    credentials = await _credentials(request)
+    return await run_in_threadpool(_introspect_response, request.app, credentials)
+
+
+def _introspect_response(app: FastAPI, credentials: tokens.ClientCredentials) -> JSONResponse:
+    with unit_of_work(app.state.sessionmaker) as db:
+        try:
+            body = introspection.introspect(db, app.state.settings, credentials, app.state.oidc_clients)
+        except OAuthError as error:
+            return _oauth_error(error)
+    return JSONResponse(body, headers=NO_STORE)
 
 
 def _token_response(app: FastAPI, credentials: tokens.ClientCredentials) -> JSONResponse:
@@ -186,6 +234,8 @@ class ClientIn(BaseModel):
     sector_identifier: str | None = None
     scope: str = "openid profile national_code phone offline_access"
     min_level: int = 1
+    application_type: str = "web"
+    backchannel_logout_uri: str | None = None
 
 
 @admin_router.post("/clients", status_code=201, summary="Register an agency app as an OIDC client")

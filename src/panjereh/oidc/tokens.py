@@ -67,6 +67,7 @@ class ClientCredentials:
 
     authorization: str | None
     form: dict[str, str]
+    duplicated: frozenset[str] = frozenset()  # form parameters sent more than once (RFC 6749 §3.2)
 
 
 def _find_client(session: Session, client_id: str, cache: ClientCache | None) -> ClientInfo | None:
@@ -101,9 +102,17 @@ def authenticate_client(
         client_id, secret = form.get("client_id"), form["client_secret"]
     if "client_assertion" in form:
         used.append("private_key_jwt")
+    if not used and form.get("client_id"):
+        used.append("none")  # a public client (RFC 8252 §8.4) names itself; PKCE binds its code
+        client_id = form["client_id"]
     if len(used) != 1:
         raise OAuthError("invalid_client", "Authenticate the client with exactly one method", 401)
     method = used[0]
+    if method == "none":
+        public = _find_client(session, client_id or "", cache)
+        if public is None or public.token_endpoint_auth_method != "none":  # noqa: S105
+            raise OAuthError("invalid_client", "Client authentication failed", 401)
+        return public
     if method == "private_key_jwt":
         return _assertion_client(session, form, token_endpoint, issuer, cache)
     client = _find_client(session, client_id or "", cache)
@@ -139,7 +148,8 @@ def _assertion_client(
         raise OAuthError("invalid_client", f"Client assertion rejected: {exc}", 401) from None
     audience = token.claims.get("aud")
     audiences = audience if isinstance(audience, list) else [audience]
-    if token_endpoint not in audiences and issuer not in audiences:
+    # The endpoint called, the issuer, or the token endpoint (what libraries send to every endpoint).
+    if not {token_endpoint, issuer, f"{issuer}/oauth2/token"} & set(audiences):
         raise OAuthError("invalid_client", "Client assertion audience must be the token endpoint", 401)
     if int(token.claims["exp"]) > time.time() + 3600:
         raise OAuthError("invalid_client", "Client assertion lives too long", 401)
@@ -169,7 +179,9 @@ def subject_for(settings: Settings, client: OidcClient | ClientInfo, citizen_id:
     return citizen_id
 
 
-def _new_token(rows: list[dict[str, Any]], grant_id: str, kind: str, lifetime: timedelta) -> str:
+def _new_token(
+    rows: list[dict[str, Any]], grant_id: str, kind: str, lifetime: timedelta, scope: str | None = None
+) -> str:
     """A fresh token; its row (hash only) is appended to `rows` for one INSERT."""
     token = secrets.token_urlsafe(32)
     now = utcnow()
@@ -177,6 +189,7 @@ def _new_token(rows: list[dict[str, Any]], grant_id: str, kind: str, lifetime: t
         {
             "token_hash": sha256_hex(token),
             "kind": kind,
+            "scope": scope,
             "grant_id": grant_id,
             "created_at": now,
             "expires_at": now + lifetime,
@@ -206,9 +219,11 @@ def _issue(
     citizen_id: str,
     grant: GrantFacts,
     nonce: str | None,
+    access_scope: str | None = None,
 ) -> dict[str, Any]:
+    """Tokens for a grant; `access_scope` narrows the access token (a refresh asking less, RFC 6749 §6)."""
     rows: list[dict[str, Any]] = []
-    access = _new_token(rows, grant.id, "access", ACCESS_LIFETIME)
+    access = _new_token(rows, grant.id, "access", ACCESS_LIFETIME, access_scope)
     now = int(time.time())
     claims: dict[str, Any] = {
         "iss": settings.base_url,
@@ -231,7 +246,7 @@ def _issue(
         "access_token": access,
         "token_type": "Bearer",
         "expires_in": int(ACCESS_LIFETIME.total_seconds()),
-        "scope": grant.scope,
+        "scope": access_scope or grant.scope,
         "id_token": jwt.encode({"alg": ALG, "kid": key.kid, "typ": "JWT"}, claims, key),
     }
     # A refresh token is continued access: only when the citizen granted offline_access (OIDC Core §11).
@@ -322,6 +337,7 @@ def refresh(
         raise OAuthError("invalid_grant", "Refresh token reused: the grant is revoked")
     if now >= row.expires_at:
         raise OAuthError("invalid_grant", "Refresh token expired")
+    narrowed = _narrowed_scope(form, grant.scope)
     claimed = session.execute(
         update(OidcToken)
         .where(OidcToken.token_hash == row.token_hash, OidcToken.used_at.is_(None))
@@ -334,7 +350,26 @@ def refresh(
     if citizen is None:
         raise OAuthError("invalid_grant", "The citizen no longer exists")
     facts = GrantFacts(grant.id, grant.scope, grant.acr, grant.amr, grant.auth_time, grant.session_id)
-    return _issue(settings, keys, session, client, citizen.id, facts, None)
+    return _issue(settings, keys, session, client, citizen.id, facts, None, narrowed)
+
+
+def _narrowed_scope(form: dict[str, str], granted: str) -> str | None:
+    """RFC 6749 §6: a refresh may ask for the granted scope or less (never more: `invalid_scope`).
+
+    None: the whole grant. The new refresh token keeps the grant's scope, so a later refresh may ask for
+    all of it again.
+    """
+    if "scope" not in form:
+        return None
+    asked = list(dict.fromkeys(form["scope"].split()))
+    if not asked:
+        raise OAuthError("invalid_scope", "scope is empty")
+    beyond = set(asked) - set(granted.split())
+    if beyond:
+        raise OAuthError("invalid_scope", f"Not granted: {' '.join(sorted(beyond))}")
+    if "openid" not in asked:
+        raise OAuthError("invalid_scope", "The openid scope is required")
+    return None if set(asked) == set(granted.split()) else " ".join(asked)
 
 
 def token_endpoint(
@@ -346,6 +381,7 @@ def token_endpoint(
 ) -> dict[str, Any]:
     """Dispatch on grant_type after authenticating the client."""
     token_url = f"{settings.base_url}/oauth2/token"
+    refuse_duplicates(credentials)
     client = authenticate_client(session, credentials, token_url, settings.base_url, client_cache)
     grant_type = credentials.form.get("grant_type")
     if grant_type == "authorization_code":
@@ -353,6 +389,12 @@ def token_endpoint(
     if grant_type == "refresh_token":
         return refresh(session, settings, keys, client, credentials.form)
     raise OAuthError("unsupported_grant_type", "Supported: authorization_code, refresh_token")
+
+
+def refuse_duplicates(credentials: ClientCredentials) -> None:
+    if credentials.duplicated:
+        names = ", ".join(sorted(credentials.duplicated))
+        raise OAuthError("invalid_request", f"Parameters sent more than once: {names}")
 
 
 def userinfo(session: Session, settings: Settings, access_token: str) -> dict[str, Any]:
@@ -367,7 +409,7 @@ def userinfo(session: Session, settings: Settings, access_token: str) -> dict[st
     citizen = identity_selectors.get_citizen(session, grant.citizen_id)
     if client is None or citizen is None or client.disabled_at is not None:
         raise OAuthError("invalid_token", "The access token is invalid", 401)
-    scopes = set(grant.scope.split())
+    scopes = set((row.scope or grant.scope).split())
     claims: dict[str, Any] = {"sub": subject_for(settings, client, citizen.id)}
     if "profile" in scopes:
         claims.update(

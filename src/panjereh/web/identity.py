@@ -21,6 +21,7 @@ from panjereh.identity.service import LOGIN_COOKIE
 from panjereh.identity.sessions import SESSION_COOKIE
 from panjereh.notify import selectors as inbox_selectors
 from panjereh.notify import service as notify_service
+from panjereh.oidc import logout as oidc_logout
 from panjereh.oidc import tokens as oidc_tokens
 from panjereh.web.csrf import CsrfProtected
 
@@ -285,7 +286,10 @@ def logout(request: Request, db: DbSession, _: CsrfProtected) -> Response:
     """End this browser's session."""
     token = request.cookies.get(SESSION_COOKIE)
     if token:
+        ended = sessions.resolve(db, token, touch=False)
         sessions.end_session_by_token(db, token)
+        if ended is not None:  # the apps this session signed in to hear of it (OIDC back-channel logout)
+            oidc_logout.session_ended(db, ended[0].id)
     db.commit()
     response = RedirectResponse("/", status_code=303)
     response.delete_cookie(SESSION_COOKIE, path="/")

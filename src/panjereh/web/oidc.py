@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urlencode
@@ -17,6 +18,7 @@ from panjereh.identity import sessions
 from panjereh.identity.deps import optional_citizen
 from panjereh.oidc import authorize as authz
 from panjereh.oidc import clients, tokens
+from panjereh.oidc import logout as oidc_logout
 from panjereh.oidc.exceptions import InvalidClientRequest
 from panjereh.oidc.router import key_ring
 from panjereh.web.csrf import CsrfProtected
@@ -39,6 +41,7 @@ AUTHORIZE_FIELDS = (
     "max_age",
     "acr_values",
     "login_hint",
+    "response_mode",
 )
 
 SCOPE_LABELS = {
@@ -82,20 +85,41 @@ def _login_redirect(params: dict[str, str], request_: authz.AuthorizationRequest
     return RedirectResponse(target, status_code=303)
 
 
-def _handle(request: Request, db: Any, settings: Any, params: dict[str, str]) -> Response:
+def _answer(request: Request, answer: authz.AuthorizationResponse) -> Response:
+    """The authorization response: a redirect, or a page whose form the browser posts (`form_post`)."""
+    if answer.response_mode != "form_post":
+        return RedirectResponse(answer.location, status_code=303)
+    return _no_store(
+        request.app.state.templates.render(
+            request,
+            "oidc/form_post.html",
+            {"redirect_uri": answer.redirect_uri, "parameters": answer.parameters},
+        )
+    )
+
+
+def _duplicated(items: list[tuple[str, str]]) -> set[str]:
+    """Parameters sent more than once (RFC 6749 §3.1: each at most once)."""
+    counts = Counter(key for key, _value in items)
+    return {key for key, count in counts.items() if count > 1}
+
+
+def _handle(
+    request: Request, db: Any, settings: Any, params: dict[str, str], duplicated: set[str] | None = None
+) -> Response:
     issuer = settings.base_url
     try:
-        request_ = authz.validate(db, params)
+        request_ = authz.validate(db, params, duplicated or set())
     except InvalidClientRequest as error:
         return _bad_request_page(request, error)
     except authz.RedirectError as error:
-        return RedirectResponse(error.location(issuer), status_code=303)
+        return _answer(request, error.response(issuer))
 
     def fail(error: str, description: str) -> Response:
-        return RedirectResponse(
-            authz.RedirectError(request_.redirect_uri, request_.state, error, description).location(issuer),
-            status_code=303,
+        refused = authz.RedirectError(
+            request_.redirect_uri, request_.state, error, description, request_.response_mode
         )
+        return _answer(request, refused.response(issuer))
 
     found = _identity(request, db)
     none = "none" in request_.prompt
@@ -141,13 +165,14 @@ def _handle(request: Request, db: Any, settings: Any, params: dict[str, str]) ->
         )
     code = authz.issue_code(db, request_, citizen, web_session)
     db.commit()  # the client redeems the code at once; request-scoped teardown runs after the response
-    return RedirectResponse(authz.success_location(request_, code, issuer), status_code=303)
+    return _answer(request, authz.success(request_, code, issuer))
 
 
 @router.get("/oauth2/authorize")
 def authorize(request: Request, db: DbSession, settings: AppSettings) -> Response:
     """The authorization endpoint (GET, RFC 6749 §4.1.1)."""
-    return _handle(request, db, settings, dict(request.query_params))
+    items = request.query_params.multi_items()
+    return _handle(request, db, settings, dict(items), _duplicated(items))
 
 
 @router.post("/oauth2/authorize")
@@ -167,26 +192,32 @@ async def authorize_post(request: Request) -> Response:
 @router.post("/oauth2/consent")
 async def consent(request: Request, db: DbSession, settings: AppSettings, _: CsrfProtected) -> Response:
     """The citizen's answer on the consent screen; the request is validated again from scratch."""
-    form = {key: str(value) for key, value in (await request.form()).items()}
-    return await run_in_threadpool(_consent, request, db, settings, form)
+    items = [(key, str(value)) for key, value in (await request.form()).multi_items()]
+    return await run_in_threadpool(_consent, request, db, settings, dict(items), _duplicated(items))
 
 
-def _consent(request: Request, db: Any, settings: Any, form: dict[str, str]) -> Response:
+def _consent(
+    request: Request, db: Any, settings: Any, form: dict[str, str], duplicated: set[str]
+) -> Response:
     params = {key: value for key, value in form.items() if key in AUTHORIZE_FIELDS}
     try:
-        request_ = authz.validate(db, params)
+        request_ = authz.validate(db, params, duplicated & set(AUTHORIZE_FIELDS))
     except InvalidClientRequest as error:
         return _bad_request_page(request, error)
     except authz.RedirectError as error:
-        return RedirectResponse(error.location(settings.base_url), status_code=303)
+        return _answer(request, error.response(settings.base_url))
     found = _identity(request, db)
     if found is None:
         return _login_redirect(params, request_, force=False)
     if form.get("decision") != "allow":
         denied = authz.RedirectError(
-            request_.redirect_uri, request_.state, "access_denied", "The citizen declined"
+            request_.redirect_uri,
+            request_.state,
+            "access_denied",
+            "The citizen declined",
+            request_.response_mode,
         )
-        return RedirectResponse(denied.location(settings.base_url), status_code=303)
+        return _answer(request, denied.response(settings.base_url))
     authz.remember_consent(db, found[1], request_.client, request_.scopes)
     params.pop("prompt", None)
     return _handle(request, db, settings, params)
@@ -219,6 +250,7 @@ def logout(request: Request, db: DbSession, settings: AppSettings) -> Response:
     found = _identity(request, db)
     if found is not None and sid is not None and sid == found[0].id:
         sessions.end_session(db, found[0].id)
+        oidc_logout.session_ended(db, found[0].id)
         db.commit()
         response = RedirectResponse(target or "/", status_code=303)
         response.delete_cookie(sessions.SESSION_COOKIE, path="/")
@@ -254,6 +286,7 @@ def _logout(request: Request, db: Any, settings: Any, form: dict[str, str]) -> R
     found = _identity(request, db)
     if found is not None:
         sessions.end_session(db, found[0].id)
+        oidc_logout.session_ended(db, found[0].id)
     db.commit()
     response = RedirectResponse(target or "/", status_code=303)
     response.delete_cookie(sessions.SESSION_COOKIE, path="/")
