@@ -46,8 +46,8 @@ def query_of(location: str) -> dict[str, str]:
     return {key: values[0] for key, values in parse_qs(urlsplit(location).query).items()}
 
 
-def authorize_url(client_id: str, challenge: str | None, **extra: str) -> str:
-    params = {
+def authorize_url(client_id: str, challenge: str | None, **extra: str | None) -> str:
+    params: dict[str, str | None] = {
         "client_id": client_id,
         "redirect_uri": REDIRECT_URI,
         "response_type": "code",

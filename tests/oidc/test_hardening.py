@@ -488,3 +488,35 @@ def test_portal_logout_notifies_too_and_registration_checks_the_uri(
     for bad in ("http://rp.example.ir/logout", "https://rp.example.ir/logout#x", "https://*.example/logout"):
         with pytest.raises(InvalidClientMetadata):
             register(seeded, "bad.rp", backchannel_logout_uri=bad)
+
+
+def test_logging_out_everywhere_from_the_account_page_notifies_the_apps(
+    client: TestClient,
+    seeded: Session,
+    settings: Settings,
+    session_factory: sessionmaker[Session],
+    receiver: tuple[Receiver, str],
+) -> None:
+    rp, url = receiver
+    rp.failures = 0
+    secret = register(seeded, backchannel_logout_uri=f"{url}/backchannel")
+    _tokens(client, settings, secret)
+    page = client.get("/account/sessions")
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
+    assert token, page.text[:500]
+    response = client.post(
+        "/account/sessions/revoke-all", data={"csrf_token": token.group(1)}, follow_redirects=False
+    )
+    assert response.status_code == 303
+    _send_logouts(session_factory, settings, rp)
+    assert len(rp.tokens) == 1
+
+
+def test_the_conformance_check_accepts_native_redirect_rules_only_for_native_apps() -> None:
+    from panjereh.conformance.checks.oidc import redirect_problem
+
+    for uri in ("http://127.0.0.1/callback", "http://[::1]:8080/cb", "ir.gov.tax.app:/oauth2redirect"):
+        assert redirect_problem(uri, production=True, native=True) is None, uri
+        assert redirect_problem(uri, production=True) is not None, uri
+    assert redirect_problem("myapp:/cb", production=True, native=True) is not None
+    assert redirect_problem("https://*.example/cb", production=True, native=True) is not None

@@ -13,6 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from panjereh.core.config import Settings
+from panjereh.core.crypto import sha256_hex
 from panjereh.jobs import enqueue
 from panjereh.oidc.keys import ALG, KeyRing
 from panjereh.oidc.models import OidcClient, OidcGrant
@@ -46,7 +47,8 @@ def session_ended(session: Session, session_id: str) -> int:
             session,
             BACKCHANNEL_JOB,
             {"client_id": client_id, "citizen_id": citizen_id, "sid": session_id},
-            dedupe_key=f"{BACKCHANNEL_JOB}:{client_id}:{session_id}",
+            # Hashed: a client id is up to 100 characters, a dedupe key at most 120.
+            dedupe_key=f"{BACKCHANNEL_JOB}:{sha256_hex(f'{client_id}:{session_id}')}",
             max_attempts=BACKCHANNEL_ATTEMPTS,
         )
     return len(rows)

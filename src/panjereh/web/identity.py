@@ -331,6 +331,7 @@ def account_sessions(
 @router.post("/account/sessions/{session_id}/revoke")
 def revoke_session(session_id: str, citizen: CurrentCitizen, db: DbSession, _: CsrfProtected) -> Response:
     sessions.revoke(db, citizen, session_id)
+    oidc_logout.session_ended(db, session_id)
     db.commit()
     return RedirectResponse("/account/sessions", status_code=303)
 
@@ -338,7 +339,10 @@ def revoke_session(session_id: str, citizen: CurrentCitizen, db: DbSession, _: C
 @router.post("/account/sessions/revoke-all")
 def revoke_all_sessions(citizen: CurrentCitizen, db: DbSession, _: CsrfProtected) -> Response:
     """Log out everywhere, this browser included."""
+    ending = [row.id for row in selectors.active_sessions(db, citizen)]
     sessions.revoke_all(db, citizen)
+    for session_id in ending:
+        oidc_logout.session_ended(db, session_id)
     db.commit()
     response = RedirectResponse("/", status_code=303)
     response.delete_cookie(SESSION_COOKIE, path="/")

@@ -15,17 +15,24 @@ from panjereh.oidc import selectors as oidc_selectors
 if TYPE_CHECKING:
     from panjereh.agencies.models import Agency
 
-LOOPBACK = {"127.0.0.1", "localhost", "[::1]"}
+LOOPBACK = {"127.0.0.1", "localhost", "::1"}
+NATIVE_LOOPBACK = {"127.0.0.1", "::1"}  # RFC 8252 §7.3, §8.3
 
 
-def redirect_problem(uri: str, *, production: bool) -> str | None:
-    """Why a redirect URI is not sound, or None: exact (no wildcard, no fragment), https (loopback in dev)."""
+def redirect_problem(uri: str, *, production: bool, native: bool = False) -> str | None:
+    """Why a redirect URI is not sound, or None: exact (no wildcard, no fragment), https (loopback in dev);
+    a native app's loopback IP or reverse-domain private-use scheme (RFC 8252 §7) in production too."""
     parts = urlsplit(uri)
     if "*" in uri:
         return f"{uri} has a wildcard; redirect URIs are matched exactly"
     if parts.fragment:
         return f"{uri} has a fragment"
     if parts.scheme == "https" and parts.hostname:
+        return None
+    if native and (
+        (parts.scheme == "http" and parts.hostname in NATIVE_LOOPBACK)
+        or (parts.scheme not in ("http", "https") and "." in parts.scheme)
+    ):
         return None
     if parts.scheme == "http" and parts.hostname in LOOPBACK and not production:
         return None
@@ -56,7 +63,10 @@ class OidcClientSound(AgencyCheck):
         problems = [
             f"{client.client_id}: {problem}"
             for client in clients
-            for problem in (redirect_problem(uri, production=production) for uri in client.redirect_uris)
+            for problem in (
+                redirect_problem(uri, production=production, native=client.application_type == "native")
+                for uri in client.redirect_uris
+            )
             if problem
         ]
         if problems:
