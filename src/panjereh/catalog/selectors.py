@@ -43,6 +43,14 @@ def get_service_by_slug(session: Session, slug: str) -> ServiceCard:
     return card
 
 
+def cards_by_slug(session: Session, slugs: Sequence[str]) -> dict[str, ServiceCard]:
+    """The cards with these slugs (in one query), by slug; a slug without a card is left out."""
+    if not slugs:
+        return {}
+    cards = session.scalars(select(ServiceCard).where(ServiceCard.slug.in_(list(set(slugs))))).all()
+    return {card.slug: card for card in cards}
+
+
 def find_service(session: Session, key: str) -> ServiceCard:
     """A card by its id or its slug."""
     folded = fold_digits(key.strip())

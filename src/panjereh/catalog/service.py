@@ -134,3 +134,55 @@ def record_derived_maturity(
     card.derived_flags = flags
     card.derived_at = utcnow()
     _record_version(session, card, f"derived:{source}"[:120], f"derived maturity {level}")
+
+
+def record_derived_maturities(
+    session: Session, derived: dict[str, tuple[int, list[str]] | None], *, source: str
+) -> int:
+    """For many cards at once (one query, one flush): slug → (level, flags) derived from the published
+    definition, or None when the card has none any more (it shows its declared level and no badge).
+
+    Slugs without a card are left out (an uncarded service); returns how many cards changed."""
+    for slug, value in derived.items():
+        if value is not None and not 0 <= value[0] <= 5:
+            raise InvalidServiceCard(
+                f"{slug}: maturity level {value[0]} is outside 0..5.",
+                f"{slug}: سطح بلوغ {value[0]} خارج از بازهٔ ۰ تا ۵ است.",
+            )
+    if not derived:
+        return 0
+    cards = session.scalars(select(ServiceCard).where(ServiceCard.slug.in_(list(derived)))).all()
+    actor = f"derived:{source}"[:120]
+    changed = 0
+    for card in cards:
+        value = derived[card.slug]
+        level, flags = (None, []) if value is None else (value[0], sorted(set(value[1])))
+        card_source = None if value is None else source
+        if (card.derived_maturity_level, card.derived_source, card.derived_flags) == (
+            level,
+            card_source,
+            flags,
+        ):
+            continue
+        card.derived_maturity_level = level
+        card.derived_source = card_source
+        card.derived_flags = flags
+        card.derived_at = None if value is None else utcnow()
+        card.version = (card.version or 0) + 1
+        card.updated_by = actor
+        card.updated_at = utcnow()
+        note = "derived maturity withdrawn" if level is None else f"derived maturity {level}"
+        session.add(
+            ServiceCardVersion(
+                service_id=card.service_id,
+                version=card.version,
+                changed_by=actor,
+                note=note,
+                snapshot=snapshot(card),
+            )
+        )
+        changed += 1
+    if changed:
+        session.flush()
+        search.mark_changed(session)
+    return changed

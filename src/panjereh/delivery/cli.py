@@ -1,39 +1,89 @@
-"""Delivery commands: checking and loading service definitions."""
+"""Definitions commands: check files, import them into the store (published), export the store to files."""
 
 from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
 
 import typer
 from rich.console import Console
 
 from panjereh.core.db import settings_sessionmaker, unit_of_work
 from panjereh.delivery import definitions as defs
-from panjereh.delivery import engine, loading
+from panjereh.delivery import engine, loading, selectors, store
 
-app = typer.Typer(help="Smart services: definitions and their checks.", no_args_is_help=True)
+app = typer.Typer(help="Smart services: definitions, their checks, import and export.", no_args_is_help=True)
 console = Console(stderr=True)
 
 
 @app.command("check")
-def check() -> None:
-    """Validate every definition and run its test cases on the real rules engine (fails on any error)."""
+def check(
+    source: Annotated[
+        Path, typer.Argument(help="a folder of definitions or one <slug>.yaml")
+    ] = defs.DEFINITIONS_DIR,
+) -> None:
+    """Validate definition files and run their test cases on the real rules engine (fails on any error)."""
     failed = 0
-    for slug, item in defs.bundled().items():
+    for item in store.read_files(source):
         derivation = defs.derive_maturity(item.definition)
         results = engine.run_test_cases(item)
         bad = [r for r in results if not r.passed]
         failed += len(bad)
         mark = "[green]ok[/green]" if not bad else "[red]FAIL[/red]"
         flags = ",".join(derivation.flags) or "-"
-        console.print(f"{mark} {slug}: level {derivation.level}, {len(results)} cases, flags {flags}")
+        console.print(f"{mark} {item.slug}: level {derivation.level}, {len(results)} cases, flags {flags}")
         for result in bad:
             console.print(f"    {result.name}: expected {result.expected}, got {result.actual}")
     if failed:
         raise typer.Exit(1)
 
 
+@app.command("import")
+def import_(
+    ctx: typer.Context,
+    source: Annotated[Path, typer.Argument(help="a folder of definitions or one <slug>.yaml")],
+    by: Annotated[str, typer.Option(help="who imports (recorded as import:<by>)")] = "cli",
+) -> None:
+    """Validate definition files and publish each as its service's new version (unchanged ones are kept)."""
+    items = store.read_files(source)
+    failed = [item.slug for item in items if not all(r.passed for r in engine.run_test_cases(item))]
+    if failed:
+        console.print(f"[red]test cases fail: {', '.join(failed)} (see `panjereh definitions check`)[/red]")
+        raise typer.Exit(1)
+    with unit_of_work(settings_sessionmaker(ctx.obj)) as session:
+        result = store.import_loaded(session, items, by=by)
+        published = [f"{r.slug} v{r.version}" for r in result.published]
+    console.print(f"[green]{len(published)} published, {len(result.unchanged)} unchanged[/green]")
+    for line in published:
+        console.print(f"  {line}")
+
+
+@app.command("export")
+def export(
+    ctx: typer.Context,
+    slugs: Annotated[list[str], typer.Argument(help="services (their published versions), then the folder")],
+    all_: Annotated[bool, typer.Option("--all", help="every published version")] = False,
+) -> None:
+    """`export SLUG... DIR` or `export --all DIR`: published versions as files (what `import` reads back)."""
+    *slug, folder = slugs
+    target = Path(folder)
+    if bool(slug) == all_:
+        console.print("[red]name the services or --all (not both), then the folder[/red]")
+        raise typer.Exit(2)
+    with unit_of_work(settings_sessionmaker(ctx.obj)) as session:
+        records = (
+            list(selectors.published_definitions(session))
+            if all_
+            else [selectors.published_definition(session, s) for s in slug]
+        )
+        for record in records:
+            store.export_record(record, target)
+    console.print(f"[green]{len(records)} definitions exported to {target}[/green]")
+
+
 @app.command("load")
 def load(ctx: typer.Context) -> None:
-    """Store the current definitions in the database and record their derived maturity in the catalog."""
+    """Import the shipped definitions (the demo's import set), published."""
     with unit_of_work(settings_sessionmaker(ctx.obj)) as session:
         records = loading.sync_definitions(session)
     console.print(f"[green]{len(records)} definitions loaded[/green]")

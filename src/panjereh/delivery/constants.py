@@ -19,3 +19,12 @@ class RequestState(enum.StrEnum):
 
 
 FINAL_STATES = frozenset({RequestState.APPROVED, RequestState.REFUSED})
+
+
+class DefinitionStatus(enum.StrEnum):
+    """Where a version of a service definition is in its life (`service.publish` and its siblings)."""
+
+    DRAFT = "draft"  # being written; the only editable state
+    IN_REVIEW = "in_review"  # submitted; waiting for a second person to publish or reject it
+    PUBLISHED = "published"  # the version requests run on (one per slug); immutable
+    RETIRED = "retired"  # replaced by a newer version, withdrawn, or discarded; immutable

@@ -307,8 +307,34 @@ class LoadedDefinition:
         return self.definition.slug
 
 
-def parse_definition(raw: dict[str, Any], model: dict[str, Any], *, where: str) -> ServiceDefinition:
-    """Validate one definition document; errors name the file and the field."""
+def model_file_name(slug: str) -> str:
+    """The decision model's file name beside `<slug>.yaml` (import and export)."""
+    return f"{slug}.decision.json"
+
+
+def stored_body(definition: ServiceDefinition) -> dict[str, Any]:
+    """The document as stored: every field spelled out, the model named after the slug."""
+    body = definition.model_dump(mode="json")
+    body["decision"]["model"] = model_file_name(definition.slug)
+    return body
+
+
+def content_digest(definition: ServiceDefinition, model: dict[str, Any]) -> str:
+    """A digest of what a version says (its number left out): the same content, the same digest."""
+    body = stored_body(definition)
+    body.pop("version")
+    return hashlib.sha256(
+        json.dumps({"definition": body, "model": model}, sort_keys=True, ensure_ascii=False).encode()
+    ).hexdigest()
+
+
+def parse_definition(
+    raw: dict[str, Any], model: dict[str, Any], *, where: str, known: frozenset[str] | None = None
+) -> ServiceDefinition:
+    """Validate one definition document; errors name the file and the field.
+
+    `known` is the data services a definition may inquire (by default those delivery understands; the
+    store passes the exchange's directory as well)."""
     try:
         definition = ServiceDefinition.model_validate(raw)
     except ValidationError as exc:
@@ -318,7 +344,7 @@ def parse_definition(raw: dict[str, Any], model: dict[str, Any], *, where: str) 
         raise InvalidDefinition(
             f"{where}: {problems}", f"تعریف خدمت {where} نادرست است: {problems}", file=where
         ) from exc
-    known = data_service_codes()
+    known = known if known is not None else data_service_codes()
     for item in definition.inquiries:
         if item.service not in known:
             raise InvalidDefinition(
@@ -386,10 +412,9 @@ def load_file(path: Path) -> LoadedDefinition:
             f"{where}: نام پرونده باید همان شناسهٔ خدمت باشد",
             file=where,
         )
-    digest = hashlib.sha256(
-        json.dumps({"definition": raw, "model": model}, sort_keys=True, ensure_ascii=False).encode()
-    ).hexdigest()
-    return LoadedDefinition(definition=definition, model=model, digest=digest, path=path)
+    return LoadedDefinition(
+        definition=definition, model=model, digest=content_digest(definition, model), path=path
+    )
 
 
 def load_all(directory: Path = DEFINITIONS_DIR) -> dict[str, LoadedDefinition]:

@@ -56,3 +56,33 @@ class InvalidTrackingCode(ValidationFailed):
     code = "delivery.invalid_tracking_code"
     title_en = "The tracking code is not valid (check digit)"
     title_fa = "کد رهگیری نادرست است (رقم کنترل نمی‌خواند)"
+
+
+class DefinitionNotFound(NotFound):
+    code = "delivery.definition_not_found"
+    title_en = "No such version of a service definition"
+    title_fa = "چنین نسخه‌ای از تعریف خدمت پیدا نشد"
+
+
+class DefinitionNotEditable(Conflict):
+    code = "delivery.definition_not_editable"
+    title_en = "Only a draft can be changed; a published version never changes (start a new draft)"
+    title_fa = "فقط پیش‌نویس ویرایش‌پذیر است؛ نسخهٔ منتشرشده تغییر نمی‌کند (پیش‌نویس تازه بسازید)"
+
+
+class DefinitionLifecycleConflict(Conflict):
+    code = "delivery.definition_lifecycle"
+    title_en = "The definition cannot move to that status now"
+    title_fa = "تعریف خدمت در وضعیت کنونی به این مرحله نمی‌رود"
+
+
+class SlugOfAnotherAgency(Conflict):
+    code = "delivery.slug_of_another_agency"
+    title_en = "Another agency's service already uses this slug"
+    title_fa = "این شناسهٔ خدمت از آنِ دستگاه دیگری است"
+
+
+class FourEyesRequired(Forbidden):
+    code = "delivery.four_eyes_required"
+    title_en = "A second person must publish: the publisher cannot be the author or the last editor"
+    title_fa = "انتشار با شخص دوم است: نویسنده یا آخرین ویرایشگر پیش‌نویس نمی‌تواند آن را منتشر کند"

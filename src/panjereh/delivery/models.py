@@ -5,11 +5,22 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import JSON, BigInteger, Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    text,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from panjereh.core.db import Base, TimestampMixin, new_id, str_enum, utcnow
-from panjereh.delivery.constants import RequestState
+from panjereh.delivery.constants import DefinitionStatus, RequestState
 
 if TYPE_CHECKING:
     from panjereh.agencies.models import Agency
@@ -17,10 +28,25 @@ if TYPE_CHECKING:
 
 
 class DefinitionRecord(Base):
-    """A version of a service definition as loaded; requests point at the version that decided them."""
+    """A version of a service definition: drafted, reviewed, published, retired; requests point at the
+    version that decided them.
+
+    The database is the source of truth (files are import and export, `delivery.store`). A published or
+    retired version never changes; at most one version of a slug is published at a time (the partial
+    unique index), and that is the one citizens apply to."""
 
     __tablename__ = "delivery_definition"
-    __table_args__ = (UniqueConstraint("slug", "digest", name="uq_delivery_definition_slug_digest"),)
+    __table_args__ = (
+        UniqueConstraint("slug", "version", name="uq_delivery_definition_slug_version"),
+        Index(
+            "uq_delivery_definition_published_slug",
+            "slug",
+            unique=True,
+            sqlite_where=text("status = 'published'"),
+            postgresql_where=text("status = 'published'"),
+        ),
+        Index("ix_delivery_definition_agency_status", "agency_code", "status"),
+    )
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
     slug: Mapped[str] = mapped_column(String(80), index=True)
@@ -34,8 +60,28 @@ class DefinitionRecord(Base):
     derived_level: Mapped[int] = mapped_column(Integer)
     flags: Mapped[list[str]] = mapped_column(JSON, default=list)
     is_smart: Mapped[bool] = mapped_column(Boolean)
-    active: Mapped[bool] = mapped_column(Boolean, default=True)
-    loaded_at: Mapped[datetime] = mapped_column(default=utcnow)
+    status: Mapped[DefinitionStatus] = mapped_column(
+        str_enum(DefinitionStatus, 20), default=DefinitionStatus.DRAFT
+    )
+    # Who: the author, the last editor (four eyes: the publisher is neither), the submitter, the reviewer
+    # who last rejected it, the publisher, whoever retired it. National codes, or "import:<who>".
+    created_by: Mapped[str] = mapped_column(String(120))
+    updated_by: Mapped[str] = mapped_column(String(120))
+    submitted_by: Mapped[str | None] = mapped_column(String(120))
+    reviewed_by: Mapped[str | None] = mapped_column(String(120))
+    review_note: Mapped[str | None] = mapped_column(Text)
+    published_by: Mapped[str | None] = mapped_column(String(120))
+    retired_by: Mapped[str | None] = mapped_column(String(120))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+    submitted_at: Mapped[datetime | None] = mapped_column()
+    reviewed_at: Mapped[datetime | None] = mapped_column()
+    published_at: Mapped[datetime | None] = mapped_column()
+    retired_at: Mapped[datetime | None] = mapped_column()
+
+    @property
+    def editable(self) -> bool:
+        return self.status == DefinitionStatus.DRAFT
 
 
 class ServiceRequest(TimestampMixin, Base):

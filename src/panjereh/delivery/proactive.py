@@ -12,8 +12,7 @@ from panjereh import jobs
 from panjereh.core.config import Settings
 from panjereh.core.db import unit_of_work, utcnow
 from panjereh.core.logging import get_logger
-from panjereh.delivery import definitions as defs
-from panjereh.delivery import service
+from panjereh.delivery import selectors, service
 from panjereh.delivery.models import FeedCursor
 from panjereh.exchange.exceptions import GrantMissing, ProviderUnavailable
 from panjereh.jobs.periodic import ensure_queued
@@ -28,19 +27,18 @@ POLL_JOB = "delivery.poll_events"
 POLL_INTERVAL_SECONDS = 30.0
 
 
-def subscriptions(loaded: dict[str, defs.LoadedDefinition] | None = None) -> dict[str, list[str]]:
-    """event type → the smart services that run on it."""
+def subscriptions(session: Session) -> dict[str, list[str]]:
+    """event type → the smart services whose published definition runs on it."""
     found: dict[str, list[str]] = {}
-    for item in (loaded if loaded is not None else defs.bundled()).values():
-        if item.definition.proactive:
-            for event_type in item.definition.proactive.events:
-                found.setdefault(event_type, []).append(item.slug)
+    for record in selectors.published_definitions(session):
+        for event_type in (record.body.get("proactive") or {}).get("events", []):
+            found.setdefault(event_type, []).append(record.slug)
     return found
 
 
 def apply_events(session: Session, settings: Settings, events: list[dict[str, Any]]) -> int:
     """Start the subscribed services for each event (idempotent per event and service); how many started."""
-    subscribed = subscriptions()
+    subscribed = subscriptions(session)
     started = 0
     for event in events:
         for slug in subscribed.get(str(event.get("type")), []):
@@ -67,9 +65,10 @@ async def poll_life_events(
             cursor = FeedCursor(name=FEED, since=utcnow(), last_id=None)
             session.add(cursor)
         last_id, since = cursor.last_id, cursor.since
+        types = ",".join(sorted(subscriptions(session)))
     started = 0
     while True:
-        query = {"limit": str(page_size), "types": ",".join(sorted(subscriptions()))}
+        query = {"limit": str(page_size), "types": types}
         if last_id is None:
             query["since"] = since.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
         else:

@@ -17,7 +17,7 @@ router = APIRouter(tags=["delivery"])
 @router.get("/services/{slug}/preview", response_model=Preview)
 def preview(slug: str, db: DbSession) -> Preview:
     """Which registries will be asked for what and why, before applying."""
-    record = loading.active_record(db, slug)
+    record = selectors.published_definition(db, slug)
     return preview_of(
         loading.loaded_from_record(record), derived_level=record.derived_level, flags=record.flags
     )

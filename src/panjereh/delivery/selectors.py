@@ -13,8 +13,8 @@ from sqlalchemy.orm import Session, selectinload
 from panjereh.catalog import selectors as catalog_selectors
 from panjereh.catalog.exceptions import ServiceNotFound as CardNotFound
 from panjereh.delivery import tracking
-from panjereh.delivery.constants import RequestState
-from panjereh.delivery.exceptions import RequestNotFound
+from panjereh.delivery.constants import DefinitionStatus, RequestState
+from panjereh.delivery.exceptions import DefinitionNotFound, RequestNotFound, ServiceNotExecutable
 from panjereh.delivery.models import DefinitionRecord, ServiceRequest
 from panjereh.identity import constants as levels
 
@@ -66,10 +66,64 @@ def queue(session: Session, agency_code: str, limit: int = 200) -> Sequence[Serv
     ).all()
 
 
-def active_definitions(session: Session) -> Sequence[DefinitionRecord]:
+def published_definitions(session: Session) -> Sequence[DefinitionRecord]:
+    """Every service's published version (what citizens apply to), by slug."""
     return session.scalars(
-        select(DefinitionRecord).where(DefinitionRecord.active.is_(True)).order_by(DefinitionRecord.slug)
+        select(DefinitionRecord)
+        .where(DefinitionRecord.status == DefinitionStatus.PUBLISHED)
+        .order_by(DefinitionRecord.slug)
     ).all()
+
+
+def published_definition(session: Session, slug: str) -> DefinitionRecord:
+    """The published version of a service's definition; a service without one is not executable."""
+    record = session.scalar(
+        select(DefinitionRecord).where(
+            DefinitionRecord.slug == slug, DefinitionRecord.status == DefinitionStatus.PUBLISHED
+        )
+    )
+    if record is None:
+        raise ServiceNotExecutable(
+            f"no published definition for {slug!r}", f"خدمت «{slug}» تعریف اجرایی منتشرشده ندارد"
+        )
+    return record
+
+
+def definitions_of_agency(session: Session, agency_code: str) -> Sequence[DefinitionRecord]:
+    """Every version of an agency's definitions (drafts included), by slug, newest version first."""
+    return session.scalars(
+        select(DefinitionRecord)
+        .where(DefinitionRecord.agency_code == agency_code)
+        .order_by(DefinitionRecord.slug, DefinitionRecord.version.desc())
+    ).all()
+
+
+def definition_version(session: Session, definition_id: str) -> DefinitionRecord:
+    """One stored version by its id, whatever its status (the caller checks the agency)."""
+    record = session.get(DefinitionRecord, definition_id)
+    if record is None:
+        raise DefinitionNotFound()
+    return record
+
+
+def versions_of(session: Session, slug: str) -> Sequence[DefinitionRecord]:
+    """Every version of one service's definition, newest first."""
+    return session.scalars(
+        select(DefinitionRecord)
+        .where(DefinitionRecord.slug == slug)
+        .order_by(DefinitionRecord.version.desc())
+    ).all()
+
+
+def smart_slugs(session: Session) -> frozenset[str]:
+    """The services whose published definition derives level 5: the only ones badged smart."""
+    return frozenset(
+        session.scalars(
+            select(DefinitionRecord.slug).where(
+                DefinitionRecord.status == DefinitionStatus.PUBLISHED, DefinitionRecord.derived_level == 5
+            )
+        )
+    )
 
 
 @dataclass(frozen=True)
@@ -150,7 +204,7 @@ def decision_times(session: Session, since: datetime, until: datetime) -> list[D
 
 @dataclass(frozen=True)
 class EvidenceSources:
-    """Per agency: the evidence its active service definitions ask for, counted by source."""
+    """Per agency: the evidence its published service definitions ask for, counted by source."""
 
     agency_code: str
     counts: dict[str, int]  # Source value → pieces of evidence ("inquiry", "upload", "in_person", …)
@@ -160,9 +214,9 @@ class EvidenceSources:
 
 
 def evidence_sources(session: Session) -> list[EvidenceSources]:
-    """How each agency's executable services obtain their evidence, from the active definitions."""
+    """How each agency's executable services obtain their evidence, from the published definitions."""
     counts: dict[str, dict[str, int]] = {}
-    for record in active_definitions(session):
+    for record in published_definitions(session):
         per_agency = counts.setdefault(record.agency_code, {})
         for item in record.body.get("evidence", []):
             per_agency[item["source"]] = per_agency.get(item["source"], 0) + 1

@@ -17,7 +17,7 @@ from panjereh import jobs
 from panjereh.core.config import Settings
 from panjereh.core.db import utcnow
 from panjereh.core.persian import fold_digits
-from panjereh.delivery import loading, tracking
+from panjereh.delivery import loading, selectors, tracking
 from panjereh.delivery.constants import FINAL_STATES, RequestState
 from panjereh.delivery.definitions import InputField, LoadedDefinition
 from panjereh.delivery.exceptions import (
@@ -27,9 +27,33 @@ from panjereh.delivery.exceptions import (
     NotAnOfficer,
 )
 from panjereh.delivery.models import Officer, RequestEvent, ServiceRequest
+
+# The definitions store's writes (draft, review, publish, retire, import) live in `delivery.store`; they
+# are this domain's service API as well, named here for the pages and the other domains.
+from panjereh.delivery.store import (
+    ImportResult,
+    create_draft,
+    import_definitions,
+    publish,
+    reject,
+    retire,
+    submit_for_review,
+    update_draft,
+)
 from panjereh.documents import service as documents_service
 from panjereh.identity import selectors as identity_selectors
 from panjereh.notify import service as notify_service
+
+__all__ = [
+    "ImportResult",
+    "create_draft",
+    "import_definitions",
+    "publish",
+    "reject",
+    "retire",
+    "submit_for_review",
+    "update_draft",
+]
 
 S = RequestState
 TRANSITIONS: dict[RequestState, frozenset[RequestState]] = {
@@ -129,7 +153,7 @@ def submit(
     origin: str = "citizen",
 ) -> tuple[ServiceRequest, bool]:
     """One request for one submission: the same key again returns the first request (created=False)."""
-    record = loading.active_record(session, slug)
+    record = selectors.published_definition(session, slug)
     loaded = loading.loaded_from_record(record)
     cleaned = clean_inputs(loaded, inputs)
     digest = submission_digest(slug, cleaned)

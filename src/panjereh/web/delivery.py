@@ -49,7 +49,7 @@ def _render(request: Request, name: str, context: dict[str, object], status_code
 @router.get("/services/{slug}/apply", response_class=HTMLResponse)
 def apply_page(slug: str, request: Request, db: DbSession, citizen: CurrentCitizen) -> HTMLResponse:
     """The preview (which registries are asked what, and why) and the one-step application form."""
-    record = loading.active_record(db, slug)
+    record = selectors.published_definition(db, slug)
     request.state.visit_agency, request.state.visit_service = record.agency_code, record.slug
     ensure_level(
         request, selectors.required_level(db, slug)
@@ -98,7 +98,7 @@ async def apply_submit(
 def _apply(
     request: Request, db: Session, settings: Settings, citizen: Citizen, slug: str, form: FormData
 ) -> RedirectResponse | HTMLResponse:
-    record = loading.active_record(db, slug)
+    record = selectors.published_definition(db, slug)
     ensure_level(request, selectors.required_level(db, slug), return_to=f"/services/{slug}/apply")
     loaded = loading.loaded_from_record(record)
     inputs = {f.key: str(form.get(f.key, "")) for f in loaded.definition.inputs}

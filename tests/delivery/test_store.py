@@ -1,0 +1,242 @@
+"""The definitions store: drafts, review, four eyes, immutability, one published version, import/export."""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+from typer.testing import CliRunner
+
+from panjereh.catalog import selectors as catalog_selectors
+from panjereh.core.config import Settings
+from panjereh.delivery import definitions as defs
+from panjereh.delivery import selectors, service, store
+from panjereh.delivery.constants import DefinitionStatus
+from panjereh.delivery.exceptions import (
+    DefinitionLifecycleConflict,
+    DefinitionNotEditable,
+    FourEyesRequired,
+    InvalidDefinition,
+    ServiceNotExecutable,
+    SlugOfAnotherAgency,
+)
+from panjereh.delivery.models import DefinitionRecord
+from tests.support.factories import create_card
+
+AUTHOR, EDITOR, REVIEWER = "1111111111", "2222222222", "3333333333"
+SHIPPED = defs.bundled()["no-criminal-record"]
+
+
+def document(slug: str = "good-conduct", **changes: Any) -> tuple[dict[str, Any], dict[str, Any]]:
+    body = SHIPPED.definition.model_dump(mode="json")
+    body.update(slug=slug, **changes)
+    return body, copy.deepcopy(SHIPPED.model)
+
+
+def draft(db: Session, slug: str = "good-conduct", author: str = AUTHOR) -> DefinitionRecord:
+    body, model = document(slug)
+    return service.create_draft(db, agency_code="judiciary", author=author, document=body, model=model)
+
+
+def published(db: Session, slug: str = "good-conduct") -> DefinitionRecord:
+    record = draft(db, slug)
+    service.submit_for_review(db, record, by=AUTHOR)
+    return service.publish(db, record, by=REVIEWER)
+
+
+def test_a_draft_is_validated_as_a_file_is(seeded: Session) -> None:
+    body, model = document(evidence=[])
+    with pytest.raises(InvalidDefinition) as caught:
+        service.create_draft(seeded, agency_code="judiciary", author=AUTHOR, document=body, model=model)
+    assert "evidence" in str(caught.value)
+    body, model = document()
+    body["evidence"][1]["service"] = "judiciary.nothing-such"
+    with pytest.raises(InvalidDefinition, match="unknown data service"):
+        service.create_draft(seeded, agency_code="judiciary", author=AUTHOR, document=body, model=model)
+    body, _ = document()
+    with pytest.raises(InvalidDefinition, match="contentType"):
+        service.create_draft(seeded, agency_code="judiciary", author=AUTHOR, document=body, model={})
+    with pytest.raises(InvalidDefinition, match="not 'police'"):
+        service.create_draft(seeded, agency_code="police", author=AUTHOR, document=body, model=model)
+
+
+def test_draft_review_publish_and_the_request_records_its_version(
+    seeded: Session, settings: Settings
+) -> None:
+    record = draft(seeded)
+    assert (record.status, record.version, record.created_by) == (DefinitionStatus.DRAFT, 1, AUTHOR)
+    assert record.derived_level == 5 and record.is_smart
+    body, model = document(summary_fa="گواهی تازه")
+    service.update_draft(seeded, record, editor=EDITOR, document=body, model=model)
+    assert record.updated_by == EDITOR and record.body["summary_fa"] == "گواهی تازه"
+    with pytest.raises(ServiceNotExecutable):  # a draft is not offered
+        selectors.published_definition(seeded, "good-conduct")
+    service.submit_for_review(seeded, record, by=AUTHOR)
+    service.publish(seeded, record, by=REVIEWER)
+    assert (record.status, record.published_by) == (DefinitionStatus.PUBLISHED, REVIEWER)
+    assert selectors.published_definition(seeded, "good-conduct").id == record.id
+    seeded.commit()
+    request, _ = service.submit(
+        seeded,
+        settings,
+        national_code="0499370899",
+        slug="good-conduct",
+        inputs={"purpose": "employment"},
+        idempotency_key="k1",
+    )
+    assert request.definition_id == record.id
+
+
+def test_four_eyes_neither_the_author_nor_the_last_editor_publishes(seeded: Session) -> None:
+    record = draft(seeded)
+    body, model = document(summary_fa="ویرایش")
+    service.update_draft(seeded, record, editor=EDITOR, document=body, model=model)
+    service.submit_for_review(seeded, record, by=EDITOR)
+    for person in (AUTHOR, EDITOR):
+        with pytest.raises(FourEyesRequired):
+            service.publish(seeded, record, by=person)
+    assert record.status == DefinitionStatus.IN_REVIEW
+    service.publish(seeded, record, by=REVIEWER)
+    assert record.status == DefinitionStatus.PUBLISHED
+
+
+def test_a_published_version_never_changes_and_only_drafts_are_edited(seeded: Session) -> None:
+    record = published(seeded)
+    body, model = document(summary_fa="دیگر")
+    with pytest.raises(DefinitionNotEditable):
+        service.update_draft(seeded, record, editor=AUTHOR, document=body, model=model)
+    with pytest.raises(DefinitionLifecycleConflict):
+        service.publish(seeded, record, by="4444444444")
+    in_review = draft(seeded)
+    service.submit_for_review(seeded, in_review, by=AUTHOR)
+    with pytest.raises(DefinitionNotEditable):
+        service.update_draft(seeded, in_review, editor=AUTHOR, document=body, model=model)
+    with pytest.raises(DefinitionLifecycleConflict):  # one open draft per service
+        draft(seeded)
+    assert record.body["summary_fa"] == SHIPPED.definition.summary_fa
+
+
+def test_publishing_retires_the_previous_version(seeded: Session) -> None:
+    first = published(seeded)
+    second = published(seeded)
+    assert (first.status, second.status, second.version) == (
+        DefinitionStatus.RETIRED,
+        DefinitionStatus.PUBLISHED,
+        2,
+    )
+    assert first.retired_by == REVIEWER
+    count = seeded.scalar(
+        select(func.count())
+        .select_from(DefinitionRecord)
+        .where(DefinitionRecord.slug == "good-conduct", DefinitionRecord.status == DefinitionStatus.PUBLISHED)
+    )
+    assert count == 1
+    assert [
+        r.version for r in selectors.definitions_of_agency(seeded, "judiciary") if r.slug == "good-conduct"
+    ] == [2, 1]
+    assert selectors.definition_version(seeded, first.id) is first
+
+
+def test_reject_sends_back_to_draft_with_a_reason(seeded: Session) -> None:
+    record = draft(seeded)
+    service.submit_for_review(seeded, record, by=AUTHOR)
+    with pytest.raises(InvalidDefinition):
+        service.reject(seeded, record, by=REVIEWER, reason="  ")
+    service.reject(seeded, record, by=REVIEWER, reason="دلیل حقوقی را بنویسید")
+    assert (record.status, record.reviewed_by, record.review_note) == (
+        DefinitionStatus.DRAFT,
+        REVIEWER,
+        "دلیل حقوقی را بنویسید",
+    )
+    with pytest.raises(DefinitionLifecycleConflict):  # a draft is not rejected
+        service.reject(seeded, record, by=REVIEWER, reason="x")
+
+
+def test_retiring_the_published_version_withdraws_the_service_and_its_badge(seeded: Session) -> None:
+    create_card(seeded, "judiciary", slug="good-conduct", maturity_level=2)
+    record = published(seeded)
+    card = catalog_selectors.get_service_by_slug(seeded, "good-conduct")
+    assert (card.derived_maturity_level, card.is_smart) == (5, True)
+    service.retire(seeded, record, by=REVIEWER)
+    assert record.status == DefinitionStatus.RETIRED
+    with pytest.raises(ServiceNotExecutable):
+        selectors.published_definition(seeded, "good-conduct")
+    assert (card.derived_maturity_level, card.is_smart, card.declared_maturity_level) == (None, False, 2)
+    with pytest.raises(DefinitionLifecycleConflict):
+        service.retire(seeded, record, by=REVIEWER)
+
+
+def test_a_slug_belongs_to_one_agency(seeded: Session) -> None:
+    create_card(seeded, "police", slug="police-owned")
+    body, model = document("police-owned")
+    body["agency"] = "judiciary"
+    with pytest.raises(SlugOfAnotherAgency):
+        service.create_draft(seeded, agency_code="judiciary", author=AUTHOR, document=body, model=model)
+    published(seeded, "judiciary-owned")
+    body, model = document("judiciary-owned")
+    body["agency"] = "police"
+    with pytest.raises(SlugOfAnotherAgency):
+        service.create_draft(seeded, agency_code="police", author=AUTHOR, document=body, model=model)
+
+
+def test_the_shipped_definitions_arrive_published_and_import_is_idempotent(seeded: Session) -> None:
+    records = selectors.published_definitions(seeded)
+    assert {r.slug for r in records} == set(defs.bundled())
+    assert all(r.published_by == "import:seed" for r in records)
+    again = store.import_loaded(seeded, defs.bundled().values(), by="again")
+    assert (again.published, sorted(again.unchanged)) == ([], sorted(defs.bundled()))
+
+
+def test_export_then_import_round_trip(seeded: Session, tmp_path: Path) -> None:
+    for record in selectors.published_definitions(seeded):
+        store.export_record(record, tmp_path)
+    read_back = store.read_files(tmp_path)
+    stored = {r.slug: r for r in selectors.published_definitions(seeded)}
+    assert {item.slug: item.digest for item in read_back} == {s: r.digest for s, r in stored.items()}
+    assert store.import_loaded(seeded, read_back, by="round-trip").published == []
+    # A changed file is a new published version; the one before retires.
+    path = tmp_path / "tax-clearance.yaml"
+    raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    raw["summary_fa"] = "مفاصاحساب مالیاتی، نسخهٔ تازه"
+    path.write_text(yaml.safe_dump(raw, allow_unicode=True), encoding="utf-8")
+    result = store.import_loaded(seeded, store.read_files(path), by="round-trip")
+    assert [(r.slug, r.version) for r in result.published] == [
+        ("tax-clearance", stored["tax-clearance"].version + 1)
+    ]
+    assert stored["tax-clearance"].status == DefinitionStatus.RETIRED
+
+
+def test_cli_import_and_export(
+    seeded: Session, settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from panjereh.cli import app
+
+    runner = CliRunner()
+    url = str(seeded.get_bind().engine.url.render_as_string(hide_password=False))
+    monkeypatch.setenv("PANJEREH_DATABASE_URL", url)
+    monkeypatch.setenv("PANJEREH_HOME", str(settings.home))
+    from panjereh.core.config import get_settings
+
+    get_settings.cache_clear()
+    try:
+        out = tmp_path / "out"
+        result = runner.invoke(app, ["definitions", "export", "--all", str(out)])
+        assert result.exit_code == 0, result.output
+        assert sorted(p.name for p in out.glob("*.yaml")) == sorted(f"{s}.yaml" for s in defs.bundled())
+        result = runner.invoke(app, ["definitions", "export", str(out)])
+        assert result.exit_code == 2
+        result = runner.invoke(app, ["definitions", "import", str(out)])
+        assert result.exit_code == 0, result.output
+        assert f"0 published, {len(defs.bundled())} unchanged" in result.output
+        broken = tmp_path / "broken"
+        broken.mkdir()
+        (broken / "x-y.yaml").write_text("slug: x-y\nversion: 1\n", encoding="utf-8")
+        result = runner.invoke(app, ["definitions", "import", str(broken)])
+        assert result.exit_code != 0
+    finally:
+        get_settings.cache_clear()
