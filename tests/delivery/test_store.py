@@ -61,6 +61,8 @@ def test_a_draft_is_validated_as_a_file_is(seeded: Session) -> None:
     body, _ = document()
     with pytest.raises(InvalidDefinition, match="contentType"):
         service.create_draft(seeded, agency_code="judiciary", author=AUTHOR, document=body, model={})
+    with pytest.raises(InvalidDefinition, match="JSON object"):
+        service.create_draft(seeded, agency_code="judiciary", author=AUTHOR, document=[], model=model)  # type: ignore[arg-type]
     with pytest.raises(InvalidDefinition, match="not 'police'"):
         service.create_draft(seeded, agency_code="police", author=AUTHOR, document=body, model=model)
 

@@ -106,6 +106,10 @@ def _owner_check(session: Session, slug: str, agency_code: str) -> None:
 
 
 def _with_agency(document: dict[str, Any], agency_code: str, where: str) -> dict[str, Any]:
+    if not isinstance(document, dict):
+        raise InvalidDefinition(
+            f"{where}: a definition is a JSON object", f"{where}: تعریف خدمت باید شیء JSON باشد", file=where
+        )
     document = dict(document)
     if document.setdefault("agency", agency_code) != agency_code:
         raise InvalidDefinition(
