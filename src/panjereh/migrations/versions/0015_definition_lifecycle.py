@@ -4,8 +4,8 @@ The `active` flag becomes the `published` status; each version records who wrote
 published and retired it. Versions are numbered per slug (existing rows renumbered in load order), and at
 most one version of a slug is published (a partial unique index).
 
-Revision ID: 0014
-Revises: 0013
+Revision ID: 0015
+Revises: 0014
 """
 
 import sqlalchemy as sa
@@ -13,8 +13,8 @@ from alembic import op
 
 import panjereh.core.db
 
-revision = "0014"
-down_revision = "0013"
+revision = "0015"
+down_revision = "0014"
 branch_labels = None
 depends_on = None
 
