@@ -15,10 +15,11 @@ from fastapi.testclient import TestClient
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from panjereh.app import create_app
+from panjereh.app import SERVER_OPTIONS, create_app
 from panjereh.core.config import Settings
 from panjereh.core.db import make_sessionmaker, unit_of_work
 from tests.support import databases, factories
+from tests.support.operations import METRICS_TOKEN
 from tests.support.servers import free_port, running_server
 
 WORKER = os.environ.get("PYTEST_XDIST_WORKER", "main")
@@ -54,6 +55,7 @@ def settings(home: Path, registries_url: str) -> Settings:
         redis_prefix=f"test:{WORKER}:{uuid.uuid4().hex[:8]}:",
         registries_url=registries_url,
         registry_token="test-registry-token",
+        metrics_token=METRICS_TOKEN,
         log_json=True,
         log_level="WARNING",
     )
@@ -154,5 +156,5 @@ def live_settings(settings: Settings, home: Path) -> Settings:
 def live_server(live_settings: Settings) -> Iterator[str]:
     """The portal over real HTTP, on a migrated database that tests may commit to."""
     databases.migrated_engine(live_settings.resolved_database_url).dispose()
-    with running_server(create_app(live_settings), port=live_settings.port) as url:
+    with running_server(create_app(live_settings), port=live_settings.port, **SERVER_OPTIONS) as url:
         yield url

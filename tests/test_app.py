@@ -19,6 +19,7 @@ from panjereh.app import create_app
 from panjereh.core.config import Settings
 from panjereh.core.deps import DbSession
 from panjereh.core.errors import PROBLEM_JSON, ProblemError
+from tests.support.operations import METRICS_AUTH
 
 
 def test_healthz_answers_ok(client: TestClient) -> None:
@@ -126,7 +127,7 @@ def test_unsafe_incoming_request_id_is_replaced(client: TestClient) -> None:
 def test_metrics_count_requests_per_route_template(client: TestClient) -> None:
     client.get("/healthz")
     client.get("/nope")
-    text = client.get("/metrics").text
+    text = client.get("/metrics", headers=METRICS_AUTH).text
     assert 'panjereh_http_requests_total{method="GET",route="/healthz",status="200"}' in text
     assert 'route="<unmatched>",status="404"' in text
     assert "panjereh_http_request_duration_seconds_bucket" in text

@@ -6,8 +6,10 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
-from fastapi.responses import JSONResponse
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.responses import HTMLResponse, JSONResponse
 from starlette.requests import Request
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from panjereh.agencies import router as agencies_api
 from panjereh.analytics.router import router as analytics_router
@@ -16,7 +18,7 @@ from panjereh.catalog import router as catalog_api
 from panjereh.catalog.search import IndexHolder
 from panjereh.core.config import Settings, get_settings
 from panjereh.core.db import make_engine, make_sessionmaker, ping
-from panjereh.core.headers import FrameGuardMiddleware
+from panjereh.core.headers import SecurityHeadersMiddleware, csp_nonce
 from panjereh.core.logging import configure_logging, get_logger
 from panjereh.core.metrics import HttpMetrics, MetricsMiddleware
 from panjereh.core.problems import install_problem_handlers
@@ -47,6 +49,10 @@ from panjereh.worker import INPROCESS_CONCURRENCY, start_inprocess
 log = get_logger(__name__)
 
 API_PREFIX = "/api/v1"
+# How uvicorn serves the app (cli.serve, and the tests' live server): forwarded headers are the app's to
+# read, from PANJEREH_TRUSTED_PROXIES alone (uvicorn's own reading believes any local peer), and no
+# `server` header names the software.
+SERVER_OPTIONS: dict[str, bool] = {"proxy_headers": False, "server_header": False}
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -78,7 +84,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         title="Panjereh — national window of smart government services",
         version="1",
         openapi_url=f"{API_PREFIX}/openapi.json",
-        docs_url=f"{API_PREFIX}/docs",
+        docs_url=None,  # served by _add_api_docs, under its own content security policy
         redoc_url=None,
         lifespan=lifespan,
         telemetry=None if settings.opentelemetry else {"tracing": False, "metrics": False, "logs": False},
@@ -107,6 +113,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     oidc_router.install(app)
     install_problem_handlers(app, html_renderer=app.state.templates.render_problem)
     _add_operations_routes(app, metrics)
+    _add_api_docs(app)
     # Routes are matched in order: the machine hot paths (the exchange gateway, then the OIDC token and
     # userinfo endpoints) come before the ~100 portal routes.
     app.include_router(exchange_gateway.router)
@@ -135,10 +142,34 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(oidc_router.admin_router, prefix=API_PREFIX)
     web_conformance.mount(app)
 
-    app.add_middleware(FrameGuardMiddleware)
+    app.add_middleware(SecurityHeadersMiddleware, hsts=settings.env == "production")
     app.add_middleware(MetricsMiddleware, metrics=metrics)
     app.add_middleware(RequestIdMiddleware)
+    if settings.trusted_proxies:
+        # Outermost, so every layer (rate limits, logs, sessions) sees the client the proxy saw; uvicorn's
+        # own copy is off (cli.serve), which would believe any local peer.
+        app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=settings.trusted_proxies)
     return app
+
+
+SWAGGER_CDN = "https://cdn.jsdelivr.net"
+
+
+def _add_api_docs(app: FastAPI) -> None:
+    """The API's interactive docs (Swagger UI from its CDN): its one inline script carries a nonce."""
+
+    @app.get(f"{API_PREFIX}/docs", include_in_schema=False)
+    def api_docs(request: Request) -> HTMLResponse:
+        nonce = csp_nonce(request.scope.setdefault("state", {}))
+        page = get_swagger_ui_html(openapi_url=app.openapi_url or "", title=f"{app.title} — API")
+        html = bytes(page.body).decode().replace("<script>", f'<script nonce="{nonce}">')
+        policy = (
+            f"default-src 'self'; script-src 'self' {SWAGGER_CDN} 'nonce-{nonce}'; "
+            f"style-src 'self' {SWAGGER_CDN}; "
+            "img-src 'self' data: https://fastapi.tiangolo.com; object-src 'none'; base-uri 'none'; "
+            "frame-ancestors 'none'"
+        )
+        return HTMLResponse(html, headers={"Content-Security-Policy": policy})
 
 
 def _add_operations_routes(app: FastAPI, metrics: HttpMetrics) -> None:

@@ -113,6 +113,8 @@ def serve(
     """
     import uvicorn
 
+    from panjereh.app import SERVER_OPTIONS
+
     settings: Settings = ctx.obj
     uvicorn.run(
         "panjereh.app:create_app",
@@ -121,7 +123,7 @@ def serve(
         port=port or settings.port,
         workers=workers,
         log_level="warning",
-        proxy_headers=True,
+        **SERVER_OPTIONS,
     )
 
 
@@ -143,6 +145,8 @@ def demo(ctx: typer.Context) -> None:
     with _registries_process(settings):
         conformance_demo.start_demo_pass(settings)
         console.print(f"[bold green]Portal: {settings.base_url}[/bold green]  (Ctrl+C to stop)")
+        bearer = f"Authorization: Bearer {settings.resolved_metrics_token}"
+        console.print(f"Metrics: curl -H '{bearer}' {settings.base_url}/metrics")
         serve(ctx, settings.host, settings.port, 1)
 
 

@@ -7,10 +7,12 @@ import re
 from fastapi import APIRouter, FastAPI
 from fastapi.testclient import TestClient
 
+from tests.support.operations import METRICS_AUTH
+
 
 def _counts(client: TestClient) -> dict[tuple[str, str], float]:
     """(route label, status) -> requests counted, from the Prometheus text."""
-    text = client.get("/metrics").text
+    text = client.get("/metrics", headers=METRICS_AUTH).text
     pattern = r'panjereh_http_requests_total\{method="GET",route="([^"]+)",status="(\d+)"\} ([0-9.]+)'
     return {(route, status): float(count) for route, status, count in re.findall(pattern, text)}
 

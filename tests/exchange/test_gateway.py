@@ -13,6 +13,7 @@ from panjereh.exchange import selectors, service
 from panjereh.exchange.models import LogEntry
 from tests.exchange.conftest import ALI, SARA, AgencySystemClient
 from tests.support.factories import create_grant, create_key
+from tests.support.operations import METRICS_AUTH
 
 PERSON = f"/exchange/v1/civil-registry.person/persons/{ALI}"
 CRIMINAL = f"/exchange/v1/judiciary.criminal-record/criminal-records/{ALI}"
@@ -206,7 +207,7 @@ def test_the_circuit_opens_for_a_failing_provider_only(
     assert reasons[:threshold] == ["down"] * threshold
     assert reasons[threshold:] == ["circuit_open", "circuit_open"]  # not even sent
     assert client.get(ADDRESS, headers=headers).status_code == 200
-    metrics = client.get("/metrics").text
+    metrics = client.get("/metrics", headers=METRICS_AUTH).text
     assert 'panjereh_exchange_circuit_open{provider_system="judiciary"} 1.0' in metrics
 
 

@@ -8,6 +8,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
 from tests.exchange.conftest import ALI
+from tests.support.operations import METRICS_AUTH
 
 PERSON = f"/exchange/v1/civil-registry.person/persons/{ALI}"
 
@@ -104,5 +105,5 @@ def test_directory_grants_and_monitoring_pages(
     tax_row = next(row for row in stats if row["key"] == "tax")
     assert tax_row["count"] >= 1 and tax_row["client_errors"] >= 1
     assert client.get("/exchange/monitoring?by=service").status_code == 200
-    metrics = client.get("/metrics").text
+    metrics = client.get("/metrics", headers=METRICS_AUTH).text
     assert 'panjereh_exchange_inquiries_total{client="tax",outcome="client.no_grant"' in metrics

@@ -21,10 +21,12 @@ def free_port() -> int:
 
 
 @contextmanager
-def running_server(app: Any, *, port: int | None = None, health_path: str = "/healthz") -> Iterator[str]:
-    """Serve an ASGI app over real HTTP until the block ends; yields its base URL."""
+def running_server(
+    app: Any, *, port: int | None = None, health_path: str = "/healthz", **options: Any
+) -> Iterator[str]:
+    """Serve an ASGI app over real HTTP until the block ends (`options` go to uvicorn); yields its URL."""
     port = port or free_port()
-    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
+    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on", **options)
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()

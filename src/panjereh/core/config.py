@@ -3,16 +3,22 @@ has settings of its own, built once at the process's edge and passed from there.
 
 from __future__ import annotations
 
+import ipaddress
+import os
+import secrets
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import Field, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from panjereh.core.crypto import derive_key
 
 PLACEHOLDER_SECRET = "dev-insecure-change-me"  # noqa: S105 — a known placeholder, refused outside development
 PLACEHOLDER_REGISTRY_TOKEN = "dev-registry-token"  # noqa: S105
 REPO_ROOT = Path(__file__).resolve().parents[3]
+SECRET_FILE = "secret.key"  # noqa: S105 — a file name, under `home`: development's own random secret, made on first run
 
 
 class ExchangeSettings(BaseSettings):
@@ -116,9 +122,35 @@ class Settings(BaseSettings):
     inprocess_worker: bool = False  # run the job worker inside the web process (the embedded demo)
     # What carries SMS and e-mail out (notify.providers); `outbox` is the development file, nothing leaves.
     notify_provider: Literal["outbox"] = "outbox"
+    # Peers whose X-Forwarded-For / X-Forwarded-Proto are believed (addresses or CIDR networks, comma
+    # separated); from anyone else those headers are ignored, so a client cannot choose its own address.
+    trusted_proxies: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    # Public document verifications (page and API) per client address per minute.
+    verify_per_minute: int = Field(default=30, ge=1)
+    # Bearer token of /metrics. Unset: /metrics is off, except in development, where it is derived from
+    # the secret (`panjereh demo` prints it).
+    metrics_token: str | None = Field(default=None, repr=False)
     # Sections, each read from its own prefix (PANJEREH_EXCHANGE_*, PANJEREH_CONFORMANCE_*).
     exchange: ExchangeSettings = Field(default_factory=ExchangeSettings)
     conformance: ConformanceSettings = Field(default_factory=ConformanceSettings)
+
+    @field_validator("trusted_proxies", mode="before")
+    @classmethod
+    def _proxies_from_a_list(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [item.strip() for item in value.split(",") if item.strip()]
+        return value
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _proxies_are_addresses(cls, value: list[str]) -> list[str]:
+        # Fail fast: uvicorn takes a malformed entry for a literal host name and trusts nobody by it.
+        for item in value:
+            try:
+                ipaddress.ip_network(item, strict=False)
+            except ValueError:
+                raise ValueError(f"PANJEREH_TRUSTED_PROXIES: {item!r} is not an address or network") from None
+        return value
 
     @model_validator(mode="after")
     def _registries_url_follows_the_port(self) -> Settings:
@@ -164,10 +196,39 @@ class Settings(BaseSettings):
     def is_development(self) -> bool:
         return self.env == "development"
 
+    @property
+    def resolved_metrics_token(self) -> str | None:
+        """The bearer token of /metrics, or None when /metrics is off."""
+        if self.metrics_token:
+            return self.metrics_token
+        if self.is_development:
+            return derive_key(self.secret_key, "metrics-token", 16).hex()
+        return None
+
     def ensure_home(self) -> Path:
-        """Create the home folder (database, outbox, keys) if missing."""
+        """Create the home folder (database, outbox, keys) if missing; in development, without a secret
+        of its own, use the home's random secret (made on first run, readable by its owner alone)."""
         self.home.mkdir(parents=True, exist_ok=True)
+        if self.is_development and self.secret_key == PLACEHOLDER_SECRET:
+            self.secret_key = home_secret(self.home)
         return self.home
+
+
+def home_secret(home: Path) -> str:
+    """The secret in `home/secret.key`, made with mode 0600 if missing (several processes may race)."""
+    path = home / SECRET_FILE
+    if not path.exists():
+        draft = home / f".{SECRET_FILE}.{os.getpid()}.{secrets.token_hex(4)}"
+        descriptor = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(descriptor, "w") as out:
+            out.write(secrets.token_urlsafe(48) + "\n")
+        try:
+            os.link(draft, path)  # atomic, and never over another process's secret
+        except FileExistsError:
+            pass
+        finally:
+            draft.unlink()
+    return path.read_text().strip()
 
 
 @lru_cache

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hmac
 import time
 from re import Pattern
 from typing import Any
@@ -12,6 +13,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Mount
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from panjereh.core.errors import NotFound, Unauthenticated
 
 LATENCY_BUCKETS = (0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 
@@ -35,8 +38,14 @@ class HttpMetrics:
             registry=self.registry,
         )
 
-    def render(self, _request: Request) -> Response:
-        """The Prometheus text exposition."""
+    def render(self, request: Request) -> Response:
+        """The Prometheus text exposition, to the holder of the metrics token alone (off without one)."""
+        token = request.app.state.settings.resolved_metrics_token
+        if token is None:
+            raise NotFound()
+        scheme, _, sent = request.headers.get("authorization", "").partition(" ")
+        if scheme.lower() != "bearer" or not hmac.compare_digest(sent.strip().encode(), token.encode()):
+            raise Unauthenticated(headers={"WWW-Authenticate": 'Bearer realm="metrics"'})
         return Response(generate_latest(self.registry), media_type=CONTENT_TYPE_LATEST)
 
 

@@ -1,6 +1,6 @@
 """Document failures, as problems."""
 
-from panjereh.core.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from panjereh.core.errors import Conflict, Forbidden, NotFound, RateLimited, ValidationFailed
 
 
 class DocumentNotFound(NotFound):
@@ -31,3 +31,9 @@ class NothingToVerify(ValidationFailed):
     code = "documents.nothing_to_verify"
     title_en = "Give the QR code's text (payload) or the document number"
     title_fa = "متن کد QR یا شمارهٔ سند را وارد کنید"
+
+
+class VerificationThrottled(RateLimited):
+    code = "documents.verification_throttled"
+    title_en = "Too many verifications from this address; wait a little and try again"
+    title_fa = "استعلام‌های اصالت از این نشانی بیش از حد مجاز بوده است؛ کمی صبر کنید و دوباره تلاش کنید"

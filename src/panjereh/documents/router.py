@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Response
 
 from panjereh.core.deps import AppSettings, DbSession
+from panjereh.documents.deps import VerificationThrottle
 from panjereh.documents.exceptions import NothingToVerify
 from panjereh.documents.keys import load_keyring
 from panjereh.documents.schemas import JsonWebKeySet, VerifyRequest, VerifyResponse
@@ -14,7 +15,9 @@ router = APIRouter(prefix="/documents", tags=["documents"])
 
 
 @router.post("/verify", response_model=VerifyResponse)
-def verify(body: VerifyRequest, db: DbSession, settings: AppSettings) -> VerifyResponse:
+def verify(
+    body: VerifyRequest, db: DbSession, settings: AppSettings, _: VerificationThrottle
+) -> VerifyResponse:
     """Verify a document by its QR payload or its number; a refusal is an answer (200), not an error."""
     if body.payload and body.payload.strip():
         return VerifyResponse.of(verify_payload(db, settings, body.payload))

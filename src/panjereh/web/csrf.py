@@ -1,4 +1,10 @@
-"""CSRF protection for every state-changing form: a signed double-submit token (OWASP's pattern)."""
+"""CSRF protection for every state-changing form: a signed double-submit token bound to the session
+(OWASP's "signed double-submit cookie" pattern, the HMAC over the session and a random value).
+
+A signed-in browser's token is bound to its session cookie, so a token from one session fails in every
+other (and a session that changes, at login or logout, needs a fresh page); an anonymous form's token is
+bound to the pre-session `csrf` cookie alone.
+"""
 
 from __future__ import annotations
 
@@ -10,6 +16,8 @@ from fastapi import Depends, Form, Request
 
 from panjereh.core.crypto import keyed_hash
 from panjereh.core.errors import Forbidden
+from panjereh.core.headers import csp_nonce
+from panjereh.identity.sessions import SESSION_COOKIE
 
 CSRF_COOKIE = "csrf"
 CSRF_FIELD = "csrf_token"
@@ -22,9 +30,15 @@ class CsrfRejected(Forbidden):
     title_fa = "فرم منقضی شده یا از این سایت فرستاده نشده است؛ صفحه را دوباره باز کنید و دوباره بفرستید"
 
 
-def signature(secret: str, nonce: str) -> str:
-    """The signature that binds a form token to the browser's nonce, under the CSRF key."""
-    return keyed_hash(secret, PURPOSE, nonce)
+def signature(secret: str, nonce: str, session: str | None = None) -> str:
+    """The signature that binds a form token to the browser's nonce and session, under the CSRF key."""
+    # Lengths first, so no (session, nonce) pair can be read as another ("a!b" + "c" ≠ "a" + "b!c").
+    bound = f"{len(session or '')}!{session or ''}!{nonce}"
+    return keyed_hash(secret, PURPOSE, bound)
+
+
+def _session_of(request: Request) -> str | None:
+    return request.cookies.get(SESSION_COOKIE) or None
 
 
 def issue_token(request: Request) -> str:
@@ -33,23 +47,32 @@ def issue_token(request: Request) -> str:
     if nonce is None:
         nonce = secrets.token_urlsafe(24)
         request.state.csrf_nonce = nonce
-    return f"{nonce}.{signature(request.app.state.settings.secret_key, nonce)}"
+    return f"{nonce}.{signature(request.app.state.settings.secret_key, nonce, _session_of(request))}"
 
 
 def csrf_context(request: Request) -> dict[str, Any]:
-    """Template context processor: `{{ csrf_field }}` in every form."""
-    return {"csrf_token": issue_token(request), "csrf_field_name": CSRF_FIELD}
+    """Template context processor: `{{ csrf_field }}` in every form, and the page's script nonce."""
+    return {
+        "csrf_token": issue_token(request),
+        "csrf_field_name": CSRF_FIELD,
+        "csp_nonce": lambda: csp_nonce(request.scope.setdefault("state", {})),
+    }
 
 
 def verify(request: Request, token: str | None) -> None:
-    """Refuse unless the token was signed by us for the nonce in this browser's cookie."""
+    """Refuse unless the token was signed by us for this browser's nonce cookie and its session."""
     nonce = request.cookies.get(CSRF_COOKIE)
     if not token or not nonce or "." not in token:
         raise CsrfRejected()
     sent_nonce, sent_signature = token.rsplit(".", 1)
-    expected = signature(request.app.state.settings.secret_key, nonce)
-    if not (hmac.compare_digest(sent_nonce, nonce) and hmac.compare_digest(sent_signature, expected)):
+    expected = signature(request.app.state.settings.secret_key, nonce, _session_of(request))
+    if not (_same(sent_nonce, nonce) and _same(sent_signature, expected)):
         raise CsrfRejected()
+
+
+def _same(sent: str, expected: str) -> bool:
+    # compare_digest refuses non-ASCII str (a TypeError, a 500): compare the bytes.
+    return hmac.compare_digest(sent.encode(), expected.encode())
 
 
 def require_csrf(request: Request, csrf_token: Annotated[str | None, Form()] = None) -> None:

@@ -14,6 +14,7 @@ from panjereh.core.db import utcnow
 from panjereh.core.deps import AppSettings, DbSession
 from panjereh.core.i18n import translations
 from panjereh.documents import pdf, qr
+from panjereh.documents.deps import throttle_verification
 from panjereh.documents.exceptions import DocumentNotFound
 from panjereh.documents.masking import mask_national_code
 from panjereh.documents.numbers import format_number
@@ -40,6 +41,8 @@ def verify_page(
 ) -> HTMLResponse:
     """Check a document: scan its QR code (where the browser can), paste its text or type the number."""
     result: Verification | None = None
+    if any(value and value.strip() for value in (p, n, q)):
+        throttle_verification(request)
     if p and p.strip():  # a phone camera opened the link in the QR code
         result = verify_payload(db, settings, p)
     elif n and n.strip():
