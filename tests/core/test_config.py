@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import stat
 from pathlib import Path
 from typing import Literal
 
@@ -9,6 +10,7 @@ import pytest
 from pydantic import ValidationError
 
 from panjereh.core.config import PLACEHOLDER_SECRET, ConformanceSettings, ExchangeSettings, Settings
+from panjereh.core.crypto import derive_key
 
 Environment = Literal["test", "production"]  # the environments outside development
 
@@ -42,8 +44,8 @@ def test_outside_development_real_secrets_are_accepted(env: Environment) -> None
     assert settings.env == env
 
 
-def test_development_runs_on_the_placeholders() -> None:
-    assert Settings(env="development").secret_key == PLACEHOLDER_SECRET
+def test_development_settings_start_from_the_placeholder_until_home_is_ready() -> None:
+    assert Settings(env="development").secret_key == PLACEHOLDER_SECRET  # ensure_home() replaces it
 
 
 def test_the_test_suite_runs_on_a_real_secret(settings: Settings) -> None:
@@ -84,3 +86,35 @@ def test_registries_url_follows_the_port_when_not_set(monkeypatch: pytest.Monkey
     monkeypatch.setenv("PANJEREH_REGISTRIES_URL", "http://registries.internal:8100")
     assert Settings().registries_url == "http://registries.internal:8100"
     assert Settings(registries_url="http://127.0.0.1:9002").registries_url == "http://127.0.0.1:9002"
+
+
+def test_development_makes_a_random_secret_of_its_own_under_home(tmp_path: Path) -> None:
+    settings = Settings(env="development", home=tmp_path)
+    settings.ensure_home()
+    secret_file = tmp_path / "secret.key"
+    assert settings.secret_key != PLACEHOLDER_SECRET and len(settings.secret_key) >= 32
+    assert secret_file.read_text().strip() == settings.secret_key
+    assert stat.S_IMODE(secret_file.stat().st_mode) == 0o600
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["secret.key"]  # no draft left behind
+    again = Settings(env="development", home=tmp_path)
+    again.ensure_home()
+    assert again.secret_key == settings.secret_key  # sessions and tokens survive a restart
+    elsewhere = Settings(env="development", home=tmp_path / "elsewhere")
+    elsewhere.ensure_home()
+    assert elsewhere.secret_key != settings.secret_key
+
+
+def test_a_secret_that_is_set_is_kept_in_development(tmp_path: Path) -> None:
+    settings = Settings(env="development", home=tmp_path, secret_key="k" * 40)
+    settings.ensure_home()
+    assert settings.secret_key == "k" * 40
+    assert not (tmp_path / "secret.key").exists()
+
+
+def test_the_demos_exchange_tokens_are_not_signed_with_the_published_placeholder(tmp_path: Path) -> None:
+    # On the old main the demo signed exchange access tokens with a key derived from the placeholder,
+    # which anyone could compute: a forged token returned a (demo) criminal record.
+    settings = Settings(env="development", home=tmp_path)
+    settings.ensure_home()
+    published = derive_key(PLACEHOLDER_SECRET, "exchange-access-token")
+    assert derive_key(settings.secret_key, "exchange-access-token") != published

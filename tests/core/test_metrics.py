@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 from fastapi import APIRouter, FastAPI
 from fastapi.testclient import TestClient
 
-from tests.support.operations import METRICS_AUTH
+from panjereh.app import create_app
+from panjereh.core.config import Settings
+from tests.support.operations import METRICS_AUTH, METRICS_TOKEN
 
 
 def _counts(client: TestClient) -> dict[tuple[str, str], float]:
@@ -59,3 +62,29 @@ def test_one_router_under_two_prefixes_gets_two_labels(app: FastAPI, client: Tes
     counts = _counts(client)
     assert counts[("/api/v1/_probe/{number}", "200")] == 1
     assert counts[("/api/v2/_probe/{number}", "200")] == 2
+
+
+def test_metrics_need_the_bearer_token(client: TestClient) -> None:
+    refused = client.get("/metrics")
+    assert refused.status_code == 401
+    assert refused.headers["www-authenticate"].startswith("Bearer")
+    assert "panjereh_http_requests_total" not in refused.text
+    assert client.get("/metrics", headers={"authorization": "Bearer wrong"}).status_code == 401
+    assert client.get("/metrics", headers={"authorization": f"Basic {METRICS_TOKEN}"}).status_code == 401
+    assert client.get("/metrics", headers={"authorization": b"Bearer caf\xc3\xa9"}).status_code == 401
+    assert client.get("/metrics", headers=METRICS_AUTH).status_code == 200
+
+
+def test_without_a_token_metrics_are_off_outside_development(settings: Settings) -> None:
+    app = create_app(settings.model_copy(update={"metrics_token": None}))
+    assert TestClient(app).get("/metrics", headers=METRICS_AUTH).status_code == 404
+
+
+def test_in_development_the_token_is_derived_from_the_homes_secret(tmp_path: Path) -> None:
+    settings = Settings(env="development", home=tmp_path)
+    settings.ensure_home()
+    token = settings.resolved_metrics_token
+    assert token and len(token) == 32 and token not in settings.secret_key
+    other = Settings(env="development", home=tmp_path / "other")
+    other.ensure_home()
+    assert other.resolved_metrics_token != token

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.web.conftest import AXE
+from tests.web.csp import run_axe
 
 pytestmark = pytest.mark.browser
 
@@ -19,8 +19,7 @@ def _open(browser, url: str, width: int = 1280):
 
 
 def _serious_axe_violations(page) -> list[dict]:
-    page.add_script_tag(path=str(AXE))
-    result = page.evaluate("async () => await axe.run(document, {resultTypes: ['violations']})")
+    result = run_axe(page, "axe.run(document, {resultTypes: ['violations']})")
     return [
         {"id": v["id"], "impact": v["impact"], "nodes": [n["target"] for n in v["nodes"]][:3]}
         for v in result["violations"]

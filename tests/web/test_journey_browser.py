@@ -23,7 +23,7 @@ from panjereh.registries.services import published_services
 from tests.support import databases
 from tests.support.markers import seeds_whole_demo
 from tests.support.servers import free_port, running_server
-from tests.web.conftest import AXE
+from tests.web.csp import Watch, run_axe
 
 pytestmark = [pytest.mark.browser, seeds_whole_demo]
 
@@ -84,6 +84,8 @@ def test_a_citizen_gets_a_smart_certificate_end_to_end(browser, demo_server) -> 
     page = browser.new_page(viewport={"width": 1280, "height": 900})
     errors: list[str] = []
     page.on("pageerror", lambda error: errors.append(str(error)))
+    # Every page of the journey (signed in, a request deciding itself, the document) under the policy.
+    watch = Watch(page)
 
     # Typed with Arabic Yeh and Kaf, as many keyboards do: still found.
     page.goto(url + "/services?q=" + "سوء پيشينه")
@@ -127,10 +129,11 @@ def test_a_citizen_gets_a_smart_certificate_end_to_end(browser, demo_server) -> 
     page.goto(url + "/account/data-access")
     ledger = page.locator("main table").inner_text()
     assert "گواهی عدم سوء پیشینه" in ledger  # why the judiciary's data was read
-    page.add_script_tag(path=str(AXE))
-    violations = page.evaluate(
-        "async () => (await axe.run()).violations.filter(v => v.impact === 'critical')"
-    )
+    violations = run_axe(page, "axe.run().then(r => r.violations.filter(v => v.impact === 'critical'))")
     assert violations == []
     assert errors == []
+    for path in ("/dashboard", "/dashboard/agencies", "/account", "/account/requests", "/documents"):
+        page.goto(url + path, wait_until="networkidle")
+        assert watch.violations() == [], path
+    assert [text for text in watch.console if "Content Security Policy" in text] == []
     page.close()
