@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 from fastapi import FastAPI
 from fastapi.openapi.docs import get_swagger_ui_html
@@ -52,7 +53,7 @@ API_PREFIX = "/api/v1"
 # How uvicorn serves the app (cli.serve, and the tests' live server): forwarded headers are the app's to
 # read, from PANJEREH_TRUSTED_PROXIES alone (uvicorn's own reading believes any local peer), and no
 # `server` header names the software.
-SERVER_OPTIONS: dict[str, bool] = {"proxy_headers": False, "server_header": False}
+SERVER_OPTIONS: dict[str, Any] = {"proxy_headers": False, "server_header": False}
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
