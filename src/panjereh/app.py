@@ -17,6 +17,7 @@ from panjereh.analytics.router import router as analytics_router
 from panjereh.analytics.visits import VisitMiddleware, VisitRecorder
 from panjereh.catalog import router as catalog_api
 from panjereh.catalog.search import IndexHolder
+from panjereh.core.bodies import BodyGuardMiddleware
 from panjereh.core.config import Settings, get_settings
 from panjereh.core.db import make_engine, make_sessionmaker, ping
 from panjereh.core.headers import SecurityHeadersMiddleware, csp_nonce
@@ -143,6 +144,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(oidc_router.admin_router, prefix=API_PREFIX)
     web_conformance.mount(app)
 
+    # Innermost of the edge's middleware: a refused body is still given its headers, counted and its id.
+    app.add_middleware(BodyGuardMiddleware, limits=settings.max_body)
     app.add_middleware(SecurityHeadersMiddleware, hsts=settings.env == "production")
     app.add_middleware(MetricsMiddleware, metrics=metrics)
     app.add_middleware(RequestIdMiddleware)

@@ -110,6 +110,9 @@ def test_the_client_cannot_decide_and_errors_show_in_the_pages_language(
     assert 'value="Direct Taxes Act, article 181"' not in bad_date.text  # a textarea keeps what was typed
     assert "Direct Taxes Act, article 181</textarea>" in bad_date.text
     assert len(selectors.list_grants(seeded, client_agency_code="tax", include_standing=False)) == 1
+    for far in ("9999-12-31", "2201-01-01"):
+        overflow = _request(tax, csrf, valid_until=far)
+        assert overflow.status_code == 422 and "تاریخ پایان خوانا نیست" in overflow.text
 
 
 def test_only_the_agencys_officers_see_or_use_its_grants(

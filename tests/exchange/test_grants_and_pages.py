@@ -76,6 +76,25 @@ def test_a_grant_request_needs_purposes_and_a_legal_basis(
     assert client.post("/api/v1/exchange/grants", json={**blank, "purposes": ["x"]}).status_code == 401
 
 
+def test_a_grant_request_with_a_date_out_of_range_is_refused_not_overflowed(
+    client: TestClient, agency_system: Callable, seeded: Session
+) -> None:
+    auth = {"Authorization": f"Bearer {agency_system('tax').token()}"}
+    body = {
+        "service_code": "civil-registry.person",
+        "purposes": ["tax-audit"],
+        "legal_basis": "Direct Taxes Act",
+    }
+    for until in ("9999-12-31T23:59:59Z", "9999-12-31", "2999-01-01T00:00:00"):
+        response = client.post("/api/v1/exchange/grants", json={**body, "valid_until": until}, headers=auth)
+        assert response.status_code == 422 and response.json()["code"] == "client.validation", until
+    # Without a zone the moment is UTC, and compares with the grant's start instead of failing.
+    naive = client.post(
+        "/api/v1/exchange/grants", json={**body, "valid_until": "2199-01-01T00:00:00"}, headers=auth
+    )
+    assert naive.status_code == 201, naive.text
+
+
 def test_directory_grants_and_monitoring_pages(
     client: TestClient, agency_system: Callable, seeded: Session
 ) -> None:

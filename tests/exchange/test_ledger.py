@@ -101,3 +101,23 @@ def test_the_account_page_links_to_the_ledger(
     page = client.get("/account")
     assert page.status_code == 200
     assert 'href="/account/data-access"' in page.text
+
+
+def test_out_of_range_paging_and_dates_are_refused_or_ignored_not_overflowed(
+    client: TestClient, seeded: Session, settings: Settings, clean_login_counters: None
+) -> None:
+    helpers.login(client, settings)
+    for query in (
+        "offset=9223372036854775808",
+        "offset=1000001",
+        "since=9999-12-31T00:00:00",
+        "until=0001-01-01",
+    ):
+        response = client.get(f"/api/v1/exchange/my-data?{query}")
+        assert response.status_code == 422 and response.json()["code"] == "client.validation", query
+    assert client.get("/api/v1/exchange/my-data?since=2024-01-01T00:00:00").status_code == 200  # naive is UTC
+    # The page's filters are typed by hand (Jalali or Gregorian): a date past 2200 is not understood.
+    for day in ("9999-12-31", "1300-01-01", "99999999999999999999-01-01"):
+        page = client.get(f"/account/data-access?from={day}&to={day}")
+        assert page.status_code == 200, day
+    assert client.get("/account/data-access?page=9223372036854775808").status_code == 422

@@ -2,20 +2,25 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 
 from panjereh.analytics import reports, selectors
 from panjereh.analytics.mandates import available_years
 from panjereh.core.deps import DbSession
+from panjereh.core.schemas import MAX_JALALI_YEAR, MIN_JALALI_YEAR
 
 router = APIRouter(tags=["open data"])
 
 
 @router.get("/open-data", summary="National figures and mandate compliance (aggregates only)")
 def open_data(
-    session: DbSession, year: int | None = Query(None, description="Only this fiscal year's mandates.")
+    session: DbSession,
+    year: Annotated[
+        int | None,
+        Query(ge=MIN_JALALI_YEAR, le=MAX_JALALI_YEAR, description="Only this fiscal year's mandates."),
+    ] = None,
 ) -> dict[str, Any]:
     """Monthly users and visits, and each fiscal year's compliance per agency; licence CC BY 4.0."""
     overview = selectors.overview(session, selectors.default_month(session))

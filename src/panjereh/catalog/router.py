@@ -12,7 +12,7 @@ from panjereh.catalog.models import ServiceCard
 from panjereh.catalog.schemas import AgencyRef, CardVersionOut, ServiceCardOut, ServicePage, ServiceSummaryOut
 from panjereh.catalog.search import CatalogIndex, SearchFilters, ServiceSummary, holder_of
 from panjereh.core.deps import DbSession
-from panjereh.core.schemas import shape_of
+from panjereh.core.schemas import Page, shape_of
 
 router = APIRouter(prefix="/services", tags=["catalog"])
 MAX_PER_PAGE = 100
@@ -60,7 +60,7 @@ def list_services(
     channel: Channel | None = None,
     smart: Annotated[bool, Query(description="only smart services (maturity 5)")] = False,
     online: Annotated[bool, Query(description="only online services (maturity ≥ 3)")] = False,
-    page: Annotated[int, Query(ge=1, le=100_000)] = 1,
+    page: Page = 1,
     per_page: Annotated[int, Query(ge=1, le=MAX_PER_PAGE)] = 20,
 ) -> ServicePage:
     """Services matching the query and filters, best first, one page at a time."""

@@ -85,6 +85,20 @@ class ConformanceSettings(BaseSettings):
     )
 
 
+class BodyLimitSettings(BaseSettings):
+    """Request body limits in bytes per route family (PANJEREH_MAX_BODY_*), enforced as the body arrives
+    (core.bodies): the JSON API (any body not a form), urlencoded forms, multipart, the exchange gateway."""
+
+    model_config = SettingsConfigDict(env_prefix="PANJEREH_MAX_BODY_", extra="ignore")
+
+    api: int = Field(default=1024 * 1024, ge=1024, description="Any body that is not a form (the JSON API)")
+    form: int = Field(default=256 * 1024, ge=1024, description="application/x-www-form-urlencoded")
+    upload: int = Field(default=10 * 1024 * 1024, ge=1024, description="multipart/form-data")
+    exchange: int = Field(
+        default=10 * 1024 * 1024, ge=1024, description="The exchange gateway, /exchange/v1/"
+    )
+
+
 class Settings(BaseSettings):
     """Everything an operator can set; read once per process, passed explicitly after that."""
 
@@ -130,9 +144,11 @@ class Settings(BaseSettings):
     # Bearer token of /metrics. Unset: /metrics is off, except in development, where it is derived from
     # the secret (`panjereh demo` prints it).
     metrics_token: str | None = Field(default=None, repr=False)
-    # Sections, each read from its own prefix (PANJEREH_EXCHANGE_*, PANJEREH_CONFORMANCE_*).
+    # Sections, each read from its own prefix (PANJEREH_EXCHANGE_*, PANJEREH_CONFORMANCE_*,
+    # PANJEREH_MAX_BODY_*).
     exchange: ExchangeSettings = Field(default_factory=ExchangeSettings)
     conformance: ConformanceSettings = Field(default_factory=ConformanceSettings)
+    max_body: BodyLimitSettings = Field(default_factory=BodyLimitSettings)
 
     @field_validator("trusted_proxies", mode="before")
     @classmethod

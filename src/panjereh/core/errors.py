@@ -47,6 +47,36 @@ class ProblemError(Exception):
         return body
 
 
+class BadRequest(ProblemError):
+    code = "client.bad_request"
+    status = 400
+    title_en = "Bad request"
+    title_fa = "درخواست نادرست است"
+
+
+class MalformedBody(ProblemError):
+    """A body that cannot be parsed at all: not UTF-8, not JSON, a broken form (syntax, not meaning)."""
+
+    code = "client.malformed_body"
+    status = 400
+    title_en = "The request body cannot be read"
+    title_fa = "بدنهٔ درخواست خوانا نیست"
+
+
+class PayloadTooLarge(ProblemError):
+    code = "client.payload_too_large"
+    status = 413
+    title_en = "The request body is too large"
+    title_fa = "حجم درخواست بیش از اندازهٔ مجاز است"
+
+
+class UnsupportedMediaType(ProblemError):
+    code = "client.unsupported_media_type"
+    status = 415
+    title_en = "Unsupported content type"
+    title_fa = "نوع محتوای درخواست پشتیبانی نمی‌شود"
+
+
 class NotFound(ProblemError):
     code = "platform.not_found"
     status = 404
@@ -103,13 +133,37 @@ class ServiceUnavailable(ProblemError):
     title_fa = "سامانه موقتاً در دسترس نیست"
 
 
+class ClientProblem(ProblemError):
+    """Another 4xx the framework answers (406, 411, 414, …): the caller's fault, never a 500."""
+
+    code = "client.bad_request"
+    status = 400
+    title_en = "The request cannot be served as sent"
+    title_fa = "این درخواست به این شکل پذیرفته نمی‌شود"
+
+
 HTTP_STATUS_PROBLEMS: dict[int, type[ProblemError]] = {
+    400: BadRequest,
     401: Unauthenticated,
     403: Forbidden,
     404: NotFound,
     405: MethodNotAllowed,
     409: Conflict,
+    413: PayloadTooLarge,
+    415: UnsupportedMediaType,
     422: ValidationFailed,
     429: RateLimited,
     503: ServiceUnavailable,
 }
+
+
+def problem_for_status(status: int) -> type[ProblemError]:
+    """The problem class of an HTTP status: the listed ones by name, any other 4xx as a client problem
+    of that status (code `client.http_<status>`), anything else the internal error."""
+    if status in HTTP_STATUS_PROBLEMS:
+        return HTTP_STATUS_PROBLEMS[status]
+    if 400 <= status < 500:
+        return type(
+            f"ClientProblem{status}", (ClientProblem,), {"status": status, "code": f"client.http_{status}"}
+        )
+    return ProblemError

@@ -11,7 +11,14 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from panjereh.core.errors import HTTP_STATUS_PROBLEMS, PROBLEM_JSON, ProblemError, ValidationFailed
+from panjereh.core.bodies import BodyTooLarge, too_large, unreadable
+from panjereh.core.errors import (
+    PROBLEM_JSON,
+    MalformedBody,
+    ProblemError,
+    ValidationFailed,
+    problem_for_status,
+)
 from panjereh.core.logging import get_logger
 from panjereh.core.requests import instance_uri
 
@@ -41,9 +48,20 @@ def install_problem_handlers(app: FastAPI, html_renderer: HtmlRenderer | None = 
 
     async def on_http(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, StarletteHTTPException)
-        problem_class = HTTP_STATUS_PROBLEMS.get(exc.status_code, ProblemError)
+        headers = dict(exc.headers or {})
+        if isinstance(exc, BodyTooLarge):
+            return respond(request, too_large(exc.limit))
+        if exc.status_code == 400 and exc.__cause__ is not None:
+            # The frameworks' body parsers: FastAPI's "error parsing the body" names its cause.
+            error = unreadable(exc.__cause__)
+            error.headers = headers
+            return respond(request, error)
+        # Only a status the frameworks raise lands here; a 4xx is the caller's, never platform.internal.
+        problem_class = problem_for_status(exc.status_code)
         detail = exc.detail if isinstance(exc.detail, str) and exc.detail not in _DEFAULT_DETAILS else None
-        return respond(request, problem_class(detail, headers=dict(exc.headers or {})))
+        if exc.status_code == 400:
+            problem_class = MalformedBody  # Starlette's form parser: a broken multipart or form
+        return respond(request, problem_class(detail, headers=headers))
 
     async def on_validation(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, RequestValidationError)

@@ -13,7 +13,7 @@ from fastapi import APIRouter, Depends, Query, Request, Response
 from panjereh.agencies import selectors as agency_selectors
 from panjereh.core.db import utcnow
 from panjereh.core.deps import AppSettings, DbSession
-from panjereh.core.schemas import shape_of
+from panjereh.core.schemas import Hours, Limit, Moment, Offset, shape_of
 from panjereh.exchange import selectors, service
 from panjereh.exchange.exceptions import GrantNotFound, GrantStateConflict
 from panjereh.exchange.models import DataService, Grant, GrantStatus
@@ -163,7 +163,7 @@ def retire_key(kid: str, caller: AgencyCaller, db: DbSession) -> KeyOut:
 def monitoring(
     db: DbSession,
     by: Literal["provider", "service", "client"] = "provider",
-    hours: Annotated[int, Query(ge=1, le=24 * 366)] = 24,
+    hours: Hours = 24,
 ) -> list[HealthOut]:
     until = utcnow() + timedelta(hours=1)
     rows = selectors.monitoring(db, by, until - timedelta(hours=hours + 1), until)
@@ -176,10 +176,10 @@ def my_data_api(
     db: DbSession,
     agency: str | None = None,
     service: str | None = None,
-    since: datetime | None = None,
-    until: datetime | None = None,
-    limit: Annotated[int, Query(ge=1, le=500)] = 100,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    since: Moment | None = None,
+    until: Moment | None = None,
+    limit: Limit = 100,
+    offset: Offset = 0,
 ) -> list[LedgerOut]:
     rows = selectors.ledger_for_subject(
         db,

@@ -7,6 +7,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from panjereh.core.schemas import Moment
 from panjereh.exchange.models import GrantStatus
 
 
@@ -42,8 +43,8 @@ class GrantIn(BaseModel):
     service_code: str = Field(max_length=80)
     purposes: list[str] = Field(min_length=1, max_length=20)
     legal_basis: str = Field(min_length=3, max_length=2000)
-    valid_from: datetime | None = None
-    valid_until: datetime | None = None
+    valid_from: Moment | None = None
+    valid_until: Moment | None = None
     note: str = Field(default="", max_length=2000)
 
 

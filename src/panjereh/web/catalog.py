@@ -13,6 +13,7 @@ from panjereh.catalog.constants import Channel, LifeEvent
 from panjereh.catalog.search import SearchFilters, holder_of
 from panjereh.core.deps import DbSession
 from panjereh.core.persian import to_persian_digits
+from panjereh.core.schemas import Page
 
 router = APIRouter(include_in_schema=False)
 PER_PAGE = 20
@@ -49,7 +50,7 @@ def catalog_page(
     channel: Annotated[str, Query(max_length=40)] = "",
     smart: bool = False,
     online: bool = False,
-    page: Annotated[int, Query(ge=1, le=100_000)] = 1,
+    page: Page = 1,
 ) -> Response:
     """Browse by life event, or search with filters; htmx asks for the results fragment only."""
     templates = request.app.state.templates

@@ -15,6 +15,7 @@ from panjereh.analytics.mandates import AgencyCompliance, available_years
 from panjereh.core.deps import DbSession
 from panjereh.core.errors import ValidationFailed
 from panjereh.core.jalali import fiscal_year_bounds, from_jalali
+from panjereh.core.schemas import MAX_JALALI_YEAR, MIN_JALALI_YEAR, JalaliYear
 from panjereh.web.templating import format_date, format_number
 
 router = APIRouter(prefix="/dashboard", include_in_schema=False)
@@ -30,8 +31,10 @@ def _parse_month(value: str | None) -> JalaliMonth | None:
         return None
     try:
         year, month = (int(part) for part in value.split("-"))
+        if not MIN_JALALI_YEAR <= year <= MAX_JALALI_YEAR:
+            raise ValueError(year)
         from_jalali(year, month, 1)
-    except ValueError as exc:
+    except (ValueError, OverflowError) as exc:
         raise ValidationFailed("month must look like 1402-09", "ماه باید مانند ۱۴۰۲-۰۹ باشد") from exc
     return (year, month)
 
@@ -114,7 +117,7 @@ def sort_rows(
 def agencies(
     request: Request,
     session: DbSession,
-    year: int = Query(1402),
+    year: JalaliYear = 1402,
     sort: str = Query("rank"),
     order: str | None = Query(None),
 ) -> HTMLResponse:
@@ -180,7 +183,7 @@ def duration_text(seconds: float, locale: str) -> str:
 
 
 @router.get("/mandates", response_class=HTMLResponse)
-def mandates_index(request: Request, session: DbSession, year: int = Query(1402)) -> HTMLResponse:
+def mandates_index(request: Request, session: DbSession, year: JalaliYear = 1402) -> HTMLResponse:
     """Compliance with one fiscal year's duties, and the summary for every year on file."""
     report = selectors.mandate_report(session, _check_year(year))
     summaries = {y: selectors.mandate_report(session, y).summary() for y in available_years()}

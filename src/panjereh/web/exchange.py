@@ -20,6 +20,7 @@ from panjereh.core.db import utcnow
 from panjereh.core.deps import DbSession
 from panjereh.core.errors import ProblemError
 from panjereh.core.persian import fold_digits
+from panjereh.core.schemas import Hours, Page, within_years
 from panjereh.delivery import service as delivery_service
 from panjereh.delivery.exceptions import NotAnOfficer
 from panjereh.exchange import selectors, service
@@ -209,10 +210,9 @@ def decide_grant_form(
 
 
 @router.get("/exchange/monitoring", response_class=HTMLResponse)
-def monitoring_page(request: Request, db: DbSession, by: str = "provider", hours: int = 24) -> HTMLResponse:
+def monitoring_page(request: Request, db: DbSession, by: str = "provider", hours: Hours = 24) -> HTMLResponse:
     """Counts, latency, errors and availability per provider, service or client."""
     by = by if by in selectors.GROUPS else "provider"
-    hours = min(max(hours, 1), 24 * 366)
     until = utcnow() + timedelta(hours=1)
     rows = selectors.monitoring(db, by, until - timedelta(hours=hours + 1), until)
     return _render(request, "exchange/monitoring.html", {"rows": rows, "by": by, "hours": hours})
@@ -225,7 +225,9 @@ def _day(value: str | None, end: bool = False) -> datetime | None:
     try:
         year, month, day = (int(part) for part in fold_digits(value).strip().replace("/", "-").split("-"))
         gregorian = jalali.from_jalali(year, month, day) if year < 1700 else datetime(year, month, day).date()
-    except (ValueError, TypeError):
+    except (ValueError, TypeError, OverflowError):
+        return None
+    if not within_years(gregorian):  # 9999-12-31 and its next day would overflow
         return None
     moment = datetime.combine(gregorian + timedelta(days=1 if end else 0), time(), tzinfo=jalali.TEHRAN)
     return moment
@@ -269,7 +271,7 @@ def my_data(
     service: str | None = None,
     since: str | None = Query(None, alias="from"),
     until: str | None = Query(None, alias="to"),
-    page: Annotated[int, Query(ge=1, le=10_000)] = 1,
+    page: Page = 1,
 ) -> HTMLResponse:
     """«My data»: every time an agency, or the window itself, looked at this citizen's data."""
     rows = selectors.ledger_for_subject(
