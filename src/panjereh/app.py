@@ -23,7 +23,7 @@ from panjereh.core.db import make_engine, make_sessionmaker, ping
 from panjereh.core.headers import SecurityHeadersMiddleware, csp_nonce
 from panjereh.core.logging import configure_logging, get_logger
 from panjereh.core.metrics import HttpMetrics, MetricsMiddleware
-from panjereh.core.problems import install_problem_handlers
+from panjereh.core.problems import PROBLEM_RESPONSES, install_problem_handlers
 from panjereh.core.redis import make_redis
 from panjereh.core.requests import RequestIdMiddleware
 from panjereh.delivery.router import router as delivery_api
@@ -89,6 +89,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         docs_url=None,  # served by _add_api_docs, under its own content security policy
         redoc_url=None,
         lifespan=lifespan,
+        responses=PROBLEM_RESPONSES,
         telemetry=None if settings.opentelemetry else {"tracing": False, "metrics": False, "logs": False},
     )
     app.state.settings = settings

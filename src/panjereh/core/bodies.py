@@ -39,6 +39,8 @@ def too_large(limit: int) -> PayloadTooLarge:
         f"The request body is larger than this address accepts ({limit} bytes).",
         f"حجم بدنهٔ درخواست از اندازهٔ مجاز این نشانی ({limit} بایت) بیشتر است.",
         max_bytes=limit,
+        # The rest of the body is not read: the connection is closed after the answer, not drained.
+        headers={"Connection": "close"},
     )
 
 
@@ -204,8 +206,7 @@ async def _answer(scope: Scope, send: Send, problem: ProblemError) -> None:
     response = JSONResponse(
         problem.to_problem(instance_uri(request_id)), status_code=problem.status, media_type=PROBLEM_JSON
     )
-    # The rest of the body is not read: the connection is closed after the answer.
-    response.headers["connection"] = "close"
+    response.headers.update(problem.headers)
     await response(scope, _nothing, send)
 
 

@@ -7,9 +7,11 @@ from typing import Any
 
 from fastapi import FastAPI
 from fastapi.exceptions import RequestValidationError
+from pydantic import BaseModel, ConfigDict, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
+from starlette.routing import Match
 
 from panjereh.core.bodies import BodyTooLarge, too_large, unreadable
 from panjereh.core.errors import (
@@ -25,6 +27,45 @@ from panjereh.core.requests import instance_uri
 log = get_logger(__name__)
 
 HtmlRenderer = Callable[[Request, dict[str, Any], int], Response]
+
+
+class Problem(BaseModel):
+    """An RFC 9457 problem as the platform sends it (a domain may add fields, e.g. `errors`)."""
+
+    model_config = ConfigDict(extra="allow")
+
+    type: str
+    title: str
+    title_fa: str
+    status: int = Field(ge=400, le=599)
+    code: str = Field(description="Stable: clients branch on it, never on the text")
+    instance: str
+    detail: str | None = None
+    detail_fa: str | None = None
+
+
+_PROBLEM_CONTENT = {PROBLEM_JSON: {"schema": Problem.model_json_schema()}}
+_PROBLEM_STATUSES = {
+    400: "The body cannot be parsed (client.malformed_body) or the request is malformed",
+    401: "Not signed in, or no valid access token",
+    403: "Signed in, but not permitted",
+    404: "No such resource (or not yours to see)",
+    405: "Method not allowed",
+    409: "Conflicts with the current state",
+    413: "The body is over its route family's limit (client.payload_too_large)",
+    415: "Unsupported content type",
+    422: "A field is missing or invalid (client.validation or a domain code)",
+    429: "Rate limited",
+    500: "A crash of the platform (platform.internal): never for any input",
+    502: "A provider's system failed (exchange)",
+    503: "Temporarily unavailable",
+    504: "A provider's system did not answer in time (exchange)",
+}
+PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
+    status: {"description": description, "content": _PROBLEM_CONTENT}
+    for status, description in _PROBLEM_STATUSES.items()
+}
+"""The error answers every operation may give, declared once for the whole API document."""
 
 
 def install_problem_handlers(app: FastAPI, html_renderer: HtmlRenderer | None = None) -> None:
@@ -56,6 +97,8 @@ def install_problem_handlers(app: FastAPI, html_renderer: HtmlRenderer | None = 
             error = unreadable(exc.__cause__)
             error.headers = headers
             return respond(request, error)
+        if exc.status_code == 405 and (allowed := _allowed_methods(request)):
+            headers["Allow"] = ", ".join(allowed)
         # Only a status the frameworks raise lands here; a 4xx is the caller's, never platform.internal.
         problem_class = problem_for_status(exc.status_code)
         detail = exc.detail if isinstance(exc.detail, str) and exc.detail not in _DEFAULT_DETAILS else None
@@ -86,6 +129,20 @@ def install_problem_handlers(app: FastAPI, html_renderer: HtmlRenderer | None = 
     app.add_exception_handler(StarletteHTTPException, on_http)
     app.add_exception_handler(RequestValidationError, on_validation)
     app.add_exception_handler(Exception, on_unexpected)
+
+
+_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
+
+
+def _allowed_methods(request: Request) -> list[str]:
+    """Every method some route serves at this path (RFC 9110 §15.5.6): Starlette names only the first
+    route's, so a path with a GET and a POST route answered a DELETE with one of the two."""
+    routes = request.app.router.routes
+    return [
+        method
+        for method in _METHODS
+        if any(route.matches({**request.scope, "method": method})[0] is Match.FULL for route in routes)
+    ]
 
 
 _DEFAULT_DETAILS = {"Not Found", "Method Not Allowed", "Unauthorized", "Forbidden"}

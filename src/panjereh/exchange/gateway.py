@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import cache
 from typing import Annotated
 from urllib.parse import unquote
 
@@ -10,6 +11,7 @@ from fastapi.responses import JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from panjereh.core.config import REPO_ROOT
 from panjereh.core.db import unit_of_work
 from panjereh.exchange.auth import ASSERTION_TYPE, SCOPE, token_url
 from panjereh.exchange.client import PlatformClient
@@ -64,6 +66,22 @@ def token(
         },
         headers={"Cache-Control": "no-store"},
     )
+
+
+# The gateway's own OpenAPI document (written by hand: the inquiry route is a plain Starlette route and
+# forwards whatever the provider's document says; the platform's part, errors included, is described here).
+OPENAPI_DOCUMENT = REPO_ROOT / "docs" / "protocols" / "exchange-gateway.openapi.json"
+
+
+@cache
+def _openapi_bytes() -> bytes:
+    return OPENAPI_DOCUMENT.read_bytes()
+
+
+@router.get("/openapi.json")
+def openapi_document() -> Response:
+    """The gateway's OpenAPI document: the token endpoint, inquiries, and every problem they answer."""
+    return Response(_openapi_bytes(), media_type="application/json")
 
 
 def _header(request: Request, name: str) -> str | None:
