@@ -15,9 +15,9 @@ from hypothesis import HealthCheck, settings
 from panjereh.app import create_app
 from panjereh.core.config import Settings
 
-# Examples per operation (about 30 operations): enough to reach every parameter's edges, positive and
+# Examples per operation (35 operations): enough to reach every parameter's edges, positive and
 # negative, with the same cases every run.
-EXAMPLES = 10
+EXAMPLES = 20
 
 
 def _document() -> dict[str, Any]:
