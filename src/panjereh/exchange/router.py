@@ -233,7 +233,11 @@ def log_heads(
     return Response(body, media_type="application/json", headers=headers)
 
 
-@router.get("/log/keys", summary="The public keys that sign seals and witness lines (JWK Set)")
+@router.get(
+    "/log/keys",
+    summary="The public keys that sign seals and witness lines (JWK Set)",
+    responses={200: {"description": "A JWK Set (RFC 7517)", "content": {"application/jwk-set+json": {}}}},
+)
 def log_keys(settings: AppSettings) -> Response:
     jwks = load_signer(settings.home).ring.jwks()
     return Response(
