@@ -45,6 +45,7 @@ from panjereh.web import exchange as web_exchange
 from panjereh.web import home as web_home
 from panjereh.web import identity as web_identity
 from panjereh.web import oidc as web_oidc
+from panjereh.web import workspace as web_workspace
 from panjereh.web.templating import Templates
 from panjereh.worker import INPROCESS_CONCURRENCY, start_inprocess
 
@@ -140,6 +141,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(exchange_router.router, prefix=API_PREFIX)
     app.include_router(web_exchange.router)
     identity_deps.install(app)
+    web_workspace.mount(app)
     app.include_router(web_identity.router)
     app.include_router(web_oidc.router)
     app.include_router(oidc_router.admin_router, prefix=API_PREFIX)

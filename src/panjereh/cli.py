@@ -31,6 +31,7 @@ from panjereh.exchange import cli as exchange_cli
 from panjereh.exchange.client import PlatformClient
 from panjereh.jobs.periodic import ensure_periodic
 from panjereh.oidc import cli as oidc_cli
+from panjereh.staff import cli as staff_cli
 from panjereh.worker import make_worker
 
 app = typer.Typer(help="Panjereh — the national window of smart government services.", no_args_is_help=True)
@@ -44,6 +45,7 @@ app.add_typer(oidc_cli.app, name="oidc")
 app.add_typer(documents_cli.app, name="documents")
 app.add_typer(delivery_cli.app, name="definitions")
 app.add_typer(conformance_cli.app, name="agencies")
+app.add_typer(staff_cli.app, name="staff")
 
 console = Console(stderr=True)
 

@@ -15,5 +15,6 @@ from panjereh.identity import models as _identity  # noqa: F401
 from panjereh.jobs import models as _jobs  # noqa: F401
 from panjereh.notify import models as _notify  # noqa: F401
 from panjereh.oidc import models as _oidc  # noqa: F401
+from panjereh.staff import models as _staff  # noqa: F401
 
 metadata = Base.metadata

@@ -13,6 +13,7 @@ from panjereh.conformance import seed as conformance_seed
 from panjereh.core.seeding import SeedStep
 from panjereh.delivery import seed as delivery_seed
 from panjereh.exchange import seed as exchange_seed
+from panjereh.staff import seed as staff_seed
 
 SCALES = ("demo", "national")
 
@@ -26,6 +27,7 @@ def demo_steps(published_services: Mapping[str, Any], scale: str = "demo") -> li
         raise ValueError(f"unknown scale {scale!r}; choose one of {', '.join(SCALES)}")
     return [
         SeedStep("agencies", agencies_seed.agency_count(), agencies_seed.seed_agencies),
+        SeedStep("staff", staff_seed.step_size(), staff_seed.seed_staff),
         SeedStep("service catalog", catalog_seed.inventory_size(), catalog_seed.seed_catalog),
         exchange_seed.exchange_step(published_services),
         SeedStep("delivery", delivery_seed.definition_count(), delivery_seed.seed_delivery),

@@ -30,6 +30,9 @@ from panjereh.exchange.models import ExchangeClient, Grant
 from panjereh.exchange.seed import seed_exchange
 from panjereh.identity.models import Citizen
 from panjereh.registries.services import published_services
+from panjereh.staff import service as staff_service
+from panjereh.staff.constants import Role
+from panjereh.staff.models import StaffMembership
 
 DEMO_CITIZEN = "0499370899"  # the registries' clean adult (population seed 1402)
 _numbers = itertools.count(1)
@@ -118,6 +121,13 @@ def create_officer(db: Session, national_code: str, agency_code: str) -> Officer
     db.add(officer)
     db.flush()
     return officer
+
+
+def create_staff(
+    db: Session, national_code: str, agency_code: str | None, *roles: Role
+) -> list[StaffMembership]:
+    """Give a person roles in an agency (`None` and `Role.OPERATOR`: a platform operator)."""
+    return [staff_service.grant(db, national_code, role, agency_code) for role in roles]
 
 
 def create_key(kid: str | None = None) -> ECKey:

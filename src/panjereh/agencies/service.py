@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+import re
+from collections.abc import Collection, Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -89,3 +90,35 @@ def set_connection_status(session: Session, agency: Agency, status: ConnectionSt
     """Record the agency's current connection (the connection standard decides; this stores it)."""
     agency.connection_status = status
     session.flush()
+
+
+AGENCY_CODE = re.compile(r"^[a-z][a-z0-9-]{1,39}$")
+
+
+def create_agency(
+    session: Session,
+    *,
+    code: str,
+    name_fa: str,
+    name_en: str,
+    kind: AgencyKind = AgencyKind.ORGANIZATION,
+    parent_code: str | None = None,
+    reserved: Collection[str] = (),
+) -> Agency:
+    """A new agency (not yet connected); a taken, reserved or malformed code is refused."""
+    code = code.strip().lower()
+    name_fa, name_en = name_fa.strip(), name_en.strip()
+    if not AGENCY_CODE.match(code) or code in reserved:
+        raise InvalidAgency(
+            f"The code {code!r} is not allowed: 2-40 lowercase letters, digits or '-', a letter first.",
+            f"کد «{code}» پذیرفته نیست: ۲ تا ۴۰ حرف کوچک لاتین، رقم یا خط تیره، با حرف آغاز شود.",
+        )
+    if not name_fa or not name_en or len(name_fa) > 200 or len(name_en) > 200:
+        raise InvalidAgency(
+            "Both names are needed (at most 200 characters).", "نام فارسی و انگلیسی لازم است."
+        )
+    if find_agency_by_code(session, code) is not None:
+        raise InvalidAgency(f"An agency with code {code!r} exists.", f"دستگاهی با کد «{code}» ثبت شده است.")
+    record: dict[str, Any] = {"code": code, "kind": kind, "fa": name_fa, "en": name_en, "parent": parent_code}
+    [agency] = upsert_agencies(session, [{**record, "status": ConnectionStatus.NOT_CONNECTED}])
+    return agency
