@@ -54,10 +54,11 @@ def workspace_link(request: Request) -> dict[str, Any]:
     if cached is not None:
         return {"workspace_link": cached}
     found = getattr(request.state, "identity", None)
+    national_code = getattr(found[1], "national_code", None) if found else None
     shown = False
-    if found:
+    if national_code:
         # A read-only session beside the request's own, as the current-user processor does.
         with unit_of_work(request.app.state.sessionmaker, writes=False) as db:
-            shown = staff_selectors.is_staff(db, found[1].national_code)
+            shown = staff_selectors.is_staff(db, national_code)
     request.state.workspace_link = shown
     return {"workspace_link": shown}
