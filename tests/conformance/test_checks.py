@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+import httpx
 import pytest
 
 from panjereh.conformance.checks import standard
@@ -138,6 +139,15 @@ def test_the_conformant_subsidiary_passes(registries_url: str, run_checks: Run) 
     assert {check_id: outcome.status for check_id, outcome in outcomes.items()} == dict.fromkeys(
         SYSTEM_CHECKS, CheckStatus.PASS
     )
+
+
+def test_each_agency_generic_simulated_system_passes(registries_url: str, run_checks: Run) -> None:
+    outcomes = run_checks(f"{registries_url}/agencies/energy")
+    assert {check_id: outcome.status for check_id, outcome in outcomes.items()} == dict.fromkeys(
+        SYSTEM_CHECKS, CheckStatus.PASS
+    )
+    missing = httpx.get(f"{registries_url}/agencies/Not_A_Code!/healthz", timeout=10)
+    assert missing.status_code == 404 and missing.headers["content-type"] == "application/problem+json"
 
 
 def test_protected_operation_prefers_get_and_fills_parameters() -> None:

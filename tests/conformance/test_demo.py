@@ -12,7 +12,7 @@ from panjereh import migrations, seeding
 from panjereh.agencies import selectors as agency_selectors
 from panjereh.agencies.constants import ConnectionStatus
 from panjereh.conformance import selectors
-from panjereh.conformance.constants import RunTrigger, RunVerdict
+from panjereh.conformance.constants import CheckStatus, RunTrigger, RunVerdict
 from panjereh.conformance.demo import demo_pass
 from panjereh.core.config import ConformanceSettings, Settings
 from panjereh.core.db import make_engine, make_sessionmaker, unit_of_work
@@ -64,7 +64,28 @@ def test_demo_pass_reproduces_the_article(demo_settings: Settings, faults: Calla
         reachable = next(result for result in run.results if result.check_id == "reachable")
         assert "503" in reachable.reason_en
         assert selectors.status_history(session, welfare.id)  # the history starts with the seeded status
+        # "Connected" means tested: each agency shown connected had its own system tested (one failing run
+        # is allowed by the status machine: the load of a test machine can fail the latency check).
+        connected = [
+            agency
+            for agency in agency_selectors.list_agencies(session)
+            if agency.connection_status is ConnectionStatus.CONNECTED
+        ]
+        untested = [
+            agency.code
+            for agency in connected
+            if not agency_selectors.list_systems(session, agency.id)
+            or (latest := selectors.latest_run(session, agency.id)) is None
+            or latest.verdict is RunVerdict.NO_SYSTEMS
+        ]
+        generic = agency_selectors.get_system_by_code(session, "energy.system")
     engine.dispose()
+    assert untested == [] and len(connected) >= 30
+    generic_checks = {f.check_id: f.outcome.status for f in summaries["energy"].findings if f.system_code}
+    assert {generic_checks[c] for c in ("reachable", "openapi", "authentication", "error-format")} == {
+        CheckStatus.PASS
+    }
+    assert generic is not None and generic.base_url.endswith("/agencies/energy")
     assert status == {
         "welfare": ConnectionStatus.DISCONNECTED,
         "agri-ivo": ConnectionStatus.STANDARD_LOST,

@@ -78,3 +78,17 @@ def test_the_agency_page_and_the_scorecard_link_to_the_connection_history(
         assert 'href="/conformance/test-page-ivo" data-link="conformance-history"' in response.text, page
     english = client.get("/agencies/test-page-ivo?lang=en").text
     assert "Connection status history</a>" in english
+
+
+def test_an_agency_with_no_tested_system_is_shown_not_connected(
+    client: TestClient, db: Session, settings: Settings, config: ConformanceSettings
+) -> None:
+    agency = create_agency(db, "test-page-untested", ConnectionStatus.CONNECTED)
+    service.check_agency(db, tuned(settings, config), agency)
+    db.commit()
+    page = client.get("/agencies/test-page-untested").text
+    assert 'data-connection="not_connected"' in page and 'data-connection="connected"' not in page
+    history = client.get("/conformance/test-page-untested").text
+    assert "سامانه‌ای برای آزمون استاندارد اتصال ثبت نشده است." in history
+    english = client.get("/conformance/test-page-untested?lang=en").text
+    assert "No system registered for the connection standard to test." in english

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import timedelta
 
 import pytest
 from sqlalchemy.orm import Session
@@ -12,6 +13,7 @@ from panjereh.conformance import selectors, service
 from panjereh.conformance.constants import CheckStatus, RunVerdict
 from panjereh.conformance.models import ConformanceState
 from panjereh.core.config import ConformanceSettings, Settings
+from panjereh.core.db import utcnow
 from tests.conformance.conftest import tuned
 from tests.support.factories import create_agency, create_system
 
@@ -52,7 +54,9 @@ def _state(
         (NC, RunVerdict.FAILING, _state(failing=5), None),
         (C, RunVerdict.PASSING, _state(passing=1), None),
         (C, RunVerdict.PASSING, _state(passing=3, suspended=True), D),
-        (C, RunVerdict.NO_SYSTEMS, _state(), None),
+        (C, RunVerdict.NO_SYSTEMS, _state(), NC),  # connected means tested
+        (NC, RunVerdict.NO_SYSTEMS, _state(), None),
+        (SL, RunVerdict.NO_SYSTEMS, _state(), None),
     ],
 )
 def test_next_status(
@@ -154,6 +158,23 @@ def test_an_agency_without_systems_keeps_its_status(
     run = service.check_agency(db, tuned(settings, config), agency)
     assert run.verdict is RunVerdict.NO_SYSTEMS and agency.connection_status is SL
     assert all(result.system_code is None for result in run.results)
+
+
+def test_an_agency_with_no_tested_system_cannot_be_connected(
+    db: Session, settings: Settings, config: ConformanceSettings
+) -> None:
+    agency = create_agency(db, "test-untested", ConnectionStatus.CONNECTED)
+    other = create_agency(db, "test-untested-nc", ConnectionStatus.NOT_CONNECTED)
+    due = {a.code for a in selectors.due_agencies(db, utcnow(), timedelta(minutes=60))}
+    assert "test-untested" in due and "test-untested-nc" not in due  # the scheduler finds it
+    run = service.check_agency(db, tuned(settings, config), agency)
+    assert run.verdict is RunVerdict.NO_SYSTEMS
+    assert agency.connection_status is NC and run.status_after is NC
+    change = selectors.status_history(db, agency.id)[-1]
+    assert change.to_status is NC and "No system" in change.reason_en and change.reason_fa
+    service.check_agency(db, tuned(settings, config), agency)
+    service.check_agency(db, tuned(settings, config), other)
+    assert agency.connection_status is NC and other.connection_status is NC  # never connected by itself
 
 
 def test_results_are_stored_with_reasons_in_both_languages(

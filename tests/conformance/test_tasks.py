@@ -26,7 +26,7 @@ def test_run_due_checks_runs_each_due_agency_once_per_interval(
     create_system(db, healthy, f"{registries_url}/tax")
     legacy = create_agency(db, "test-due-ppo")
     create_system(db, legacy, f"{registries_url}/legacy/agri-ppo")
-    create_agency(db, "test-due-none")  # no system: never due
+    create_agency(db, "test-due-none")  # shown connected with no system: due once, to be disconnected
     db.commit()
 
     done: list[str] = []
@@ -34,6 +34,7 @@ def test_run_due_checks_runs_each_due_agency_once_per_interval(
         session_factory, tuned(settings, config), on_done=lambda r: done.append(r.plan.agency_code)
     )
     mine = {s.agency_code: s for s in first if s.agency_code.startswith("test-due")}
+    assert mine.pop("test-due-none").verdict is RunVerdict.NO_SYSTEMS
     assert set(mine) == {"test-due-tax", "test-due-ppo"}
     assert set(done) >= set(mine)
     assert mine["test-due-tax"].verdict is RunVerdict.PASSING

@@ -1,4 +1,9 @@
-"""Demo data: the Agriculture Jihad subsidiaries' systems, and the start of each agency's status history."""
+"""Demo data: the agencies' systems the standard checks, and the start of each agency's status history.
+
+"Connected" means tested: every agency the demo data reports connected and that has no system of its own
+(a registry the exchange registered, or a subsidiary's system) gets a generic simulated one, served by the
+registries under ``/agencies/{code}``, so the checks test it; an agency left with no system at all is shown
+as not connected."""
 
 from __future__ import annotations
 
@@ -6,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from panjereh.agencies import selectors as agency_selectors
 from panjereh.agencies import service as agency_service
+from panjereh.agencies.constants import ConnectionStatus
 from panjereh.conformance import service
 from panjereh.core.config import Settings
 from panjereh.core.seeding import Advance
@@ -37,7 +43,16 @@ def seed_conformance(session: Session, settings: Settings, advance: Advance) -> 
         agency_service.upsert_system(
             session, welfare, code=system_code, name_fa=name_fa, base_url=base + prefix
         )
+    systems = agency_selectors.system_counts(session)
     for agency in agency_selectors.list_agencies(session):
+        if agency.connection_status is ConnectionStatus.CONNECTED and not systems.get(agency.id):
+            agency_service.upsert_system(
+                session,
+                agency,
+                code=f"{agency.code}.system",
+                name_fa=f"سامانه {agency.name_fa}",
+                base_url=f"{base}/agencies/{agency.code}",
+            )
         service.record_initial_status(session, agency)
     advance(1)
 

@@ -110,11 +110,20 @@ def national_overview(session: Session) -> list[AgencyConformance]:
 
 
 def due_agencies(session: Session, now: datetime, interval: timedelta) -> list[Agency]:
-    """Agencies with at least one system whose last run is older than the interval (or who never ran)."""
+    """Agencies with at least one system whose last run is older than the interval (or who never ran),
+    and every agency shown as connected with no system (its run finds nothing to test and disconnects it)."""
     runs = session.execute(select(ConformanceState.agency_id, ConformanceState.last_run_at))
     last_runs = dict(runs.all())
-    return [
+    with_systems = agency_selectors.agencies_with_systems(session)
+    due = [
         agency
-        for agency in agency_selectors.agencies_with_systems(session)
+        for agency in with_systems
         if (last := last_runs.get(agency.id)) is None or last <= now - interval
     ]
+    tested = {agency.id for agency in with_systems}
+    untested = [
+        agency
+        for agency in agency_selectors.list_agencies(session)
+        if agency.connection_status is ConnectionStatus.CONNECTED and agency.id not in tested
+    ]
+    return sorted(due + untested, key=lambda agency: agency.code)

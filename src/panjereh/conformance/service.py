@@ -71,7 +71,8 @@ def next_status(
     connected → standard_lost: failing `fail_threshold` runs in a row (answers, but fails the standard);
     any → disconnected: unreachable `unreachable_threshold` runs in a row, or suspended;
     disconnected → standard_lost: reachable again but still failing (reconnecting);
-    standard_lost | disconnected | not_connected → connected: passing `recover_threshold` runs in a row.
+    standard_lost | disconnected | not_connected → connected: passing `recover_threshold` runs in a row;
+    connected → not_connected: no system to test (connected means tested).
     """
     if state.suspended:
         if current is ConnectionStatus.DISCONNECTED:
@@ -82,6 +83,12 @@ def next_status(
             f"اتصال تعلیق شد: {state.suspended_reason}",
         )
     if verdict is RunVerdict.NO_SYSTEMS:
+        if current is ConnectionStatus.CONNECTED:  # "connected" means tested: nothing to test, not connected
+            return Transition(
+                ConnectionStatus.NOT_CONNECTED,
+                "No system registered for the connection standard to test.",
+                "سامانه‌ای برای آزمون استاندارد اتصال ثبت نشده است.",
+            )
         return None
     if verdict is RunVerdict.PASSING:
         if current is not ConnectionStatus.CONNECTED and state.passing_streak >= config.recover_threshold:

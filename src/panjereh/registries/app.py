@@ -152,5 +152,6 @@ def create_app(
     for entry in catalog:
         root.mount(entry.prefix, registry_app(entry, ctx))
     root.mount("/legacy", legacy_systems.create_app(token))  # subsidiaries' own systems (connection standard)
+    root.mount("/agencies", legacy_systems.AgencySystems(token))  # a generic tested system per agency
     root.mount("/tsa", _LazyApp(lambda: _tsa_app(seed, clock)))  # a time-stamping authority (RFC 3161)
     return root

@@ -16,12 +16,14 @@ Self-contained on purpose: these are not registries of ``services.yaml`` and off
 from __future__ import annotations
 
 import hmac
+import re
 from typing import Any
 
 from fastapi import Depends, FastAPI, Request
 from fastapi.responses import JSONResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import Receive, Scope, Send
 
 PROBLEM_JSON = "application/problem+json"
 _bearer = HTTPBearer(auto_error=False)
@@ -127,3 +129,41 @@ def create_app(token: str) -> FastAPI:
         _system("Iran Fisheries Organization", "agri-fisheries", token, problem_errors=True, openapi=True),
     )
     return root
+
+
+_AGENCY_CODE = re.compile(r"[a-z][a-z0-9-]{1,39}")
+
+
+class AgencySystems:
+    """A generic, conformant system per agency under ``/{agency_code}`` (mounted at ``/agencies``).
+
+    The demo's agencies that the article counts as connected and that publish no registry of their own get
+    one of these, so that "connected" means the connection standard tested a system. Each agency's app is
+    built on its first request and kept; an ill-formed code is a 404 problem.
+    """
+
+    def __init__(self, token: str) -> None:
+        self._token = token
+        self._apps: dict[str, FastAPI] = {}
+
+    def app_for(self, code: str) -> FastAPI:
+        app = self._apps.get(code)
+        if app is None:
+            app = _system(f"System of agency {code}", code, self._token, problem_errors=True, openapi=True)
+            self._apps[code] = app
+        return app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            return
+        path: str = scope["path"]
+        root_path: str = scope.get("root_path", "")
+        relative = path[len(root_path) :] if root_path and path.startswith(root_path) else path
+        code, _, _rest = relative.lstrip("/").partition("/")
+        if not _AGENCY_CODE.fullmatch(code):
+            response = _problem(404, "Not Found", "No such agency system.")
+            await response(scope, receive, send)
+            return
+        child = dict(scope)
+        child["root_path"] = f"{root_path}/{code}"
+        await self.app_for(code)(child, receive, send)
