@@ -11,7 +11,7 @@ import time
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -35,6 +35,35 @@ async def flaky(ctx: jobs.JobContext) -> None:
     CALLS.append(ctx.job.id)
     if ctx.job.attempts < 3:
         raise jobs.Retry("not yet", delay=0)
+
+
+GAVE_UP: list[tuple[str, str]] = []
+
+
+def _gave_up(session: Session, ctx: jobs.JobContext, reason: str) -> None:
+    GAVE_UP.append((ctx.job.id, reason))
+    jobs.enqueue(session, "test.flaky", {}, dedupe_key=f"after:{ctx.job.id}")  # in the failing transaction
+
+
+@jobs.handler("test.doomed", on_failure=_gave_up)
+async def doomed(ctx: jobs.JobContext) -> None:
+    raise RuntimeError("never works")
+
+
+def test_a_job_that_gives_up_tells_its_domain_in_the_same_transaction(db: Session, worker) -> None:
+    GAVE_UP.clear()
+    job = jobs.enqueue(db, "test.doomed", {}, max_attempts=2)
+    db.commit()
+    asyncio.run(worker.run_due())
+    assert GAVE_UP == []  # a retry is still to come
+    db.execute(update(Job).where(Job.id == job.id).values(run_at=utcnow()))
+    db.commit()
+    asyncio.run(worker.run_due())
+    db.expire_all()
+    stored = db.get(Job, job.id)
+    assert stored is not None and stored.status == JobStatus.FAILED
+    assert [(job.id, "RuntimeError: never works")] == GAVE_UP
+    assert db.scalar(select(Job.status).where(Job.dedupe_key == f"after:{job.id}")) == JobStatus.QUEUED
 
 
 def test_backoff_grows_and_is_capped() -> None:
@@ -239,6 +268,7 @@ def test_each_worker_queues_the_platforms_periodic_work_once(db: Session, settin
         "conformance.checks",
         "analytics.rollup",
         "analytics.measure",
+        "delivery.sweep_stuck",
     }
     assert expected <= set(kinds) and len(kinds) == len(set(kinds))
 

@@ -121,3 +121,28 @@ def test_out_of_range_paging_and_dates_are_refused_or_ignored_not_overflowed(
         page = client.get(f"/account/data-access?from={day}&to={day}")
         assert page.status_code == 200, day
     assert client.get("/account/data-access?page=9223372036854775808").status_code == 422
+
+
+def test_an_inquiry_retried_for_one_case_is_one_look_with_its_count(
+    app: FastAPI, client: TestClient, seeded: Session, settings: Settings, clean_login_counters: None
+) -> None:
+    code = helpers.DEMO_CODE
+    retried = [_look(app, code, "delivery:farmer-card", case="TRK-9") for _ in range(3)]
+    _look(app, code, "delivery:farmer-card", case="TRK-10")  # another case: another look
+    _look(app, code, "no-case")
+    _look(app, code, "no-case")  # without a case, each is a look of its own
+    app.state.exchange.flush()
+    rows = [row for row in selectors.ledger_for_subject(seeded, code) if row.client_agency_code == "ito"]
+    by_case = [row for row in rows if row.case_ref == "TRK-9"]
+    assert len(by_case) == 1 and by_case[0].count == 3
+    first_at = by_case[0].first_at
+    assert by_case[0].message_id == retried[-1] and first_at is not None and first_at <= by_case[0].at
+    assert [row.count for row in rows if row.case_ref == "TRK-10"] == [1]
+    assert [row.count for row in rows if row.purpose == "no-case"] == [1, 1]
+    assert selectors.ledger_count(seeded, code) == len(selectors.ledger_for_subject(seeded, code))
+    assert len(selectors.ledger_for_subject(seeded, code, limit=2)) == 2  # pages count looks, not entries
+    helpers.login(client, settings)
+    api = client.get("/api/v1/exchange/my-data").json()
+    assert [row["count"] for row in api if row["case_ref"] == "TRK-9"] == [3]
+    page = client.get("/account/data-access").text
+    assert "۳ بار" in page

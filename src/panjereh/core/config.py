@@ -144,6 +144,11 @@ class Settings(BaseSettings):
     # Bearer token of /metrics. Unset: /metrics is off, except in development, where it is derived from
     # the secret (`panjereh demo` prints it).
     metrics_token: str | None = Field(default=None, repr=False)
+    # A request the platform itself works on (submitted, processing, waiting) this long after it was
+    # submitted goes to people (delivery.service.hand_to_people); the sweep looks this often. The bound
+    # is past the longest run of retries (25 attempts, back-off capped at 5 minutes: about 85 minutes).
+    delivery_stuck_after_seconds: int = Field(default=4 * 3600, ge=60)
+    delivery_sweep_every_seconds: float = Field(default=300.0, gt=0)
     # Sections, each read from its own prefix (PANJEREH_EXCHANGE_*, PANJEREH_CONFORMANCE_*,
     # PANJEREH_MAX_BODY_*).
     exchange: ExchangeSettings = Field(default_factory=ExchangeSettings)

@@ -9,7 +9,7 @@ from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session, joinedload
+from sqlalchemy.orm import Session, joinedload, sessionmaker
 
 from panjereh import jobs
 from panjereh.core.config import Settings
@@ -18,10 +18,18 @@ from panjereh.core.jalali import TEHRAN
 from panjereh.delivery import engine, loading, service
 from panjereh.delivery.constants import RequestState
 from panjereh.delivery.definitions import Evidence, LoadedDefinition
+from panjereh.delivery.exceptions import DecisionModelFailed
 from panjereh.delivery.models import DefinitionRecord, ServiceRequest
 from panjereh.delivery.service import Snapshot
 from panjereh.documents import service as documents_service
-from panjereh.exchange.exceptions import GrantMissing, ProviderUnavailable
+from panjereh.exchange.exceptions import (
+    GrantMissing,
+    InvalidInquiry,
+    ProviderUnavailable,
+    ServiceNotFound,
+    SubjectMismatch,
+    WrongMethod,
+)
 
 if TYPE_CHECKING:
     from panjereh.agencies.models import Agency
@@ -50,27 +58,55 @@ def path_params(item: Evidence, national_code: str, inputs: dict[str, Any]) -> d
     return values
 
 
-async def fetch_evidence(
+class DefinitionBroken(Exception):  # noqa: N818 — carries what is wrong with the definition
+    """The definition cannot run (a model that does not compile, a data service the exchange does not
+    publish, parameters it refuses): found before any inquiry is made; no retry can mend it."""
+
+    def __init__(self, detail: str, service: str | None = None) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        self.service = service
+
+
+async def prepare_evidence(
     client: PlatformClient,
     loaded: LoadedDefinition,
     *,
     national_code: str,
     inputs: dict[str, Any],
     case: str,
-) -> dict[str, Any]:
-    """Every inquiry of the definition, in parallel; 404 is a fact, an unavailable provider is not."""
-    items = loaded.definition.inquiries
+) -> list[tuple[Evidence, Any]]:
+    """Check the model and every inquiry of the definition before any is sent.
 
-    async def one(item: Evidence) -> tuple[str, Any]:
+    Raises DefinitionBroken for what no retry mends, GrantMissing for a grant that may yet be given."""
+    try:
+        engine.compiled_for(loaded)
+    except Exception as exc:  # zen reports a model it cannot load as a plain runtime error
+        raise DefinitionBroken(f"the decision model does not compile: {exc}") from exc
+
+    async def one(item: Evidence) -> tuple[Evidence, Any]:
         assert item.service is not None
         try:
-            result = await client.ainquire(
+            call = await client.aprepare(
                 item.service,
                 subject=national_code,
                 purpose=f"delivery:{loaded.slug}",
                 case=case,
                 path_params=path_params(item, national_code, inputs),
             )
+        except (ServiceNotFound, WrongMethod, InvalidInquiry, SubjectMismatch) as exc:
+            raise DefinitionBroken(f"{item.service}: {exc.detail_en or exc.title_en}", item.service) from exc
+        return item, call
+
+    return list(await asyncio.gather(*(one(item) for item in loaded.definition.inquiries)))
+
+
+async def send_evidence(client: PlatformClient, calls: list[tuple[Evidence, Any]]) -> dict[str, Any]:
+    """Every prepared inquiry, in parallel; 404 is a fact, an unavailable provider is not."""
+
+    async def one(item: Evidence, call: Any) -> tuple[str, Any]:
+        try:
+            result = await client.asend(call)
         except ProviderUnavailable as exc:
             raise EvidenceUnavailable(item, exc.detail_en or exc.title_en) from exc
         if result.ok:
@@ -82,8 +118,21 @@ async def fetch_evidence(
             return item.key, {"found": False}
         raise EvidenceUnavailable(item, f"answered {result.status}")
 
-    pairs = await asyncio.gather(*(one(item) for item in items))
+    pairs = await asyncio.gather(*(one(item, call) for item, call in calls))
     return dict(pairs)
+
+
+async def fetch_evidence(
+    client: PlatformClient,
+    loaded: LoadedDefinition,
+    *,
+    national_code: str,
+    inputs: dict[str, Any],
+    case: str,
+) -> dict[str, Any]:
+    """Every inquiry of the definition: all checked first (`prepare_evidence`), then sent in parallel."""
+    calls = await prepare_evidence(client, loaded, national_code=national_code, inputs=inputs, case=case)
+    return await send_evidence(client, calls)
 
 
 def today_in_tehran() -> date:
@@ -98,14 +147,21 @@ def decide_and_record(
     facts: dict[str, Any],
     *,
     document_number: str | None = None,
-) -> engine.Decision:
+) -> engine.Decision | None:
     """Evaluate the model on the facts and move the request: approved, refused, or to the agency's queue.
 
+    None when the model cannot decide on these facts (an error, an answer that is no decision): the
+    request is handed to people (`service.hand_to_people`) instead of failing on every retry.
     `document_number`: the number for the document an approval issues, if taken beforehand."""
     context = engine.decision_context(
         request.inputs, facts, national_code=request.national_code, today=today_in_tehran()
     )
-    decision = engine.evaluate(loaded, context)
+    try:
+        decision = engine.evaluate(loaded, context)
+    except DecisionModelFailed as exc:  # the same facts would fail again: people decide instead
+        request.facts = facts
+        service.hand_to_people(session, settings, request, reason="undecidable", detail={"error": str(exc)})
+        return None
     with session.no_autoflush:  # the lookups below need none of it: the request is written once, at the end
         return _record(session, settings, request, loaded, facts, decision, document_number)
 
@@ -227,15 +283,22 @@ async def process_request(ctx: jobs.JobContext) -> None:
         await asyncio.to_thread(_finish_unneeded, ctx)
         return
     started_at = utcnow()
-    inquiries = asyncio.ensure_future(
-        fetch_evidence(
+    try:
+        calls = await prepare_evidence(
             client,
             snapshot.loaded,
             national_code=snapshot.national_code,
             inputs=snapshot.inputs,
             case=snapshot.tracking_code,
         )
-    )
+    except DefinitionBroken as exc:  # nothing was asked of anyone, and no retry would mend it
+        detail = {"error": exc.detail, **({"service": exc.service} if exc.service else {})}
+        await asyncio.to_thread(_hand_over, ctx, settings, snapshot.request_id, "definition_error", detail)
+        return
+    except GrantMissing as exc:
+        await asyncio.to_thread(_wait, ctx, settings, snapshot, started_at, exc)
+        return
+    inquiries = asyncio.ensure_future(send_evidence(client, calls))
     outcome = _Outcome(ctx, settings, snapshot, started_at)
     try:
         if outcome.opens_early:
@@ -396,6 +459,17 @@ def _wait(
             ctx.complete(session)
             return
         request.attempts += 1
+        if ctx.job.attempts >= ctx.job.max_attempts:  # the last attempt: people take over, no more asking
+            detail.pop("retry_in_seconds")
+            service.hand_to_people(
+                session,
+                settings,
+                request,
+                reason="retries_exhausted",
+                detail={**detail, "attempts": ctx.job.attempts},
+            )
+            ctx.fail(session, str(exc))
+            return
         if request.state in PENDING:
             _mark_processing(session, settings, request, started_at)
             service.transition(
@@ -409,3 +483,40 @@ def _wait(
                 detail=detail,
             )
         ctx.reschedule(session, str(exc), delay)
+
+
+def _hand_over(
+    ctx: jobs.JobContext, settings: Settings, request_id: str, reason: str, detail: dict[str, Any]
+) -> None:
+    """Give the request to people (`service.hand_to_people`) and finish the job, in one transaction."""
+    with unit_of_work(ctx.sessionmaker) as session:
+        ctx.hold(session)
+        request = session.get(ServiceRequest, request_id)
+        if request is not None:
+            service.hand_to_people(session, settings, request, reason=reason, detail=detail)
+        ctx.complete(session)
+
+
+def on_job_failed(session: Session, ctx: jobs.JobContext, reason: str) -> None:
+    """The processing job's last attempt failed (a fault no one foresaw): the request goes to people."""
+    request = session.get(ServiceRequest, ctx.job.payload["request_id"])
+    if request is not None:
+        settings: Settings = ctx.services["settings"]
+        service.hand_to_people(
+            session,
+            settings,
+            request,
+            reason="job_failed",
+            detail={"error": reason[:500], "attempts": ctx.job.attempts},
+        )
+
+
+def sweep_stuck(factory: sessionmaker[Session], settings: Settings) -> int:
+    """Hand to people every request the platform has held past the bound, whatever held it; how many."""
+    with unit_of_work(factory) as session:
+        stuck = service.stuck_requests(session, settings)
+    moved = 0
+    for request_id in stuck:  # one transaction each: a request being decided right now is waited for
+        with unit_of_work(factory) as session:
+            moved += service.hand_over_if_stuck(session, settings, request_id)
+    return moved

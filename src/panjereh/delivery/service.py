@@ -57,15 +57,18 @@ __all__ = [
 
 S = RequestState
 TRANSITIONS: dict[RequestState, frozenset[RequestState]] = {
-    S.SUBMITTED: frozenset({S.PROCESSING}),
+    # From each state the platform works on, a way to people (`hand_to_people`): never stuck there.
+    S.SUBMITTED: frozenset({S.PROCESSING, S.IN_QUEUE, S.REFUSED}),
     S.PROCESSING: frozenset({S.WAITING, S.APPROVED, S.REFUSED, S.IN_QUEUE}),
-    S.WAITING: frozenset({S.PROCESSING}),
+    S.WAITING: frozenset({S.PROCESSING, S.IN_QUEUE, S.REFUSED}),
     S.IN_QUEUE: frozenset({S.IN_REVIEW}),
     S.IN_REVIEW: frozenset({S.APPROVED, S.REFUSED, S.NEEDS_INFO, S.IN_QUEUE}),
     S.NEEDS_INFO: frozenset({S.IN_QUEUE}),
     S.REFUSED: frozenset({S.IN_QUEUE}),  # only an automatic refusal, sent to a human for review
     S.APPROVED: frozenset(),
 }
+# The states the platform works on by itself; people take over from any of them (`hand_to_people`).
+AUTOMATED_STATES = frozenset({S.SUBMITTED, S.PROCESSING, S.WAITING})
 PROCESS_JOB = "delivery.process"
 POSTAL_CODE = re.compile(r"^[0-9]{10}$")
 NUMBER = re.compile(r"^-?[0-9]+(?:\.[0-9]+)?$")
@@ -384,6 +387,115 @@ def subject_name(session: Session, request: ServiceRequest) -> str:
     person = (request.facts or {}).get("person") or {}
     name = f"{person.get('first_name', '')} {person.get('last_name', '')}".strip()
     return name or request.national_code
+
+
+# --- when the platform cannot finish a request itself -------------------------------------------------
+
+# Why the platform gave a request up, as the timeline's detail records it (and the officer reads it).
+HANDOVER_REASONS = {
+    "definition_error": ("تعریف خدمت ایراد دارد", "The service definition is faulty"),
+    "undecidable": ("مدل تصمیم نتوانست بر این داده‌ها تصمیم بگیرد", "The decision model could not decide"),
+    "retries_exhausted": (
+        "سامانهٔ دستگاه پس از بارها تلاش پاسخ نداد",
+        "A registry did not answer after retries",
+    ),
+    "job_failed": ("پردازش خودکار درخواست با خطا متوقف شد", "The automatic processing failed"),
+    "stuck": ("پردازش خودکار درخواست بیش از حد طول کشید", "The automatic processing took too long"),
+}
+
+
+def agency_has_officers(session: Session, agency_code: str) -> bool:
+    """Whether anyone works this agency's queue (see `officer_of` for who)."""
+    return session.scalar(select(Officer.id).where(Officer.agency_code == agency_code).limit(1)) is not None
+
+
+def hand_to_people(
+    session: Session,
+    settings: Settings,
+    request: ServiceRequest,
+    *,
+    reason: str,
+    detail: dict[str, Any] | None = None,
+) -> bool:
+    """The platform cannot finish this request by itself: hand it to people, and tell the citizen.
+
+    The rule: a request of an agency with officers goes to its queue, with what went wrong as the
+    officer's note; an agency nobody works the queue of could never decide it, so it is refused as a
+    technical failure (not a decision on the citizen's eligibility: no review is offered, they may apply
+    again). Either way a timeline line and a notification. False (and nothing written) if the request
+    is no longer the platform's to give up (decided, or already with people)."""
+    if request.state not in AUTOMATED_STATES:
+        return False
+    why_fa, why_en = HANDOVER_REASONS[reason]
+    noted = {"reason": reason, "reason_fa": why_fa, "reason_en": why_en, **(detail or {})}
+    if agency_has_officers(session, request.agency_code):
+        request.recommendation = {"decision": "refer", "technical": noted}
+        transition(
+            session,
+            settings,
+            request,
+            S.IN_QUEUE,
+            kind="handed_to_officer",
+            message_fa=(
+                "سامانه نتوانست درخواست شما را خودکار بررسی کند؛ "
+                "درخواست به کارتابل کارشناس دستگاه رفت و کارشناس درباره‌اش تصمیم می‌گیرد"
+            ),
+            message_en="The platform could not decide automatically; the request is in the agency's queue",
+            detail=noted,
+        )
+        return True
+    request.decision = {
+        "decision": "refuse",
+        "technical_failure": noted,
+        "reasons": [{"code": "technical_failure", "reason_fa": why_fa, "reason_en": why_en, "legal_ref": ""}],
+    }
+    request.decided_automatically = False  # nobody decided on eligibility: nothing to review
+    transition(
+        session,
+        settings,
+        request,
+        S.REFUSED,
+        kind="technical_failure",
+        message_fa=(
+            f"درخواست شما به دلیل خطای فنی انجام نشد ({why_fa})؛ این تصمیمی دربارهٔ شرایط شما نیست "
+            "و می‌توانید دوباره درخواست دهید"
+        ),
+        message_en=(
+            "Your request could not be completed because of a technical failure; this is not a decision "
+            "on your eligibility, and you may apply again"
+        ),
+        detail=noted,
+    )
+    return True
+
+
+def stuck_requests(session: Session, settings: Settings, now: datetime | None = None) -> list[str]:
+    """Ids of requests still with the platform longer after submission than the settings allow."""
+    bound = (now or utcnow()) - timedelta(seconds=settings.delivery_stuck_after_seconds)
+    return list(
+        session.scalars(
+            select(ServiceRequest.id)
+            .where(ServiceRequest.state.in_(AUTOMATED_STATES), ServiceRequest.created_at < bound)
+            .order_by(ServiceRequest.created_at)
+            .limit(500)
+        )
+    )
+
+
+def hand_over_if_stuck(
+    session: Session, settings: Settings, request_id: str, now: datetime | None = None
+) -> bool:
+    """Lock the request and hand it to people if it is still with the platform past the bound."""
+    request = session.scalars(
+        select(ServiceRequest).where(ServiceRequest.id == request_id).with_for_update()
+    ).first()
+    bound = (now or utcnow()) - timedelta(seconds=settings.delivery_stuck_after_seconds)
+    if request is None or request.created_at >= bound:
+        return False
+    waited = round(((now or utcnow()) - request.created_at).total_seconds())
+    return hand_to_people(
+        session, settings, request, reason="stuck", detail={"seconds_since_submission": waited}
+    )
 
 
 # --- the human work queue ---------------------------------------------------------------------------

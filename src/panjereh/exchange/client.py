@@ -53,11 +53,18 @@ class PlatformClient:
 
     async def ainquire(self, service_code: str, **inquiry: Unpack[Inquiry]) -> InquiryResult:
         """Ask a data service from async code; raises GrantMissing or ProviderUnavailable."""
+        return await self.asend(await self.aprepare(service_code, **inquiry))
+
+    async def aprepare(self, service_code: str, **inquiry: Unpack[Inquiry]) -> Call:
+        """Check an inquiry (service, parameters, subject, grant) without sending it: a caller with several
+        inquiries learns of a fault in any before one is made. Raises the exchange's refusals."""
         # See Exchange.checks_on_loop and Exchange.checks_cached: no database round trip on the loop.
         if self.exchange.checks_on_loop or self.exchange.checks_cached(PLATFORM_CALLER, service_code):
-            call = self._prepare(service_code, inquiry)
-        else:
-            call = await asyncio.to_thread(self._prepare, service_code, inquiry)
+            return self._prepare(service_code, inquiry)
+        return await asyncio.to_thread(self._prepare, service_code, inquiry)
+
+    async def asend(self, call: Call) -> InquiryResult:
+        """Send an inquiry checked by `aprepare`; raises ProviderUnavailable."""
         outcome = await self.exchange.forward(call)
         if self.exchange.writer.inline:  # inline logging writes to the database: not on the event loop
             return (await asyncio.to_thread(self.exchange.finish, call, outcome))[0]

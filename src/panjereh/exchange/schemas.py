@@ -105,6 +105,8 @@ class LedgerOut(BaseModel):
     service_title_fa: str
     purpose: str
     case_ref: str | None
+    count: int = Field(1, description="How many times this look was made (an inquiry retried for one case)")
+    first_at: datetime | None = Field(None, description="The first of those times (`at` is the newest)")
 
 
 class HealthOut(BaseModel):

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, joinedload
@@ -91,7 +92,10 @@ def get_client(session: Session, client_id: str) -> ExchangeClient:
 
 @dataclass(frozen=True)
 class LedgerRow:
-    """One look at a citizen's data: who, which data, when, why, for which case."""
+    """One look at a citizen's data: who, which data, when, why, for which case; `count` times.
+
+    The same inquiry asked again for the same case (a retry while a registry was down) is one look
+    asked several times: one row, with the count and the newest time (`at`) and first (`first_at`)."""
 
     message_id: str
     at: datetime
@@ -105,6 +109,19 @@ class LedgerRow:
     purpose: str
     case_ref: str | None
     status: int
+    count: int = 1
+    first_at: datetime | None = None
+
+
+def _look() -> Any:
+    """What makes two ledger entries one look: the same client, service, purpose and case (an entry with
+    no case is a look of its own)."""
+    return (
+        LedgerEntry.client_agency_code,
+        LedgerEntry.service_code,
+        LedgerEntry.purpose,
+        func.coalesce(LedgerEntry.case_ref, LedgerEntry.message_id),
+    )
 
 
 def ledger_for_subject(
@@ -118,23 +135,60 @@ def ledger_for_subject(
     limit: int = 100,
     offset: int = 0,
 ) -> list[LedgerRow]:
-    """The citizen's data-access ledger, newest first; filters by client agency, service and time."""
-    query = (
-        select(LedgerEntry, DataService.title_fa, DataService.title_en)
-        .outerjoin(DataService, DataService.code == LedgerEntry.service_code)
-        .where(LedgerEntry.subject == normalize_subject(national_code))
-    )
+    """The citizen's data-access ledger, newest first, one row per look (see `LedgerRow`); filters by
+    client agency, service and time."""
+    conditions = [LedgerEntry.subject == normalize_subject(national_code)]
     if agency:
-        query = query.where(LedgerEntry.client_agency_code == agency)
+        conditions.append(LedgerEntry.client_agency_code == agency)
     if service:
-        query = query.where(LedgerEntry.service_code == service)
+        conditions.append(LedgerEntry.service_code == service)
     if since is not None:
-        query = query.where(LedgerEntry.at >= since)
+        conditions.append(LedgerEntry.at >= since)
     if until is not None:
-        query = query.where(LedgerEntry.at < until)
-    query = query.order_by(LedgerEntry.at.desc(), LedgerEntry.id).limit(limit).offset(offset)
-    rows = session.execute(query).all()
-    clients = agency_selectors.agencies_by_code(session, {entry.client_agency_code for entry, _, _ in rows})
+        conditions.append(LedgerEntry.at < until)
+    looks = (
+        select(
+            func.max(LedgerEntry.at).label("at"),
+            func.min(LedgerEntry.at).label("first_at"),
+            func.count().label("count"),
+            *_look()[:3],
+            _look()[3].label("look_case"),
+        )
+        .where(*conditions)
+        .group_by(*_look())
+        .order_by(func.max(LedgerEntry.at).desc(), func.max(LedgerEntry.message_id))
+        .limit(limit)
+        .offset(offset)
+        .subquery()
+    )
+    # Each look shown as its newest entry (its status, provider, message id).
+    newest = (
+        select(LedgerEntry, looks.c.count, looks.c.first_at, DataService.title_fa, DataService.title_en)
+        .join(
+            looks,
+            (LedgerEntry.client_agency_code == looks.c.client_agency_code)
+            & (LedgerEntry.service_code == looks.c.service_code)
+            & (LedgerEntry.purpose == looks.c.purpose)
+            & (func.coalesce(LedgerEntry.case_ref, LedgerEntry.message_id) == looks.c.look_case)
+            & (LedgerEntry.at == looks.c.at),
+        )
+        .outerjoin(DataService, DataService.code == LedgerEntry.service_code)
+        .where(*conditions)
+        .order_by(LedgerEntry.at.desc(), LedgerEntry.message_id)
+    )
+    seen: set[tuple[str, str, str, str]] = set()
+    rows = []
+    for entry, count, first_at, title_fa, title_en in session.execute(newest).all():
+        key = (
+            entry.client_agency_code,
+            entry.service_code,
+            entry.purpose,
+            entry.case_ref or entry.message_id,
+        )
+        if key not in seen:  # two entries of one look at the very same instant: the first
+            seen.add(key)
+            rows.append((entry, count, first_at, title_fa, title_en))
+    clients = agency_selectors.agencies_by_code(session, {entry.client_agency_code for entry, *_ in rows})
     return [
         LedgerRow(
             message_id=entry.message_id,
@@ -149,22 +203,23 @@ def ledger_for_subject(
             purpose=entry.purpose,
             case_ref=entry.case_ref,
             status=entry.status,
+            count=count,
+            first_at=first_at,
         )
-        for entry, title_fa, title_en in rows
+        for entry, count, first_at, title_fa, title_en in rows
         for client in [clients.get(entry.client_agency_code)]
     ]
 
 
 def ledger_count(session: Session, national_code: str) -> int:
-    """How many looks at this citizen's data the ledger holds."""
-    return (
-        session.scalar(
-            select(func.count())
-            .select_from(LedgerEntry)
-            .where(LedgerEntry.subject == normalize_subject(national_code))
-        )
-        or 0
+    """How many looks at this citizen's data the ledger holds (an inquiry retried for a case is one)."""
+    looks = (
+        select(*_look())
+        .where(LedgerEntry.subject == normalize_subject(national_code))
+        .group_by(*_look())
+        .subquery()
     )
+    return session.scalar(select(func.count()).select_from(looks)) or 0
 
 
 @dataclass(frozen=True)

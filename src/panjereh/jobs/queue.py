@@ -211,14 +211,27 @@ def handler_for(kind: str) -> Handler | None:
     return HANDLERS.get(kind)
 
 
-def handler(kind: str) -> Callable[[Handler], Handler]:
-    """Register an async handler for a job kind."""
+# Called in the transaction that marks a job of the kind failed (its last attempt raised), so that the
+# work it was doing is never silently abandoned: the domain records what giving up means.
+OnFailure = Callable[[Session, "JobContext", str], None]
+FAILURE_HANDLERS: dict[str, OnFailure] = {}
+
+
+def handler(kind: str, *, on_failure: OnFailure | None = None) -> Callable[[Handler], Handler]:
+    """Register an async handler for a job kind, and what to do when it gives up (`on_failure`)."""
 
     def register(fn: Handler) -> Handler:
         HANDLERS[kind] = fn
+        if on_failure is not None:
+            FAILURE_HANDLERS[kind] = on_failure
         return fn
 
     return register
+
+
+def failure_handler_for(kind: str) -> OnFailure | None:
+    """What a job kind does when its last attempt fails, if anything."""
+    return FAILURE_HANDLERS.get(kind)
 
 
 def finish(

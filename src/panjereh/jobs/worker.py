@@ -23,6 +23,7 @@ from panjereh.jobs.queue import (
     LeaseLost,
     Retry,
     claim,
+    failure_handler_for,
     finish,
     handler_for,
     register_worker,
@@ -95,6 +96,13 @@ class Worker:
             with unit_of_work(self.factory) as session:
                 if job.attempts >= job.max_attempts:
                     finish(session, job.id, self.worker_id, status=JobStatus.FAILED, error=reason)
+                    on_failure = failure_handler_for(job.kind)
+                    if on_failure is not None:
+                        try:
+                            with session.begin_nested():  # its failure must not undo the job's
+                                on_failure(session, context, reason)
+                        except Exception:
+                            log.exception("job.on_failure_error", job=job.id, kind=job.kind)
                 else:
                     context.reschedule(session, reason, delay)
         except LeaseLost:
