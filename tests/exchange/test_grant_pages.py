@@ -158,3 +158,80 @@ def test_grant_forms_refuse_a_missing_csrf_token(login: Callable[[str], TestClie
     assert forged.status_code == 403
     seeded.expire_all()
     assert selectors.get_grant(seeded, grant.id).status is GrantStatus.REQUESTED
+
+
+SECOND_NOCR_OFFICER = "0076229645"
+
+
+def _approve(browser: TestClient, grant_id: str) -> httpx.Response:
+    csrf = csrf_token(browser, "/exchange/grants/nocr")
+    return browser.post(
+        f"/exchange/grants/nocr/{grant_id}/approve",
+        data={"csrf_token": csrf, "note": "ok"},
+        follow_redirects=False,
+    )
+
+
+def test_a_grant_releasing_personal_data_is_active_only_after_a_second_different_approver(
+    login: Callable[[str], TestClient], seeded: Session, app: FastAPI
+) -> None:
+    from panjereh.exchange.exceptions import GrantMissing
+    from panjereh.exchange.models import DataService
+    from panjereh.exchange.pipeline import Caller
+
+    seeded.query(DataService).filter(DataService.code == "civil-registry.person").update(
+        {"grant_approvals": 2}
+    )
+    create_officer(seeded, SECOND_NOCR_OFFICER, "nocr")
+    seeded.commit()
+    tax, first, second = login(TAX_OFFICER), login(NOCR_OFFICER), login(SECOND_NOCR_OFFICER)
+    assert _request(tax, csrf_token(tax, "/exchange/grants/tax"), purposes="tax-audit").status_code == 303
+    [grant] = selectors.list_grants(seeded, client_agency_code="tax", include_standing=False)
+    assert grant.approvals_required == 2 and grant.requested_by == TAX_OFFICER
+
+    def ask() -> None:
+        exchange = app.state.exchange.exchange
+        exchange.prepare(
+            Caller("tax-system", "tax", 100),
+            "civil-registry.person",
+            path_params={"national_code": CITIZEN},
+            subject=CITIZEN,
+            purpose="tax-audit",
+            case=None,
+            timeout=None,
+        )
+
+    assert _approve(first, grant.id).status_code == 303
+    seeded.expire_all()
+    grant = selectors.get_grant(seeded, grant.id)
+    assert grant.status is GrantStatus.REQUESTED and grant.first_approved_by == NOCR_OFFICER
+    assert "second-approver" in first.get("/exchange/grants/nocr").text
+    with pytest.raises(GrantMissing):  # one approval does not make it active
+        ask()
+    again = _approve(first, grant.id)  # the same person twice is not two people
+    assert again.status_code == 403 and 'data-code="client.grant_self_approval"' in again.text
+    assert _approve(second, grant.id).status_code == 303
+    seeded.expire_all()
+    grant = selectors.get_grant(seeded, grant.id)
+    assert grant.status is GrantStatus.APPROVED and grant.approved_by == SECOND_NOCR_OFFICER
+    ask()  # active now
+
+
+def test_nobody_approves_a_grant_they_asked_for(login: Callable[[str], TestClient], seeded: Session) -> None:
+    nocr = login(NOCR_OFFICER)  # the provider asks for its own data service, then tries to approve it
+    sent = nocr.post(
+        "/exchange/grants/nocr/request",
+        data={
+            "csrf_token": csrf_token(nocr, "/exchange/grants/nocr"),
+            "service_code": "civil-registry.person",
+            "purposes": "audit",
+            "legal_basis": "Civil registration act",
+        },
+        follow_redirects=False,
+    )
+    assert sent.status_code == 303
+    [grant] = selectors.list_grants(seeded, client_agency_code="nocr", include_standing=False)
+    refused = _approve(nocr, grant.id)
+    assert refused.status_code == 403 and 'data-code="client.grant_self_approval"' in refused.text
+    seeded.expire_all()
+    assert selectors.get_grant(seeded, grant.id).status is GrantStatus.REQUESTED

@@ -52,6 +52,12 @@ class NotAnOfficer(Forbidden):
     title_fa = "فقط کارشناس همان دستگاه می‌تواند این کارتابل را ببیند"
 
 
+class OwnRequest(Forbidden):
+    code = "delivery.own_request"
+    title_en = "An officer never works a request in which they are the applicant or the subject"
+    title_fa = "کارشناس به درخواستی که خود متقاضی یا موضوع آن است رسیدگی نمی‌کند"
+
+
 class InvalidTrackingCode(ValidationFailed):
     code = "delivery.invalid_tracking_code"
     title_en = "The tracking code is not valid (check digit)"

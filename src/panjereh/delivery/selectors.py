@@ -3,17 +3,19 @@
 from __future__ import annotations
 
 import statistics
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from panjereh.catalog import selectors as catalog_selectors
 from panjereh.catalog.exceptions import ServiceNotFound as CardNotFound
-from panjereh.delivery import tracking
+from panjereh.delivery import loading, tracking
 from panjereh.delivery.constants import DefinitionStatus, RequestState
+from panjereh.delivery.definitions import Evidence
 from panjereh.delivery.exceptions import DefinitionNotFound, RequestNotFound, ServiceNotExecutable
 from panjereh.delivery.models import DefinitionRecord, ServiceRequest
 from panjereh.identity import constants as levels
@@ -56,14 +58,40 @@ def request_by_tracking_code(session: Session, tracking_code: str) -> ServiceReq
     return request
 
 
-def queue(session: Session, agency_code: str, limit: int = 200) -> Sequence[ServiceRequest]:
-    """The agency's work queue: waiting, taken and waiting-for-the-citizen, oldest first."""
-    return session.scalars(
-        select(ServiceRequest)
-        .where(ServiceRequest.agency_code == agency_code, ServiceRequest.state.in_(QUEUE_STATES))
-        .order_by(ServiceRequest.created_at)
-        .limit(limit)
-    ).all()
+def people_of(request: ServiceRequest) -> frozenset[str]:
+    """Whom a request is about: the applicant, and anyone its inputs name for an inquiry about them (a
+    `{inputs.key}` national-code path parameter of its evidence, such as a child's)."""
+    inquiries = loading.loaded_from_record(request.definition).definition.inquiries
+    return people_named(request.national_code, request.inputs, inquiries)
+
+
+def people_named(national_code: str, inputs: dict[str, Any], inquiries: Iterable[Evidence]) -> frozenset[str]:
+    """The applicant and the people the inputs name in the inquiries' national-code parameters."""
+    named = {
+        str(inputs.get(template.strip("{}").split(".", 1)[1], ""))
+        for item in inquiries
+        for name, template in item.path_params.items()
+        if template.startswith("{inputs.") and "national_code" in name  # a person, not an address
+    }
+    return frozenset({national_code, *(code for code in named if code)})
+
+
+def queue(
+    session: Session, agency_code: str, limit: int = 200, *, officer_national_code: str | None = None
+) -> Sequence[ServiceRequest]:
+    """The agency's work queue: waiting, taken and waiting-for-the-citizen, oldest first.
+
+    For an officer (`officer_national_code`), without the requests they applied for or are the subject of
+    (separation of duties: `service.take` refuses those anyway)."""
+    query = select(ServiceRequest).where(
+        ServiceRequest.agency_code == agency_code, ServiceRequest.state.in_(QUEUE_STATES)
+    )
+    if officer_national_code is not None:
+        query = query.where(ServiceRequest.national_code != officer_national_code)
+    rows = session.scalars(query.order_by(ServiceRequest.created_at).limit(limit)).all()
+    if officer_national_code is None:
+        return rows
+    return [row for row in rows if officer_national_code not in people_of(row)]
 
 
 def published_definitions(session: Session) -> Sequence[DefinitionRecord]:

@@ -25,6 +25,7 @@ from panjereh.delivery.exceptions import (
     InvalidApplication,
     InvalidTransition,
     NotAnOfficer,
+    OwnRequest,
 )
 from panjereh.delivery.models import Officer, RequestEvent, ServiceRequest
 
@@ -509,8 +510,11 @@ def officer_of(session: Session, national_code: str) -> Officer:
 
 
 def _for_officer(request: ServiceRequest, officer: Officer) -> None:
+    """The officer may work this request: their agency's, and not one they are the applicant or subject of."""
     if request.agency_code != officer.agency_code:
         raise NotAnOfficer()
+    if officer.national_code in selectors.people_of(request):
+        raise OwnRequest()
 
 
 def take(session: Session, settings: Settings, officer: Officer, request: ServiceRequest) -> None:

@@ -49,6 +49,12 @@ class GrantStateConflict(Conflict):
     title_fa = "وضعیت این مجوز اجازهٔ این کار را نمی‌دهد"
 
 
+class GrantSelfApproval(Forbidden):
+    code = "client.grant_self_approval"
+    title_en = "Whoever asked for a grant, or approved it first, cannot approve it (again)"
+    title_fa = "درخواست‌کنندهٔ مجوز، یا تأییدکنندهٔ نخست آن، نمی‌تواند آن را (دوباره) تأیید کند"
+
+
 class InvalidClientCredentials(Unauthenticated):
     code = "client.unauthenticated"
     title_en = "The client could not be authenticated"

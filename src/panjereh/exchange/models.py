@@ -48,6 +48,9 @@ class DataService(TimestampMixin, Base):
     request_schema: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     response_schema: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # How many different people of the provider approve a grant before it is active (1 or 2; a second
+    # approver only where the service releases personal data: see `exchange.service.approve_grant`).
+    grant_approvals: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
 
     provider: Mapped[Agency] = relationship()
     system: Mapped[AgencySystem] = relationship()
@@ -118,6 +121,12 @@ class Grant(TimestampMixin, Base):
     decided_at: Mapped[datetime | None] = mapped_column()
     decision_note: Mapped[str] = mapped_column(Text, default="")
     revoked_at: Mapped[datetime | None] = mapped_column()
+    # Four eyes: who asked, and who approved (a person's national code, or `client:<id>` for a system).
+    approvals_required: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
+    requested_by: Mapped[str | None] = mapped_column(String(80))
+    first_approved_by: Mapped[str | None] = mapped_column(String(80))
+    first_approved_at: Mapped[datetime | None] = mapped_column()
+    approved_by: Mapped[str | None] = mapped_column(String(80))
 
     client_agency: Mapped[Agency] = relationship()
     service: Mapped[DataService] = relationship()

@@ -83,6 +83,7 @@ def request_grant(body: GrantIn, caller: AgencyCaller, db: DbSession) -> GrantOu
         valid_from=body.valid_from,
         valid_until=body.valid_until,
         note=body.note,
+        requested_by=f"client:{caller.client_id}",
     )
     return grant_out(grant)
 
@@ -117,7 +118,13 @@ def get_grant(grant_id: str, caller: AgencyCaller, db: DbSession) -> GrantOut:
 def approve(grant_id: str, body: DecisionIn, caller: AgencyCaller, db: DbSession) -> GrantOut:
     grant = _visible_grant(db, grant_id, caller)
     return grant_out(
-        service.approve_grant(db, grant, provider_agency_code=caller.agency_code, note=body.note)
+        service.approve_grant(
+            db,
+            grant,
+            provider_agency_code=caller.agency_code,
+            note=body.note,
+            by=f"client:{caller.client_id}",
+        )
     )
 
 

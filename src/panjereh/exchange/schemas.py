@@ -76,6 +76,8 @@ class GrantOut(BaseModel):
     decision_note: str
     revoked_at: datetime | None
     created_at: datetime
+    approvals_required: int = Field(1, description="Different approvers needed before the grant is active")
+    first_approved_at: datetime | None = Field(None, description="When the first of two approvers approved")
 
 
 class KeyIn(BaseModel):

@@ -15,7 +15,7 @@ from panjereh.agencies import service as agency_service
 from panjereh.core.db import utcnow
 from panjereh.core.publications import RegistryRecord
 from panjereh.exchange import grants
-from panjereh.exchange.exceptions import GrantStateConflict, InvalidInquiry, NotProvider
+from panjereh.exchange.exceptions import GrantSelfApproval, GrantStateConflict, InvalidInquiry, NotProvider
 from panjereh.exchange.models import ClientKey, DataService, ExchangeClient, Grant, GrantStatus
 
 if TYPE_CHECKING:
@@ -250,8 +250,9 @@ def request_grant(
     valid_from: datetime | None = None,
     valid_until: datetime | None = None,
     note: str = "",
+    requested_by: str | None = None,
 ) -> Grant:
-    """The client agency asks the provider for access."""
+    """The client agency asks the provider for access; `requested_by`: who asked (see `approve_grant`)."""
     purposes = sorted({p.strip() for p in purposes if p.strip()})
     if not purposes or ANY_PURPOSE in purposes:
         raise InvalidInquiry("Name at least one purpose.", "دست‌کم یک هدف را نام ببرید.")
@@ -271,6 +272,9 @@ def request_grant(
         valid_until=valid_until,
         status=GrantStatus.REQUESTED,
         requested_note=note,
+        requested_by=requested_by,
+        # The policy the grant was asked under stays its own, whatever the service's later becomes.
+        approvals_required=max(1, service.grant_approvals) if service.personal_data else 1,
     )
     session.add(grant)
     session.flush()
@@ -302,10 +306,34 @@ def _decide(session: Session, grant: Grant, status: GrantStatus, note: str) -> G
     return grant
 
 
-def approve_grant(session: Session, grant: Grant, *, provider_agency_code: str, note: str = "") -> Grant:
-    """The provider approves a requested grant."""
+def approve_grant(
+    session: Session, grant: Grant, *, provider_agency_code: str, note: str = "", by: str | None = None
+) -> Grant:
+    """The provider approves a requested grant; `by` is who (a national code, or `client:<id>`).
+
+    Nobody approves a grant they asked for. A grant that needs two approvals (`approvals_required`, from
+    its service's `grant_approvals`) stays requested, and inactive, after the first: it becomes approved
+    only when a second, different person approves too."""
     _require_move(grant, provider_agency_code, GrantStatus.REQUESTED, "فقط مجوز درخواست‌شده تأیید می‌شود.")
-    return _decide(session, grant, GrantStatus.APPROVED, note)
+    if by is not None and by == grant.requested_by:
+        raise GrantSelfApproval("You asked for this grant.", "شما خود این مجوز را درخواست کرده‌اید.")
+    if grant.approvals_required > 1:
+        if by is None:
+            raise GrantStateConflict(
+                "This grant needs two named approvers.", "این مجوز باید به تأیید دو نفر مشخص برسد."
+            )
+        if grant.first_approved_by is None:
+            grant.first_approved_by, grant.first_approved_at = by, utcnow()
+            grant.decision_note = note
+            session.flush()
+            return grant
+        if grant.first_approved_by == by:
+            raise GrantSelfApproval(
+                "A second, different person must approve this grant.",
+                "این مجوز را باید نفر دومی جز تأییدکنندهٔ نخست تأیید کند.",
+            )
+    grant.approved_by = by
+    return _decide(session, grant, GrantStatus.APPROVED, note or grant.decision_note)
 
 
 def refuse_grant(session: Session, grant: Grant, *, provider_agency_code: str, note: str) -> Grant:

@@ -15,7 +15,7 @@ from panjereh.core.config import Settings
 from panjereh.core.deps import AppSettings, DbSession
 from panjereh.delivery import loading, selectors, service, tracking
 from panjereh.delivery.constants import RequestState
-from panjereh.delivery.exceptions import InvalidApplication, NotAnOfficer
+from panjereh.delivery.exceptions import InvalidApplication, NotAnOfficer, OwnRequest
 from panjereh.delivery.schemas import preview_of
 from panjereh.identity.deps import CurrentCitizen, ensure_level
 from panjereh.web.csrf import CsrfProtected
@@ -163,7 +163,10 @@ def queue(request: Request, db: DbSession, citizen: CurrentCitizen) -> HTMLRespo
     return _render(
         request,
         "delivery/queue.html",
-        {"officer": officer, "items": selectors.queue(db, officer.agency_code)},
+        {
+            "officer": officer,
+            "items": selectors.queue(db, officer.agency_code, officer_national_code=officer.national_code),
+        },
     )
 
 
@@ -173,6 +176,8 @@ def queue_item(code: str, request: Request, db: DbSession, citizen: CurrentCitiz
     item = selectors.request_by_tracking_code(db, code)
     if item.agency_code != officer.agency_code:
         raise NotAnOfficer()
+    if officer.national_code in selectors.people_of(item):
+        raise OwnRequest()
     return _render(
         request,
         "delivery/queue_item.html",

@@ -171,6 +171,7 @@ def request_grant_form(
             valid_from=_date_field(valid_from, end=False, label_en="start", label_fa="آغاز"),
             valid_until=_date_field(valid_until, end=True, label_en="end", label_fa="پایان"),
             note=note.strip(),
+            requested_by=citizen.national_code,
         )
     except ProblemError as error:
         db.rollback()
@@ -198,7 +199,9 @@ def decide_grant_form(
         raise GrantNotFound(f"No grant {grant_id!r}.", "چنین مجوزی پیدا نشد.")  # others' grants stay hidden
     try:
         if action == "approve":
-            service.approve_grant(db, grant, provider_agency_code=agency.code, note=note.strip())
+            service.approve_grant(
+                db, grant, provider_agency_code=agency.code, note=note.strip(), by=citizen.national_code
+            )
         elif action == "refuse":
             service.refuse_grant(db, grant, provider_agency_code=agency.code, note=note.strip())
         else:
