@@ -509,6 +509,32 @@ def officer_of(session: Session, national_code: str) -> Officer:
     return officer
 
 
+def officers_of(session: Session, agency_code: str) -> list[Officer]:
+    """Everyone who works this agency's queue, by name."""
+    query = select(Officer).where(Officer.agency_code == agency_code).order_by(Officer.name)
+    return list(session.scalars(query))
+
+
+def assign(
+    session: Session, settings: Settings, officer: Officer, request: ServiceRequest, assignee_code: str
+) -> None:
+    """An officer gives a queued request to a colleague of the agency (or to themselves) to work on."""
+    _for_officer(request, officer)
+    assignee = officer_of(session, fold_digits(assignee_code).strip())
+    _for_officer(request, assignee)  # never to someone the request is about
+    if request.state != S.IN_QUEUE:
+        raise InvalidTransition("only a queued request is assigned", "فقط درخواست در کارتابل واگذار می‌شود")
+    request.officer_national_code = assignee.national_code
+    record_event(
+        session,
+        request,
+        kind="assigned",
+        actor="officer",
+        message_fa="درخواست به یکی از کارشناسان دستگاه سپرده شد",
+        message_en="The request was assigned to an officer of the agency",
+    )
+
+
 def _for_officer(request: ServiceRequest, officer: Officer) -> None:
     """The officer may work this request: their agency's, and not one they are the applicant or subject of."""
     if request.agency_code != officer.agency_code:
@@ -542,8 +568,9 @@ def decide(
     *,
     approve: bool,
     reason_fa: str,
+    reason_en: str = "",
 ) -> None:
-    """An officer decides with reasons; approval issues the definition's document."""
+    """An officer decides with reasons (Persian, and English if given); approval issues the document."""
     _for_officer(request, officer)
     if request.state != S.IN_REVIEW or request.officer_national_code != officer.national_code:
         raise InvalidTransition("take the request first", "ابتدا درخواست را بردارید")
@@ -557,6 +584,7 @@ def decide(
         "decision": "approve" if approve else "refuse",
         "decided_by": "officer",
         "officer_reason_fa": reason_fa,
+        "officer_reason_en": reason_en.strip()[:2000],
         "reasons": previous.get("reasons", []) if not approve else [],
         "rule_version": loaded.definition.decision.rule_version,
     }
@@ -571,7 +599,7 @@ def decide(
             kind="approved",
             actor="officer",
             message_fa=f"{loaded.definition.outcomes.approve.fa} {reason_fa}",
-            message_en=loaded.definition.outcomes.approve.en,
+            message_en=f"{loaded.definition.outcomes.approve.en} {reason_en.strip()}".strip(),
         )
     else:
         transition(
@@ -582,7 +610,7 @@ def decide(
             kind="refused",
             actor="officer",
             message_fa=f"{loaded.definition.outcomes.refuse.fa} دلیل: {reason_fa}",
-            message_en=loaded.definition.outcomes.refuse.en,
+            message_en=f"{loaded.definition.outcomes.refuse.en} {reason_en.strip()}".strip(),
         )
 
 

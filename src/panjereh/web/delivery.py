@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import secrets
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Annotated
 
-from fastapi import APIRouter, FastAPI, Request
+from fastapi import APIRouter, FastAPI, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, RedirectResponse
 from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 
 from panjereh.core.config import Settings
+from panjereh.core.db import utcnow
 from panjereh.core.deps import AppSettings, DbSession
 from panjereh.delivery import loading, selectors, service, tracking
 from panjereh.delivery.constants import RequestState
@@ -158,16 +159,45 @@ async def answer(
 
 
 @router.get("/agency/queue", response_class=HTMLResponse)
-def queue(request: Request, db: DbSession, citizen: CurrentCitizen) -> HTMLResponse:
+def queue(
+    request: Request,
+    db: DbSession,
+    citizen: CurrentCitizen,
+    state: Annotated[str, Query(max_length=20)] = "",
+    service_slug: Annotated[str, Query(alias="service", max_length=80)] = "",
+    overdue: Annotated[bool, Query()] = False,
+    mine: Annotated[bool, Query()] = False,
+) -> HTMLResponse:
+    """The officer's workbench: the agency's queue with age and deadline, filters and assignment."""
     officer = service.officer_of(db, citizen.national_code)
+    items = selectors.workbench(
+        db,
+        officer.agency_code,
+        officer.national_code,
+        state=state or None,
+        slug=service_slug or None,
+        overdue=overdue,
+        mine=mine,
+    )
     return _render(
         request,
         "delivery/queue.html",
         {
             "officer": officer,
-            "items": selectors.queue(db, officer.agency_code, officer_national_code=officer.national_code),
+            "items": items,
+            "filters": {"state": state, "service": service_slug, "overdue": overdue, "mine": mine},
+            "queue_states": selectors.QUEUE_STATES,
+            "services": [d for d in selectors.published_definitions(db) if d.agency_code == officer.agency_code],
+            "officer_names": {o.national_code: o.name for o in service.officers_of(db, officer.agency_code)},
+            "span": _span,
         },
     )
+
+
+def _span(seconds: float) -> tuple[int, int]:
+    """Days and hours in a span of seconds (an age, the time left)."""
+    hours = int(abs(seconds) // 3600)
+    return hours // 24, hours % 24
 
 
 @router.get("/agency/queue/{code}", response_class=HTMLResponse)
@@ -178,10 +208,25 @@ def queue_item(code: str, request: Request, db: DbSession, citizen: CurrentCitiz
         raise NotAnOfficer()
     if officer.national_code in selectors.people_of(item):
         raise OwnRequest()
+    loaded = loading.loaded_from_record(item.definition)
     return _render(
         request,
         "delivery/queue_item.html",
-        {"officer": officer, "item": item, "definition": item.definition},
+        {
+            "officer": officer,
+            "item": item,
+            "definition": item.definition,
+            "spec": loaded.definition,
+            "applicant_name": selectors.applicant_name(item),
+            "deadline": selectors.deadline_of(item),
+            "now": utcnow(),
+            "officers": [
+                o
+                for o in service.officers_of(db, officer.agency_code)
+                if o.national_code not in selectors.people_of(item)
+            ],
+            "officer_names": {o.national_code: o.name for o in service.officers_of(db, officer.agency_code)},
+        },
     )
 
 
@@ -195,17 +240,25 @@ async def queue_action(
     citizen: CurrentCitizen,
     _: CsrfProtected,
 ) -> RedirectResponse:
-    """take · approve · refuse · ask — each with the officer's reasons."""
+    """take · assign · approve · refuse · ask — each with the officer's reasons; `decide` is the one
+    decision form, its choice in the `decision` field."""
     form = await request.form()
     text = str(form.get("text", ""))
+    text_en = str(form.get("text_en", ""))
+    if action == "decide":
+        action = str(form.get("decision", ""))
 
     def act_in_thread() -> RedirectResponse:
         officer = service.officer_of(db, citizen.national_code)
         item = selectors.request_by_tracking_code(db, code)
         if action == "take":
             service.take(db, settings, officer, item)
+        elif action == "assign":
+            service.assign(db, settings, officer, item, str(form.get("officer", "")))
         elif action in ("approve", "refuse"):
-            service.decide(db, settings, officer, item, approve=action == "approve", reason_fa=text)
+            service.decide(
+                db, settings, officer, item, approve=action == "approve", reason_fa=text, reason_en=text_en
+            )
         elif action == "ask":
             service.ask_for_info(db, settings, officer, item, text)
         else:
