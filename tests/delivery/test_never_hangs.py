@@ -17,7 +17,7 @@ from panjereh.core.config import Settings
 from panjereh.core.db import utcnow
 from panjereh.delivery import definitions as defs
 from panjereh.delivery import loading, processing, service
-from panjereh.delivery.constants import RequestState
+from panjereh.delivery.constants import DefinitionStatus, RequestState
 from panjereh.delivery.exceptions import InvalidTransition
 from panjereh.delivery.models import DefinitionRecord, ServiceRequest
 from panjereh.exchange import selectors as exchange_selectors
@@ -114,9 +114,9 @@ def test_input_the_model_cannot_decide_goes_to_the_agencys_queue_at_once(seeded,
 
 
 def service_queue(seeded: Session, agency: str) -> list[ServiceRequest]:
-    from panjereh.delivery import selectors
+    from panjereh.delivery import workbench
 
-    return list(selectors.queue(seeded, agency))
+    return list(workbench.queue(seeded, agency))
 
 
 def test_without_anyone_to_work_the_queue_it_is_refused_as_a_technical_failure(
@@ -149,7 +149,8 @@ def test_a_model_that_does_not_compile_is_caught_before_any_inquiry(seeded, sett
     # Stored as a broken version would be (an editor or a migration that wrote it), bypassing the checks.
     _activate(seeded, _with_model(lambda model: None))
     seeded.execute(
-        update(DefinitionRecord).where(DefinitionRecord.slug == SLUG, DefinitionRecord.active.is_(True))
+        update(DefinitionRecord)
+        .where(DefinitionRecord.slug == SLUG, DefinitionRecord.status == DefinitionStatus.PUBLISHED)
         .values(model=loaded.model, digest="broken-model")
     )  # fmt: skip
     seeded.commit()
@@ -215,7 +216,8 @@ def test_a_job_that_fails_on_its_last_attempt_hands_the_request_over(seeded, set
     request = _submit(seeded, settings, purpose="employment")
     # A stored version whose body no longer reads (a fault nobody foresaw): the job raises each time.
     seeded.execute(
-        update(DefinitionRecord).where(DefinitionRecord.slug == SLUG, DefinitionRecord.active.is_(True))
+        update(DefinitionRecord)
+        .where(DefinitionRecord.slug == SLUG, DefinitionRecord.status == DefinitionStatus.PUBLISHED)
         .values(body={"slug": SLUG}, digest="unreadable")
     )  # fmt: skip
     seeded.execute(update(Job).where(Job.kind == service.PROCESS_JOB).values(max_attempts=1))

@@ -7,7 +7,7 @@ import pytest
 from sqlalchemy.orm import Session
 
 from panjereh.core.config import Settings
-from panjereh.delivery import selectors, service
+from panjereh.delivery import selectors, service, workbench
 from panjereh.delivery.constants import RequestState
 from panjereh.delivery.definitions import Evidence
 from panjereh.delivery.exceptions import OwnRequest
@@ -103,7 +103,7 @@ def test_a_person_the_inputs_name_for_an_inquiry_is_the_requests_subject(officer
     )
     address = child.model_copy(update={"path_params": {"postal_code": "{inputs.postal_code}"}})
     inputs = {"child_national_code": mine.national_code, "postal_code": "1193653471"}
-    assert selectors.people_named("0499370899", inputs, [child, address]) == {
+    assert workbench.people_named("0499370899", inputs, [child, address]) == {
         "0499370899",
         mine.national_code,
     }

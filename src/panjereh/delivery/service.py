@@ -17,7 +17,7 @@ from panjereh import jobs
 from panjereh.core.config import Settings
 from panjereh.core.db import utcnow
 from panjereh.core.persian import fold_digits
-from panjereh.delivery import loading, selectors, tracking
+from panjereh.delivery import loading, selectors, tracking, workbench
 from panjereh.delivery.constants import FINAL_STATES, RequestState
 from panjereh.delivery.definitions import InputField, LoadedDefinition
 from panjereh.delivery.exceptions import (
@@ -539,7 +539,7 @@ def _for_officer(request: ServiceRequest, officer: Officer) -> None:
     """The officer may work this request: their agency's, and not one they are the applicant or subject of."""
     if request.agency_code != officer.agency_code:
         raise NotAnOfficer()
-    if officer.national_code in selectors.people_of(request):
+    if officer.national_code in workbench.people_of(request):
         raise OwnRequest()
 
 

@@ -14,7 +14,7 @@ from starlette.datastructures import FormData
 from panjereh.core.config import Settings
 from panjereh.core.db import utcnow
 from panjereh.core.deps import AppSettings, DbSession
-from panjereh.delivery import loading, selectors, service, tracking
+from panjereh.delivery import loading, selectors, service, tracking, workbench
 from panjereh.delivery.constants import RequestState
 from panjereh.delivery.exceptions import InvalidApplication, NotAnOfficer, OwnRequest
 from panjereh.delivery.schemas import preview_of
@@ -170,7 +170,7 @@ def queue(
 ) -> HTMLResponse:
     """The officer's workbench: the agency's queue with age and deadline, filters and assignment."""
     officer = service.officer_of(db, citizen.national_code)
-    items = selectors.workbench(
+    items = workbench.workbench(
         db,
         officer.agency_code,
         officer.national_code,
@@ -187,7 +187,9 @@ def queue(
             "items": items,
             "filters": {"state": state, "service": service_slug, "overdue": overdue, "mine": mine},
             "queue_states": selectors.QUEUE_STATES,
-            "services": [d for d in selectors.published_definitions(db) if d.agency_code == officer.agency_code],
+            "services": [
+                d for d in selectors.published_definitions(db) if d.agency_code == officer.agency_code
+            ],
             "officer_names": {o.national_code: o.name for o in service.officers_of(db, officer.agency_code)},
             "span": _span,
         },
@@ -206,7 +208,7 @@ def queue_item(code: str, request: Request, db: DbSession, citizen: CurrentCitiz
     item = selectors.request_by_tracking_code(db, code)
     if item.agency_code != officer.agency_code:
         raise NotAnOfficer()
-    if officer.national_code in selectors.people_of(item):
+    if officer.national_code in workbench.people_of(item):
         raise OwnRequest()
     loaded = loading.loaded_from_record(item.definition)
     return _render(
@@ -217,13 +219,13 @@ def queue_item(code: str, request: Request, db: DbSession, citizen: CurrentCitiz
             "item": item,
             "definition": item.definition,
             "spec": loaded.definition,
-            "applicant_name": selectors.applicant_name(item),
-            "deadline": selectors.deadline_of(item),
+            "applicant_name": workbench.applicant_name(item),
+            "deadline": workbench.deadline_of(item),
             "now": utcnow(),
             "officers": [
                 o
                 for o in service.officers_of(db, officer.agency_code)
-                if o.national_code not in selectors.people_of(item)
+                if o.national_code not in workbench.people_of(item)
             ],
             "officer_names": {o.national_code: o.name for o in service.officers_of(db, officer.agency_code)},
         },
