@@ -17,7 +17,7 @@ from panjereh.delivery.constants import RequestState
 from panjereh.identity import sessions
 from panjereh.identity.sessions import SESSION_COOKIE
 from tests.support.factories import create_citizen, create_demo_agencies, create_officer
-from tests.web.conftest import AXE
+from tests.web.csp import run_axe
 
 pytestmark = pytest.mark.browser
 
@@ -86,11 +86,8 @@ def test_an_officer_works_a_case_on_a_phone(
     page.wait_for_selector('[data-state="approved"]')
     page.goto(f"{live_server}/agency/queue/{code}?lang=en", wait_until="networkidle")
     assert "Cultivated area (ha)" in page.content() and _overflow(page) <= 0
-    page.add_script_tag(path=str(AXE))
-    violations = page.evaluate(
-        "async () => (await axe.run(document)).violations.filter(v => v.impact === 'critical')"
-    )
-    assert violations == [] and errors == []
+    critical = run_axe(page, "axe.run(document).then(r => r.violations.filter(v => v.impact === 'critical'))")
+    assert critical == [] and errors == []
     context.close()
     db.expire_all()
     decided = selectors.request_by_tracking_code(db, code)
