@@ -34,7 +34,7 @@ def test_inventory_shares_become_dated_rows(agencies: Session) -> None:
     for code, s in stats.items():
         assert by_key[(code, "through_window")].share == s.through_window / s.total
         assert by_key[(code, "through_window")].base == s.total
-        assert by_key[(code, "smart")].share == s.derived_smart / s.total
+        assert by_key[(code, "smart")].share == s.smart / s.total
     welfare = agencies.scalars(
         select(AgencyShare).where(AgencyShare.agency_code == "welfare", AgencyShare.metric == "connected")
     ).one()

@@ -17,3 +17,10 @@ def agencies(db: Session) -> dict[str, Agency]:
 @pytest.fixture
 def flagship(db: Session, agencies: dict[str, Agency]) -> None:
     factories.create_flagship_cards(db)
+
+
+@pytest.fixture
+def smart_flagship(db: Session, flagship: None) -> None:
+    """The flagship cards their agencies declare smart, as delivery records them once a published
+    definition derives level 5 (only then is a card badged smart)."""
+    factories.derive_declared_smart(db)

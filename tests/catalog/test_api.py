@@ -8,6 +8,7 @@ from fastapi.testclient import TestClient
 pytestmark = pytest.mark.usefixtures("flagship")
 
 
+@pytest.mark.usefixtures("smart_flagship")
 def test_search_with_persian_variants_and_filters(client: TestClient) -> None:
     body = client.get("/api/v1/services", params={"q": "گواهي عدم سوء پيشينه"}).json()
     assert (

@@ -92,17 +92,15 @@ def test_record_derived_maturity_refuses_bad_input(db: Session) -> None:
 
 
 @pytest.mark.usefixtures("flagship")
-def test_agency_inventory_stats_count_shown_and_derived_levels(db: Session) -> None:
+def test_agency_inventory_stats_count_smart_only_from_derived_levels(db: Session) -> None:
     stats = {row.agency_code: row for row in selectors.agency_inventory_stats(db)}
     police = stats["police"]  # vehicle-ownership and driving-licence-status, both declared smart
-    assert (police.total, police.through_window, police.online, police.smart, police.derived_smart) == (
-        2,
-        2,
-        2,
-        2,
-        0,
-    )
+    # Declared smart is data, not a badge: without a published definition neither counts as smart.
+    assert (police.total, police.through_window, police.online, police.smart) == (2, 2, 2, 0)
+    card = selectors.get_service_by_slug(db, "vehicle-ownership")
+    assert (card.declared_maturity_level, card.is_smart) == (5, False)
     service.record_derived_maturity(db, "vehicle-ownership", 5, source="delivery", flags=[])
     service.record_derived_maturity(db, "driving-licence-status", 3, source="delivery", flags=["x"])
     police = {row.agency_code: row for row in selectors.agency_inventory_stats(db)}["police"]
-    assert (police.online, police.smart, police.derived_smart) == (2, 1, 1)
+    assert (police.online, police.smart) == (2, 1)
+    assert card.is_smart

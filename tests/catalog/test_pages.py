@@ -23,6 +23,7 @@ def test_catalog_home_groups_services_by_life_event(client: TestClient) -> None:
     assert 'role="search"' in html and 'hx-get="/services"' in html and 'for="catalog-q"' in html
 
 
+@pytest.mark.usefixtures("smart_flagship")
 def test_search_works_without_javascript(client: TestClient) -> None:
     html = client.get("/services", params={"q": "كارت کشاورزي"}).text
     assert "۱ خدمت پیدا شد" in html and 'href="/services/farmer-card"' in html
@@ -57,13 +58,15 @@ def test_junk_filters_in_a_url_are_ignored(client: TestClient) -> None:
 def test_service_card_page(client: TestClient, db: Session) -> None:
     html = client.get("/services/no-criminal-record").text
     assert "گواهی عدم سوء پیشینهٔ کیفری" in html and "۱۱۰۳۰۱۰۰۰۰۱" in html
-    assert "badge-smart" in html and "badge-online" in html
+    # Declared smart, but no published definition derives it yet: no badge, no start button.
+    assert "badge-smart" not in html and "badge-online" in html
     assert "آنچه لازم است" in html and "سجل کیفری" in html and "مبنای قانونی" in html
     assert "۱٬۱۵۰٬۰۰۰" in html and "بی‌درنگ" in html and "پیشخوان دولت" in html
     assert "/services/no-criminal-record/apply" not in html  # not executable until delivery derives a level
     service.record_derived_maturity(db, "no-criminal-record", 5, source="delivery", flags=[])
     html = client.get("/services/no-criminal-record").text
     assert 'href="/services/no-criminal-record/apply"' in html and "شروع خدمت" in html
+    assert "badge-smart" in html
     farmer = client.get("/services/farmer-card").text
     assert "حضوری" in farmer and "badge-smart" not in farmer and "۱ بار" in farmer
 

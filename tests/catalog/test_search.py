@@ -84,14 +84,17 @@ def test_filters(db: Session, holder: IndexHolder) -> None:
     )
     online = create_card(db, "ict", title_fa="گواهی برخط", maturity_level=3, channels=["web"])
     offline = create_card(db, "agri-ivo", title_fa="گواهی حضوری", maturity_level=1, channels=["in_person"])
-    assert set(slugs(holder, db, "گواهی")) == {smart.slug, online.slug, offline.slug}
-    assert set(slugs(holder, db, "گواهی", online_only=True)) == {smart.slug, online.slug}
+    declared = create_card(db, "ict", title_fa="گواهی اعلامی", maturity_level=5)  # declared, not derived
+    service.record_derived_maturity(db, smart.slug, 5, source="delivery", flags=[])
+    assert set(slugs(holder, db, "گواهی")) == {smart.slug, online.slug, offline.slug, declared.slug}
+    assert declared.slug not in slugs(holder, db, "گواهی", smart_only=True)
+    assert set(slugs(holder, db, "گواهی", online_only=True)) == {smart.slug, online.slug, declared.slug}
     assert slugs(holder, db, "گواهی", smart_only=True) == [smart.slug]
     assert slugs(holder, db, "گواهی", channel="in_person") == [offline.slug]
     assert slugs(holder, db, "گواهی", life_event="documents") == [smart.slug]
     # A ministry's filter takes in its subsidiaries.
     assert slugs(holder, db, "", agency="agriculture") == [offline.slug]
-    assert set(slugs(holder, db, "", agency="ict")) == {smart.slug, online.slug}
+    assert set(slugs(holder, db, "", agency="ict")) == {smart.slug, online.slug, declared.slug}
     assert slugs(holder, db, "گواهی", agency="no-such-agency") == []
 
 

@@ -35,8 +35,10 @@ def test_shares_reproduce_the_article(db: Session) -> None:
     for laggard in ("agriculture", "heritage", "petroleum"):
         assert share[laggard] < 0.25 < leaders
     total = sum(row.total for row in stats.values())
-    smart = sum(row.smart for row in stats.values())
-    assert total >= 1000 and 0.15 < smart / total < 0.25
+    # What the agencies declare smart (data; the badge waits for a published definition, delivery's seed).
+    declared = sum(card.declared_maturity_level == 5 for card in selectors.all_cards(db))
+    assert total >= 1000 and 0.15 < declared / total < 0.25
+    assert sum(row.smart for row in stats.values()) == 0
     assert stats["foreign-affairs"].through_window == 0  # never connected
 
 

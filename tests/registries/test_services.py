@@ -13,11 +13,21 @@ import yaml
 from panjereh.registries.personas import PERSONAS
 from panjereh.registries.services import SERVICES_YAML, load_services
 
+AGENCY_FILES = "/agency-files"
 DOC = Path(__file__).resolve().parents[2] / "docs" / "protocols" / "registries.md"
 
 
 def test_catalog_codes_and_agencies() -> None:
-    catalog = load_services()
+    everything = load_services()
+    # The agencies' own files (one app under /agency-files) follow the dedicated registries.
+    files = [r for r in everything if r.prefix == AGENCY_FILES]
+    catalog = [r for r in everything if r.prefix != AGENCY_FILES]
+    assert everything[: len(catalog)] == tuple(catalog) and len(files) >= 25
+    for r in files:
+        assert r.code == f"{r.agency_code}-files"
+        assert [(s.code, s.path) for s in r.services] == [
+            (f"{r.code}.person", f"/{r.agency_code}/persons/{{national_code}}")
+        ]
     assert [r.agency_code for r in catalog] == [
         "nocr",
         "cra",
@@ -41,7 +51,7 @@ def test_catalog_codes_and_agencies() -> None:
 
 def test_yaml_is_plain_data() -> None:
     data = yaml.safe_load(SERVICES_YAML.read_text(encoding="utf-8"))
-    assert data["version"] == 1 and len(data["registries"]) == 11
+    assert data["version"] == 1 and len([r for r in data["registries"] if r["prefix"] != AGENCY_FILES]) == 11
 
 
 def test_docs_list_every_persona_and_service() -> None:

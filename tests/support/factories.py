@@ -19,6 +19,7 @@ from panjereh.agencies import service as agency_service
 from panjereh.agencies.constants import ConnectionStatus
 from panjereh.agencies.models import Agency, AgencySystem
 from panjereh.catalog import seed as catalog_seed
+from panjereh.catalog import selectors as catalog_selectors
 from panjereh.catalog import service as catalog_service
 from panjereh.catalog.models import ServiceCard
 from panjereh.catalog.schemas import ServiceCardIn
@@ -81,6 +82,14 @@ def create_card(db: Session, agency: str = "justice", **fields: object) -> Servi
 def create_flagship_cards(db: Session) -> None:
     """The hand-written flagship cards (the demo agencies must be there)."""
     catalog_seed.load_cards(db, catalog_seed.flagship_cards())
+
+
+def derive_declared_smart(db: Session) -> None:
+    """Record level 5 derived for every card declared smart, as publishing their definitions would."""
+    cards = catalog_selectors.all_cards(db)
+    catalog_service.record_derived_maturities(
+        db, {c.slug: (5, []) for c in cards if c.declared_maturity_level == 5}, source="test"
+    )
 
 
 def seed_demo_catalog(db: Session, settings: Settings) -> None:

@@ -55,7 +55,7 @@ def refresh_measured_shares(session: Session, today: date | None = None) -> Refr
         for metric, part in (
             ("through_window", stats.through_window),
             ("online", stats.online),
-            ("smart", stats.derived_smart),
+            ("smart", stats.smart),
         ):
             record_share(
                 session,

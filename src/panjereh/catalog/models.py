@@ -71,8 +71,9 @@ class ServiceCard(TimestampMixin, Base):
 
     @property
     def is_smart(self) -> bool:
-        """Smart (maturity 5): no visit, no document, instant, no human."""
-        return self.maturity_level == 5
+        """Smart (the badge): a published service definition derives maturity 5 (no visit, no document,
+        instant, no human). What the agency declares is data, not a badge."""
+        return self.derived_maturity_level == 5
 
     @property
     def is_executable(self) -> bool:

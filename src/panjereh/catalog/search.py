@@ -49,14 +49,11 @@ class ServiceSummary:
     maturity_level: int
     offered_through_window: bool
     yearly_requests: int
+    smart: bool  # the badge: a published definition derives level 5 (`ServiceCard.is_smart`)
 
     @property
     def online(self) -> bool:
         return self.maturity_level >= 3
-
-    @property
-    def smart(self) -> bool:
-        return self.maturity_level == 5
 
 
 @dataclass(frozen=True)
@@ -254,6 +251,7 @@ def build_index(cards: Iterable[ServiceCard]) -> CatalogIndex:
             maturity_level=card.maturity_level,
             offered_through_window=card.offered_through_window,
             yearly_requests=card.yearly_requests,
+            smart=card.is_smart,
         )
         title_key = " ".join(search_keys_variants(card.title_fa))
         fields = [

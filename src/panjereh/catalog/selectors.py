@@ -23,8 +23,7 @@ class AgencyInventoryStats:
     total: int
     through_window: int
     online: int  # maturity ≥ 3
-    smart: int  # maturity = 5
-    derived_smart: int  # maturity 5 derived from an executable definition, not merely declared
+    smart: int  # badged smart: a published definition derives maturity 5 (the declared level never counts)
 
 
 def get_service(session: Session, service_id: str) -> ServiceCard:
@@ -99,7 +98,8 @@ def life_event_counts(session: Session) -> dict[LifeEvent, int]:
 
 
 def agency_inventory_stats(session: Session) -> list[AgencyInventoryStats]:
-    """Per agency that has cards: totals through the window, online, smart (shown and derived)."""
+    """Per agency that has cards: totals through the window, online, smart (derived from published
+    definitions, the same source as the badge)."""
     codes = agency_selectors.agency_codes(session)
     rows = session.execute(
         select(
@@ -113,12 +113,11 @@ def agency_inventory_stats(session: Session) -> list[AgencyInventoryStats]:
     for agency_id, through_window, declared, derived in rows:
         code = codes[agency_id]
         level = derived if derived is not None else declared
-        entry = figures.setdefault(code, [0, 0, 0, 0, 0])
+        entry = figures.setdefault(code, [0, 0, 0, 0])
         entry[0] += 1
         entry[1] += bool(through_window)
         entry[2] += level >= 3
-        entry[3] += level == 5
-        entry[4] += derived == 5
+        entry[3] += derived == 5
     return [AgencyInventoryStats(code, *values) for code, values in sorted(figures.items())]
 
 

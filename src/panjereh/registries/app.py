@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends, FastAPI
 
 from panjereh.core.publications import RegistryRecord
 from panjereh.registries import legacy_systems
-from panjereh.registries.apis import civil_registry, inquiries, post, shahkar
+from panjereh.registries.apis import agency_files, civil_registry, inquiries, post, shahkar
 from panjereh.registries.events import EventFeed
 from panjereh.registries.faults import FaultBoard, FaultMiddleware, FaultSpec
 from panjereh.registries.http import Context, RegistryError, bearer_guard, install_problem_handlers
@@ -50,6 +50,28 @@ class _LazyApp:
         if self.app is None:
             self.app = self.factory()
         await self.app(scope, receive, send)
+
+
+def agency_files_app(entries: list[RegistryRecord], ctx: Context) -> FastAPI:
+    """The agencies' own files (`apis/agency_files.py`): one sub-app, one OpenAPI document, for all."""
+    app = FastAPI(
+        title="Agencies' own files (simulated) — پروندهٔ اشخاص نزد دستگاه‌ها",
+        description="The generic data service of each agency without a registry of its own (demos, tests).",
+        version="1",
+        openapi_url="/openapi.json",
+        docs_url="/docs",
+        redoc_url=None,
+    )
+    install_problem_handlers(app)
+
+    @app.get("/healthz", response_model=Health, tags=["operations"], summary="Liveness")
+    def healthz() -> dict[str, str]:
+        return {"status": "ok", "registry": "agency-files"}
+
+    app.include_router(agency_files.router(ctx, [entry.agency_code for entry in entries]))
+    # Faults are switched per registry code; the shared app answers to the first agency's switch.
+    app.add_middleware(FaultMiddleware, board=ctx.faults, registry=entries[0].code)
+    return app
 
 
 def registry_app(entry: RegistryRecord, ctx: Context) -> FastAPI:
@@ -149,8 +171,12 @@ def create_app(
     root.include_router(_admin_router(ctx))
 
     root.include_router(_root_router(ctx, catalog))
+    files = [entry for entry in catalog if entry.prefix == agency_files.PREFIX]
     for entry in catalog:
-        root.mount(entry.prefix, registry_app(entry, ctx))
+        if entry.prefix != agency_files.PREFIX:
+            root.mount(entry.prefix, registry_app(entry, ctx))
+    if files:
+        root.mount(agency_files.PREFIX, agency_files_app(files, ctx))
     root.mount("/legacy", legacy_systems.create_app(token))  # subsidiaries' own systems (connection standard)
     root.mount("/agencies", legacy_systems.AgencySystems(token))  # a generic tested system per agency
     root.mount("/tsa", _LazyApp(lambda: _tsa_app(seed, clock)))  # a time-stamping authority (RFC 3161)

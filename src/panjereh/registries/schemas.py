@@ -222,3 +222,15 @@ class InsuranceRecordOut(BaseModel):
     months: int
     employer: Employer | None
     last_contribution_on: date | None
+
+
+class AgencyFileOut(BaseModel):
+    """An agency's own file of a person (the generic data service, `apis/agency_files.py`)."""
+
+    national_code: str
+    agency: str
+    has_file: bool
+    file_number: str | None
+    status: Literal["none", "active", "suspended", "closed"]
+    opened_on: str | None
+    in_good_standing: bool
