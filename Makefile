@@ -33,7 +33,13 @@ node_modules/.synced: package.json package-lock.json
 
 install: $(VENV)/.synced assets ## Python dependencies from the lockfile (the virtualenv is made if missing)
 
-assets: node_modules/.synced ## Front-end assets from the npm registry (package-lock.json)
+JDM_EDITOR := src/panjereh/web/static/build/jdm-editor/editor.js
+JDM_SOURCES := $(wildcard src/panjereh/web/assets/jdm-editor/*)
+
+$(JDM_EDITOR): node_modules/.synced $(JDM_SOURCES)
+	node src/panjereh/web/assets/jdm-editor/build.mjs
+
+assets: node_modules/.synced $(JDM_EDITOR) ## Front-end assets from the npm registry (package-lock.json), the JDM editor bundled
 
 demo: install ## Run the product on its embedded default (SQLite under ./var, demo data, registries, portal)
 	$(PANJEREH) demo
