@@ -36,6 +36,7 @@ from panjereh.identity import deps as identity_deps
 from panjereh.identity import ratelimit as identity_ratelimit
 from panjereh.oidc import router as oidc_router
 from panjereh.web import agencies as web_agencies
+from panjereh.web import authoring as web_authoring
 from panjereh.web import catalog as web_catalog
 from panjereh.web import conformance as web_conformance
 from panjereh.web import dashboard as web_dashboard
@@ -146,6 +147,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(web_oidc.router)
     app.include_router(oidc_router.admin_router, prefix=API_PREFIX)
     web_conformance.mount(app)
+    web_authoring.mount(app)
 
     # Innermost of the edge's middleware: a refused body is still given its headers, counted and its id.
     app.add_middleware(BodyGuardMiddleware, limits=settings.max_body)

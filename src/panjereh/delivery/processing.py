@@ -75,8 +75,11 @@ async def prepare_evidence(
     national_code: str,
     inputs: dict[str, Any],
     case: str,
+    purpose: str | None = None,
 ) -> list[tuple[Evidence, Any]]:
     """Check the model and every inquiry of the definition before any is sent.
+
+    `purpose` is the service's own (`delivery:<slug>`) unless a dry run names a sandbox one.
 
     Raises DefinitionBroken for what no retry mends, GrantMissing for a grant that may yet be given."""
     try:
@@ -90,7 +93,7 @@ async def prepare_evidence(
             call = await client.aprepare(
                 item.service,
                 subject=national_code,
-                purpose=f"delivery:{loaded.slug}",
+                purpose=purpose or f"delivery:{loaded.slug}",
                 case=case,
                 path_params=path_params(item, national_code, inputs),
             )
@@ -129,9 +132,12 @@ async def fetch_evidence(
     national_code: str,
     inputs: dict[str, Any],
     case: str,
+    purpose: str | None = None,
 ) -> dict[str, Any]:
     """Every inquiry of the definition: all checked first (`prepare_evidence`), then sent in parallel."""
-    calls = await prepare_evidence(client, loaded, national_code=national_code, inputs=inputs, case=case)
+    calls = await prepare_evidence(
+        client, loaded, national_code=national_code, inputs=inputs, case=case, purpose=purpose
+    )
     return await send_evidence(client, calls)
 
 

@@ -17,6 +17,7 @@ from panjereh.core.db import intend_to_write, utcnow
 from panjereh.core.logging import get_logger
 from panjereh.core.writer import BufferedWriter
 from panjereh.exchange.chain import GENESIS, entry_hash, seal_message
+from panjereh.exchange.constants import is_sandbox
 from panjereh.exchange.models import LATENCY_BOUNDS_MS, InquiryStat, LedgerEntry, LogEntry, LogHead, LogSeal
 from panjereh.exchange.signing import LogSigner
 from panjereh.exchange.witness import Witness
@@ -75,6 +76,8 @@ def _bucket_index(duration_ms: float) -> int:
 def _upsert_stats(session: Session, records: list[LogRecord]) -> None:
     rows: dict[tuple[datetime, str, str], dict[str, Any]] = {}
     for record in records:
+        if is_sandbox(record.purpose):  # sandbox calls are not the exchange's figures
+            continue
         bucket = record.at.replace(minute=0, second=0, microsecond=0)
         key = (bucket, record.client_agency_code, record.service_code)
         row = rows.get(key)
@@ -187,7 +190,7 @@ class LogWriter(BufferedWriter[LogRecord]):
             current = entry_hash(prev, fields)
             entries.append({**fields, "seq": seq, "prev_hash": prev, "entry_hash": current})
             prev = current
-            if record.subject and record.outcome in LEDGER_OUTCOMES:
+            if record.subject and record.outcome in LEDGER_OUTCOMES and not is_sandbox(record.purpose):
                 ledger.append(
                     {
                         "id": record.message_id,

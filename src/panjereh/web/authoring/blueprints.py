@@ -1,0 +1,315 @@
+"""The forms that start a definition: one per template of `delivery.templates`, built from its parameter
+model (so a new template needs no page work), and the blank start. Also the small pieces the editor
+builds a document from (evidence from a data service, claims)."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ValidationError
+
+from panjereh.core.persian import fold_digits
+from panjereh.delivery import definitions as defs
+from panjereh.delivery import templates as definition_templates
+from panjereh.delivery.exceptions import InvalidDefinition
+
+BLANK = "blank"
+PATH_PARAM = re.compile(r"\{([a-z_][a-z0-9_]*)\}")
+SCALARS = {"string": "text", "integer": "number", "number": "number", "boolean": "boolean"}
+
+
+def _models() -> dict[str, type[BaseModel]]:
+    return dict(definition_templates.TEMPLATES)
+
+
+def catalogue() -> list[dict[str, Any]]:
+    """Each template with the fields of its form, then the blank start."""
+    items = []
+    for name, model in _models().items():
+        schema = model.model_json_schema()
+        doc = (model.__doc__ or "").strip().splitlines()
+        items.append(
+            {
+                "name": name,
+                "title": schema.get("title", name),
+                "summary": doc[0] if doc else "",
+                "fields": _fields(schema),
+            }
+        )
+    items.append(
+        {
+            "name": BLANK,
+            "title": "Blank",
+            "summary": "",
+            "fields": [
+                {
+                    "name": "slug",
+                    "kind": "text",
+                    "required": True,
+                    "label": "slug",
+                    "help": "",
+                    "default": "",
+                },
+                {
+                    "name": "title_fa",
+                    "kind": "text",
+                    "required": True,
+                    "label": "title_fa",
+                    "help": "",
+                    "default": "",
+                },
+                {
+                    "name": "title_en",
+                    "kind": "text",
+                    "required": True,
+                    "label": "title_en",
+                    "help": "",
+                    "default": "",
+                },
+            ],
+        }
+    )
+    return items
+
+
+def _fields(schema: dict[str, Any]) -> list[dict[str, Any]]:
+    """A form field per parameter: scalars as inputs, choices as selects, the rest as YAML text."""
+    required = set(schema.get("required", []))
+    fields = []
+    for name, prop in schema.get("properties", {}).items():
+        enum = prop.get("enum") or _enum_of(schema, prop)
+        kind = "choice" if enum else SCALARS.get(str(prop.get("type")), "yaml")
+        default = prop.get("default", "")
+        if kind == "yaml" and default not in ("", None):
+            default = yaml.safe_dump(default, allow_unicode=True, sort_keys=False).strip()
+        fields.append(
+            {
+                "name": name,
+                "kind": kind,
+                "choices": enum or [],
+                "required": name in required,
+                "label": prop.get("title", name),
+                "help": prop.get("description", ""),
+                "default": "" if default is None else default,
+                "example": _example(prop),
+            }
+        )
+    return fields
+
+
+def _enum_of(schema: dict[str, Any], prop: dict[str, Any]) -> list[Any]:
+    ref = prop.get("$ref") or next(
+        (item.get("$ref") for item in prop.get("allOf", []) if "$ref" in item), None
+    )
+    if not ref:
+        return []
+    target = schema.get("$defs", {}).get(ref.rsplit("/", 1)[-1], {})
+    return list(target.get("enum") or [])
+
+
+def _example(prop: dict[str, Any]) -> str:
+    examples = prop.get("examples")
+    if not examples:
+        return ""
+    example = examples[0]
+    return example if isinstance(example, str) else yaml.safe_dump(example, allow_unicode=True).strip()
+
+
+def render(
+    template: str, values: dict[str, str], *, agency_code: str
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """(document, model) from a template's form, or InvalidDefinition naming each wrong field."""
+    if template == BLANK:
+        return blank(values, agency_code=agency_code)
+    model = _models().get(template)
+    if model is None:
+        raise InvalidDefinition(f"No template {template!r}.", "چنین الگویی نیست.")
+    params: dict[str, Any] = {}
+    for field in _fields(model.model_json_schema()):
+        raw = fold_digits(values.get(field["name"], "")).strip()
+        if raw == "":
+            continue
+        if field["kind"] == "yaml":
+            try:
+                params[field["name"]] = yaml.safe_load(raw)
+            except yaml.YAMLError as exc:
+                raise InvalidDefinition(
+                    f"{field['name']}: not valid YAML.", f"{field['name']}: YAML درستی نیست."
+                ) from exc
+        elif field["kind"] == "boolean":
+            params[field["name"]] = raw in ("1", "true", "on", "yes")
+        else:
+            params[field["name"]] = raw
+    params.setdefault("agency", agency_code)
+    try:
+        parsed = model.model_validate({k: v for k, v in params.items() if k in model.model_fields})
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in err['loc']) or '(root)'}: {err['msg']}" for err in exc.errors()
+        )
+        raise InvalidDefinition(problems, f"فرم الگو کامل یا درست نیست: {problems}") from exc
+    document, decision_model = definition_templates.render(template, parsed)
+    return document, decision_model
+
+
+def blank(values: dict[str, str], *, agency_code: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The smallest valid definition: the applicant's identity by inquiry, approved when found, one test."""
+    slug = values.get("slug", "").strip()
+    title_fa, title_en = values.get("title_fa", "").strip(), values.get("title_en", "").strip()
+    document: dict[str, Any] = {
+        "slug": slug,
+        "version": 1,
+        "title": {"fa": title_fa, "en": title_en},
+        "agency": agency_code,
+        "summary_fa": title_fa,
+        "inputs": [],
+        "evidence": [
+            {
+                "key": "person",
+                "source": "inquiry",
+                "service": "civil-registry.person",
+                "path_params": {"national_code": "{subject.national_code}"},
+                "label": {"fa": "مشخصات هویتی", "en": "Identity details"},
+                "why_fa": "برای اطمینان از هویت متقاضی",
+                "concept": "identity",
+            }
+        ],
+        "decision": {
+            "model": f"{slug}.decision.json",
+            "rule_version": f"{slug}/1",
+            "legal_references": [
+                {"ref": "smart-gov-bylaw-1402", "title_fa": "آیین‌نامه اجرایی خدمات دولت هوشمند (۱۴۰۲)"}
+            ],
+        },
+        "outcomes": {
+            "approve": {"fa": f"{title_fa} انجام شد.", "en": f"{title_en}: done."},
+            "refuse": {"fa": f"{title_fa} انجام نشد.", "en": f"{title_en}: refused."},
+        },
+        "time_objective": {"seconds": 10},
+        "tests": [
+            {"name": "found", "facts": {"person": {"found": True}}, "expect": {"decision": "approve"}},
+            {"name": "not found", "facts": {"person": {"found": False}}, "expect": {"decision": "refuse"}},
+        ],
+    }
+    return document, blank_model()
+
+
+def blank_model() -> dict[str, Any]:
+    """A decision model of one table (refuse reasons, collected) and one expression (the decision)."""
+    position = {"x": 80, "y": 200}
+    return {
+        "contentType": "application/vnd.gorules.decision",
+        "nodes": [
+            {"id": "input", "type": "inputNode", "name": "Request", "position": position},
+            {
+                "id": "eligibility",
+                "type": "decisionTableNode",
+                "name": "Eligibility",
+                "position": {"x": 360, "y": 200},
+                "content": {
+                    "hitPolicy": "collect",
+                    "inputs": [
+                        {"id": "c0", "type": "expression", "field": "person.found == true", "name": "found"}
+                    ],
+                    "outputs": [
+                        {"id": "o_code", "type": "expression", "field": "code", "name": "code"},
+                        {"id": "o_fa", "type": "expression", "field": "reason_fa", "name": "reason_fa"},
+                        {"id": "o_en", "type": "expression", "field": "reason_en", "name": "reason_en"},
+                    ],
+                    "rules": [
+                        {
+                            "_id": "R-found",
+                            "_description": "the applicant must be in the civil registry",
+                            "c0": "false",
+                            "o_code": '"not_found"',
+                            "o_fa": '"مشخصات شما در ثبت احوال پیدا نشد"',
+                            "o_en": '"Not found in the civil registry"',
+                        }
+                    ],
+                    "outputPath": "reasons",
+                    "passThrough": True,
+                },
+            },
+            {
+                "id": "decision",
+                "type": "expressionNode",
+                "name": "Decision",
+                "position": {"x": 680, "y": 200},
+                "content": {
+                    "expressions": [
+                        {
+                            "id": "e_decision",
+                            "key": "decision",
+                            "value": "len(reasons) == 0 ? 'approve' : 'refuse'",
+                        },
+                        {"id": "e_reasons", "key": "reasons", "value": "reasons"},
+                    ],
+                    "passThrough": False,
+                },
+            },
+            {"id": "output", "type": "outputNode", "name": "Response", "position": {"x": 960, "y": 200}},
+        ],
+        "edges": [
+            {"id": "e1", "type": "edge", "sourceId": "input", "targetId": "eligibility"},
+            {"id": "e2", "type": "edge", "sourceId": "eligibility", "targetId": "decision"},
+            {"id": "e3", "type": "edge", "sourceId": "decision", "targetId": "output"},
+        ],
+    }
+
+
+def evidence_from_service(service: Any, *, key: str | None, why_fa: str) -> dict[str, Any]:
+    """A piece of evidence asked of a data service: its path parameters from the subject or the inputs."""
+    params = {}
+    for name in PATH_PARAM.findall(service.path):
+        params[name] = "{subject.national_code}" if name == "national_code" else f"{{inputs.{name}}}"
+    concepts = defs.SERVICE_CONCEPTS.get(service.code, ())
+    item: dict[str, Any] = {
+        "key": key or re.sub(r"[^a-z0-9]+", "_", service.code.lower()).strip("_")[:40],
+        "source": "inquiry",
+        "service": service.code,
+        "path_params": params,
+        "label": {"fa": service.title_fa, "en": service.title_en},
+        "why_fa": why_fa or f"استعلام {service.title_fa}",
+    }
+    if concepts:
+        item["concept"] = concepts[0]
+    return item
+
+
+def inputs_needed(evidence: dict[str, Any]) -> list[str]:
+    """The inputs an evidence item's path parameters read."""
+    return [
+        value[len("{inputs.") : -1]
+        for value in evidence.get("path_params", {}).values()
+        if value.startswith("{inputs.")
+    ]
+
+
+def parse_claims(text: str) -> dict[str, str]:
+    """`name = path` per line (the document's claims, read from the decision context)."""
+    claims = {}
+    for line in text.splitlines():
+        if not line.strip():
+            continue
+        name, sep, path = line.partition("=")
+        if not sep or not name.strip() or not path.strip():
+            raise InvalidDefinition(
+                f"Write each claim as `name = path` (got {line.strip()[:60]!r}).",
+                "هر ادعا را در یک سطر به شکل «نام = مسیر» بنویسید.",
+            )
+        claims[name.strip()] = path.strip()
+    return claims
+
+
+def whole_number(text: str, what_en: str, what_fa: str) -> int:
+    try:
+        value = int(fold_digits(text).strip())
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise InvalidDefinition(
+            f"The {what_en} must be a whole number.", f"{what_fa} باید عدد صحیح مثبت باشد."
+        )
+    return value
