@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import re
+import secrets
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Request
@@ -42,6 +43,17 @@ from panjereh.web.home import STATIC_DIR
 
 router = APIRouter(prefix=PREFIX, include_in_schema=False)
 
+# The editor page's own content security policy: the site's (scripts, styles, workers from this origin
+# only; no inline script, no eval) with two additions the JDM editor needs, and nothing else:
+# - `'wasm-unsafe-eval'`: the editor compiles zen-engine's WebAssembly (expression checking and completion;
+#   without it the editor works and only those are missing). It admits WebAssembly, not JavaScript eval.
+# - a per-response nonce on `style-src`: antd, React and Monaco write <style> elements from script; the
+#   bundle puts the nonce on the ones it creates (web/assets/jdm-editor/editor.jsx).
+EDITOR_POLICY = (
+    "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; style-src 'self' 'nonce-{nonce}'; "
+    "img-src 'self' data:; font-src 'self'; connect-src 'self'; worker-src 'self'; object-src 'none'; "
+    "base-uri 'none'; frame-ancestors 'none'"
+)
 # Built by `make assets` (web/assets/jdm-editor); without it the model is edited as JSON text.
 JDM_BUNDLE = STATIC_DIR / "build" / "jdm-editor" / "editor.js"
 
@@ -150,7 +162,8 @@ def editor(
     model_body = model_text if model_text is not None else model_json(record.model)
     editable = record.status == DefinitionStatus.DRAFT and "designer" in {str(r) for r in ctx.roles}
     document = record.body if text is None else _lenient_yaml(text)
-    return render(
+    style_nonce = secrets.token_urlsafe(18)
+    response = render(
         request,
         "authoring/editor.html",
         {
@@ -168,9 +181,12 @@ def editor(
             "base": base_url(ctx.agency_code),
             "published": _published_or_none(db, record.slug),
             "jdm_editor": JDM_BUNDLE.is_file(),
+            "style_nonce": style_nonce,
         },
         status_code=error.status if error else 200,
     )
+    response.headers["Content-Security-Policy"] = EDITOR_POLICY.format(nonce=style_nonce)
+    return response
 
 
 def _lenient_yaml(text: str) -> dict[str, Any]:

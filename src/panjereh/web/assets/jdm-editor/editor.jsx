@@ -7,6 +7,7 @@ import { loader } from "@monaco-editor/react";
 import React, { useState } from "react";
 import { createRoot } from "react-dom/client";
 import { DecisionGraph, JdmConfigProvider } from "@gorules/jdm-editor";
+import { ConfigProvider } from "antd";
 import "@gorules/jdm-editor/dist/style.css";
 
 // Monaco (the function node's code editor) is served from our own origin, never from a CDN, and its
@@ -20,7 +21,23 @@ self.MonacoEnvironment = {
 };
 loader.config({ monaco });
 
-function Editor({ field, initial, disabled }) {
+// The page's CSP admits inline <style> elements only with this response's nonce (never 'unsafe-inline').
+// The editor's libraries write styles from script (antd's CSS-in-JS, React-rendered theme variables, the
+// code editor): every <style> this bundle creates carries the nonce. That gives script-made styles nothing
+// a script from our origin could not do anyway, and markup injected into the page still gets no style.
+function nonceStyles(nonce) {
+  if (!nonce || document.createElement.nonced) return;
+  const create = document.createElement.bind(document);
+  const patched = (tag, options) => {
+    const element = create(tag, options);
+    if (String(tag).toLowerCase() === "style") element.nonce = nonce;
+    return element;
+  };
+  patched.nonced = true;
+  document.createElement = patched;
+}
+
+function Editor({ field, initial, disabled, nonce }) {
   const [graph, setGraph] = useState(initial);
   const onChange = (value) => {
     setGraph(value);
@@ -28,10 +45,14 @@ function Editor({ field, initial, disabled }) {
     // The test cases re-run on the server as the designer edits (htmx listens for this event).
     field.dispatchEvent(new Event("change", { bubbles: true }));
   };
+  // The page's CSP allows inline <style> elements only with this response's nonce: antd's CSS-in-JS
+  // puts it on the styles it writes.
   return (
-    <JdmConfigProvider>
-      <DecisionGraph value={graph} onChange={onChange} disabled={disabled} />
-    </JdmConfigProvider>
+    <ConfigProvider csp={{ nonce }}>
+      <JdmConfigProvider>
+        <DecisionGraph value={graph} onChange={onChange} disabled={disabled} />
+      </JdmConfigProvider>
+    </ConfigProvider>
   );
 }
 
@@ -45,11 +66,12 @@ function mount(node) {
     return; // a malformed model stays in the textarea, where the server's validation explains it
   }
   node.dataset.mounted = "1";
+  nonceStyles(node.dataset.styleNonce);
   node.hidden = false;
   field.closest("[data-jdm-fallback]")?.setAttribute("hidden", "");
   createRoot(node).render(
     <Editor field={field} initial={{ nodes: initial.nodes || [], edges: initial.edges || [] }}
-            disabled={node.dataset.disabled === "true"} />,
+            disabled={node.dataset.disabled === "true"} nonce={node.dataset.styleNonce || undefined} />,
   );
 }
 
