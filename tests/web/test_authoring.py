@@ -52,7 +52,7 @@ def people(seeded: Session, app: FastAPI) -> Iterator[Callable[[str], TestClient
 
 
 def _post(browser: TestClient, path: str, data: dict[str, str] | None = None, *, page: str | None = None):
-    token = csrf_token(browser, page or BASE)
+    token = csrf_token(browser, page or ANY_FORM)
     return browser.post(path, data={"csrf_token": token, **(data or {})}, follow_redirects=False)
 
 
@@ -134,7 +134,7 @@ def test_publishing_needs_a_level_two_session(people, seeded: Session, app: Fast
     citizen = create_citizen(seeded, REVIEWER)
     _, token = sessions.open_session(seeded, citizen, level=1, amr=["otp"])
     seeded.commit()
-    with TestClient(app, base_url="http://testserver") as level_one:
+    with TestClient(app, base_url="http://testserver", headers={"accept": "text/html"}) as level_one:
         level_one.cookies.set(SESSION_COOKIE, token)
         assert level_one.get(f"{BASE}/{definition_id}/review").status_code == 200  # reading is fine
         response = _post(level_one, f"{BASE}/{definition_id}/publish", page=f"{BASE}/{definition_id}/review")

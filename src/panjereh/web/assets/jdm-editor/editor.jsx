@@ -37,11 +37,12 @@ function nonceStyles(nonce) {
   document.createElement = patched;
 }
 
-function Editor({ field, initial, disabled, nonce }) {
-  const [graph, setGraph] = useState(initial);
+function Editor({ field, model, disabled, nonce }) {
+  const [graph, setGraph] = useState({ nodes: model.nodes || [], edges: model.edges || [] });
   const onChange = (value) => {
     setGraph(value);
-    field.value = JSON.stringify(value, null, 2);
+    // The editor knows the graph only: the model's other keys (its contentType) stay as they were.
+    field.value = JSON.stringify({ ...model, nodes: value.nodes, edges: value.edges }, null, 2);
     // The test cases re-run on the server as the designer edits (htmx listens for this event).
     field.dispatchEvent(new Event("change", { bubbles: true }));
   };
@@ -59,9 +60,9 @@ function Editor({ field, initial, disabled, nonce }) {
 function mount(node) {
   const field = document.getElementById(node.dataset.field);
   if (!field || node.dataset.mounted) return;
-  let initial;
+  let model;
   try {
-    initial = JSON.parse(field.value || "{}");
+    model = JSON.parse(field.value || "{}");
   } catch {
     return; // a malformed model stays in the textarea, where the server's validation explains it
   }
@@ -70,7 +71,7 @@ function mount(node) {
   node.hidden = false;
   field.closest("[data-jdm-fallback]")?.setAttribute("hidden", "");
   createRoot(node).render(
-    <Editor field={field} initial={{ nodes: initial.nodes || [], edges: initial.edges || [] }}
+    <Editor field={field} model={model}
             disabled={node.dataset.disabled === "true"} nonce={node.dataset.styleNonce || undefined} />,
   );
 }
