@@ -4,6 +4,7 @@ submit, review, publish and send back, each action audited."""
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 from collections.abc import Callable, Iterator
 
 import pytest
@@ -11,6 +12,7 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
+from panjereh.core.db import utcnow
 from panjereh.delivery import selectors as delivery_selectors
 from panjereh.exchange import selectors as exchange_selectors
 from panjereh.identity import sessions
@@ -391,13 +393,17 @@ def test_a_dry_run_asks_the_registries_for_a_persona_in_the_sandbox(
     designer = people(DESIGNER)
     definition_id = _blank(designer)
     page = f"{BASE}/{definition_id}"
-    before = exchange_selectors.ledger_count(db, "0499370899")
+    window = (utcnow() - timedelta(days=1), utcnow() + timedelta(days=1))
+    before = exchange_selectors.ledger_count(db, "0499370899"), exchange_selectors.inquiry_stats(db, *window)
     response = _post(designer, f"{page}/dry-run", {"persona": "demo"}, page=page)
     assert response.status_code == 200
     assert 'data-dry-run="approve"' in response.text, response.text[:2000]
+    assert "0499370899" in response.text  # the registries answered for the persona
     app.state.exchange.flush()
     db.expire_all()
-    assert exchange_selectors.ledger_count(db, "0499370899") == before  # not in the citizen's ledger
+    # Neither in the citizen's ledger nor in the exchange's figures.
+    after = exchange_selectors.ledger_count(db, "0499370899"), exchange_selectors.inquiry_stats(db, *window)
+    assert after == before
     response = _post(designer, f"{page}/dry-run", {"persona": "nobody"}, page=page)
     assert 'data-dry-run="error"' in response.text
 

@@ -102,7 +102,7 @@ def _arrive(page, pattern: str) -> None:
 
 
 def test_a_designer_authors_a_reviewer_publishes_and_the_citizen_is_decided_by_it(browser, workspace) -> None:
-    url, errors = workspace.url, []
+    url, errors = workspace.url, list[str]()
 
     # The designer: a certificate from one registry's answer, from the template's form.
     designer = _page(browser, workspace, DESIGNER, errors)

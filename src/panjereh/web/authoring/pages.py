@@ -299,7 +299,11 @@ def add_input(
         name = _valid_key(key, "input", "ورودی")
         if type not in INPUT_TYPES:
             raise InvalidDefinition(f"No input type {type!r}.", "چنین نوعی برای ورودی نیست.")
-        item = {"key": name, "label": {"fa": label_fa.strip(), "en": label_en.strip()}, "type": type}
+        item: dict[str, Any] = {
+            "key": name,
+            "label": {"fa": label_fa.strip(), "en": label_en.strip()},
+            "type": type,
+        }
         item["required"] = bool(required)
         document.setdefault("inputs", []).append(item)
         return {"input": name}

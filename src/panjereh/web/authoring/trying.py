@@ -12,6 +12,7 @@ import anyio.from_thread
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse
 from sqlalchemy.orm import Session
+from starlette.datastructures import FormData
 
 from panjereh.core.deps import DbSession
 from panjereh.core.errors import ProblemError
@@ -170,6 +171,11 @@ def live_check(
     return render(request, "authoring/_check.html", {"check": check_text(db, record, document, model)})
 
 
+async def _form_of(request: Request) -> FormData:
+    """The request's form (already read for the declared fields; Starlette keeps it)."""
+    return await request.form()
+
+
 @router.post("/{definition_id}/dry-run", response_class=HTMLResponse)
 def dry_run(
     request: Request,
@@ -196,7 +202,7 @@ def dry_run(
             parse_yaml(document) if document else record.body,
             parse_model(model) if model else record.model,
         )
-        form = anyio.from_thread.run(request.form)
+        form = anyio.from_thread.run(_form_of, request)
         raw = {spec.key: str(form.get(f"input_{spec.key}", "")) for spec in loaded.definition.inputs}
         inputs = delivery_service.clean_inputs(loaded, raw)
         facts = anyio.from_thread.run(
@@ -218,8 +224,9 @@ def dry_run(
         )
         context["result"] = {"decision": decision, "facts": facts, "inputs": inputs}
     except processing.EvidenceUnavailable as exc:
+        fa = request.app.state.templates.locale_of(request) == "fa"
         context["error"] = {
-            "title": "سرویس داده پاسخ نداد",
+            "title": "سرویس داده اکنون پاسخ نداد" if fa else "A data service did not answer now",
             "detail": str(exc),
             "code": "delivery.evidence_unavailable",
         }
