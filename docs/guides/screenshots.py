@@ -94,7 +94,7 @@ def walk(guide: Guide) -> None:
 
     # 1. The operator opens the agency and names its administrator.
     operator = guide.person(OPERATOR, picture="01-login")
-    operator.goto(url + "/workspace/operator/agencies")
+    operator.goto(url + "/workspace/operator/agencies/new")
     operator.fill("#code", code)
     operator.fill("#name_fa", name_fa)
     operator.fill("#name_en", name_en)
@@ -132,12 +132,12 @@ def walk(guide: Guide) -> None:
     designer.wait_for_selector("[data-check=pass]")
     designer.wait_for_selector("#jdm-editor .react-flow", timeout=20_000)
     guide.shot(designer, "07-designer-editor")
-    designer.locator("#definition-title").scroll_into_view_if_needed()
+    designer.evaluate("document.getElementById('definition-title').scrollIntoView()")
     guide.shot(designer, "08-designer-decision-model")
     designer.select_option("#persona", "demo")
     designer.locator("#dry-run-button").click()
     designer.wait_for_selector("[data-dry-run]")
-    designer.locator("#dry-run-section").scroll_into_view_if_needed()
+    designer.evaluate("document.getElementById('dry-run-section').scrollIntoView()")
     guide.shot(designer, "09-designer-dry-run")
     designer.locator("#submit-review").click()
     designer.wait_for_selector("#status[data-status=in_review]")
@@ -159,13 +159,13 @@ def walk(guide: Guide) -> None:
     guide.shot(citizen, "12-citizen-decided")
 
 
-def _wait_ready(url: str, process: subprocess.Popen, log: Path) -> None:
+def _wait_ready(url: str, process: subprocess.Popen, log: Path, path: str = "/readyz") -> None:
     deadline = time.monotonic() + 900
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            raise SystemExit(f"the demo stopped; see {log}")
+            raise SystemExit(f"{process.args} stopped; see {log}")
         try:
-            with urllib.request.urlopen(url + "/readyz", timeout=2) as response:
+            with urllib.request.urlopen(url + path, timeout=2) as response:
                 if response.status == 200:
                     return
         except OSError:
@@ -191,10 +191,16 @@ def main() -> None:
         "PANJEREH_PUBLIC_URL": url,
     }
     log = args.home / "demo.log"
+    panjereh = str(ROOT / ".venv" / "bin" / "panjereh")
+    registries_url = f"http://127.0.0.1:{args.port + 1}"
     with log.open("w") as out:
-        demo = subprocess.Popen(
-            [str(ROOT / ".venv" / "bin" / "panjereh"), "demo"], env=env, stdout=out, stderr=subprocess.STDOUT, cwd=ROOT
+        # The registries first, given all the time they need (the demo allows them 30 s, and a busy
+        # machine may take longer to draw the synthetic population); the demo then finds them running.
+        registries = subprocess.Popen(
+            [panjereh, "registries", "serve", "--port", str(args.port + 1)], env=env, stdout=out, stderr=out
         )
+        _wait_ready(registries_url, registries, log, path="/healthz")
+        demo = subprocess.Popen([panjereh, "demo"], env=env, stdout=out, stderr=subprocess.STDOUT, cwd=ROOT)
     try:
         _wait_ready(url, demo, log)
         with sync_playwright() as playwright:
@@ -203,8 +209,9 @@ def main() -> None:
             walk(Guide(url, args.home, browser))
             browser.close()
     finally:
-        demo.send_signal(signal.SIGTERM)
-        demo.wait(timeout=60)
+        for process in (demo, registries):
+            process.send_signal(signal.SIGTERM)
+            process.wait(timeout=60)
     print(f"screenshots in {IMAGES}", file=sys.stderr)
 
 
