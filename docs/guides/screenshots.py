@@ -122,11 +122,15 @@ def walk(guide: Guide) -> None:
     form = designer.locator("form[data-template=certificate_from_registry]")
     for field, value in {
         "slug": SLUG,
-        "title_fa": "گواهی وضعیت گواهینامهٔ رانندگی",
-        "title_en": "Driving licence statement",
-        "service": "police.driving-licence",
+        "title.fa": "گواهی وضعیت گواهینامهٔ رانندگی",
+        "title.en": "Driving licence statement",
+        "answer.key": "licence",
+        "answer.service": "police.driving-licence",
+        "answer.label.fa": "گواهینامهٔ رانندگی",
+        "answer.label.en": "Driving licence",
+        "answer.why_fa": "گواهی بر پایهٔ پروندهٔ گواهینامهٔ شما صادر می‌شود",
     }.items():
-        form.locator(f"[name={field}]").fill(value)
+        form.locator(f'[name="{field}"]').fill(value)
     guide.shot(designer, "06-designer-template", full=True)
     form.locator("button[type=submit]").click()
     designer.wait_for_selector("[data-check=pass]")
@@ -205,7 +209,9 @@ def main() -> None:
         _wait_ready(url, demo, log)
         with sync_playwright() as playwright:
             executable = shutil.which("chromium") or shutil.which("chromium-browser")
-            browser = playwright.chromium.launch(executable_path=executable, args=["--no-sandbox"], headless=True)
+            browser = playwright.chromium.launch(
+                executable_path=executable, args=["--no-sandbox"], headless=True
+            )
             walk(Guide(url, args.home, browser))
             browser.close()
     finally:

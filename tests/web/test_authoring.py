@@ -174,6 +174,45 @@ def test_a_blank_draft_is_made_checked_and_audited(people, db: Session) -> None:
     assert "definition.create" in actions
 
 
+CERTIFICATE = {
+    "slug": "driving-licence-certificate",
+    "title.fa": "گواهی گواهینامهٔ رانندگی",
+    "title.en": "Driving licence certificate",
+    "answer.key": "licence",
+    "answer.service": "police.driving-licence",
+    "answer.label.fa": "گواهینامهٔ رانندگی",
+    "answer.label.en": "Driving licence",
+    "answer.why_fa": "گواهی بر پایهٔ پروندهٔ گواهینامهٔ شما صادر می‌شود",
+    "claims": "licence_number: number",
+    "document.valid_days": "۳۰",
+}
+
+
+def test_a_draft_is_made_from_a_templates_form(people, db: Session) -> None:
+    designer = people(DESIGNER)
+    form = designer.get(f"{BASE}/new").text
+    assert 'name="answer.service"' in form and 'list="data-services"' in form
+    response = _post(designer, f"{BASE}/new/certificate_from_registry", CERTIFICATE, page=f"{BASE}/new")
+    assert response.status_code == 303, response.text[:2000]
+    record = delivery_selectors.definition_version(db, response.headers["location"].rsplit("/", 1)[-1])
+    assert (record.slug, record.status.value, record.created_by) == (CERTIFICATE["slug"], "draft", DESIGNER)
+    assert [e["service"] for e in record.body["evidence"]] == [
+        "civil-registry.person",
+        "police.driving-licence",
+    ]
+    assert record.body["outcomes"]["document"]["valid_days"] == 30
+    assert record.derived_level == 5
+    assert 'data-check="pass"' in designer.get(f"{BASE}/{record.id}").text
+    # A required field left out, or a YAML field that is not YAML: the form again, with the reason.
+    for change in ({"answer.service": ""}, {"claims": "a: [", "slug": "another-slug"}):
+        response = _post(
+            designer, f"{BASE}/new/certificate_from_registry", {**CERTIFICATE, **change}, page=f"{BASE}/new"
+        )
+        assert response.status_code == 422
+        assert 'id="authoring-error"' in response.text
+    assert _post(designer, f"{BASE}/new/no_such_template", CERTIFICATE, page=f"{BASE}/new").status_code == 422
+
+
 def test_a_malformed_draft_is_refused_with_its_reason(people) -> None:
     designer = people(DESIGNER)
     response = _post(

@@ -175,12 +175,16 @@ def fill_certificate_form(form) -> None:
     """The certificate template's form: the police's driving-licence data service, one claim."""
     values = {
         "slug": SLUG,
-        "title_fa": "گواهی گواهینامهٔ رانندگی",
-        "title_en": "Driving licence certificate",
-        "service": "police.driving-licence",
+        "title.fa": "گواهی گواهینامهٔ رانندگی",
+        "title.en": "Driving licence certificate",
+        "answer.key": "licence",
+        "answer.service": "police.driving-licence",
+        "answer.label.fa": "گواهینامهٔ رانندگی",
+        "answer.label.en": "Driving licence",
+        "answer.why_fa": "گواهی بر پایهٔ پروندهٔ گواهینامهٔ شما صادر می‌شود",
     }
     for name, value in values.items():
-        form.locator(f"[name={name}]").fill(value)
+        form.locator(f'[name="{name}"]').fill(value)
 
 
 __all__ = ["Path"]

@@ -21,7 +21,7 @@ SCALARS = {"string": "text", "integer": "number", "number": "number", "boolean":
 
 
 def _models() -> dict[str, type[BaseModel]]:
-    return dict(definition_templates.TEMPLATES)
+    return dict[str, type[BaseModel]](definition_templates.TEMPLATES)
 
 
 def catalogue() -> list[dict[str, Any]]:
@@ -74,19 +74,37 @@ def catalogue() -> list[dict[str, Any]]:
     return items
 
 
-def _fields(schema: dict[str, Any]) -> list[dict[str, Any]]:
-    """A form field per parameter: scalars as inputs, choices as selects, the rest as YAML text."""
-    required = set(schema.get("required", []))
-    fields = []
-    for name, prop in schema.get("properties", {}).items():
-        enum = prop.get("enum") or _enum_of(schema, prop)
-        kind = "choice" if enum else SCALARS.get(str(prop.get("type")), "yaml")
+def _fields(
+    schema: dict[str, Any],
+    node: dict[str, Any] | None = None,
+    prefix: str = "",
+    required: set[str] | None = None,
+) -> list[dict[str, Any]]:
+    """A form field per parameter: a nested object's fields one by one (`answer.label.fa`), scalars as
+    inputs, choices as selects, lists and mappings as YAML text."""
+    node = schema if node is None else node
+    required = set(node.get("required", [])) if required is None else required
+    defs = schema.get("$defs", {})
+    fields: list[dict[str, Any]] = []
+    for name, prop in node.get("properties", {}).items():
+        dotted = f"{prefix}{name}"
+        if dotted == "agency":  # the workspace's agency
+            continue
+        target = _object_of(prop, defs)
+        if target is not None and prefix.count(".") < 2:
+            inner = set(target.get("required", [])) if name in required else set()
+            fields += _fields(schema, target, f"{dotted}.", inner)
+            continue
+        enum = prop.get("enum") or _enum_of(prop, defs)
+        kind = "choice" if enum else SCALARS.get(_scalar_type(prop), "yaml")
+        if name == "service" and kind == "text":
+            kind = "service"
         default = prop.get("default", "")
         if kind == "yaml" and default not in ("", None):
             default = yaml.safe_dump(default, allow_unicode=True, sort_keys=False).strip()
         fields.append(
             {
-                "name": name,
+                "name": dotted,
                 "kind": kind,
                 "choices": enum or [],
                 "required": name in required,
@@ -99,14 +117,36 @@ def _fields(schema: dict[str, Any]) -> list[dict[str, Any]]:
     return fields
 
 
-def _enum_of(schema: dict[str, Any], prop: dict[str, Any]) -> list[Any]:
-    ref = prop.get("$ref") or next(
-        (item.get("$ref") for item in prop.get("allOf", []) if "$ref" in item), None
-    )
-    if not ref:
+def _resolve(prop: dict[str, Any], defs: dict[str, Any]) -> dict[str, Any]:
+    ref = prop.get("$ref")
+    return defs.get(ref.rsplit("/", 1)[-1], {}) if ref else prop
+
+
+def _variants(prop: dict[str, Any]) -> list[dict[str, Any]]:
+    """A property's schema without its `null` alternative (an optional value is the value's schema)."""
+    options = prop.get("anyOf") or prop.get("allOf") or [prop]
+    return [option for option in options if option.get("type") != "null"]
+
+
+def _object_of(prop: dict[str, Any], defs: dict[str, Any]) -> dict[str, Any] | None:
+    """The object schema of a property that is one model (optional or not), else None."""
+    variants = _variants(prop)
+    if len(variants) != 1:
+        return None
+    target = _resolve(variants[0], defs)
+    return target if target.get("type") == "object" and target.get("properties") else None
+
+
+def _scalar_type(prop: dict[str, Any]) -> str:
+    variants = _variants(prop)
+    return str(variants[0].get("type", "")) if len(variants) == 1 else ""
+
+
+def _enum_of(prop: dict[str, Any], defs: dict[str, Any]) -> list[Any]:
+    variants = _variants(prop)
+    if len(variants) != 1:
         return []
-    target = schema.get("$defs", {}).get(ref.rsplit("/", 1)[-1], {})
-    return list(target.get("enum") or [])
+    return list(_resolve(variants[0], defs).get("enum") or [])
 
 
 def _example(prop: dict[str, Any]) -> str:
@@ -128,23 +168,29 @@ def render(
         raise InvalidDefinition(f"No template {template!r}.", "چنین الگویی نیست.")
     params: dict[str, Any] = {}
     for field in _fields(model.model_json_schema()):
-        raw = fold_digits(values.get(field["name"], "")).strip()
+        raw = values.get(field["name"], "").strip()
         if raw == "":
             continue
+        value: Any = raw
         if field["kind"] == "yaml":
             try:
-                params[field["name"]] = yaml.safe_load(raw)
+                value = yaml.safe_load(raw)
             except yaml.YAMLError as exc:
                 raise InvalidDefinition(
                     f"{field['name']}: not valid YAML.", f"{field['name']}: YAML درستی نیست."
                 ) from exc
         elif field["kind"] == "boolean":
-            params[field["name"]] = raw in ("1", "true", "on", "yes")
-        else:
-            params[field["name"]] = raw
-    params.setdefault("agency", agency_code)
+            value = raw in ("1", "true", "on", "yes")
+        elif field["kind"] == "number":
+            value = fold_digits(raw)
+        *parents, leaf = field["name"].split(".")
+        target = params
+        for parent in parents:
+            target = target.setdefault(parent, {})
+        target[leaf] = value
+    params["agency"] = agency_code
     try:
-        parsed = model.model_validate({k: v for k, v in params.items() if k in model.model_fields})
+        parsed = model.model_validate(params)
     except ValidationError as exc:
         problems = "; ".join(
             f"{'.'.join(str(p) for p in err['loc']) or '(root)'}: {err['msg']}" for err in exc.errors()

@@ -52,9 +52,16 @@ def version_of_agency(db: Session, ctx: StaffContext, definition_id: str) -> Def
     return record
 
 
+class _PlainDumper(yaml.SafeDumper):
+    """YAML without anchors and aliases: a repeated fact is written out again, as a person would."""
+
+    def ignore_aliases(self, data: Any) -> bool:
+        return True
+
+
 def document_yaml(document: dict[str, Any]) -> str:
     """A definition document as the YAML a designer reads and edits (the import/export file format)."""
-    return yaml.safe_dump(document, allow_unicode=True, sort_keys=False, width=110)
+    return yaml.dump(document, Dumper=_PlainDumper, allow_unicode=True, sort_keys=False, width=110)
 
 
 def model_json(model: dict[str, Any]) -> str:
