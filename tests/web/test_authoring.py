@@ -457,3 +457,9 @@ def test_each_template_has_a_form() -> None:
     names = [item["name"] for item in blueprints.catalogue()]
     assert names[-1] == blueprints.BLANK
     assert {"certificate_from_registry", "eligibility_from_answers", "change_in_registry"} <= set(names)
+
+
+def test_the_workspace_home_opens_the_service_definitions_to_their_roles(people) -> None:
+    assert 'data-part="services"' in people(DESIGNER).get(f"/workspace/{AGENCY}").text
+    assert 'data-part="services"' in people(REVIEWER).get(f"/workspace/{AGENCY}").text
+    assert 'data-part="services"' not in people(OFFICER).get(f"/workspace/{AGENCY}").text
