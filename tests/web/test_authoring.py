@@ -4,8 +4,8 @@ submit, review, publish and send back, each action audited."""
 from __future__ import annotations
 
 import re
-from datetime import timedelta
 from collections.abc import Callable, Iterator
+from datetime import timedelta
 
 import pytest
 from fastapi import FastAPI
