@@ -196,7 +196,7 @@ def render(
             f"{'.'.join(str(p) for p in err['loc']) or '(root)'}: {err['msg']}" for err in exc.errors()
         )
         raise InvalidDefinition(problems, f"فرم الگو کامل یا درست نیست: {problems}") from exc
-    document, decision_model = definition_templates.render(template, parsed)
+    document, decision_model = definition_templates.render(template, parsed.model_dump())
     return document, decision_model
 
 
