@@ -17,7 +17,7 @@ from panjereh.app import create_app
 from panjereh.core.config import ExchangeSettings, Settings
 from panjereh.core.db import make_sessionmaker
 from panjereh.delivery import loading
-from panjereh.delivery.models import Officer
+from panjereh.delivery.service import Officer
 from panjereh.exchange.client import PlatformClient
 from panjereh.jobs import Worker
 from panjereh.metadata import metadata

@@ -24,7 +24,8 @@ from panjereh.catalog import service as catalog_service
 from panjereh.catalog.models import ServiceCard
 from panjereh.catalog.schemas import ServiceCardIn
 from panjereh.core.config import Settings
-from panjereh.delivery.models import Officer
+from panjereh.delivery import service as delivery_service
+from panjereh.delivery.service import Officer
 from panjereh.exchange import selectors as exchange_selectors
 from panjereh.exchange import service as exchange_service
 from panjereh.exchange.models import ExchangeClient, Grant
@@ -126,10 +127,8 @@ def create_citizen(
 
 def create_officer(db: Session, national_code: str, agency_code: str) -> Officer:
     """An agency's officer, who decides requests in the officer queue."""
-    officer = Officer(national_code=national_code, agency_code=agency_code, name=f"کارشناس {agency_code}")
-    db.add(officer)
-    db.flush()
-    return officer
+    staff_service.grant(db, national_code, Role.OFFICER, agency_code)
+    return delivery_service.officer_of(db, national_code, agency_code)
 
 
 def create_staff(

@@ -147,17 +147,6 @@ class RequestEvent(Base):
     request: Mapped[ServiceRequest] = relationship(back_populates="events")
 
 
-class Officer(TimestampMixin, Base):
-    """A citizen who works an agency's queue (granted by the agency; demo officers are seeded)."""
-
-    __tablename__ = "delivery_officer"
-
-    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
-    national_code: Mapped[str] = mapped_column(String(10), unique=True)
-    agency_code: Mapped[str] = mapped_column(String(40), index=True)
-    name: Mapped[str] = mapped_column(String(200))
-
-
 class FeedCursor(Base):
     """How far a poller has read an event feed (the life-events feed of the civil registry)."""
 

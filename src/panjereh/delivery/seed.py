@@ -3,7 +3,6 @@ definitions store (published), and one officer per human-handled service's agenc
 
 from __future__ import annotations
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from panjereh.catalog import selectors as catalog_selectors
@@ -11,7 +10,8 @@ from panjereh.core.config import Settings
 from panjereh.core.seeding import Advance
 from panjereh.delivery import definitions as defs
 from panjereh.delivery import demo, loading, store
-from panjereh.delivery.models import Officer
+from panjereh.staff import service as staff_service
+from panjereh.staff.constants import Role
 
 # Registries personas who double as officers in the demo (see docs/protocols/registries.md).
 DEMO_OFFICERS = {"agriculture": "2540201288", "heritage": "4032152314", "industry": "0067749828"}
@@ -28,8 +28,7 @@ def seed_delivery(session: Session, settings: Settings, advance: Advance) -> Non
     result = seed_demo_definitions(session)
     advance(len(result.published) + len(result.unchanged))
     for agency, national_code in {**DEMO_OFFICERS, **DEMO_PROVIDER_OFFICERS}.items():
-        if session.scalar(select(Officer).where(Officer.national_code == national_code)) is None:
-            session.add(Officer(national_code=national_code, agency_code=agency, name=f"کارشناس {agency}"))
+        staff_service.grant(session, national_code, Role.OFFICER, agency)
 
 
 def seed_demo_definitions(session: Session) -> store.ImportResult:

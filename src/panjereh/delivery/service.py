@@ -27,7 +27,7 @@ from panjereh.delivery.exceptions import (
     NotAnOfficer,
     OwnRequest,
 )
-from panjereh.delivery.models import Officer, RequestEvent, ServiceRequest
+from panjereh.delivery.models import RequestEvent, ServiceRequest
 
 # The definitions store's writes (draft, review, publish, retire, import) live in `delivery.store`; they
 # are this domain's service API as well, named here for the pages and the other domains.
@@ -44,6 +44,8 @@ from panjereh.delivery.store import (
 from panjereh.documents import service as documents_service
 from panjereh.identity import selectors as identity_selectors
 from panjereh.notify import service as notify_service
+from panjereh.staff import selectors as staff_selectors
+from panjereh.staff.constants import Role
 
 __all__ = [
     "ImportResult",
@@ -407,7 +409,7 @@ HANDOVER_REASONS = {
 
 def agency_has_officers(session: Session, agency_code: str) -> bool:
     """Whether anyone works this agency's queue (see `officer_of` for who)."""
-    return session.scalar(select(Officer.id).where(Officer.agency_code == agency_code).limit(1)) is not None
+    return bool(staff_selectors.members(session, agency_code, Role.OFFICER))
 
 
 def hand_to_people(
@@ -502,17 +504,37 @@ def hand_over_if_stuck(
 # --- the human work queue ---------------------------------------------------------------------------
 
 
-def officer_of(session: Session, national_code: str) -> Officer:
-    officer = session.scalar(select(Officer).where(Officer.national_code == national_code))
-    if officer is None:
+@dataclass(frozen=True)
+class Officer:
+    """Who works an agency's queue: a person who holds the role officer in that agency (staff)."""
+
+    national_code: str
+    agency_code: str
+    name: str
+
+
+def officer_of(session: Session, national_code: str, agency_code: str | None = None) -> Officer:
+    """The person as an officer (of `agency_code` if given, else of their first agency), or NotAnOfficer."""
+    memberships = [
+        membership
+        for membership in staff_selectors.holders(session, national_code, Role.OFFICER)
+        if agency_code is None or membership.agency_code == agency_code
+    ]
+    if not memberships or memberships[0].agency_code is None:
         raise NotAnOfficer()
-    return officer
+    agency = memberships[0].agency_code
+    citizen = identity_selectors.get_citizen_by_national_code(session, national_code)
+    return Officer(national_code, agency, citizen.display_name if citizen else f"کارشناس {agency}")
 
 
 def officers_of(session: Session, agency_code: str) -> list[Officer]:
     """Everyone who works this agency's queue, by name."""
-    query = select(Officer).where(Officer.agency_code == agency_code).order_by(Officer.name)
-    return list(session.scalars(query))
+    officers = []
+    for membership in staff_selectors.members(session, agency_code, Role.OFFICER):
+        citizen = identity_selectors.get_citizen_by_national_code(session, membership.national_code)
+        name = citizen.display_name if citizen else f"کارشناس {agency_code}"
+        officers.append(Officer(membership.national_code, agency_code, name))
+    return sorted(officers, key=lambda officer: officer.name)
 
 
 def assign(

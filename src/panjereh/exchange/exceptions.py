@@ -100,3 +100,15 @@ class WrongMethod(ProblemError):
     status = 405
     title_en = "This data service is not called with that method"
     title_fa = "این خدمت داده با این روش درخواست فراخوانده نمی‌شود"
+
+
+class InvalidOpenApi(ValidationFailed):
+    code = "client.invalid_openapi"
+    title_en = "The OpenAPI document cannot be used"
+    title_fa = "از این سند OpenAPI نمی‌توان خدمت داده ساخت"
+
+
+class InvalidPublication(ValidationFailed):
+    code = "client.invalid_publication"
+    title_en = "The data service cannot be published as described"
+    title_fa = "خدمت داده را با این مشخصات نمی‌توان منتشر کرد"

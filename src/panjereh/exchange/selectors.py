@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session, joinedload
+from sqlalchemy.orm import Session, joinedload, selectinload
 
 from panjereh.agencies import selectors as agency_selectors
 from panjereh.exchange.exceptions import ClientNotFound, GrantNotFound, ServiceNotFound
@@ -72,6 +72,34 @@ def list_grants(
     if not include_standing:
         query = query.where(Grant.standing.is_(False))
     return session.scalars(query.order_by(Grant.created_at.desc())).unique().all()
+
+
+def services_of(session: Session, provider_code: str) -> Sequence[DataService]:
+    """The agency's data services, active or not (its workspace lists those waiting for approval too)."""
+    return (
+        session.scalars(
+            select(DataService)
+            .options(joinedload(DataService.system))
+            .where(DataService.provider.has(code=provider_code))
+            .order_by(DataService.code)
+        )
+        .unique()
+        .all()
+    )
+
+
+def clients_of(session: Session, agency_code: str) -> Sequence[ExchangeClient]:
+    """The agency's exchange clients with their keys."""
+    return (
+        session.scalars(
+            select(ExchangeClient)
+            .options(selectinload(ExchangeClient.keys))
+            .where(ExchangeClient.agency.has(code=agency_code))
+            .order_by(ExchangeClient.client_id)
+        )
+        .unique()
+        .all()
+    )
 
 
 def get_client(session: Session, client_id: str) -> ExchangeClient:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+import re
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -15,7 +17,13 @@ from panjereh.agencies import service as agency_service
 from panjereh.core.db import utcnow
 from panjereh.core.publications import RegistryRecord
 from panjereh.exchange import grants
-from panjereh.exchange.exceptions import GrantSelfApproval, GrantStateConflict, InvalidInquiry, NotProvider
+from panjereh.exchange.exceptions import (
+    GrantSelfApproval,
+    GrantStateConflict,
+    InvalidInquiry,
+    InvalidPublication,
+    NotProvider,
+)
 from panjereh.exchange.models import ClientKey, DataService, ExchangeClient, Grant, GrantStatus
 
 if TYPE_CHECKING:
@@ -399,3 +407,119 @@ def ensure_platform_grants(session: Session) -> int:
     if made:
         grants.announce_change(session)
     return made
+
+
+# --- self-service publication from an agency's workspace --------------------------------------------------
+
+SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{1,39}$")
+
+
+@dataclass(frozen=True)
+class Publication:
+    """One operation of a provider's OpenAPI document, as the provider publishes it."""
+
+    slug: str  # the service code is `{agency}.{slug}`
+    method: str
+    path: str
+    title_fa: str
+    title_en: str
+    personal_data: bool
+    subject_field: str | None
+    latency_objective_ms: int
+
+
+def publication_slug(value: str, what: str = "code") -> str:
+    """A slug the agency chose for a service, system or client code, else InvalidPublication."""
+    value = value.strip().lower()
+    if not SLUG.match(value):
+        raise InvalidPublication(
+            f"The {what} {value[:60]!r} is not allowed: 2-40 lowercase letters, digits or '-'.",
+            f"«{value[:60]}» پذیرفته نیست: ۲ تا ۴۰ حرف کوچک لاتین، رقم یا خط تیره.",
+        )
+    return value
+
+
+def publish_from_document(
+    session: Session,
+    agency: Agency,
+    *,
+    system_slug: str,
+    system_name: str,
+    base_url: str,
+    openapi_url: str | None,
+    document: dict[str, Any],
+    publications: Sequence[Publication],
+    active: bool,
+) -> list[DataService]:
+    """Publish operations of an agency system's OpenAPI document as data services (`{agency}.{slug}`).
+
+    The system is registered (or updated) as `{agency}.{system_slug}`; a code another agency holds is
+    refused. `active` is false while a production publication waits for an operator's approval."""
+    if not publications:
+        raise InvalidPublication("Pick at least one operation.", "دست‌کم یک عملیات را برگزینید.")
+    if not base_url.startswith(("http://", "https://")):
+        raise InvalidPublication(
+            "The system's base URL must be http(s).", "نشانی پایهٔ سامانه باید http(s) باشد."
+        )
+    system_code = f"{agency.code}.{publication_slug(system_slug, 'system code')}"
+    existing_system = agency_selectors.get_system_by_code(session, system_code)
+    if existing_system is not None and existing_system.agency_id != agency.id:
+        raise InvalidPublication(
+            f"The system code {system_code!r} is taken.", f"کد سامانهٔ «{system_code}» گرفته شده است."
+        )
+    system = agency_service.upsert_system(
+        session,
+        agency,
+        code=system_code,
+        name_fa=system_name.strip()[:200] or system_code,
+        base_url=base_url,
+        openapi_url=openapi_url,
+    )
+    published = []
+    for item in publications:
+        code = f"{agency.code}.{publication_slug(item.slug, 'service code')}"
+        if not 1 <= item.latency_objective_ms <= 60_000:
+            raise InvalidPublication(
+                "The latency objective is 1 to 60,000 ms.", "هدف زمان پاسخ ۱ تا ۶۰٬۰۰۰ میلی‌ثانیه است."
+            )
+        if item.method.upper() not in ("GET", "POST", "PUT", "PATCH", "DELETE"):
+            raise InvalidPublication(f"Unknown method {item.method[:10]!r}.", "روش HTTP ناشناخته است.")
+        service = session.scalars(select(DataService).where(DataService.code == code)).one_or_none()
+        if service is not None and service.provider_agency_id != agency.id:
+            raise InvalidPublication(
+                f"The service code {code!r} is taken.", f"کد خدمت «{code}» گرفته شده است."
+            )
+        if service is None:
+            service = DataService(code=code)
+            session.add(service)
+        service.provider = agency
+        service.system = system
+        service.title_fa = item.title_fa.strip()[:200] or code
+        service.title_en = item.title_en.strip()[:200] or code
+        service.method = item.method.upper()
+        service.path = item.path
+        service.personal_data = item.personal_data
+        service.subject_field = (item.subject_field or "").strip() or None
+        service.latency_objective_ms = item.latency_objective_ms
+        service.request_schema, service.response_schema = operation_schemas(document, item.method, item.path)
+        service.active = active
+        published.append(service)
+    session.flush()
+    ensure_platform_grants(session)  # the workspace's test calls go through the exchange as the platform
+    return published
+
+
+def set_service_active(session: Session, code: str, active: bool) -> DataService:
+    """Open or close a data service on the gateway (an operator's approval opens a production one)."""
+    service = session.scalars(select(DataService).where(DataService.code == code)).one()
+    service.active = active
+    session.flush()
+    return service
+
+
+def set_client_active(session: Session, client_id: str, active: bool) -> ExchangeClient:
+    """Let an exchange client get tokens, or stop it."""
+    client = session.scalars(select(ExchangeClient).where(ExchangeClient.client_id == client_id)).one()
+    client.active = active
+    session.flush()
+    return client

@@ -12,6 +12,7 @@ from typing import Any
 from urllib.parse import SplitResult, urlsplit
 
 from joserfc import jwk
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from panjereh.core.crypto import sha256_hex
@@ -303,3 +304,42 @@ def describe(client: OidcClient) -> dict[str, Any]:
         "backchannel_logout_uri": client.backchannel_logout_uri,
         "disabled": client.disabled_at is not None,
     }
+
+
+# --- the agency workspace: an agency's own apps ------------------------------------------------------------
+
+
+def clients_of(session: Session, agency_code: str) -> list[OidcClient]:
+    """The agency's registered apps, enabled or not, by client id."""
+    return list(
+        session.scalars(
+            select(OidcClient).where(OidcClient.agency_code == agency_code).order_by(OidcClient.client_id)
+        )
+    )
+
+
+def rotate_secret(session: Session, client_id: str) -> str:
+    """A new client secret (shown once); the old one stops working at once."""
+    client = session.get(OidcClient, client_id)
+    if client is None:
+        raise ClientNotFound()
+    if client.token_endpoint_auth_method == "private_key_jwt":  # noqa: S105
+        raise InvalidClientMetadata(
+            "This app signs with its keys; it has no secret.", "این برنامه رمز ندارد."
+        )
+    secret = secrets.token_urlsafe(32)
+    client.secret_hash = sha256_hex(secret)
+    session.flush()
+    _forget_everywhere(client_id)
+    return secret
+
+
+def enable(session: Session, client_id: str) -> OidcClient:
+    """Let a disabled (or approval-waiting) app sign citizens in again."""
+    client = session.get(OidcClient, client_id)
+    if client is None:
+        raise ClientNotFound()
+    client.disabled_at = None
+    session.flush()
+    _forget_everywhere(client_id)
+    return client

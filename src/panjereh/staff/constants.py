@@ -37,3 +37,26 @@ ROLE_LABELS_EN = {
 }
 # The path segment of the operators' workspace (`/workspace/operator`): no agency may take this code.
 OPERATOR_SCOPE = "operator"
+
+
+class Environment(enum.StrEnum):
+    """Where a registration takes effect: the sandbox at once, production after an operator's approval."""
+
+    SANDBOX = "sandbox"
+    PRODUCTION = "production"
+
+
+class RegistrationKind(enum.StrEnum):
+    """What an agency registers from its workspace."""
+
+    DATA_SERVICE = "data_service"  # a data service published on the exchange
+    OIDC_CLIENT = "oidc_client"  # an app that signs citizens in with the national login
+    EXCHANGE_CLIENT = "exchange_client"  # a system that calls the exchange with its keys
+
+
+class RegistrationState(enum.StrEnum):
+    """A registration's life: in effect, waiting for an operator, or refused."""
+
+    ACTIVE = "active"
+    PENDING = "pending"
+    REFUSED = "refused"

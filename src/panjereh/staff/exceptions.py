@@ -31,3 +31,9 @@ class LastAdministrator(Conflict):
     code = "staff.last_administrator"
     title_en = "An agency keeps at least one administrator; appoint another first"
     title_fa = "دستگاه دست‌کم یک مدیر دارد؛ نخست مدیر دیگری منصوب کنید"
+
+
+class RegistrationNotFound(NotFound):
+    code = "staff.registration_not_found"
+    title_en = "No such registration waiting for a decision"
+    title_fa = "چنین ثبتی در انتظار تصمیم نیست"

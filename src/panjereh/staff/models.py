@@ -9,7 +9,7 @@ from sqlalchemy import JSON, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from panjereh.core.db import Base, new_id, str_enum, utcnow
-from panjereh.staff.constants import Role
+from panjereh.staff.constants import Environment, RegistrationKind, RegistrationState, Role
 
 
 class StaffMembership(Base):
@@ -47,3 +47,28 @@ class StaffAuditEntry(Base):
     target: Mapped[str] = mapped_column(Text, default="")
     detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Registration(Base):
+    """Something an agency registered from its workspace (a data service, an app, an exchange client), the
+    environment it is for, and, for production, the operator's decision. The thing itself lives in its own
+    domain (`reference`: the service code or client id); this row is the approval trail."""
+
+    __tablename__ = "staff_registration"
+    __table_args__ = (
+        Index("ix_staff_registration_agency", "agency_code", "kind"),
+        Index("ix_staff_registration_state", "state"),
+    )
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    agency_code: Mapped[str] = mapped_column(String(40))
+    kind: Mapped[RegistrationKind] = mapped_column(str_enum(RegistrationKind, 30))
+    reference: Mapped[str] = mapped_column(String(100))
+    name: Mapped[str] = mapped_column(String(200), default="")
+    environment: Mapped[Environment] = mapped_column(str_enum(Environment, 20))
+    state: Mapped[RegistrationState] = mapped_column(str_enum(RegistrationState, 20))
+    requested_by: Mapped[str] = mapped_column(String(40))
+    requested_at: Mapped[datetime] = mapped_column(default=utcnow)
+    decided_by: Mapped[str | None] = mapped_column(String(40))
+    decided_at: Mapped[datetime | None] = mapped_column()
+    note: Mapped[str] = mapped_column(Text, default="")

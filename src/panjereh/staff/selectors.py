@@ -8,8 +8,8 @@ from collections.abc import Sequence
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from panjereh.staff.constants import Role
-from panjereh.staff.models import StaffAuditEntry, StaffMembership
+from panjereh.staff.constants import RegistrationKind, RegistrationState, Role
+from panjereh.staff.models import Registration, StaffAuditEntry, StaffMembership
 
 AUDIT_PAGE = 200
 
@@ -128,3 +128,36 @@ def administrator_counts(session: Session) -> dict[str, int]:
         .group_by(StaffMembership.agency_code)
     )
     return {code: count for code, count in rows.all() if code is not None}
+
+
+def registrations(
+    session: Session, agency_code: str, kind: RegistrationKind | None = None
+) -> Sequence[Registration]:
+    """The agency's registrations (of one kind, if given), newest first."""
+    query = select(Registration).where(Registration.agency_code == agency_code)
+    if kind is not None:
+        query = query.where(Registration.kind == kind)
+    return session.scalars(query.order_by(Registration.requested_at.desc())).all()
+
+
+def registration_of(session: Session, kind: RegistrationKind, reference: str) -> Registration | None:
+    """The newest registration of this thing (a service code, a client id), or None."""
+    return session.scalars(
+        select(Registration)
+        .where(Registration.kind == kind, Registration.reference == reference)
+        .order_by(Registration.requested_at.desc())
+        .limit(1)
+    ).first()
+
+
+def pending_registrations(session: Session) -> Sequence[Registration]:
+    """Production registrations waiting for an operator, oldest first."""
+    return session.scalars(
+        select(Registration)
+        .where(Registration.state == RegistrationState.PENDING)
+        .order_by(Registration.requested_at)
+    ).all()
+
+
+def get_registration(session: Session, registration_id: str) -> Registration | None:
+    return session.get(Registration, registration_id)

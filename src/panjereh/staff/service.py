@@ -17,15 +17,23 @@ from panjereh.agencies.constants import AgencyKind
 from panjereh.core.db import utcnow
 from panjereh.core.identifiers import InvalidIdentifier, normalize_national_code
 from panjereh.staff import selectors
-from panjereh.staff.constants import AGENCY_ROLES, OPERATOR_SCOPE, Role
+from panjereh.staff.constants import (
+    AGENCY_ROLES,
+    OPERATOR_SCOPE,
+    Environment,
+    RegistrationKind,
+    RegistrationState,
+    Role,
+)
 from panjereh.staff.exceptions import (
     InvalidMembership,
     LastAdministrator,
     MembershipExists,
     MembershipNotFound,
     NotStaff,
+    RegistrationNotFound,
 )
-from panjereh.staff.models import StaffAuditEntry, StaffMembership
+from panjereh.staff.models import Registration, StaffAuditEntry, StaffMembership
 
 if TYPE_CHECKING:
     from panjereh.agencies.models import Agency
@@ -233,3 +241,68 @@ def open_agency(
     if administrator:
         appoint(session, ctx, national_code=administrator, role=Role.ADMINISTRATOR, agency_code=agency.code)
     return agency
+
+
+def parse_environment(raw: str) -> Environment:
+    """The environment named in a form (anything else is the sandbox: the safe default)."""
+    return Environment.PRODUCTION if raw == Environment.PRODUCTION.value else Environment.SANDBOX
+
+
+def register(
+    session: Session,
+    ctx: StaffContext,
+    kind: RegistrationKind,
+    reference: str,
+    environment: Environment,
+    *,
+    name: str = "",
+) -> Registration:
+    """Record a registration: the sandbox's is in effect at once, production's waits for an operator."""
+    state = RegistrationState.ACTIVE if environment is Environment.SANDBOX else RegistrationState.PENDING
+    registration = Registration(
+        agency_code=ctx.agency_code,
+        kind=kind,
+        reference=reference,
+        name=name[:200],
+        environment=environment,
+        state=state,
+        requested_by=ctx.national_code,
+        requested_at=utcnow(),
+    )
+    session.add(registration)
+    session.flush()
+    audit(
+        session,
+        ctx,
+        f"{kind.value}.registered",
+        reference,
+        {"environment": environment.value, "state": state.value},
+    )
+    return registration
+
+
+def decide_registration(
+    session: Session, ctx: StaffContext, registration_id: str, *, approve: bool, note: str = ""
+) -> Registration:
+    """An operator approves or refuses a production registration (recorded in the agency's trail)."""
+    if not ctx.is_operator:
+        raise NotStaff(
+            "Only the platform's operators decide registrations.", "فقط راهبران پنجره تصمیم می‌گیرند."
+        )
+    registration = selectors.get_registration(session, registration_id)
+    if registration is None or registration.state is not RegistrationState.PENDING:
+        raise RegistrationNotFound()
+    registration.state = RegistrationState.ACTIVE if approve else RegistrationState.REFUSED
+    registration.decided_by = ctx.national_code
+    registration.decided_at = utcnow()
+    registration.note = note.strip()[:2000]
+    session.flush()
+    audit(
+        session,
+        ctx,
+        f"{registration.kind.value}.{'approved' if approve else 'refused'}",
+        registration.reference,
+        {"note": registration.note} if registration.note else {},
+        agency_code=registration.agency_code,
+    )
+    return registration

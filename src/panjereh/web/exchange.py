@@ -72,10 +72,10 @@ MAX_PURPOSES = 20
 def _officers_agency(db: Session, citizen: Citizen, agency_code: str) -> Agency:
     """The agency, when the signed-in citizen is one of its officers; anyone else gets 404 (as the API)."""
     try:
-        officer = delivery_service.officer_of(db, citizen.national_code)
+        officer = delivery_service.officer_of(db, citizen.national_code, agency_code)
     except NotAnOfficer:
         officer = None
-    if officer is None or officer.agency_code != agency_code:
+    if officer is None:
         raise AgencyNotFound(f"No agency {agency_code!r} for this user.", "چنین دستگاهی پیدا نشد.")
     return agency_selectors.get_agency_by_code(db, agency_code)
 

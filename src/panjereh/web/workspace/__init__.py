@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from panjereh.web.workspace import common, staff
+from panjereh.web.workspace import apps, common, staff
 
 
 def mount(app: FastAPI) -> None:
@@ -12,4 +12,6 @@ def mount(app: FastAPI) -> None:
     and the header's link for staff."""
     app.state.templates.context_processors.append(common.workspace_link)
     app.include_router(staff.operator_router)
+    app.include_router(apps.operator_router)
     app.include_router(staff.router)
+    app.include_router(apps.router)
