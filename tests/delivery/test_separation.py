@@ -11,7 +11,8 @@ from panjereh.delivery import selectors, service, workbench
 from panjereh.delivery.constants import RequestState
 from panjereh.delivery.definitions import Evidence
 from panjereh.delivery.exceptions import OwnRequest
-from panjereh.delivery.models import Officer, ServiceRequest
+from panjereh.delivery.models import ServiceRequest
+from panjereh.delivery.service import Officer
 from tests.delivery.conftest import OFFICER, run_jobs
 from tests.support.browsers import csrf_token
 from tests.support.factories import create_officer

@@ -1,8 +1,8 @@
 """Staff: registrations from the workspace (sandbox at once, production after an operator's approval); the
 officers of delivery become staff memberships with the role officer (`delivery_officer` is gone).
 
-Revision ID: 0017
-Revises: 0016
+Revision ID: 0018
+Revises: 0017
 """
 
 import sqlalchemy as sa
@@ -10,8 +10,8 @@ from alembic import op
 
 import panjereh.core.db
 
-revision = "0017"
-down_revision = "0016"
+revision = "0018"
+down_revision = "0017"
 branch_labels = None
 depends_on = None
 
