@@ -243,66 +243,14 @@ def blank(values: dict[str, str], *, agency_code: str) -> tuple[dict[str, Any], 
 
 
 def blank_model() -> dict[str, Any]:
-    """A decision model of one table (refuse reasons, collected) and one expression (the decision)."""
-    position = {"x": 80, "y": 200}
-    return {
-        "contentType": "application/vnd.gorules.decision",
-        "nodes": [
-            {"id": "input", "type": "inputNode", "name": "Request", "position": position},
-            {
-                "id": "eligibility",
-                "type": "decisionTableNode",
-                "name": "Eligibility",
-                "position": {"x": 360, "y": 200},
-                "content": {
-                    "hitPolicy": "collect",
-                    "inputs": [
-                        {"id": "c0", "type": "expression", "field": "person.found == true", "name": "found"}
-                    ],
-                    "outputs": [
-                        {"id": "o_code", "type": "expression", "field": "code", "name": "code"},
-                        {"id": "o_fa", "type": "expression", "field": "reason_fa", "name": "reason_fa"},
-                        {"id": "o_en", "type": "expression", "field": "reason_en", "name": "reason_en"},
-                    ],
-                    "rules": [
-                        {
-                            "_id": "R-found",
-                            "_description": "the applicant must be in the civil registry",
-                            "c0": "false",
-                            "o_code": '"not_found"',
-                            "o_fa": '"مشخصات شما در ثبت احوال پیدا نشد"',
-                            "o_en": '"Not found in the civil registry"',
-                        }
-                    ],
-                    "outputPath": "reasons",
-                    "passThrough": True,
-                },
-            },
-            {
-                "id": "decision",
-                "type": "expressionNode",
-                "name": "Decision",
-                "position": {"x": 680, "y": 200},
-                "content": {
-                    "expressions": [
-                        {
-                            "id": "e_decision",
-                            "key": "decision",
-                            "value": "len(reasons) == 0 ? 'approve' : 'refuse'",
-                        },
-                        {"id": "e_reasons", "key": "reasons", "value": "reasons"},
-                    ],
-                    "passThrough": False,
-                },
-            },
-            {"id": "output", "type": "outputNode", "name": "Response", "position": {"x": 960, "y": 200}},
-        ],
-        "edges": [
-            {"id": "e1", "type": "edge", "sourceId": "input", "targetId": "eligibility"},
-            {"id": "e2", "type": "edge", "sourceId": "eligibility", "targetId": "decision"},
-            {"id": "e3", "type": "edge", "sourceId": "decision", "targetId": "output"},
-        ],
-    }
+    """The templates' decision model with one condition: the applicant is in the civil registry."""
+    found = definition_templates.Condition(
+        code="not_found",
+        expression="person.found == true",
+        reason_fa="مشخصات شما در ثبت احوال پیدا نشد",
+        reason_en="Not found in the civil registry",
+    )
+    return definition_templates.decision_model([found])
 
 
 def evidence_from_service(service: Any, *, key: str | None, why_fa: str) -> dict[str, Any]:

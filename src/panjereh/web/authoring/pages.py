@@ -5,7 +5,7 @@ from __future__ import annotations
 import copy
 import re
 import secrets
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
@@ -311,23 +311,32 @@ def add_input(
     return _change(request, db, ctx, definition_id, "definition.input_add", change)
 
 
-@router.post("/{definition_id}/inputs/{key}/remove", response_model=None)
-def remove_input(
+# A part of the definition listed by key, removed by the same form: its audit action and detail's name.
+_REMOVABLE = {
+    "inputs": ("definition.input_remove", "input"),
+    "evidence": ("definition.evidence_remove", "evidence"),
+}
+
+
+@router.post("/{definition_id}/{part}/{key}/remove", response_model=None)
+def remove_part(
     request: Request,
     agency_code: str,
     definition_id: str,
+    part: Literal["inputs", "evidence"],
     key: str,
     db: DbSession,
     ctx: Designer,
     _: CsrfProtected,
 ) -> HTMLResponse | RedirectResponse:
-    """Remove a field the citizen types in."""
+    """Remove a field the citizen types in, or a piece of evidence."""
+    action, name = _REMOVABLE[part]
 
     def change(document: dict[str, Any]) -> dict[str, str]:
-        document["inputs"] = [item for item in document.get("inputs", []) if item.get("key") != key]
-        return {"input": key}
+        document[part] = [item for item in document.get(part, []) if item.get("key") != key]
+        return {name: key}
 
-    return _change(request, db, ctx, definition_id, "definition.input_remove", change)
+    return _change(request, db, ctx, definition_id, action, change)
 
 
 @router.post("/{definition_id}/evidence", response_model=None)
@@ -365,25 +374,6 @@ def add_evidence(
         return {"evidence": item["key"], "service": service.code}
 
     return _change(request, db, ctx, definition_id, "definition.evidence_add", change)
-
-
-@router.post("/{definition_id}/evidence/{key}/remove", response_model=None)
-def remove_evidence(
-    request: Request,
-    agency_code: str,
-    definition_id: str,
-    key: str,
-    db: DbSession,
-    ctx: Designer,
-    _: CsrfProtected,
-) -> HTMLResponse | RedirectResponse:
-    """Remove a piece of evidence."""
-
-    def change(document: dict[str, Any]) -> dict[str, str]:
-        document["evidence"] = [item for item in document.get("evidence", []) if item.get("key") != key]
-        return {"evidence": key}
-
-    return _change(request, db, ctx, definition_id, "definition.evidence_remove", change)
 
 
 @router.post("/{definition_id}/outcomes", response_model=None)
