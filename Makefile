@@ -28,6 +28,7 @@ $(VENV)/.synced: $(UV) pyproject.toml uv.lock
 	@touch $@
 
 node_modules/.synced: package.json package-lock.json
+	$(call debian,node nodejs npm npm)
 	npm ci --no-audit --no-fund --loglevel=error
 	@touch $@
 
