@@ -59,8 +59,8 @@ endef
 system-packages: ## Debian packages the tests use, when missing: Chromium (browser tests), poppler-utils (PDF tests)
 	$(call debian,chromium chromium pdftoppm poppler-utils)
 
-bench-packages: ## Debian packages the benchmarks use, when missing: wrk (the exchange's load generator)
-	$(call debian,wrk wrk)
+bench-packages: ## Debian packages the benchmarks use, when missing: wrk (the exchange's load generator), nginx (bench/load)
+	$(call debian,wrk wrk nginx nginx)
 
 services: ## Check PostgreSQL and Redis (fatal with CI=true; never silently skipped)
 	@$(PY) -m tests.support.services "$(PG_TEST_URL)" "$(REDIS_TEST_URL)"

@@ -5,6 +5,14 @@
     PANJEREH_NATIONAL_DATABASE_URL=postgresql://postgres@127.0.0.1:5432/panjereh_national \
       .venv/bin/python bench/bench_analytics.py [--raw]
 
+    .venv/bin/python bench/bench_analytics.py --pages [--seconds 4] [--rounds 3]
+
+Pages (`--pages`, nothing else): `/dashboard` against `/services` on the same server in the same run:
+the demo seeded into a scratch PANJEREH_HOME (SQLite), `panjereh serve` with one worker process, wrk
+(50 connections unless --connections) in alternating rounds on the two pages; prints requests a second
+(median of the rounds), p50/p99, and the ratio dashboard / services (the target is >= 0.5); then the
+same per CPU-second of the server process (steadier than wall rates when other work shares the cores).
+
 Ingest: events through VisitRecorder.record (the request path: bot filter, HMAC pseudonym, append)
 and flush (batched multi-row inserts), per second of wall time and per second of this process's CPU.
 Figures: each dashboard figure for the newest rolled-up month, timed on the national database;
@@ -14,12 +22,17 @@ Peak memory is this process's maximum resident set size.
 
 from __future__ import annotations
 
+import argparse
 import os
+import re
 import resource
+import statistics
+import subprocess
 import sys
 import tempfile
 import time
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 from sqlalchemy import func, select, text
 
@@ -32,7 +45,12 @@ from panjereh.core.config import Settings
 from panjereh.core.db import make_engine, make_sessionmaker
 from panjereh.core.jalali import jalali_month_bounds
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench.bench_exchange import CONCURRENCY, Round, _wrk_ms, cpu_seconds, free_port, wait_for  # noqa: E402
+
 EVENTS = int(os.environ.get("BENCH_EVENTS", "200000"))
+PAGES = ("/services", "/dashboard")
 
 
 def _timed(label: str, fn, *args):  # type: ignore[no-untyped-def]
@@ -116,7 +134,9 @@ def bench_figures(url: str, raw: bool) -> None:
 
     from panjereh.app import create_app
 
-    settings = Settings(env="development", database_url=url, log_level="WARNING", home=tempfile.mkdtemp())
+    settings = Settings(
+        env="development", database_url=url, log_level="WARNING", home=Path(tempfile.mkdtemp())
+    )
     app = create_app(settings)
     with TestClient(app) as client:
         for path in ("/dashboard", "/dashboard/agencies", "/dashboard/mandates", "/api/v1/open-data"):
@@ -126,14 +146,91 @@ def bench_figures(url: str, raw: bool) -> None:
     engine.dispose()
 
 
+def wrk_page(url: str, seconds: int, connections: int) -> Round:
+    """One wrk round on a page (one thread, `connections` connections, a 30 s timeout: a page slower than
+    wrk's default 2 s on a busy machine is a slow answer to count, not a socket error to give up on)."""
+    out = subprocess.run(  # noqa: S603
+        ["wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "--timeout", "30s", "--latency", url],  # noqa: S607
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    assert "Non-2xx" not in out and "Socket errors" not in out, out
+    calls = int(re.search(r"([0-9]+) requests in", out).group(1))  # type: ignore[union-attr]
+    took = float(re.search(r"requests in ([0-9.]+)s", out).group(1))  # type: ignore[union-attr]
+    distribution = out.split("Latency Distribution", 1)[1]
+    p50 = _wrk_ms(re.search(r"\b50%\s+(\S+)", distribution).group(1))  # type: ignore[union-attr]
+    p99 = _wrk_ms(re.search(r"\b99%\s+(\S+)", distribution).group(1))  # type: ignore[union-attr]
+    return Round(calls, took, p50, p99)
+
+
+def bench_pages(seconds: int, rounds: int, connections: int = CONCURRENCY) -> float:
+    """Requests a second of /dashboard and /services on one server, alternating; returns the ratio."""
+    home = Path(tempfile.mkdtemp(prefix="panjereh-bench-pages-"))
+    env = {
+        **os.environ,
+        "PANJEREH_HOME": str(home),
+        "PANJEREH_ENV": "development",
+        "PANJEREH_LOG_LEVEL": "WARNING",
+    }
+    env.pop("PANJEREH_DATABASE_URL", None)
+    cli = [sys.executable, "-m", "panjereh"]
+    subprocess.run([*cli, "seed"], env=env, check=True, capture_output=True)  # noqa: S603
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    server = subprocess.Popen([*cli, "serve", "--port", str(port), "--workers", "1"], env=env)  # noqa: S603
+    try:
+        wait_for(base + "/healthz", 60)
+        for path in PAGES:  # warm: templates compiled, the catalog's index and the figures built once
+            wait_for(base + path, 30)
+        results: dict[str, list[Round]] = {path: [] for path in PAGES}
+        per_cpu: dict[str, list[float]] = {path: [] for path in PAGES}
+        for _ in range(rounds):
+            for path in PAGES:
+                cpu = cpu_seconds(server.pid)
+                done = wrk_page(base + path, seconds, connections)
+                results[path].append(done)
+                per_cpu[path].append(done.calls / (cpu_seconds(server.pid) - cpu))
+    finally:
+        server.terminate()
+        server.wait(30)
+    rates = {path: statistics.median(r.rate for r in rounds_) for path, rounds_ in results.items()}
+    print(f"pages on one `panjereh serve` worker (demo, SQLite), wrk {connections} connections, "
+          f"{rounds} × {seconds} s rounds each, alternating:")  # fmt: skip
+    for path, rounds_ in results.items():
+        p50 = statistics.median(r.p50_ms for r in rounds_)
+        p99 = statistics.median(r.p99_ms for r in rounds_)
+        rounds_text = ", ".join(f"{r.rate:,.0f}" for r in rounds_)
+        print(f"  {path:<12} {rates[path]:>8,.0f} req/s  (rounds {rounds_text})  "
+              f"p50 {p50:.1f} ms  p99 {p99:.1f} ms")  # fmt: skip
+    ratio = rates["/dashboard"] / rates["/services"]
+    print(f"  ratio dashboard / services: {ratio:.2f} (target >= 0.5)")
+    # Requests per CPU-second of the server: what the page costs, whatever else the machine is doing.
+    cost = {path: statistics.median(values) for path, values in per_cpu.items()}
+    services, dashboard = cost["/services"], cost["/dashboard"]
+    print(f"  per server CPU-second: /services {services:,.0f}, /dashboard {dashboard:,.0f}, "
+          f"ratio {dashboard / services:.2f}")  # fmt: skip
+    return ratio
+
+
 def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--raw", action="store_true", help="also time the month's totals from raw events")
+    parser.add_argument("--pages", action="store_true", help="only /dashboard against /services (wrk)")
+    parser.add_argument("--seconds", type=int, default=4, help="length of a pages round")
+    parser.add_argument("--rounds", type=int, default=3, help="pages rounds per page")
+    parser.add_argument("--connections", type=int, default=CONCURRENCY, help="wrk connections for pages")
+    args = parser.parse_args()
+    if args.pages:
+        bench_pages(args.seconds, args.rounds, args.connections)
+        return
     ingest_url = (
         os.environ.get("PANJEREH_BENCH_DATABASE_URL") or f"sqlite:///{tempfile.mkdtemp()}/bench.sqlite3"
     )
     bench_ingest(ingest_url)
     national = os.environ.get("PANJEREH_NATIONAL_DATABASE_URL")
     if national:
-        bench_figures(national, "--raw" in sys.argv)
+        bench_figures(national, args.raw)
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"peak memory of this process: {peak:,.0f} MiB")
 

@@ -15,7 +15,7 @@ from panjereh.agencies.models import Agency
 from panjereh.agencies.service import load_agency_records
 from panjereh.catalog.models import ServiceCard
 from panjereh.catalog.search import SearchFilters, build_index
-from panjereh.catalog.seed import _flagship_card, generated_cards, load_flagship
+from panjereh.catalog.seed import flagship_cards, generated_cards
 
 SIZE = 5_000
 PROVINCES = ["", " در استان تهران", " در استان فارس", " در استان اصفهان", " در استان خراسان رضوی"]
@@ -60,7 +60,7 @@ def build() -> object:
             name_en=record["en"],
             parent=agencies.get(record.get("parent", "")),
         )
-    base = [(r["agency"], _flagship_card(r)) for r in load_flagship()] + generated_cards()
+    base = flagship_cards() + generated_cards()
     cards = []
     for number in range(SIZE):
         code, data = base[number % len(base)]

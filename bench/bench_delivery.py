@@ -228,9 +228,8 @@ async def run(settings: Settings, factory, client: PlatformClient, worker) -> No
     handed = []
     for round_ in range(ROUNDS):
         floors.append(await slowest_inquiry(client))
-        [request_id], committed = await asyncio.to_thread(
-            submit_timed, settings, factory, 1, f"hand-{round_}"
-        )
+        submitted, committed = await asyncio.to_thread(submit_timed, settings, factory, 1, f"hand-{round_}")
+        [request_id] = submitted
         await worker.drain()
         handed.append(time.perf_counter() - committed)
         assert_decided(factory, request_id)

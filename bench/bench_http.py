@@ -44,7 +44,8 @@ from panjereh.core.config import Settings  # noqa: E402
 from panjereh.core.db import make_engine, make_sessionmaker, unit_of_work  # noqa: E402
 from panjereh.exchange.client import PlatformClient  # noqa: E402
 from panjereh.exchange.pipeline import LoopThread  # noqa: E402
-from panjereh.exchange.seed import seed_exchange  # noqa: E402
+from panjereh.exchange.seed import seed_exchange
+from panjereh.registries.services import published_services  # noqa: E402
 
 THREADS = 8
 SUBJECT = "0499370899"
@@ -175,7 +176,7 @@ def platform_inquiries(calls: int, rounds: int) -> None:
         factory = make_sessionmaker(engine)
         with unit_of_work(factory) as session:
             seed_agencies(session, settings, lambda _: None)
-            seed_exchange(session, settings, lambda _: None)
+            seed_exchange(session, settings, lambda _: None, published=published_services())
         client = PlatformClient(settings, factory)
 
         def inquire() -> object:

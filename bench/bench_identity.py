@@ -19,7 +19,6 @@ import random
 import re
 import secrets
 import socket
-import subprocess
 import sys
 import tempfile
 import time
@@ -27,18 +26,25 @@ from datetime import date
 from pathlib import Path
 
 import aiohttp
+from sqlalchemy.orm import Session
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # `bench.portal` when run as a script
+
+from bench.portal import cpu_seconds as _cpu_seconds  # noqa: E402
+from bench.portal import start_portal as _start_server  # noqa: E402
 from panjereh import migrations
 from panjereh.core.config import Settings
 from panjereh.core.db import make_engine, make_sessionmaker, unit_of_work
 from panjereh.core.identifiers import make_national_code
+from panjereh.exchange.client import PlatformClient  # noqa: E402
 from panjereh.identity import service, sessions
 from panjereh.identity.models import Citizen
-from panjereh.identity.ratelimit import DatabaseCounters
+from panjereh.identity.ratelimit import FailureCounters, LoginLimits, throttles
 from panjereh.notify.providers import read_outbox
 from panjereh.oidc import authorize as authz
 from panjereh.oidc import clients, tokens
 from panjereh.oidc.keys import load_keyring
+from panjereh.worker import make_worker
 
 KEYCLOAK_GRANTS_PER_VCPU = 120  # Keycloak's published sizing figure (token grants per second per vCPU)
 REDIRECT = "https://rp.example.ir/cb"
@@ -48,39 +54,6 @@ def _free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return int(probe.getsockname()[1])
-
-
-def _cpu_seconds(pid: int) -> float:
-    """utime + stime of a process (fields 14 and 15 of /proc/<pid>/stat)."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def _start_server(home: Path, secret_key: str, port: int) -> subprocess.Popen[bytes]:
-    env = dict(
-        os.environ,
-        PANJEREH_ENV="production",
-        PANJEREH_HOME=str(home),
-        PANJEREH_SECRET_KEY=secret_key,
-        PANJEREH_REGISTRY_TOKEN="bench-registry-" + "y" * 24,
-        PANJEREH_PORT=str(port),
-        PANJEREH_LOG_LEVEL="WARNING",
-    )
-    env.pop("PANJEREH_DATABASE_URL", None)
-    profile = os.environ.get("PJ_BENCH_PROFILE")  # a path: the server runs under cProfile, dumped on exit
-    command = [sys.executable, *(["-m", "cProfile", "-o", profile] if profile else [])]
-    command += ["-m", "uvicorn", "--factory", "panjereh.app:create_app", "--host", "127.0.0.1"]
-    command += ["--port", str(port), "--workers", "1", "--no-access-log", "--log-level", "warning"]
-    server = subprocess.Popen(command, env=env)  # noqa: S603
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
-                return server
-        except OSError:
-            time.sleep(0.1)
-    server.kill()
-    raise SystemExit("uvicorn did not start")
 
 
 async def _drive(
@@ -129,6 +102,11 @@ def main() -> None:
     migrations.upgrade(engine)
     factory = make_sessionmaker(engine)
     rng = random.Random(1402)
+    login_throttles = throttles(settings)
+
+    def _limits(session: Session) -> LoginLimits:
+        """What the login page counts against (web.identity): throttles and this unit of work's counters."""
+        return LoginLimits(login_throttles, FailureCounters(session))
 
     with unit_of_work(factory) as session:
         people = []
@@ -152,8 +130,16 @@ def main() -> None:
         with unit_of_work(factory) as session:
             who = service.Identified(citizen.national_code, citizen.mobile, citizen.id, None)
             address = f"10.0.{index // 250}.{index % 250}"  # distinct addresses: the send limits stay on
-            started = service.send_code(session, settings, DatabaseCounters(session), who, ip=address)
+            started = service.send_code(session, settings, _limits(session), who, ip=address)
             attempts.append((started.attempt_id, started.binding))
+    # The SMS leaves through the jobs queue (notify.send): a worker sends them to the development outbox.
+    sender = make_worker(settings, factory, PlatformClient(settings, factory), concurrency=32)
+
+    async def send_all() -> None:
+        while await sender.run_due():
+            pass
+
+    asyncio.run(send_all())
     codes = {rec["to"]: re.search(r"\d{6}", rec["body_fa"]).group(0) for rec in read_outbox(settings)}  # type: ignore[union-attr]
 
     began, cpu_began = time.perf_counter(), time.process_time()
@@ -163,10 +149,8 @@ def main() -> None:
             outcome = service.verify_code(
                 session,
                 settings,
-                DatabaseCounters(session),
-                attempt_id=attempt_id,
-                binding=binding,
-                code=codes[citizen.mobile],
+                _limits(session),
+                service.CodeEntry(attempt_id, binding, codes[citizen.mobile]),
             )
             assert outcome.status == "ok" and outcome.citizen is not None
             web_session, _token = sessions.open_session(session, outcome.citizen, level=1, amr=["sms"])
@@ -214,7 +198,7 @@ def main() -> None:
     server = _start_server(home, secret_key, port)
     try:
         url = f"http://127.0.0.1:{port}"
-        health = [("/healthz", None)] * (n + 20)
+        health: list[tuple[str, dict[str, str] | None]] = [("/healthz", None)] * (n + 20)
         health_rate, health_cpu = _over_http(server.pid, url, health, {}, connections)
         token_requests: list[tuple[str, dict[str, str] | None]] = [
             (

@@ -5,9 +5,10 @@ from __future__ import annotations
 import os
 import secrets
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 import redis as redis_lib
 from fastapi import FastAPI
@@ -15,14 +16,21 @@ from fastapi.testclient import TestClient
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from panjereh.app import SERVER_OPTIONS, create_app
+from panjereh.app import create_app
 from panjereh.core.config import Settings
 from panjereh.core.db import make_sessionmaker, unit_of_work
+from panjereh.core.serving import SERVER_OPTIONS
 from tests.support import databases, factories
 from tests.support.operations import METRICS_TOKEN
 from tests.support.servers import free_port, running_server
 
 WORKER = os.environ.get("PYTEST_XDIST_WORKER", "main")
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    """The run's PostgreSQL databases go with it (once, on the controller: xdist workers have an input)."""
+    if not hasattr(config, "workerinput"):
+        databases.drop_run_databases()
 
 
 def pytest_report_header(config: pytest.Config) -> str:
@@ -36,6 +44,22 @@ def registries_url() -> Iterator[str]:
 
     with running_server(create_registries(seed=1402, size=3000, token="test-registry-token")) as url:
         yield url
+
+
+@pytest.fixture
+def faults(registries_url: str) -> Iterator[Callable[..., None]]:
+    """Switch a registry's faults (PUT /_admin/faults/{registry}: down, slow, flaky, garbled); every fault
+    is off again after the test."""
+    headers = {"Authorization": "Bearer test-registry-token"}
+
+    def set_fault(registry: str, **spec: object) -> None:
+        response = httpx.put(
+            f"{registries_url}/_admin/faults/{registry}", json=spec, headers=headers, timeout=60
+        )
+        assert response.status_code == 200, response.text
+
+    yield set_fault
+    httpx.delete(f"{registries_url}/_admin/faults", headers=headers, timeout=60).raise_for_status()
 
 
 @pytest.fixture(scope="session")
@@ -59,6 +83,12 @@ def settings(home: Path, registries_url: str) -> Settings:
         # Every test's client shares one address (and, in the PostgreSQL run, one Redis count): the limit
         # is tested with its own settings (tests/documents/test_verify_limit.py).
         verify_per_minute=1_000_000,
+        share_opens_per_minute=1_000_000,
+        # Likewise the userinfo limits (tests/oidc/test_userinfo_polling.py sets its own).
+        oidc_userinfo_per_minute=1_000_000,
+        oidc_userinfo_per_citizen_per_minute=1_000_000,
+        # Links in SMS and e-mail are absolute: the address the test client calls the app at.
+        public_url="http://testserver",
         log_json=True,
         log_level="WARNING",
     )
@@ -85,7 +115,7 @@ def catalog_engine(settings: Settings, home: Path) -> Iterator[Engine]:
 def connection(request: pytest.FixtureRequest, engine: Engine) -> Iterator[Connection]:
     """One outer transaction per test, rolled back at the end whatever the test committed.
 
-    A test marked `demo_catalog` runs in the worker's catalog database instead: the 1,245 cards are
+    A test marked `demo_catalog` runs in the worker's catalog database instead: the 1,246 cards are
     seeded once, and what the test changes is rolled back the same way.
     """
     if request.node.get_closest_marker("demo_catalog"):

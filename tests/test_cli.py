@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import os
 import signal
 import subprocess
@@ -14,7 +15,7 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
-from panjereh.cli import _registries_process, app
+from panjereh.cli import DOMAIN_COMMANDS, _registries_process, app
 from panjereh.core.config import Settings
 from tests.support.markers import seeds_whole_demo
 from tests.support.servers import free_port
@@ -26,7 +27,18 @@ runner = CliRunner()
 
 @pytest.mark.parametrize(
     "command",
-    [[], ["demo"], ["serve"], ["migrate"], ["seed"], ["registries"], ["registries", "serve"]],
+    [
+        [],
+        ["demo"],
+        ["serve"],
+        ["migrate"],
+        ["seed"],
+        ["registries"],
+        ["registries", "serve"],
+        ["backup"],
+        ["restore"],
+        ["worker"],
+    ],
 )
 def test_every_command_has_help(command: list[str]) -> None:
     result = runner.invoke(app, [*command, "--help"])
@@ -61,7 +73,7 @@ def test_demo_starts_the_registries_on_the_port_alone(
     monkeypatch.setenv("PANJEREH_REGISTRIES_PORT", str(port))
     settings = Settings()
     with _registries_process(settings):
-        assert httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=5).status_code == 200
+        assert httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=30).status_code == 200
 
 
 def test_demo_uses_running_registries_even_with_one_down(
@@ -75,8 +87,10 @@ def test_demo_uses_running_registries_even_with_one_down(
     settings = Settings()
     admin = {"Authorization": f"Bearer {settings.registry_token}"}
     with _registries_process(settings):
-        httpx.put(f"{settings.registries_url}/_admin/faults/welfare", json={"down": True}, headers=admin)
-        assert httpx.get(f"{settings.registries_url}/healthz", timeout=5).status_code == 503
+        httpx.put(
+            f"{settings.registries_url}/_admin/faults/welfare", json={"down": True}, headers=admin, timeout=60
+        )
+        assert httpx.get(f"{settings.registries_url}/healthz", timeout=30).status_code == 503
         with _registries_process(settings):  # says "already running" instead of failing to start
             pass
 
@@ -147,3 +161,110 @@ def _listening(url: str) -> bool:
     except httpx.HTTPError:
         return False
     return True
+
+
+# What `panjereh.cli` must not import: each web process of `panjereh serve --workers N` imports it again
+# before it answers the supervisor's health ping (with every domain loaded: ~3.8 s on a busy machine).
+HEAVY_MODULES = (
+    "fastapi",
+    "starlette",
+    "sqlalchemy",
+    "alembic",
+    "httpx",
+    "uvicorn",
+    "rich",
+    "cryptography",
+    "opentelemetry",  # loaded only when PANJEREH_OPENTELEMETRY is on (core/otel.py)
+    "panjereh.app",
+    "panjereh.worker",
+    "panjereh.seeding",
+    "panjereh.migrations",
+    "panjereh.metadata",
+    "panjereh.web",
+    "panjereh.jobs",
+    *(
+        f"panjereh.{domain}"
+        for domain in (
+            "agencies",
+            "analytics",
+            "catalog",
+            "conformance",
+            "delivery",
+            "documents",
+            "exchange",
+            "identity",
+            "notify",
+            "oidc",
+            "registries",
+            "staff",
+        )
+    ),  # fmt: skip
+)
+
+
+@pytest.mark.parametrize("argv", [[], ["--help"]], ids=["import", "help"])
+def test_the_cli_imports_no_domain_and_no_framework(argv: list[str]) -> None:
+    """Importing the CLI (and listing its commands) loads settings and typer, and nothing heavy."""
+    code = (
+        "import sys; sys.argv = ['panjereh', *sys.argv[1:]]\n"
+        "import panjereh.cli\n"
+        "if len(sys.argv) > 1:\n"
+        "    try:\n"
+        "        panjereh.cli.main()\n"
+        "    except SystemExit:\n"
+        "        pass\n"
+        "print('\\n'.join(sorted(sys.modules)))"
+    )
+    result = subprocess.run(  # noqa: S603
+        [sys.executable, "-c", code, *argv], capture_output=True, text=True, check=True, timeout=120
+    )
+    loaded = set(result.stdout.split())
+    assert "panjereh.cli" in loaded and "typer" in loaded
+    # Help is drawn by rich; nothing else heavy either way.
+    forbidden = [module for module in HEAVY_MODULES if not (argv and module == "rich")]
+    heavy = sorted(
+        name
+        for name in loaded
+        if any(name == module or name.startswith(f"{module}.") for module in forbidden)
+    )
+    assert heavy == []
+
+
+def test_a_domains_commands_load_when_run() -> None:
+    result = runner.invoke(app, ["exchange", "--help"])
+    assert result.exit_code == 0, result.output
+    assert "verify-log" in result.output
+    assert runner.invoke(app, ["no-such-domain"]).exit_code != 0
+
+
+@pytest.mark.parametrize("name", sorted(DOMAIN_COMMANDS))
+def test_each_lazy_domain_names_its_own_help(name: str) -> None:
+    """The help line kept beside a lazily mounted domain is the domain's own (they cannot drift apart)."""
+    module, attribute, help_text = DOMAIN_COMMANDS[name]
+    typer_app = getattr(importlib.import_module(module), attribute)
+    assert typer_app.info.help == help_text
+
+
+def test_serve_help_names_every_setting() -> None:
+    result = runner.invoke(app, ["serve", "--help"], env={"COLUMNS": "250"}, terminal_width=250)
+    assert result.exit_code == 0, result.output
+    for name in (
+        "PANJEREH_HOST", "PANJEREH_PORT", "PANJEREH_WEB_WORKERS", "PANJEREH_WORKER_STARTUP_TIMEOUT",
+        "PANJEREH_GRACEFUL_TIMEOUT", "PANJEREH_INPROCESS_WORKER", "PANJEREH_TRUSTED_PROXIES",
+    ):  # fmt: skip
+        assert name in result.output
+
+
+def test_serve_refuses_a_malformed_proxy_list(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PANJEREH_HOME", str(tmp_path))
+    for name in ("PANJEREH_TRUSTED_PROXIES", "PANJEREH_PORT"):
+        monkeypatch.setenv(name, os.environ.get(name, ""))  # restored after: serve writes the environment
+        monkeypatch.delenv(name)
+    from panjereh.core.config import get_settings
+
+    try:
+        result = runner.invoke(app, ["serve", "--trusted-proxies", "not-an-address", "--port", "1"])
+    finally:
+        get_settings.cache_clear()
+    assert result.exit_code == 2
+    assert "'not-an-address' is not an address or network" in " ".join(result.output.split())

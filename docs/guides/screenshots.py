@@ -63,7 +63,7 @@ class Guide:
         page.wait_for_url(re.compile(r"/login/verify"))
         page.fill("input[name=code]", self._sms_code(national_code))
         page.locator("main form button[type=submit]").first.click()
-        page.wait_for_url(re.compile(r"/account"))
+        page.wait_for_url(re.compile(r"/(window|account)"))  # a login lands on my window
         page.goto(self.url + "/account/security")
         if page.locator("#totp-secret").count() == 0 and "totp/start" in page.content():
             page.locator("form[action='/account/security/totp/start'] button").click()

@@ -8,17 +8,20 @@ from typing import Any
 
 from fastapi import FastAPI
 from fastapi.openapi.docs import get_swagger_ui_html
-from fastapi.responses import HTMLResponse, JSONResponse
+from fastapi.responses import HTMLResponse, JSONResponse, Response
+from fastapi.telemetry import TelemetryConfig
 from starlette.requests import Request
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from panjereh.agencies import router as agencies_api
+from panjereh.analytics.cache import DashboardFigures
 from panjereh.analytics.router import router as analytics_router
 from panjereh.analytics.visits import VisitMiddleware, VisitRecorder
 from panjereh.catalog import router as catalog_api
 from panjereh.catalog.search import IndexHolder
 from panjereh.core.bodies import BodyGuardMiddleware
 from panjereh.core.config import Settings, get_settings
+from panjereh.core.cookies import SESSION_COOKIE, cookie_name
 from panjereh.core.db import make_engine, make_sessionmaker, ping
 from panjereh.core.headers import SecurityHeadersMiddleware, csp_nonce
 from panjereh.core.logging import configure_logging, get_logger
@@ -30,11 +33,18 @@ from panjereh.delivery.router import router as delivery_api
 from panjereh.documents.router import router as documents_api
 from panjereh.exchange import gateway as exchange_gateway
 from panjereh.exchange import router as exchange_router
+from panjereh.exchange.auth import TOKEN_PATH
 from panjereh.exchange.client import PlatformClient
 from panjereh.exchange.registration import ExchangeRegistrationChecks
 from panjereh.identity import deps as identity_deps
 from panjereh.identity import ratelimit as identity_ratelimit
+from panjereh.jobs import metrics as jobs_metrics
+from panjereh.notify.router import router as notify_api
 from panjereh.oidc import router as oidc_router
+from panjereh.payments import metrics as payments_metrics
+from panjereh.payments import providers as payment_providers
+from panjereh.payments.router import router as payments_api
+from panjereh.web import acting_api as web_acting_api
 from panjereh.web import agencies as web_agencies
 from panjereh.web import authoring as web_authoring
 from panjereh.web import catalog as web_catalog
@@ -43,9 +53,16 @@ from panjereh.web import dashboard as web_dashboard
 from panjereh.web import delivery as web_delivery
 from panjereh.web import documents as web_documents
 from panjereh.web import exchange as web_exchange
+from panjereh.web import feedback as web_feedback
 from panjereh.web import home as web_home
 from panjereh.web import identity as web_identity
+from panjereh.web import mywindow as web_mywindow
+from panjereh.web import notify as web_notify
 from panjereh.web import oidc as web_oidc
+from panjereh.web import payments as web_payments
+from panjereh.web import pwa as web_pwa
+from panjereh.web import representation as web_representation
+from panjereh.web import wallet as web_wallet
 from panjereh.web import workspace as web_workspace
 from panjereh.web.templating import Templates
 from panjereh.worker import INPROCESS_CONCURRENCY, start_inprocess
@@ -53,10 +70,6 @@ from panjereh.worker import INPROCESS_CONCURRENCY, start_inprocess
 log = get_logger(__name__)
 
 API_PREFIX = "/api/v1"
-# How uvicorn serves the app (cli.serve, and the tests' live server): forwarded headers are the app's to
-# read, from PANJEREH_TRUSTED_PROXIES alone (uvicorn's own reading believes any local peer), and no
-# `server` header names the software.
-SERVER_OPTIONS: dict[str, Any] = {"proxy_headers": False, "server_header": False}
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -64,6 +77,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
     configure_logging(settings.log_level, json=settings.log_json)
     settings.ensure_home()
+
+    # Before the engine is made: the SQLAlchemy instrumentation traces engines created after it.
+    telemetry: TelemetryConfig = {"tracing": False, "metrics": False, "logs": False}
+    if settings.opentelemetry:
+        from panjereh.core import otel
+
+        telemetry = {"tracer_provider": otel.install()}
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -75,8 +95,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         )
         yield
         if worker is not None:
-            worker.stop()
-            worker.join(timeout=10)
+            # Uvicorn has drained the requests by now (PANJEREH_GRACEFUL_TIMEOUT); the jobs in flight get
+            # as long again, then go back to the queue for another worker (not after their lease).
+            worker.stop(grace=settings.graceful_timeout)
+            worker.join(timeout=settings.graceful_timeout + 10)
         await app.state.exchange.aclose()
         app.state.exchange.close()
         app.state.visits.close()
@@ -92,7 +114,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         redoc_url=None,
         lifespan=lifespan,
         responses=PROBLEM_RESPONSES,
-        telemetry=None if settings.opentelemetry else {"tracing": False, "metrics": False, "logs": False},
+        telemetry=telemetry,
     )
     app.state.settings = settings
     # A delivery job holds a connection while its registries are asked (its outcome's transaction is
@@ -108,6 +130,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     metrics = HttpMetrics()
     app.state.metrics = metrics
+    jobs_metrics.register(metrics.registry, lambda: app.state.sessionmaker())
+    payments_metrics.register(metrics.registry)
+    app.state.payment_provider = payment_providers.from_settings(settings)
     # Resolved per call: tests swap app.state.sessionmaker after the factory returns.
     app.state.exchange = PlatformClient(
         settings, lambda: app.state.sessionmaker(), metrics_registry=metrics.registry
@@ -115,10 +140,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # Registration asks Shahkar and the civil registry through the exchange (identity names the checks).
     app.state.registration_checks = ExchangeRegistrationChecks(app.state.exchange)
     app.state.catalog_index = IndexHolder()
+    app.state.dashboard_figures = DashboardFigures()
     oidc_router.install(app)
     install_problem_handlers(app, html_renderer=app.state.templates.render_problem)
     _add_operations_routes(app, metrics)
     _add_api_docs(app)
+    _complete_security_schemes(app, settings)
     # Routes are matched in order: the machine hot paths (the exchange gateway, then the OIDC token and
     # userinfo endpoints) come before the ~100 portal routes.
     app.include_router(exchange_gateway.router)
@@ -126,6 +153,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     web_home.mount(app, settings)
     app.include_router(delivery_api, prefix=API_PREFIX)
     web_delivery.mount(app)
+    web_feedback.mount(app)
+    app.include_router(payments_api, prefix=API_PREFIX)
+    web_payments.mount(app)
     web_dashboard.mount(app)
     app.include_router(analytics_router, prefix=API_PREFIX)
     # Visits are buffered in memory and written by a background thread (tests flush by hand).
@@ -139,11 +169,18 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(web_agencies.router)
     app.include_router(documents_api, prefix=API_PREFIX)
     web_documents.mount(app)
+    web_wallet.mount(app)
     app.include_router(exchange_router.router, prefix=API_PREFIX)
     app.include_router(web_exchange.router)
     identity_deps.install(app)
     web_workspace.mount(app)
     app.include_router(web_identity.router)
+    web_mywindow.mount(app)
+    web_notify.mount(app)
+    app.include_router(notify_api, prefix=API_PREFIX)
+    web_representation.mount(app)
+    app.include_router(web_acting_api.router, prefix=API_PREFIX)
+    web_pwa.mount(app)
     app.include_router(web_oidc.router)
     app.include_router(oidc_router.admin_router, prefix=API_PREFIX)
     web_conformance.mount(app)
@@ -164,6 +201,29 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 SWAGGER_CDN = "https://cdn.jsdelivr.net"
 
 
+def _complete_security_schemes(app: FastAPI, settings: Settings) -> None:
+    """The API document's security schemes come from the routes' security dependencies; what only the
+    deployment knows is written in here: the session cookie's name (`__Host-` prefixed over HTTPS) and
+    the absolute addresses of the OIDC discovery document and the exchange's token endpoint."""
+    generate = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            schemes = generate().get("components", {}).get("securitySchemes", {})
+            session = schemes.get(identity_deps.session_cookie.scheme_name)
+            if session is not None:
+                session["name"] = cookie_name(SESSION_COOKIE, settings.cookies_secure)
+            discovery = schemes.get(oidc_router.openid_connect.scheme_name)
+            if discovery is not None:
+                discovery["openIdConnectUrl"] = settings.base_url + oidc_router.DISCOVERY_PATH
+            exchange = schemes.get(exchange_router.exchange_client.scheme_name)
+            if exchange is not None:
+                exchange["flows"]["clientCredentials"]["tokenUrl"] = settings.base_url + TOKEN_PATH
+        return app.openapi_schema  # type: ignore[return-value]
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
+
 def _add_api_docs(app: FastAPI) -> None:
     """The API's interactive docs (Swagger UI from its CDN): its one inline script carries a nonce."""
 
@@ -182,7 +242,7 @@ def _add_api_docs(app: FastAPI) -> None:
 
 
 def _add_operations_routes(app: FastAPI, metrics: HttpMetrics) -> None:
-    """Liveness, readiness and Prometheus metrics; kept out of the public API document."""
+    """Liveness and readiness (kept out of the public API document) and Prometheus metrics."""
 
     @app.get("/healthz", include_in_schema=False)
     def healthz() -> dict[str, str]:
@@ -207,4 +267,13 @@ def _add_operations_routes(app: FastAPI, metrics: HttpMetrics) -> None:
             {"status": "ok" if ready else "unavailable", "checks": checks}, status_code=200 if ready else 503
         )
 
-    app.add_api_route("/metrics", metrics.render, methods=["GET"], include_in_schema=False)
+    # In the API document (with its bearer scheme) so a scraper's operator can read how to call it.
+    app.add_api_route(
+        "/metrics",
+        metrics.render,
+        methods=["GET"],
+        tags=["operations"],
+        summary="Prometheus metrics (text exposition format)",
+        response_class=Response,
+        responses={200: {"content": {"text/plain": {}}, "description": "The metrics"}},
+    )

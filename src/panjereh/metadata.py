@@ -11,10 +11,13 @@ from panjereh.core.db import Base
 from panjereh.delivery import models as _delivery  # noqa: F401
 from panjereh.documents import models as _documents  # noqa: F401
 from panjereh.exchange import models as _exchange  # noqa: F401
+from panjereh.feedback import models as _feedback  # noqa: F401
 from panjereh.identity import models as _identity  # noqa: F401
 from panjereh.jobs import models as _jobs  # noqa: F401
 from panjereh.notify import models as _notify  # noqa: F401
 from panjereh.oidc import models as _oidc  # noqa: F401
+from panjereh.payments import models as _payments  # noqa: F401
+from panjereh.representation import models as _representation  # noqa: F401
 from panjereh.staff import models as _staff  # noqa: F401
 
 metadata = Base.metadata

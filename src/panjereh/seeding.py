@@ -13,6 +13,10 @@ from panjereh.conformance import seed as conformance_seed
 from panjereh.core.seeding import SeedStep
 from panjereh.delivery import seed as delivery_seed
 from panjereh.exchange import seed as exchange_seed
+from panjereh.feedback import seed as feedback_seed
+from panjereh.notify import seed as notify_seed
+from panjereh.oidc import seed as oidc_seed
+from panjereh.representation import seed as representation_seed
 from panjereh.staff import seed as staff_seed
 
 SCALES = ("demo", "national")
@@ -32,6 +36,10 @@ def demo_steps(published_services: Mapping[str, Any], scale: str = "demo") -> li
         exchange_seed.exchange_step(published_services),
         SeedStep("delivery", delivery_seed.definition_count(), delivery_seed.seed_delivery),
         SeedStep("conformance", conformance_seed.step_size(), conformance_seed.seed_conformance),
+        SeedStep("feedback", feedback_seed.step_size(), feedback_seed.seed_feedback),
+        SeedStep("delegations", representation_seed.step_size(), representation_seed.seed_delegations),
+        oidc_seed.oidc_step(),
+        SeedStep("notice preferences", notify_seed.step_size(), notify_seed.seed_notices),
         SeedStep("analytics shares", analytics_seed.shares_size(), analytics_seed.seed_shares),
         *_analytics_visit_steps(scale),
     ]

@@ -20,9 +20,19 @@ from panjereh.jobs.periodic import ensure_periodic
 from panjereh.notify import providers as notify_providers
 from panjereh.notify import tasks as notify_tasks
 from panjereh.oidc import tasks as oidc_tasks
+from panjereh.payments import providers as payment_providers
+from panjereh.payments import tasks as payments_tasks
 
 # Every domain's jobs and periodic jobs, registered by importing its `tasks` module: what a worker runs.
-TASK_MODULES = (analytics_tasks, conformance_tasks, delivery_tasks, exchange_tasks, notify_tasks, oidc_tasks)
+TASK_MODULES = (
+    analytics_tasks,
+    conformance_tasks,
+    delivery_tasks,
+    exchange_tasks,
+    notify_tasks,
+    oidc_tasks,
+    payments_tasks,
+)
 INPROCESS_CONCURRENCY = 16  # jobs the web process's own worker runs at once (the app sizes its pool for it)
 
 
@@ -35,6 +45,7 @@ def make_worker(
         "settings": settings,
         "exchange": exchange,
         "notify_provider": notify_providers.from_settings(settings),
+        "payment_provider": payment_providers.from_settings(settings),
     }
     return Worker(factory, services=services, **options)
 

@@ -12,6 +12,25 @@ from openpyxl import load_workbook
 from sqlalchemy.orm import Session
 
 from panjereh.analytics import selectors
+from panjereh.catalog import service as catalog_service
+from tests.support.factories import create_card
+
+
+def give_cards(db: Session, cards: dict[str, tuple[int, int]]) -> None:
+    """Per agency (smart, total): `total` cards, the first `smart` of them with a published definition
+    deriving level 5 (as delivery records it), so the catalog badges them smart."""
+    smart: dict[str, tuple[int, list[str]] | None] = {}
+    for code, (smart_count, total) in cards.items():
+        for number in range(total):
+            card = create_card(db, code, slug=f"{code}-card-{number}")
+            if number < smart_count:
+                smart[card.slug] = (5, [])
+    catalog_service.record_derived_maturities(db, smart, source="test")
+    db.flush()
+
+
+# Smart shares measured from the catalog: justice 40% (the highest), ict 25%, tax none of its three.
+SMART_CARDS = {"justice": (2, 5), "ict": (1, 4), "tax": (0, 3)}
 
 
 def found(pattern: str, html: str) -> re.Match[str]:
@@ -53,6 +72,7 @@ def test_empty_dashboard_says_so(client: TestClient) -> None:
 
 
 def test_agencies_table_sorts_and_badges(client: TestClient, demo: Session) -> None:
+    give_cards(demo, SMART_CARDS)
     html = client.get("/dashboard/agencies?year=1402").text
     order = re.findall(r'<tr data-agency="([^"]+)">', html)
     assert set(order[:2]) == {"justice", "energy"} and order[2] == "ict"
@@ -60,7 +80,7 @@ def test_agencies_table_sorts_and_badges(client: TestClient, demo: Session) -> N
     by_smart = re.findall(
         r'<tr data-agency="([^"]+)">', client.get("/dashboard/agencies?year=1402&sort=smart").text
     )
-    assert by_smart[0] == "justice"  # 34% smart, the highest of the demo
+    assert by_smart[:3] == ["justice", "ict", "tax"]  # 40%, 25%, 0%; agencies with no cards after them
     by_name = re.findall(
         r'<tr data-agency="([^"]+)">', client.get("/dashboard/agencies?sort=agency&order=desc").text
     )
@@ -69,6 +89,7 @@ def test_agencies_table_sorts_and_badges(client: TestClient, demo: Session) -> N
 
 
 def test_agencies_table_sort_direction_and_aria_sort(client: TestClient, demo: Session) -> None:
+    give_cards(demo, SMART_CARDS)
     smart = {row.agency_code: row.results["smart"].value for row in selectors.mandate_report(demo, 1402).rows}
     assert None in smart.values()  # agencies without a smart figure: they must come last both ways
 

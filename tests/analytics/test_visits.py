@@ -17,10 +17,10 @@ from panjereh.analytics.models import MonthActive, PseudonymousUser, VisitDaily,
 from panjereh.analytics.visits import VisitRecorder, is_bot, pseudonym
 from panjereh.catalog import selectors as catalog_selectors
 from panjereh.core.config import Settings
+from panjereh.core.cookies import SESSION_COOKIE
 from panjereh.core.jalali import to_jalali
 from panjereh.delivery import loading
 from panjereh.identity import sessions
-from panjereh.identity.sessions import SESSION_COOKIE
 from tests.support.factories import create_citizen
 
 BROWSER = {"user-agent": "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 Chrome/126.0 Safari/537.36"}

@@ -26,6 +26,7 @@ FLAGSHIP_SLUGS = {
     "farmer-card",
     "excavation-permit",
     "business-licence",
+    "company-good-standing",
 }
 
 

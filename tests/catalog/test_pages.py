@@ -9,15 +9,21 @@ from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
 from panjereh.catalog import service
+from panjereh.catalog.seed import load_flagship
+from panjereh.core.persian import to_persian_digits
 from tests.support.factories import create_card
 
 pytestmark = pytest.mark.usefixtures("flagship")
+FLAGSHIP = load_flagship()
 
 
 def test_catalog_home_groups_services_by_life_event(client: TestClient) -> None:
     html = client.get("/services").text
     assert '<html lang="fa" dir="rtl">' in html
-    assert "خدمات به ترتیب رویدادهای زندگی" in html and "۱۴ خدمت در فهرست ملی ثبت شده است." in html
+    assert (
+        "خدمات به ترتیب رویدادهای زندگی" in html
+        and f"{to_persian_digits(str(len(FLAGSHIP)))} خدمت در فهرست ملی ثبت شده است." in html
+    )
     assert 'href="/services?life_event=documents"' in html and "مدارک و گواهی‌ها" in html
     assert 'href="/services/no-criminal-record"' in html
     assert 'role="search"' in html and 'hx-get="/services"' in html and 'for="catalog-q"' in html
@@ -42,8 +48,10 @@ def test_htmx_gets_only_the_results_fragment(client: TestClient) -> None:
 
 
 def test_results_are_paged_with_links(client: TestClient) -> None:
+    online = sum(record["maturity_level"] >= 3 for record in FLAGSHIP)
+    assert online <= 20  # fits on one page
     html = client.get("/services", params={"online": "true"}).text
-    assert "۱۲ خدمت پیدا شد" in html and 'rel="next"' not in html  # 12 fit on one page
+    assert f"{to_persian_digits(str(online))} خدمت پیدا شد" in html and 'rel="next"' not in html
     html = client.get("/services", params={"page": "0"}).text
     assert "درخواست معتبر نیست" in html
 

@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Iterator
-from typing import Any
+from collections.abc import Callable
 
 import httpx
 import pytest
@@ -32,19 +31,6 @@ def config() -> ConformanceSettings:
         unreachable_threshold=2,
         recover_threshold=1,
     )
-
-
-@pytest.fixture
-def faults(registries_url: str) -> Iterator[Callable[..., None]]:
-    """Switch a registry's faults on (PUT /_admin/faults/{registry}); every fault is off again afterwards."""
-    headers = {"authorization": f"Bearer {TOKEN}"}
-
-    def set_fault(registry: str, **spec: Any) -> None:
-        response = httpx.put(f"{registries_url}/_admin/faults/{registry}", json=spec, headers=headers)
-        response.raise_for_status()
-
-    yield set_fault
-    httpx.delete(f"{registries_url}/_admin/faults", headers=headers).raise_for_status()
 
 
 @pytest.fixture

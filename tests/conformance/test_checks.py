@@ -146,7 +146,7 @@ def test_each_agency_generic_simulated_system_passes(registries_url: str, run_ch
     assert {check_id: outcome.status for check_id, outcome in outcomes.items()} == dict.fromkeys(
         SYSTEM_CHECKS, CheckStatus.PASS
     )
-    missing = httpx.get(f"{registries_url}/agencies/Not_A_Code!/healthz", timeout=10)
+    missing = httpx.get(f"{registries_url}/agencies/Not_A_Code!/healthz", timeout=60)
     assert missing.status_code == 404 and missing.headers["content-type"] == "application/problem+json"
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import stat
 from pathlib import Path
 from typing import Literal
@@ -9,7 +10,13 @@ from typing import Literal
 import pytest
 from pydantic import ValidationError
 
-from panjereh.core.config import PLACEHOLDER_SECRET, ConformanceSettings, ExchangeSettings, Settings
+from panjereh.core.config import (
+    PLACEHOLDER_SECRET,
+    ConformanceSettings,
+    ExchangeSettings,
+    NotifySettings,
+    Settings,
+)
 from panjereh.core.crypto import derive_key
 
 Environment = Literal["test", "production"]  # the environments outside development
@@ -40,8 +47,110 @@ def test_outside_development_the_placeholder_registry_token_is_refused(env: Envi
 
 @pytest.mark.parametrize("env", ["test", "production"])
 def test_outside_development_real_secrets_are_accepted(env: Environment) -> None:
-    settings = Settings(env=env, secret_key="s" * 40, registry_token="t" * 40)
-    assert settings.env == env
+    settings = Settings(
+        env=env, secret_key="s" * 40, registry_token="t" * 40, public_url="https://my.example"
+    )
+    assert settings.env == env and settings.base_url == "https://my.example"
+
+
+@pytest.mark.parametrize("env", ["test", "production"])
+def test_outside_development_the_public_url_is_required(env: Environment) -> None:
+    # Every link in an SMS or e-mail is made absolute from it: a guessed host would send citizens astray.
+    with pytest.raises(ValidationError, match="PUBLIC_URL"):
+        Settings(env=env, secret_key="s" * 40, registry_token="t" * 40)
+
+
+@pytest.mark.parametrize(
+    "url", ["my.example", "javascript:alert(1)", "https://my.example/?next=x", "ftp://a.b"]
+)
+def test_a_public_url_that_is_not_an_http_origin_is_refused(url: str) -> None:
+    with pytest.raises(ValidationError, match="PUBLIC_URL"):
+        Settings(public_url=url)
+
+
+def test_kavenegar_needs_its_key_and_line() -> None:
+    from panjereh.core.config import NotifySettings
+
+    with pytest.raises(ValidationError, match="KAVENEGAR_API_KEY"):
+        NotifySettings(sms_provider="kavenegar")
+    chosen = NotifySettings(sms_provider="kavenegar", kavenegar_api_key="k" * 20, kavenegar_sender="10004346")
+    assert (chosen.sms, chosen.email) == ("kavenegar", "outbox")
+
+
+PRODUCTION = {
+    "env": "production", "secret_key": "s" * 40, "registry_token": "t" * 40, "public_url": "https://my.example",
+}  # fmt: skip
+RELAY_LOGINS = [{"smtp_user": "panjereh"}, {"smtp_password": "relay-secret"}]
+
+
+def smtp(security: str, **fields: str) -> NotifySettings:
+    return NotifySettings.model_validate({"email_provider": "smtp", "smtp_security": security, **fields})
+
+
+@pytest.mark.parametrize("login", [*RELAY_LOGINS, {"smtp_user": "panjereh", "smtp_password": "relay-secret"}])
+def test_in_production_an_smtp_login_over_plain_text_is_refused(login: dict[str, str]) -> None:
+    notify = smtp("none", smtp_host="relay.example", **login)
+    with pytest.raises(ValidationError, match="SMTP_SECURITY=none would send") as refused:
+        Settings.model_validate({**PRODUCTION, "notify": notify})
+    assert "relay-secret" not in str(refused.value)
+
+
+def test_an_smtp_login_over_plain_text_is_refused_from_the_environment(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    for name, value in {
+        "PANJEREH_ENV": "production", "PANJEREH_SECRET_KEY": "s" * 40, "PANJEREH_REGISTRY_TOKEN": "t" * 40,
+        "PANJEREH_PUBLIC_URL": "https://my.example", "PANJEREH_NOTIFY_EMAIL_PROVIDER": "smtp",
+        "PANJEREH_NOTIFY_SMTP_SECURITY": "none", "PANJEREH_NOTIFY_SMTP_PASSWORD": "relay-secret",
+    }.items():  # fmt: skip
+        monkeypatch.setenv(name, value)
+    with pytest.raises(ValidationError, match="PANJEREH_ENV=production"):
+        Settings()
+    monkeypatch.setenv("PANJEREH_NOTIFY_SMTP_SECURITY", "starttls")
+    assert Settings().notify.smtp_security == "starttls"
+
+
+@pytest.mark.parametrize("login", RELAY_LOGINS)
+def test_an_smtp_login_is_accepted_over_tls_and_over_plain_text_only_in_development_and_tests(
+    login: dict[str, str],
+) -> None:
+    for security in ("starttls", "tls"):
+        chosen = Settings.model_validate({**PRODUCTION, "notify": smtp(security, **login)})
+        assert chosen.notify.smtp_security == security
+    for env in ("development", "test"):  # the local relay on loopback (tests/notify/test_smtp.py)
+        plain = Settings.model_validate({**PRODUCTION, "env": env, "notify": smtp("none", **login)})
+        assert plain.notify.smtp_security == "none"
+
+
+def test_in_production_plain_text_smtp_without_a_login_is_accepted() -> None:
+    notify = smtp("none")  # a relay on the same host
+    assert Settings.model_validate({**PRODUCTION, "notify": notify}).notify.smtp_user is None
+
+
+def test_the_smtp_ca_file_must_be_a_readable_file(tmp_path: Path) -> None:
+    bundle = tmp_path / "relay-ca.pem"
+    bundle.write_text("-----BEGIN CERTIFICATE-----\n", encoding="ascii")
+    assert NotifySettings(smtp_ca_file=bundle).smtp_ca_file == bundle
+    for wrong, reason in ((tmp_path / "absent.pem", "No such file"), (tmp_path, "Is a directory")):
+        with pytest.raises(ValidationError, match=f"SMTP_CA_FILE=.*not a readable file \\({reason}"):
+            NotifySettings(smtp_ca_file=wrong)
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root reads a file whatever its mode")
+def test_an_smtp_ca_file_the_process_cannot_read_is_refused(tmp_path: Path) -> None:
+    bundle = tmp_path / "relay-ca.pem"
+    bundle.write_text("-----BEGIN CERTIFICATE-----\n", encoding="ascii")
+    bundle.chmod(0)
+    with pytest.raises(ValidationError, match="Permission denied"):
+        NotifySettings(smtp_ca_file=bundle)
+
+
+def test_a_missing_smtp_ca_file_in_the_environment_refuses_to_start(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv("PANJEREH_NOTIFY_SMTP_CA_FILE", str(tmp_path / "absent.pem"))
+    with pytest.raises(ValidationError, match="PANJEREH_NOTIFY_SMTP_CA_FILE"):
+        Settings()
 
 
 def test_development_settings_start_from_the_placeholder_until_home_is_ready() -> None:

@@ -13,6 +13,7 @@ from panjereh.core.jalali import (
     is_leap,
     jalali_month_bounds,
     jalali_month_name,
+    tehran_today,
     to_jalali,
     to_tehran,
 )
@@ -151,3 +152,11 @@ def test_age_counts_jalali_anniversaries() -> None:
     # 1 Farvardin 1385 = 21 March 2006; the 18th Jalali birthday, 1 Farvardin 1403, is 20 March 2024.
     assert age_on(date(2006, 3, 21), date(2024, 3, 20)) == 18
     assert age_on(date(2006, 3, 21), date(2024, 3, 19)) == 17
+
+
+def test_tehran_today_is_the_day_as_tehran_sees_it() -> None:
+    """One helper for «today» (sharing, representation, the decision engine): 21:00 UTC is already the next
+    day in Tehran (UTC+03:30), 20:00 UTC is not."""
+    assert tehran_today(datetime(2026, 3, 20, 20, 0, tzinfo=UTC)) == date(2026, 3, 20)
+    assert tehran_today(datetime(2026, 3, 20, 21, 0, tzinfo=UTC)) == date(2026, 3, 21)
+    assert tehran_today() in {datetime.now(UTC).date(), to_tehran(datetime.now(UTC)).date()}

@@ -6,6 +6,7 @@ import pytest
 
 from panjereh.core.persian import (
     fold_digits,
+    fold_number,
     format_number_fa,
     matches,
     search_key,
@@ -106,3 +107,11 @@ def test_to_persian_digits(raw: object, shown: str) -> None:
 )
 def test_format_number_fa(n: int | float | Decimal, shown: str) -> None:
     assert format_number_fa(n) == shown
+
+
+@pytest.mark.parametrize(
+    ("typed", "folded"),
+    [("۵٫۵", "5.5"), ("۱٬۲۳۴٫۵", "1234.5"), ("5.5", "5.5"), ("١٢", "12"), ("۵,۵", "5,5"), ("abc", "abc")],
+)
+def test_fold_number_reads_the_persian_separators(typed: str, folded: str) -> None:
+    assert fold_number(typed) == folded

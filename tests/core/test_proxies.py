@@ -10,8 +10,9 @@ import pytest
 from fastapi import FastAPI, Request
 from pydantic import ValidationError
 
-from panjereh.app import SERVER_OPTIONS, create_app
+from panjereh.app import create_app
 from panjereh.core.config import Settings
+from panjereh.core.serving import SERVER_OPTIONS
 from tests.support.servers import running_server
 
 
@@ -31,7 +32,8 @@ def _peer(url: str, forwarded_for: str | None = None, proto: str | None = None) 
     headers = {"x-forwarded-for": forwarded_for} if forwarded_for else {}
     if proto:
         headers["x-forwarded-proto"] = proto
-    answer: dict[str, str] = httpx.get(url + "/_peer", headers=headers).json()
+    # Generous: the first request to a fresh server on a loaded CI machine took longer than the 5 s default.
+    answer: dict[str, str] = httpx.get(url + "/_peer", headers=headers, timeout=60).json()
     return answer
 
 

@@ -6,7 +6,6 @@ import asyncio
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-import httpx
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
@@ -107,16 +106,3 @@ def run_jobs(worker: Worker) -> int:
             worker.services["exchange"].flush()
 
     return asyncio.run(go())
-
-
-@pytest.fixture
-def faults(registries_url: str) -> Iterator[Callable[..., None]]:
-    """Switch a registry's faults; everything is switched off afterwards."""
-    headers = {"Authorization": "Bearer test-registry-token"}
-
-    def set_fault(registry: str, **spec: object) -> None:
-        response = httpx.put(f"{registries_url}/_admin/faults/{registry}", json=spec, headers=headers)
-        response.raise_for_status()
-
-    yield set_fault
-    httpx.delete(f"{registries_url}/_admin/faults", headers=headers).raise_for_status()

@@ -16,12 +16,14 @@ def _inputs(**overrides: object) -> dict[str, object]:
     return {"postal_code": "1193653471", "length_m": "12"} | overrides
 
 
-@pytest.mark.parametrize(("typed", "kept"), [("۱۲", 12), ("١٢.٥", 12.5), ("-0", 0), ("7", 7)])
+@pytest.mark.parametrize(
+    ("typed", "kept"), [("۱۲", 12), ("١٢.٥", 12.5), ("۵٫۵", 5.5), ("۱٬۲۰۰", 1200), ("-0", 0), ("7", 7)]
+)
 def test_numbers_in_persian_or_arabic_indic_digits_are_read(typed: str, kept: float) -> None:
     assert clean_inputs(EXCAVATION, _inputs(length_m=typed))["length_m"] == kept
 
 
-@pytest.mark.parametrize("typed", ["١²", "①", "१२", "1e9", "inf", "nan", "12a"])
+@pytest.mark.parametrize("typed", ["١²", "①", "१२", "1e9", "inf", "nan", "12a", "۵٫٫۵", "٫"])
 def test_anything_else_is_not_a_number(typed: str) -> None:
     with pytest.raises(InvalidApplication) as refused:
         clean_inputs(EXCAVATION, _inputs(length_m=typed))

@@ -93,10 +93,11 @@ def test_the_decision_also_reaches_the_citizen_by_sms(login, worker, settings) -
     ]
     run_jobs(worker)
     new = [json.loads(line) for line in outbox.read_text(encoding="utf-8").splitlines()[before:]]
-    sms = [m for m in new if m["channel"] == "sms" and m["kind"] == "delivery.request"]
-    # Only the decision goes by SMS; "submitted" and "processing" stay in the inbox.
-    assert len(sms) == 1
-    assert sms[0]["to"] == "09121234567" and sms[0]["link"].endswith(code)
+    sms = [m for m in new if m["channel"] == "sms" and m["kind"] in {"delivery.request", "documents.issued"}]
+    # Only the decision goes by SMS; "submitted" and "processing" stay in the inbox. A decision that
+    # issued a document is a notice of the kind «documents issued».
+    assert len(sms) == 1 and sms[0]["kind"] == "documents.issued"
+    assert sms[0]["to"] == "09121234567" and sms[0]["link"] == f"{settings.base_url}/account/requests/{code}"
 
 
 def test_refusal_explains_itself_and_goes_to_a_human_in_one_click(login, worker) -> None:
@@ -262,6 +263,7 @@ def test_proactive_service_runs_on_a_life_event(
         f"{registries_url}/civil-registry/_admin/events",
         json={"type": "turned_18", "national_code": "2540201288"},
         headers={"Authorization": "Bearer test-registry-token"},
+        timeout=60,
     ).raise_for_status()
     started = asyncio.run(proactive.poll_life_events(client, session_factory, settings))
     assert started == 1

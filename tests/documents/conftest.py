@@ -10,11 +10,12 @@ from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
 from panjereh.core.config import Settings
+from panjereh.core.cookies import SESSION_COOKIE
 from panjereh.documents.models import IssuedDocument
 from panjereh.documents.service import issue_document
 from panjereh.identity.models import Citizen
 from panjereh.identity.selectors import get_citizen_by_national_code
-from panjereh.identity.sessions import SESSION_COOKIE, open_session
+from panjereh.identity.sessions import open_session
 from tests.support.factories import create_citizen, create_demo_agencies
 
 OWNER = "0499370899"
@@ -56,13 +57,18 @@ def isolated_settings(settings: Settings, tmp_path: Path) -> Settings:
     return settings.model_copy(update={"home": tmp_path})
 
 
-def sign_in(db: Session, client: TestClient, national_code: str, name: str = "علی رضایی") -> Citizen:
-    """A real citizen with a real web session; the client carries its cookie."""
+def sign_in(
+    db: Session, client: TestClient, national_code: str, name: str = "علی رضایی", *, level: int = 2
+) -> Citizen:
+    """A real citizen with a real web session (two-factor unless told: making a share asks for it); the
+    client carries its cookie."""
     citizen = get_citizen_by_national_code(db, national_code)
     if citizen is None:
         first, last = name.split(" ", 1)
         citizen = create_citizen(db, national_code, first=first, last=last, birth_date=date(1990, 1, 1))
-    _web_session, token = open_session(db, citizen, level=1, amr=["sms"])
+    _web_session, token = open_session(
+        db, citizen, level=level, amr=["sms"] if level == 1 else ["sms", "otp"]
+    )
     db.commit()
     client.cookies.set(SESSION_COOKIE, token)
     return citizen

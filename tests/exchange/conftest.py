@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 import httpx
 import pytest
@@ -17,6 +18,8 @@ from sqlalchemy.orm import Session
 from panjereh.core.config import Settings
 from panjereh.exchange.auth import ASSERTION_TYPE, token_url
 from panjereh.exchange.models import ExchangeClient
+from tests.conftest import WORKER
+from tests.support import databases
 from tests.support.factories import create_exchange_client
 
 REGISTRY_ADMIN = {"Authorization": "Bearer test-registry-token"}
@@ -84,8 +87,8 @@ def agency_system(
 ) -> Callable[..., AgencySystemClient]:
     """Register an agency's system with the exchange (committed); it calls the gateway through `client`."""
 
-    def register(agency: str, *, rate: int = 200) -> AgencySystemClient:
-        registered, key = create_exchange_client(seeded, agency, rate=rate)
+    def register(agency: str, *, rate: int = 200, sandbox: bool = False) -> AgencySystemClient:
+        registered, key = create_exchange_client(seeded, agency, rate=rate, sandbox=sandbox)
         seeded.commit()
         return AgencySystemClient(registered, key, client, settings)
 
@@ -93,12 +96,11 @@ def agency_system(
 
 
 @pytest.fixture
-def faults(registries_url: str) -> Iterator[Callable[..., None]]:
-    """Switch faults on a registry; every fault is switched off after the test."""
+def committed_database(tmp_path: Path) -> str:
+    """A database of its own, committed for real (the background writer uses its own connections).
 
-    def set_fault(registry: str, **spec: object) -> None:
-        response = httpx.put(f"{registries_url}/_admin/faults/{registry}", json=spec, headers=REGISTRY_ADMIN)
-        assert response.status_code == 200, response.text
-
-    yield set_fault
-    httpx.delete(f"{registries_url}/_admin/faults", headers=REGISTRY_ADMIN)
+    Named per test process (the tests of one process run one after another), so each run replaces the
+    last one's instead of leaving a new database behind."""
+    url = databases.fresh_database(f"{WORKER}_exlog", str(tmp_path))  # SQLite: a new file each test
+    databases.migrated_engine(url).dispose()
+    return url

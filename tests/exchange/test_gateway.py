@@ -177,6 +177,23 @@ def test_provider_failures_are_provider_problems_and_others_keep_working(
     assert outcomes == ["provider.down", "provider.garbage", "provider.error"]
 
 
+def test_a_providers_redirect_is_not_followed(
+    client: TestClient, agency_system: Callable, seeded: Session, faults, registries_url: str
+) -> None:
+    """ASVS 15.3.2: the grant names the judiciary's system; its redirect to another registry (followed, a 200
+    with the post's answer under the judiciary's grant) is a provider failure, not an answer."""
+    police = agency_system("police")
+    create_grant(seeded, "police", "judiciary.criminal-record", ["licence-check"])
+    faults("judiciary", redirect_to=f"{registries_url}/post/postal-codes/1193653471")
+    response = client.get(CRIMINAL, headers=police.headers(purpose="licence-check"))
+    assert response.status_code == 503, response.text
+    assert (response.json()["reason"], response.json()["provider"]) == ("redirect", "judiciary")
+    outcome = seeded.scalars(
+        select(LogEntry.outcome).where(LogEntry.service_code == "judiciary.criminal-record")
+    ).one()
+    assert outcome == "provider.redirect"
+
+
 def test_a_slow_provider_times_out(
     client: TestClient, agency_system: Callable, seeded: Session, faults
 ) -> None:

@@ -108,7 +108,9 @@ def _ask(platform: PlatformClient) -> None:
 
 def _platform_grant(session: Session) -> Grant:
     return session.scalars(
-        select(Grant).where(Grant.client_agency_code == "ito", Grant.service_code == SERVICE)
+        select(Grant).where(
+            Grant.client_agency_code == "ito", Grant.service_code == SERVICE, Grant.sandbox.is_(False)
+        )
     ).one()
 
 
@@ -145,7 +147,7 @@ def test_a_revocation_in_another_process_reaches_this_one(
         f"factory = make_sessionmaker(make_engine({url!r}))\n"
         "with unit_of_work(factory) as session:\n"
         "    grant = session.scalars(select(Grant).where(Grant.client_agency_code == 'ito',"
-        f" Grant.service_code == {SERVICE!r})).one()\n"
+        f" Grant.service_code == {SERVICE!r}, Grant.sandbox.is_(False))).one()\n"
         "    service.revoke_grant(session, grant, provider_agency_code=grant.service.provider.code)\n"
     )
     subprocess.run([sys.executable, "-c", script], check=True, env=os.environ.copy(), timeout=60)  # noqa: S603

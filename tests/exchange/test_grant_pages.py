@@ -235,3 +235,20 @@ def test_nobody_approves_a_grant_they_asked_for(login: Callable[[str], TestClien
     assert refused.status_code == 403 and 'data-code="client.grant_self_approval"' in refused.text
     seeded.expire_all()
     assert selectors.get_grant(seeded, grant.id).status is GrantStatus.REQUESTED
+
+
+def test_a_grant_is_asked_for_the_sandbox_and_both_sides_see_its_environment(
+    login: Callable[[str], TestClient], seeded: Session
+) -> None:
+    tax, nocr = login(TAX_OFFICER), login(NOCR_OFFICER)
+    tax_csrf = csrf_token(tax, "/exchange/grants/tax")
+    assert _request(tax, tax_csrf, environment="sandbox").status_code == 303
+    assert _request(tax, tax_csrf, purposes="debt-collection").status_code == 303  # production: the default
+    grants = selectors.list_grants(seeded, client_agency_code="tax", include_standing=False)
+    by_purpose = {tuple(grant.purposes): grant for grant in grants}
+    sandbox, production = by_purpose[("debt-collection", "tax-audit")], by_purpose[("debt-collection",)]
+    assert (sandbox.sandbox, production.sandbox) == (True, False)
+    for page in (tax.get("/exchange/grants/tax").text, nocr.get("/exchange/grants/nocr").text):
+        for grant, environment in ((sandbox, "sandbox"), (production, "production")):
+            row = page.split(f'data-grant="{grant.id}"', 1)[1].split("</tr>", 1)[0]
+            assert f'data-environment="{environment}"' in row

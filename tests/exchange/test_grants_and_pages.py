@@ -125,4 +125,5 @@ def test_directory_grants_and_monitoring_pages(
     assert tax_row["count"] >= 1 and tax_row["client_errors"] >= 1
     assert client.get("/exchange/monitoring?by=service").status_code == 200
     metrics = client.get("/metrics", headers=METRICS_AUTH).text
-    assert 'panjereh_exchange_inquiries_total{client="tax",outcome="client.no_grant"' in metrics
+    refused = '{client="tax",environment="production",outcome="client.no_grant"'  # labels sorted
+    assert f"panjereh_exchange_inquiries_total{refused}" in metrics

@@ -48,7 +48,8 @@ def test_each_citizen_sees_only_their_own_ledger(
     )  # the login's own Shahkar and civil-registry checks land in the ledger too
     page = client.get("/account/data-access")
     assert page.status_code == 200
-    assert mine in page.text and "TRK-1" in page.text
+    # The case column is shown in Persian digits on a Persian page (issue 14, item 9).
+    assert mine in page.text and "TRK-۱" in page.text
     assert theirs not in page.text and "someone-else" not in page.text
     api = client.get("/api/v1/exchange/my-data").json()
     ids = {row["message_id"] for row in api}
@@ -112,6 +113,10 @@ def test_out_of_range_paging_and_dates_are_refused_or_ignored_not_overflowed(
         "offset=1000001",
         "since=9999-12-31T00:00:00",
         "until=0001-01-01",
+        # Numbers pydantic would read as seconds since 1970 (the signed-in fuzz run found `until=0.5`).
+        "until=0.5",
+        "since=1700000000",
+        "since=1e3",
     ):
         response = client.get(f"/api/v1/exchange/my-data?{query}")
         assert response.status_code == 422 and response.json()["code"] == "client.validation", query

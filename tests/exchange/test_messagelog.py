@@ -19,7 +19,6 @@ from panjereh.exchange.models import InquiryStat, LedgerEntry, LogEntry, LogHead
 from panjereh.exchange.retention import archive_before
 from panjereh.exchange.signing import load_signer
 from panjereh.exchange.verify import verify_log
-from tests.conftest import WORKER
 from tests.support import databases
 
 
@@ -154,17 +153,6 @@ def test_archiving_keeps_the_rest_verifiable(db: Session, session_factory, signe
     assert report.checked == 3
     head = db.get(LogHead, 1)
     assert head is not None and head.anchor_seq == report.first_seq - 1  # type: ignore[operator]
-
-
-@pytest.fixture
-def committed_database(tmp_path: Path) -> str:
-    """A database of its own, committed for real (the background writer uses its own connections).
-
-    Named per test process (the tests of one process run one after another), so each run replaces the
-    last one's instead of leaving a new database behind."""
-    url = databases.fresh_database(f"{WORKER}_exlog", str(tmp_path))  # SQLite: a new file each test
-    databases.migrated_engine(url).dispose()
-    return url
 
 
 def test_background_writer_batches_from_many_threads_into_one_chain(committed_database: str, signer) -> None:

@@ -42,6 +42,9 @@ def test_only_subscribers_hear_and_only_once(db: Session, settings: Settings) ->
     assert notify_data_access(db, settings, now) == 1
     messages = notify_selectors.inbox(db, ALI)
     assert len(messages) == 1 and "• tax:" in messages[0].body_fa and "• police:" not in messages[0].body_fa
+    assert messages[0].subject_en == "An agency looked at your data"  # the inbox in English too
+    assert messages[0].body_en is not None and messages[0].body_en.startswith("These agencies looked")
+    assert "• tax:" in messages[0].body_en
     assert notify_selectors.inbox(db, ZAHRA) == []
     assert notify_data_access(db, settings, now) == 0  # nothing new: nothing sent twice
     assert notify_data_access(db, settings, now + timedelta(minutes=1)) == 1

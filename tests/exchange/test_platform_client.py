@@ -71,7 +71,11 @@ def test_not_found_is_an_answer_not_a_failure(app: FastAPI, seeded: Session) -> 
 
 def test_without_a_grant_the_platform_is_refused(app: FastAPI, seeded: Session) -> None:
     grant = seeded.scalars(
-        select(Grant).where(Grant.client_agency_code == "ito", Grant.service_code == "tax.clearance")
+        select(Grant).where(
+            Grant.client_agency_code == "ito",
+            Grant.service_code == "tax.clearance",
+            Grant.sandbox.is_(False),  # the production one (the sandbox's stays: not this client's)
+        )
     ).one()
     grant.status = GrantStatus.REVOKED
     seeded.commit()

@@ -10,6 +10,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
 from panjereh.core.config import Settings
+from panjereh.core.cookies import SESSION_COOKIE
 from panjereh.identity import selectors, service, sessions, totp
 from panjereh.identity.models import Citizen
 from panjereh.notify.providers import read_outbox
@@ -110,7 +111,7 @@ def signed_in(client: TestClient, db: Session, level: int = 1, national_code: st
     _row, token = sessions.open_session(db, citizen(db, national_code), level=level, amr=amr)
     db.commit()
     # The domain the test client files the server's cookies under, so a rotated token replaces this one.
-    client.cookies.set(sessions.SESSION_COOKIE, token, domain="testserver.local")
+    client.cookies.set(SESSION_COOKIE, token, domain="testserver.local")
     return token
 
 

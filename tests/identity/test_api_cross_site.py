@@ -37,6 +37,7 @@ def test_a_cross_site_post_with_the_session_cookie_is_refused(
     [
         {},  # not a browser page: no Origin, no Fetch Metadata
         {"sec-fetch-site": "same-origin"},
+        {"sec-fetch-site": "none"},  # the user's own action (an address typed, a bookmark), no page's
         {"origin": "http://testserver"},
     ],
 )

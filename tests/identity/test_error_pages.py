@@ -7,8 +7,9 @@ from datetime import date
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
+from panjereh.core.cookies import SESSION_COOKIE
 from panjereh.identity.models import Citizen
-from panjereh.identity.sessions import SESSION_COOKIE, open_session
+from panjereh.identity.sessions import open_session
 
 
 def test_error_page_for_a_signed_in_citizen(db: Session, client: TestClient) -> None:

@@ -95,16 +95,19 @@ def test_registry_down_gives_a_persian_message_and_leaves_nothing(
     client: TestClient, seeded: Session, registries_url: str
 ) -> None:
     admin = {"Authorization": "Bearer test-registry-token"}
-    faults = httpx.get(f"{registries_url}/_admin/faults", headers=admin)
+    faults = httpx.get(f"{registries_url}/_admin/faults", headers=admin, timeout=60)
     if faults.status_code == 401:
         pytest.fail("registry admin token differs; see registries docs")
     httpx.put(
-        f"{registries_url}/_admin/faults/civil-registry", json={"down": True}, headers=admin
+        f"{registries_url}/_admin/faults/civil-registry",
+        json={"down": True},
+        headers=admin,
+        timeout=60,
     ).raise_for_status()
     try:
         response = start(client, DEMO_CODE, "09121234567")
     finally:
-        httpx.delete(f"{registries_url}/_admin/faults", headers=admin).raise_for_status()
+        httpx.delete(f"{registries_url}/_admin/faults", headers=admin, timeout=60).raise_for_status()
     assert response.status_code == 503
     assert "identity.registry_unavailable" in response.text
     assert "ثبت احوال" in response.text

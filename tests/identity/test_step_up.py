@@ -12,9 +12,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from panjereh.core.config import Settings
+from panjereh.core.cookies import SESSION_COOKIE
 from panjereh.identity import totp
 from panjereh.identity.models import WebSession
-from panjereh.identity.sessions import SESSION_COOKIE
 from tests.identity.helpers import (
     DEMO_CODE,
     DEMO_MOBILE,
@@ -208,7 +208,7 @@ def test_a_next_off_this_site_is_not_followed_after_enrolment(
         },
         follow_redirects=False,
     )
-    assert confirmed.headers["location"] == "/account"  # safe_next's default, never the other host
+    assert confirmed.headers["location"] == "/window"  # safe_next's default, never the other host
 
 
 def test_the_next_step_code_is_accepted_once(client: TestClient, seeded: Session, settings: Settings) -> None:

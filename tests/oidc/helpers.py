@@ -69,8 +69,13 @@ def browse(
     national_code: str = DEMO_CODE,
     mobile: str = DEMO_MOBILE,
     consent: str = "allow",
+    attributes: list[str] | None = None,
+    pages: list[str] | None = None,
 ) -> str:
-    """Follow the provider's pages like a citizen would until it redirects away; returns that location."""
+    """Follow the provider's pages like a citizen would until it redirects away; returns that location.
+
+    `attributes`: the attribute checkboxes ticked on a consent screen (None: as the page ticks them, all
+    asked); `pages`: collects each consent screen seen."""
     response = browser.get(url, follow_redirects=False)
     for _ in range(12):
         while response.status_code in (302, 303):
@@ -91,9 +96,12 @@ def browse(
             }
             response = browser.post("/login/verify", data=data, follow_redirects=False)
         elif 'action="/oauth2/consent"' in text:
-            response = browser.post(
-                "/oauth2/consent", data={**fields, "decision": consent}, follow_redirects=False
-            )
+            if pages is not None:
+                pages.append(text)
+            ticked = re.findall(r'name="attribute" value="([^"]+)"[^>]*checked', text)
+            answer: dict[str, Any] = {**fields, "decision": consent}
+            answer["attribute"] = ticked if attributes is None else attributes
+            response = browser.post("/oauth2/consent", data=answer, follow_redirects=False)
         else:
             raise AssertionError("unexpected page: " + text[:1500])
     raise AssertionError("too many steps")

@@ -32,9 +32,10 @@ def admin_app(settings: Settings, app: FastAPI) -> FastAPI:
 
 def test_admin_api_needs_the_token(admin_app: FastAPI, db: Session) -> None:
     with TestClient(admin_app) as http:
-        assert http.post("/api/v1/oidc/clients", json=BODY).status_code == 403
+        assert http.post("/api/v1/oidc/clients", json=BODY).status_code == 401
         wrong = http.post("/api/v1/oidc/clients", json=BODY, headers={"Authorization": "Bearer nope"})
-        assert wrong.status_code == 403 and wrong.json()["code"] == "oidc.admin_token_rejected"
+        assert wrong.status_code == 401 and wrong.json()["code"] == "oidc.admin_token_rejected"
+        assert wrong.headers["www-authenticate"].startswith("Bearer")
         made = http.post(
             "/api/v1/oidc/clients", json=BODY, headers={"Authorization": "Bearer admin-secret-token"}
         )
@@ -52,7 +53,7 @@ def test_admin_api_needs_the_token(admin_app: FastAPI, db: Session) -> None:
 
 
 def test_admin_api_is_off_without_a_configured_token(client: TestClient) -> None:
-    assert client.get("/api/v1/oidc/clients", headers={"Authorization": "Bearer "}).status_code == 403
+    assert client.get("/api/v1/oidc/clients", headers={"Authorization": "Bearer "}).status_code == 401
 
 
 @pytest.mark.parametrize(
@@ -98,6 +99,20 @@ def test_cli_adds_lists_and_rotates(tmp_path: Path, monkeypatch: pytest.MonkeyPa
         )
         assert added.exit_code == 0, added.output
         assert json.loads(added.output)["client_secret"]
+        assert json.loads(added.output)["sandbox"] is False
+        sandboxed = runner.invoke(
+            cli_app,
+            ["oidc", "client", "add", "try.tax", "--name-fa", "آزمون", "--redirect-uri", "https://tax.example.ir/cb",
+             "--sandbox"],
+        )  # fmt: skip
+        assert sandboxed.exit_code == 0 and json.loads(sandboxed.output)["sandbox"] is True, sandboxed.output
+        bank = runner.invoke(
+            cli_app,
+            ["oidc", "client", "add", "bank.cli", "--name-fa", "بانک", "--redirect-uri", "https://bank.example.ir/cb",
+             "--scope", "openid address", "--attribute-purpose", "address=برای فرستادن کارت بانکی"],
+        )  # fmt: skip
+        assert bank.exit_code == 0, bank.output
+        assert json.loads(bank.output)["approved_attributes"] == "address"
         listed = runner.invoke(cli_app, ["oidc", "client", "list"])
         assert "my.tax" in listed.output
         assert runner.invoke(cli_app, ["oidc", "keys", "rotate"]).exit_code == 0
@@ -135,6 +150,7 @@ def test_cli_mistakes_are_one_line_and_exit_2(tmp_path: Path, monkeypatch: pytes
                 str(not_json),
             ],
             [*add, "https://tax.example.ir/cb", "--public"],  # a public client must be a native app
+            [*add, "https://tax.example.ir/cb", "--scope", "openid address"],  # an attribute needs a reason
             ["oidc", "client", "disable", "no.such.client"],
         ]
         for args in mistakes:

@@ -15,12 +15,14 @@ from panjereh.core.config import Settings
 from tests.identity.helpers import DEMO_CODE
 from tests.oidc.helpers import REDIRECT_URI, browse, query_of
 
+LIVE_TIMEOUT = 30.0
+
 
 def test_discovery_authorize_login_consent_token_id_token_userinfo(
     live_oidc: dict[str, str], live_settings: Settings
 ) -> None:
     base = live_oidc["url"]
-    metadata = httpx.get(f"{base}/.well-known/openid-configuration").json()
+    metadata = httpx.get(f"{base}/.well-known/openid-configuration", timeout=LIVE_TIMEOUT).json()
     assert metadata["issuer"] == base
     assert metadata["code_challenge_methods_supported"] == ["S256"]
     assert "none" not in metadata["id_token_signing_alg_values_supported"]
@@ -38,7 +40,8 @@ def test_discovery_authorize_login_consent_token_id_token_userinfo(
     url, state = rp.create_authorization_url(
         metadata["authorization_endpoint"], code_verifier=verifier, nonce=nonce
     )
-    with httpx.Client(base_url=base) as browser:
+    # A live server on a loaded test machine can take longer than httpx's default 5 s to answer a login step.
+    with httpx.Client(base_url=base, timeout=LIVE_TIMEOUT) as browser:
         location = browse(browser, live_settings, url.removeprefix(base))
     assert location.startswith(REDIRECT_URI)
     returned = query_of(location)
@@ -49,7 +52,7 @@ def test_discovery_authorize_login_consent_token_id_token_userinfo(
     )
     assert token["token_type"].lower() == "bearer" and token.get("refresh_token")
 
-    jwks = httpx.get(metadata["jwks_uri"]).json()
+    jwks = httpx.get(metadata["jwks_uri"], timeout=60).json()
     header = authlib_jwt.decode(token["id_token"], JsonWebKey.import_key_set(jwks)).header
     assert header["alg"] == "RS256" and header["kid"] in {key["kid"] for key in jwks["keys"]}
     claims = authlib_jwt.decode(

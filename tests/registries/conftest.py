@@ -57,19 +57,19 @@ def base_url(clock: Clock) -> Iterator[str]:
 
 @pytest.fixture
 def client(base_url: str) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=base_url, headers={"Authorization": f"Bearer {TOKEN}"}, timeout=10) as c:
+    with httpx.Client(base_url=base_url, headers={"Authorization": f"Bearer {TOKEN}"}, timeout=60) as c:
         yield c
 
 
 @pytest.fixture
 def anonymous(base_url: str) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=base_url, timeout=10) as c:
+    with httpx.Client(base_url=base_url, timeout=60) as c:
         yield c
 
 
 @pytest.fixture
 def admin(base_url: str) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=base_url, headers={"Authorization": f"Bearer {ADMIN_TOKEN}"}, timeout=10) as c:
+    with httpx.Client(base_url=base_url, headers={"Authorization": f"Bearer {ADMIN_TOKEN}"}, timeout=60) as c:
         yield c
         c.delete("/_admin/faults")
 

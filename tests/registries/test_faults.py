@@ -13,8 +13,16 @@ DEMO = "/tax/clearance/0499370899"
 
 def test_faults_start_off(admin: httpx.Client) -> None:
     faults = admin.get("/_admin/faults").json()
-    assert faults["tax"] == {"latency_ms": 0, "error_rate": 0.0, "down": False, "garbage": False}
-    assert sorted(faults) == sorted(r.code for r in load_services())  # 11 registries, the agencies' files
+    assert faults["tax"] == {
+        "latency_ms": 0,
+        "error_rate": 0.0,
+        "down": False,
+        "garbage": False,
+        "redirect_to": None,
+    }
+    # 11 registries, the agencies' files, the payment gateway and the SMS gateway (not data services: no
+    # services.yaml entry)
+    assert sorted(faults) == sorted([*(r.code for r in load_services()), "ipg", "sms-gateway"])
 
 
 def test_latency_is_measurable(admin: httpx.Client, client: httpx.Client) -> None:

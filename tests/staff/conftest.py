@@ -9,11 +9,9 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
-from panjereh.identity import selectors as identity_selectors
-from panjereh.identity import sessions
-from panjereh.identity.sessions import SESSION_COOKIE
 from panjereh.staff.constants import Role
-from tests.support.factories import create_agency, create_citizen, create_staff
+from tests.support.browsers import signed_in_browsers
+from tests.support.factories import create_agency, create_staff
 
 ADMIN = "0499370899"  # administrator of agency "alpha"
 DESIGNER = "0790419904"  # designer of "alpha"
@@ -40,22 +38,5 @@ def staffed(db: Session) -> Session:
 @pytest.fixture
 def browser(db: Session, app: FastAPI) -> Iterator[Callable[..., TestClient]]:
     """A browser signed in as that person at `level` (1: SMS only; 2: with the second factor)."""
-    opened: list[TestClient] = []
-
-    def sign_in(national_code: str, level: int = 2) -> TestClient:
-        citizen = identity_selectors.get_citizen_by_national_code(db, national_code)
-        if citizen is None:
-            citizen = create_citizen(db, national_code)
-        amr = ["sms"] if level == 1 else ["sms", "otp", "mfa"]
-        _, token = sessions.open_session(db, citizen, level=level, amr=amr)
-        db.commit()
-        client = TestClient(app, base_url="http://testserver")
-        client.__enter__()
-        client.cookies.set(SESSION_COOKIE, token)
-        client.headers["accept"] = "text/html"
-        opened.append(client)
-        return client
-
-    yield sign_in
-    for client in opened:
-        client.__exit__(None, None, None)
+    with signed_in_browsers(db, app, accept="text/html") as sign_in:
+        yield sign_in

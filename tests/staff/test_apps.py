@@ -13,9 +13,11 @@ import httpx
 import pytest
 from fastapi.testclient import TestClient
 from joserfc.jwk import ECKey
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from panjereh.exchange import selectors as exchange_selectors
+from panjereh.exchange.models import LogEntry
 from panjereh.oidc import clients as oidc_clients
 from panjereh.staff import selectors
 from panjereh.staff.constants import RegistrationKind, RegistrationState, Role
@@ -115,6 +117,17 @@ def test_a_sandbox_data_service_is_published_from_its_openapi_and_test_called(
     )
     assert called.status_code == 200
     assert 'id="test-result" data-ok="true" data-status="200"' in called.text
+    # A sandbox call: flagged in the log, not in the persona's ledger; a real person is refused.
+    message_id = _find(r'data-message="([0-9a-f]+)"', called.text)
+    entry = alpha.scalars(select(LogEntry).where(LogEntry.message_id == message_id)).one()
+    assert (entry.sandbox, entry.client_id) == (True, "ito-platform-sandbox")
+    assert exchange_selectors.ledger_count(alpha, PERSON) == 0
+    real = "8580435994"
+    refused = admin.post(
+        "/workspace/alpha/data-services/alpha.person/test",
+        data={"csrf_token": token, "subject": real, "path_params": f"national_code={real}"},
+    )
+    assert refused.status_code == 403 and 'data-code="client.sandbox_subject"' in refused.text
     actions = {entry.action for entry in selectors.audit_trail(alpha, "alpha")}
     assert {"data_service.registered", "data_service.test_called"} <= actions
 
@@ -317,3 +330,165 @@ def test_the_role_boundaries_of_the_apps_pages(alpha: Session, browser: Browser)
         oidc_clients.clients_of(alpha, "alpha") == [] and exchange_selectors.clients_of(alpha, "alpha") == []
     )
     assert selectors.audit_trail(alpha, "alpha") == []
+
+
+def _environment_of(page: str, marker: str) -> str:
+    """The environment badge in the row or card that `marker` opens."""
+    return _find(re.escape(marker) + r'.*?data-environment="(\w+)"', page)
+
+
+def test_the_workspace_registers_and_shows_each_environment(alpha: Session, browser: Browser) -> None:
+    admin = browser(ADMIN)
+    token = csrf_token(admin, "/workspace/alpha/apps")
+    for slug, environment in (("try", "sandbox"), ("live", "production")):
+        admin.post(
+            "/workspace/alpha/apps",
+            data={"csrf_token": token, "slug": slug, "name_fa": slug, "redirect_uris": "https://alpha.example/cb",
+                  "environment": environment},
+        )  # fmt: skip
+        admin.post(
+            "/workspace/alpha/exchange-clients",
+            data={"csrf_token": token, "slug": slug, "name": slug, "environment": environment},
+        )
+    alpha.expire_all()
+    apps = {app.client_id: app.sandbox for app in oidc_clients.clients_of(alpha, "alpha")}
+    assert apps == {"alpha.try": True, "alpha.live": False}
+    clients = {c.client_id: c.sandbox for c in exchange_selectors.clients_of(alpha, "alpha")}
+    assert clients == {"alpha.try": True, "alpha.live": False}
+    page = admin.get("/workspace/alpha/apps").text
+    assert _environment_of(page, 'data-app="alpha.try"') == "sandbox"
+    assert _environment_of(page, 'data-app="alpha.live"') == "production"
+    assert "محیط آزمایشی" in page
+    page = admin.get("/workspace/alpha/exchange-clients").text
+    assert _environment_of(page, 'data-client="alpha.try"') == "sandbox"
+    assert _environment_of(page, 'data-client="alpha.live"') == "production"
+    english = admin.get("/workspace/alpha/exchange-clients?lang=en").text
+    assert 'data-environment="sandbox">Sandbox<' in english
+    assert 'data-environment="production">Production<' in english
+
+
+DEVELOPER_ONLY = "0012345679"
+
+
+def _register_app(admin: TestClient, slug: str, environment: str = "sandbox") -> None:
+    token = csrf_token(admin, "/workspace/alpha/apps")
+    registered = admin.post(
+        "/workspace/alpha/apps",
+        data={"csrf_token": token, "slug": slug, "name_fa": "درگاه آلفا", "redirect_uris": "https://alpha.example/cb",
+              "environment": environment},
+    )  # fmt: skip
+    assert registered.status_code == 200, registered.text[:2000]
+
+
+def _post(browser: TestClient, path: str, **extra: object) -> httpx.Response:
+    token = csrf_token(browser, "/workspace/alpha/apps")
+    return browser.post(path, data={"csrf_token": token}, follow_redirects=False, **extra)
+
+
+def test_an_administrator_re_enables_a_disabled_app(alpha: Session, browser: Browser) -> None:
+    admin = browser(ADMIN)
+    _register_app(admin, "portal")
+    assert _post(admin, "/workspace/alpha/apps/alpha.portal/disable").status_code == 303
+    page = admin.get("/workspace/alpha/apps").text
+    assert 'data-app="alpha.portal" data-enabled="false"' in page and 'data-enable="alpha.portal"' in page
+
+    enabled = _post(admin, "/workspace/alpha/apps/alpha.portal/enable")
+    assert enabled.status_code == 303
+    alpha.expire_all()
+    assert oidc_clients.get_client(alpha, "alpha.portal") is not None  # served again
+    assert 'data-app="alpha.portal" data-enabled="true"' in admin.get("/workspace/alpha/apps").text
+    actions = [entry.action for entry in selectors.audit_trail(alpha, "alpha")]
+    assert actions.count("oidc_client.enabled") == 1
+
+
+def test_re_enabling_is_for_the_agencys_administrator_at_level_2(alpha: Session, browser: Browser) -> None:
+    admin = browser(ADMIN)
+    _register_app(admin, "portal")
+    _post(admin, "/workspace/alpha/apps/alpha.portal/disable")
+    create_staff(alpha, DEVELOPER_ONLY, "alpha", Role.DEVELOPER)
+    alpha.commit()
+    developer = browser(DEVELOPER_ONLY)
+    assert 'data-enable="alpha.portal"' not in developer.get("/workspace/alpha/apps").text
+    refused = _post(developer, "/workspace/alpha/apps/alpha.portal/enable")
+    assert refused.status_code == 403 and "staff.forbidden" in refused.text
+
+    other = browser(OTHER_ADMIN)
+    other_token = csrf_token(other, "/workspace/beta/apps")
+    across = other.post("/workspace/alpha/apps/alpha.portal/enable", data={"csrf_token": other_token})
+    assert across.status_code == 403
+    through_own = other.post("/workspace/beta/apps/alpha.portal/enable", data={"csrf_token": other_token})
+    assert through_own.status_code == 404  # another agency's app does not exist in one's own workspace
+
+    level_1 = browser(ADMIN, level=1)
+    sent = _post(
+        level_1,
+        "/workspace/alpha/apps/alpha.portal/enable",
+        headers={"referer": "http://testserver/workspace/alpha/apps"},
+    )
+    assert sent.status_code == 303
+    assert unquote(sent.headers["location"]) == "/login/step-up?next=/workspace/alpha/apps"
+    forged = admin.post("/workspace/alpha/apps/alpha.portal/enable", data={"csrf_token": "forged"})
+    assert forged.status_code == 403
+    alpha.expire_all()
+    assert oidc_clients.get_client(alpha, "alpha.portal") is None  # still disabled after all of them
+    assert "oidc_client.enabled" not in [entry.action for entry in selectors.audit_trail(alpha, "alpha")]
+
+
+def test_a_production_app_waiting_for_approval_cannot_be_enabled_around_the_operator(
+    alpha: Session, browser: Browser
+) -> None:
+    admin = browser(ADMIN)
+    _register_app(admin, "live", environment="production")
+    page = admin.get("/workspace/alpha/apps").text
+    assert 'data-enable="alpha.live"' not in page
+    refused = _post(admin, "/workspace/alpha/apps/alpha.live/enable")
+    assert refused.status_code == 409 and 'data-code="staff.registration_not_active"' in refused.text
+    alpha.expire_all()
+    assert oidc_clients.get_client(alpha, "alpha.live") is None
+
+
+def test_an_apps_verified_attributes_open_only_when_the_operator_approves(
+    alpha: Session, browser: Browser
+) -> None:
+    admin = browser(ADMIN)
+    token = csrf_token(admin, "/workspace/alpha/apps")
+    assert 'name="reason_address"' in admin.get("/workspace/alpha/apps").text
+    admin.post(
+        "/workspace/alpha/apps",
+        data={"csrf_token": token, "slug": "bank", "name_fa": "بانک آلفا", "redirect_uris": "https://alpha.example/cb",
+              "environment": "production", "reason_address": "برای فرستادن کارت بانکی",
+              "reason_vehicles": " "},
+    )  # fmt: skip
+    alpha.expire_all()
+    [registration] = selectors.pending_registrations(alpha)
+    asked = oidc_clients.attributes_asked(alpha, "alpha.bank")
+    assert asked == [("نشانی محل سکونت", "Home address", "برای فرستادن کارت بانکی")]
+    operator = browser(OPERATOR)
+    approvals = operator.get("/workspace/operator/approvals").text
+    assert "برای فرستادن کارت بانکی" in approvals  # the operator reads what is asked, and why
+    # Waiting: disabled, and nothing approved (an administrator's re-enable cannot open it either).
+    assert oidc_clients.get_client(alpha, "alpha.bank") is None
+    listed = {c.client_id: c for c in oidc_clients.clients_of(alpha, "alpha")}
+    assert listed["alpha.bank"].approved_attributes == ""
+    assert "vehicles" not in listed["alpha.bank"].scopes.split()  # a blank reason asks for nothing
+    op_token = csrf_token(operator, "/workspace/operator/approvals")
+    operator.post(f"/workspace/operator/approvals/{registration.id}/approve", data={"csrf_token": op_token})
+    alpha.expire_all()
+    client = oidc_clients.get_client(alpha, "alpha.bank")
+    assert client is not None and oidc_clients.approved_attribute_scopes(client) == {"address"}
+    # A sandbox app (test personas only) has its attributes at once.
+    admin.post(
+        "/workspace/alpha/apps",
+        data={"csrf_token": token, "slug": "try", "name_fa": "آزمایش", "redirect_uris": "https://alpha.example/cb",
+              "environment": "sandbox", "reason_education": "برای سنجش وام دانشجویی"},
+    )  # fmt: skip
+    alpha.expire_all()
+    sandbox = oidc_clients.get_client(alpha, "alpha.try")
+    assert sandbox is not None and oidc_clients.approved_attribute_scopes(sandbox) == {"education"}
+    # A reason too short is refused with the form kept.
+    short = admin.post(
+        "/workspace/alpha/apps",
+        data={"csrf_token": token, "slug": "short", "name_fa": "کوتاه", "redirect_uris": "https://alpha.example/cb",
+              "reason_address": "چرا"},
+    )  # fmt: skip
+    assert short.status_code == 422 and 'value="چرا"' in short.text

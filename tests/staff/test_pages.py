@@ -14,6 +14,7 @@ from panjereh.staff import selectors
 from panjereh.staff.constants import Role
 from tests.staff.conftest import ADMIN, DESIGNER, NOBODY, OFFICER, OPERATOR, OTHER_ADMIN
 from tests.support.browsers import csrf_token
+from tests.support.factories import create_card
 
 Browser = Callable[..., TestClient]
 
@@ -51,6 +52,20 @@ def test_the_agency_home_shows_the_parts_the_roles_open(staffed: Session, browse
     officer = browser(OFFICER, level=1).get("/workspace/alpha")
     assert officer.status_code == 200 and 'data-part="audit"' not in officer.text
     assert 'id="level-note"' in officer.text
+
+
+def test_the_agency_home_lists_what_stands_between_it_and_the_years_duties(
+    staffed: Session, browser: Browser
+) -> None:
+    create_card(staffed, "alpha", slug="alpha-copy", offered_through_window=False)
+    staffed.commit()
+    for person, level in ((ADMIN, 2), (OFFICER, 1)):
+        page = browser(person, level=level).get("/workspace/alpha")
+        assert 'data-todo="not_through_window" data-count="1"' in page.text, person
+        assert 'data-todo="duty_through_window"' in page.text
+        assert 'href="/services/alpha-copy"' in page.text
+    # Nothing of alpha's list in beta's workspace.
+    assert "alpha-copy" not in browser(OTHER_ADMIN).get("/workspace/beta").text
 
 
 def test_another_agencys_staff_see_none_of_its_workspace(staffed: Session, browser: Browser) -> None:

@@ -1,8 +1,13 @@
-"""Test databases: a fresh SQLite file or a fresh PostgreSQL database per test process, migrated."""
+"""Test databases: a fresh SQLite file or a fresh PostgreSQL database per test process, migrated.
+
+PostgreSQL databases are named by this run (`RUN`) as well as by the worker, so two suites running at once
+on one server (two engineers, CI beside a developer) never drop each other's; the run's databases are
+dropped when it ends (`drop_run_databases`, from tests/conftest.py)."""
 
 from __future__ import annotations
 
 import os
+import uuid
 
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import Engine, make_url
@@ -12,6 +17,10 @@ from panjereh.core.db import make_engine
 
 DEFAULT_POSTGRES_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/panjereh_test"
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/15"
+
+# One id per pytest run: the controller sets it before the xdist workers start, and they inherit it.
+RUN_VARIABLE = "PANJEREH_TEST_RUN"
+RUN = os.environ.setdefault(RUN_VARIABLE, uuid.uuid4().hex[:8])
 
 
 def backend() -> str:
@@ -40,13 +49,36 @@ def fresh_database(name_suffix: str, sqlite_dir: str) -> str:
     if backend() == "sqlite":
         return f"sqlite:///{sqlite_dir}/panjereh-{name_suffix}.sqlite3"
     url = make_url(postgres_url())
-    database = f"{url.database}_{name_suffix}"
-    admin = create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    database = f"{_run_prefix(url.database)}{name_suffix}"
+    admin = _admin_engine()
     with admin.connect() as connection:
         connection.execute(text(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)'))
         connection.execute(text(f'CREATE DATABASE "{database}"'))
     admin.dispose()
     return url.set(database=database).render_as_string(hide_password=False)
+
+
+def _run_prefix(base: str | None) -> str:
+    return f"{base}_{RUN}_"
+
+
+def _admin_engine() -> Engine:
+    return create_engine(make_url(postgres_url()).set(database="postgres"), isolation_level="AUTOCOMMIT")
+
+
+def drop_run_databases() -> None:
+    """Drop the PostgreSQL databases this run made (at the end of the run, on the controller)."""
+    if backend() != "postgresql":
+        return
+    prefix = _run_prefix(make_url(postgres_url()).database)
+    admin = _admin_engine()
+    with admin.connect() as connection:
+        names = connection.scalars(
+            text("SELECT datname FROM pg_database WHERE starts_with(datname, :prefix)"), {"prefix": prefix}
+        ).all()
+        for name in names:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
 
 
 def migrated_engine(url: str) -> Engine:

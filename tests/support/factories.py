@@ -94,7 +94,7 @@ def derive_declared_smart(db: Session) -> None:
 
 
 def seed_demo_catalog(db: Session, settings: Settings) -> None:
-    """The demo agencies and the whole demo inventory (1,245 cards): slow, so seeded once per session."""
+    """The demo agencies and the whole demo inventory (1,246 cards): slow, so seeded once per session."""
     create_demo_agencies(db)
     catalog_seed.seed_catalog(db, settings, _ignore)
 
@@ -143,7 +143,9 @@ def create_key(kid: str | None = None) -> ECKey:
     return ECKey.generate_key("P-256", parameters={"kid": kid or uuid.uuid4().hex[:12]})
 
 
-def create_exchange_client(db: Session, agency: str, *, rate: int = 200) -> tuple[ExchangeClient, ECKey]:
+def create_exchange_client(
+    db: Session, agency: str, *, rate: int = 200, sandbox: bool = False
+) -> tuple[ExchangeClient, ECKey]:
     """An agency system registered with the exchange, with its private key (the public half registered)."""
     key = create_key()
     client = exchange_service.register_client(
@@ -152,12 +154,15 @@ def create_exchange_client(db: Session, agency: str, *, rate: int = 200) -> tupl
         client_id=f"{agency}-system-{uuid.uuid4().hex[:6]}",
         name=f"{agency} system",
         rate_per_second=rate,
+        sandbox=sandbox,
     )
     exchange_service.add_client_key(db, client, key.as_dict(private=False))
     return client, key
 
 
-def create_grant(db: Session, client_agency: str, service_code: str, purposes: list[str]) -> Grant:
+def create_grant(
+    db: Session, client_agency: str, service_code: str, purposes: list[str], *, sandbox: bool = False
+) -> Grant:
     """A grant requested by the client agency and approved by the provider (committed)."""
     grant = exchange_service.request_grant(
         db,
@@ -165,6 +170,7 @@ def create_grant(db: Session, client_agency: str, service_code: str, purposes: l
         service=exchange_selectors.get_service_by_code(db, service_code),
         purposes=purposes,
         legal_basis="Direct Taxes Act, art. 231",
+        sandbox=sandbox,
     )
     exchange_service.approve_grant(db, grant, provider_agency_code=grant.service.provider.code)
     db.commit()

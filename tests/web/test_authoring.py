@@ -10,17 +10,20 @@ from datetime import timedelta
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from panjereh.core.cookies import SESSION_COOKIE
 from panjereh.core.db import utcnow
+from panjereh.core.sandbox import PERSONAS
 from panjereh.delivery import selectors as delivery_selectors
 from panjereh.exchange import selectors as exchange_selectors
+from panjereh.exchange.models import LogEntry
 from panjereh.identity import sessions
-from panjereh.identity.sessions import SESSION_COOKIE
 from panjereh.registries.personas import PERSONAS as REGISTRY_PERSONAS
 from panjereh.staff import selectors as staff_selectors
 from panjereh.staff.constants import Role
-from panjereh.web.authoring import blueprints, trying
+from panjereh.web.authoring import blueprints
 from panjereh.web.authoring.common import document_yaml, model_json
 from tests.support.browsers import csrf_token, signed_in_browsers
 from tests.support.factories import create_citizen, create_staff
@@ -443,12 +446,31 @@ def test_a_dry_run_asks_the_registries_for_a_persona_in_the_sandbox(
     # Neither in the citizen's ledger nor in the exchange's figures.
     after = exchange_selectors.ledger_count(db, "0499370899"), exchange_selectors.inquiry_stats(db, *window)
     assert after == before
+    # The calls are in the log, flagged sandbox by the platform's sandbox client (no purpose prefix).
+    calls = db.execute(
+        select(LogEntry.client_id, LogEntry.purpose, LogEntry.sandbox).where(
+            LogEntry.case_ref == f"dry-run:{definition_id}"
+        )
+    ).all()
+    assert calls and all(call == ("ito-platform-sandbox", f"delivery:{SLUG}", True) for call in calls)
+    # Kept as a sandbox request of the draft version: in no citizen's list and no figure.
+    tracking = re.search(r'data-sandbox-request="([0-9A-Z]+)"', response.text)
+    assert tracking, response.text[:2000]
+    kept = delivery_selectors.request_by_tracking_code(db, tracking.group(1), sandbox=True)
+    assert (kept.sandbox, kept.definition_id, kept.national_code, kept.state.value) == (
+        True,
+        definition_id,
+        "0499370899",
+        "approved",
+    )
+    assert kept.id not in {r.id for r in delivery_selectors.requests_of(db, "0499370899")}
+    assert SLUG not in {s.slug for s in delivery_selectors.request_stats(db, *window)}
     response = _post(designer, f"{page}/dry-run", {"persona": "nobody"}, page=page)
     assert 'data-dry-run="error"' in response.text
 
 
 def test_the_sandbox_personas_are_the_registries_personas() -> None:
-    assert {(p.key, p.national_code) for p in trying.PERSONAS} == {
+    assert {(p.key, p.national_code) for p in PERSONAS} == {
         (p.key, p.national_code) for p in REGISTRY_PERSONAS
     }
 

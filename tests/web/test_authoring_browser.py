@@ -16,11 +16,11 @@ from sqlalchemy import Engine
 
 from panjereh.app import create_app
 from panjereh.core.config import Settings
+from panjereh.core.cookies import SESSION_COOKIE
 from panjereh.core.db import make_sessionmaker, unit_of_work
 from panjereh.delivery import selectors as delivery_selectors
 from panjereh.exchange.seed import seed_exchange
 from panjereh.identity import sessions
-from panjereh.identity.sessions import SESSION_COOKIE
 from panjereh.registries.services import published_services
 from panjereh.staff.constants import Role
 from panjereh.web.authoring.pages import JDM_BUNDLE

@@ -11,8 +11,8 @@ from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
 from panjereh.analytics.visits import pseudonym
-from panjereh.identity.sessions import SESSION_COOKIE
-from panjereh.web.csrf import CSRF_COOKIE, CsrfProtected, signature
+from panjereh.core.cookies import CSRF_COOKIE, SESSION_COOKIE
+from panjereh.web.csrf import CsrfProtected, signature
 from tests.identity.helpers import signed_in
 
 

@@ -98,20 +98,44 @@ def test_a_citizen_gets_a_smart_certificate_end_to_end(browser, demo_server) -> 
     _arrive(page, r"/login/verify")
     page.fill("input[name=code]", _last_code(home))
     page.locator("main form button[type=submit]").first.click()
-    _arrive(page, r"/account")
+    _arrive(page, r"/window")  # the login lands on «my window»
 
     page.goto(url + "/services/no-criminal-record/apply")
     assert page.locator("main").inner_text().count("قوه قضاییه") >= 1  # the preview names who is asked
+    assert "۱٬۱۵۰٬۰۰۰ ریال" in page.locator("#apply-fee").inner_text()  # the fee, in rials and tomans
     page.locator("main form button[type=submit]").first.click()
     _arrive(page, r"/account/requests/[0-9]+")
+    request_url = page.url
+    # A fee first: nothing is asked of the registries until it is paid at the gateway.
+    page.wait_for_selector("[data-state=awaiting_payment]")
+    page.set_viewport_size({"width": 390, "height": 844})  # the pay button on a phone: no sideways scroll
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    page.set_viewport_size({"width": 1280, "height": 900})
+    callbacks: list[str] = []
+    page.on("request", lambda sent: callbacks.append(sent.url) if "/payments/callback" in sent.url else None)
+    page.locator("#pay").click()
+    _arrive(page, r"/ipg/pay/")  # the simulated gateway's page
+    assert "۱٬۱۵۰٬۰۰۰ ریال" in page.locator("#amount").inner_text()
+    page.locator("button[value=pay]").click()
+    _arrive(page, re.escape(request_url) + "$")  # back from the gateway, through the callback
     # The page refreshes itself while the platform decides; no human is involved.
     page.wait_for_selector("[data-state=approved]", timeout=30_000)
+    page.wait_for_selector("[data-payment-state=settled] a.payment-receipt")
+    assert len(callbacks) == 1
+    # The same callback loaded a second time (a back button, a replay) is refused, and changes nothing.
+    replay = browser.new_page()
+    answer = replay.goto(callbacks[0])
+    assert answer is not None and answer.status == 409
+    assert "پیش‌تر" in replay.locator("#callback-refused").inner_text()
+    replay.close()
+    receipt_href = page.locator("a.payment-receipt").get_attribute("href")
+    assert receipt_href and receipt_href.startswith("/documents/")
     # The timeline counts ۱. ۲. ۳., in the digits of every other number on a Persian page.
     marker = page.evaluate(
         "getComputedStyle(document.querySelector('.list-group-numbered > li'), '::before').content"
     )
     assert "persian" in marker, marker
-    page.locator("a[href^='/documents/']").first.click()
+    page.locator("a[href^='/documents/']:not(.payment-receipt)").first.click()
     page.wait_for_url(re.compile(r"/documents/[0-9]+"))
     number = page.url.rsplit("/", 1)[-1]
     assert page.locator("svg, img").count() >= 1  # the QR code
@@ -137,3 +161,36 @@ def test_a_citizen_gets_a_smart_certificate_end_to_end(browser, demo_server) -> 
         assert watch.violations() == [], path
     assert [text for text in watch.console if "Content Security Policy" in text] == []
     page.close()
+
+
+def test_a_citizen_withdraws_a_request_waiting_for_its_fee(browser, demo_server) -> None:
+    """«انصراف از درخواست»: from the request page, through the confirmation step, to a closed request."""
+    url, home = demo_server
+    page = browser.new_page(viewport={"width": 390, "height": 844})  # on a phone
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    watch = Watch(page)
+    page.goto(url + "/login")
+    page.fill("input[name=national_code]", DEMO_CITIZEN[0])
+    page.fill("input[name=mobile]", DEMO_CITIZEN[1])
+    page.locator("main form button[type=submit]").first.click()
+    _arrive(page, r"/login/verify")
+    page.fill("input[name=code]", _last_code(home))
+    page.locator("main form button[type=submit]").first.click()
+    _arrive(page, r"/window")
+    page.goto(url + "/services/no-criminal-record/apply")
+    page.locator("main form button[type=submit]").first.click()
+    _arrive(page, r"/account/requests/[0-9]+$")
+    request_url = page.url
+    page.wait_for_selector("[data-state=awaiting_payment]")
+    page.locator("#withdraw").click()
+    _arrive(page, r"/withdraw$")  # the confirmation step changes nothing yet
+    assert "برگشت‌پذیر نیست" in page.locator("#withdraw-confirm").inner_text()
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    page.locator("#withdraw-submit").click()
+    _arrive(page, re.escape(request_url) + "$")
+    page.wait_for_selector("[data-state=withdrawn]")
+    assert "انصراف" in page.locator("#withdrawn").inner_text()
+    assert page.locator("#withdraw, #pay").count() == 0
+    assert errors == [] and watch.violations() == []
+    assert [text for text in watch.console if "Content Security Policy" in text] == []

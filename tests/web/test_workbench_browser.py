@@ -10,12 +10,12 @@ import pytest
 from sqlalchemy.orm import Session
 
 from panjereh.core.config import Settings
+from panjereh.core.cookies import SESSION_COOKIE
 from panjereh.core.db import make_engine, make_sessionmaker
 from panjereh.core.identifiers import make_national_code
 from panjereh.delivery import loading, selectors, service
 from panjereh.delivery.constants import RequestState
 from panjereh.identity import sessions
-from panjereh.identity.sessions import SESSION_COOKIE
 from tests.support.factories import create_citizen, create_demo_agencies, create_officer
 from tests.web.csp import run_axe
 

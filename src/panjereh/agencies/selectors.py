@@ -64,6 +64,17 @@ def agency_codes(session: Session) -> dict[str, str]:
     return dict(session.execute(select(Agency.id, Agency.code)).all())
 
 
+def agency_states(session: Session) -> list[tuple[str, str, str, str, str | None]]:
+    """Every agency's (code, Persian name, English name, connection status, parent id), by code: a cheap
+    fingerprint for caches of figures that show agencies (the national dashboard's standings)."""
+    rows = session.execute(
+        select(
+            Agency.code, Agency.name_fa, Agency.name_en, Agency.connection_status, Agency.parent_id
+        ).order_by(Agency.code)
+    ).all()
+    return [(code, fa, en, str(status), parent) for code, fa, en, status, parent in rows]
+
+
 def agencies_with_systems(session: Session) -> Sequence[Agency]:
     """Every agency that has at least one registered system, by code."""
     has_system = select(AgencySystem.agency_id).distinct()

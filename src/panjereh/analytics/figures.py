@@ -6,6 +6,7 @@ increase is (after − before) / before, the multiple is after / before.
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date
@@ -14,7 +15,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from panjereh.analytics.models import MonthActive, UserDaily, VisitDaily, visit_event
-from panjereh.core.jalali import jalali_month_bounds, jalali_month_name, to_jalali
+from panjereh.core.jalali import from_jalali, jalali_month_bounds, jalali_month_name, to_jalali
 from panjereh.core.persian import to_persian_digits
 
 JalaliMonth = tuple[int, int]
@@ -166,13 +167,23 @@ def month_figures(session: Session, month: JalaliMonth) -> MonthFigures:
     )
 
 
+def month_starts(months: list[JalaliMonth]) -> list[date]:
+    """The Gregorian first day of each month, then the first day after the last: len(months) + 1 dates."""
+    if not months:
+        return []
+    return [from_jalali(year, number, 1) for year, number in [*months, next_month(months[-1])]]
+
+
 def monthly_series(session: Session, first: JalaliMonth, last: JalaliMonth) -> list[MonthFigures]:
-    """Month figures from first to last, computed in three queries whatever the span."""
+    """Month figures from first to last, computed in three queries whatever the span.
+
+    The calendar is converted once per month boundary, never per day: a day's month is found among the
+    boundaries' Gregorian dates, so a longer history costs a comparison per day, not a conversion."""
     months = list(months_between(first, last))
     if not months:
         return []
-    span_start, _ = jalali_month_bounds(*months[0])
-    _, span_end = jalali_month_bounds(*months[-1])
+    starts = month_starts(months)
+    span_start, span_end = starts[0], starts[-1]
     base = users_ever(session, span_start)
     new_by_day = session.execute(
         select(UserDaily.day, UserDaily.new_users).where(
@@ -188,20 +199,16 @@ def monthly_series(session: Session, first: JalaliMonth, last: JalaliMonth) -> l
         (row.year, row.month): row.active_users
         for row in session.scalars(select(MonthActive).where(MonthActive.year.between(first[0], last[0])))
     }
-    new_per_month: dict[JalaliMonth, int] = {}
+    new_per_month = [0] * len(months)
     for day, count in new_by_day:
-        key = _month_of(day)
-        new_per_month[key] = new_per_month.get(key, 0) + int(count)
-    visits_per_month: dict[JalaliMonth, int] = {}
+        new_per_month[bisect_right(starts, day) - 1] += int(count)
+    visits_per_month = [0] * len(months)
     for day, count in visits_by_day:
-        key = _month_of(day)
-        visits_per_month[key] = visits_per_month.get(key, 0) + int(count)
+        visits_per_month[bisect_right(starts, day) - 1] += int(count or 0)
     series, users = [], base
-    for month in months:
-        end_users = users + new_per_month.get(month, 0)
-        series.append(
-            MonthFigures(month, users, end_users, visits_per_month.get(month, 0), actives.get(month))
-        )
+    for index, month in enumerate(months):
+        end_users = users + new_per_month[index]
+        series.append(MonthFigures(month, users, end_users, visits_per_month[index], actives.get(month)))
         users = end_users
     return series
 

@@ -85,6 +85,20 @@ class MonthActive(Base):
 EVENTS, DEMO_HISTORY = "events", "demo-history"  # MonthActive.source: counted from events, or modelled
 
 
+class RollupVersion(Base):
+    """One row: how many times the rollups have changed. Each web process keeps the dashboard's figures
+    computed from the rollups until this number moves, so every process drops them at the same commit."""
+
+    __tablename__ = "analytics_rollup_version"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)  # always ROLLUP_VERSION_ID
+    generation: Mapped[int] = mapped_column(BigInteger, default=0)
+    changed_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+ROLLUP_VERSION_ID = 1
+
+
 class AgencyShare(Base):
     """One dated measurement of an agency's figure: reported shares move over time, so never one number.
 

@@ -83,6 +83,16 @@ def mandate_json(report: MandateReport) -> dict[str, Any]:
             for d in mandate.duties
         ],
         "summary": report.summary(),
+        # A live year's national smart share: the catalog's smart cards over all its cards, now.
+        "national": None
+        if report.national_smart is None
+        else {
+            "smart": {
+                "share": report.national_smart.share,
+                "smart_cards": report.national_smart.smart,
+                "cards": report.national_smart.total,
+            }
+        },
         "agencies": [
             {
                 "rank": rank,

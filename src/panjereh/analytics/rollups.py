@@ -3,26 +3,51 @@
 Dashboard figures read these small tables, never the raw events, so a national month (80 M visits)
 answers in milliseconds. Rollups are recomputed for the days that have raw events (idempotent: a day
 is replaced whole), so demo history seeded directly as rollups is never overwritten by an empty day.
+Every change to these tables calls `rollups_changed` in its transaction: the web processes' cached
+dashboard figures (analytics/cache.py) are dropped at its commit.
 """
 
 from __future__ import annotations
 
 from datetime import date, timedelta
 
-from sqlalchemy import delete, func, insert, literal, select
+from sqlalchemy import delete, func, insert, literal, select, update
 from sqlalchemy.orm import Session
 
 from panjereh.analytics.models import (
     DEMO_HISTORY,
     EVENTS,
+    ROLLUP_VERSION_ID,
     MonthActive,
     PseudonymousUser,
+    RollupVersion,
     UserDaily,
     VisitDaily,
     visit_event,
 )
 from panjereh.core.db import utcnow
 from panjereh.core.jalali import jalali_month_bounds, to_jalali
+
+_GENERATION = select(RollupVersion.generation).where(RollupVersion.id == ROLLUP_VERSION_ID)
+
+
+def rollup_generation(session: Session) -> int:
+    """How many times the rollups have changed (0 if the row is missing)."""
+    return int(session.scalar(_GENERATION) or 0)
+
+
+def rollups_changed(session: Session) -> None:
+    """The rollups changed in this transaction: every process's cached figures are stale at its commit
+    (analytics/cache.py). Call it from every writer of the rollup tables."""
+    bumped = session.execute(
+        update(RollupVersion)
+        .where(RollupVersion.id == ROLLUP_VERSION_ID)
+        .values(generation=RollupVersion.generation + 1, changed_at=utcnow())
+    )
+    if getattr(bumped, "rowcount", 1) == 0:
+        # A database made without the migration's row (the migration inserts it).
+        session.add(RollupVersion(id=ROLLUP_VERSION_ID, generation=1, changed_at=utcnow()))
+    session.flush()
 
 
 def rollup_days(session: Session, since: date, until: date) -> int:
@@ -57,7 +82,7 @@ def rollup_days(session: Session, since: date, until: date) -> int:
             .group_by(PseudonymousUser.first_seen_on),
         )
     )
-    session.flush()
+    rollups_changed(session)
     return len(days)
 
 
@@ -75,7 +100,7 @@ def rollup_users(session: Session, since: date, until: date) -> int:
             .group_by(PseudonymousUser.first_seen_on),
         )
     )
-    session.flush()
+    rollups_changed(session)
     return int(
         session.scalar(
             select(func.count()).select_from(UserDaily).where(UserDaily.day >= since, UserDaily.day < until)
@@ -111,7 +136,7 @@ def rollup_month(
         row = MonthActive(year=year, month=month)
         session.add(row)
     row.active_users, row.visits, row.source, row.computed_at = active, visits, EVENTS, utcnow()
-    session.flush()
+    rollups_changed(session)
     return row
 
 

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request
 
 from panjereh.analytics import reports, selectors
+from panjereh.analytics.cache import figures_of
 from panjereh.analytics.mandates import available_years
 from panjereh.core.deps import DbSession
 from panjereh.core.schemas import MAX_JALALI_YEAR, MIN_JALALI_YEAR
@@ -16,6 +17,7 @@ router = APIRouter(tags=["open data"])
 
 @router.get("/open-data", summary="National figures and mandate compliance (aggregates only)")
 def open_data(
+    request: Request,
     session: DbSession,
     year: Annotated[
         int | None,
@@ -23,7 +25,8 @@ def open_data(
     ] = None,
 ) -> dict[str, Any]:
     """Monthly users and visits, and each fiscal year's compliance per agency; licence CC BY 4.0."""
-    overview = selectors.overview(session, selectors.default_month(session))
+    figures = figures_of(request.app.state).current(session)
+    overview = figures.overview(figures.default_month())
     header, rows = reports.series_rows(overview.series if overview else [])
     years = [year] if year is not None else available_years()
     return {

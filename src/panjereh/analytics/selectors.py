@@ -12,9 +12,18 @@ from panjereh.agencies.constants import ConnectionStatus
 from panjereh.analytics import figures as fig
 from panjereh.analytics import shares
 from panjereh.analytics.exceptions import AgencyNotOnDashboard
-from panjereh.analytics.mandates import AgencyCompliance, AgencyRef, Mandate, evaluate, load_mandate
+from panjereh.analytics.mandates import (
+    AgencyCompliance,
+    AgencyRef,
+    Mandate,
+    dashboard_year,
+    evaluate,
+    load_mandate,
+)
 from panjereh.analytics.models import AgencyDecisionTime, AgencyShare
 from panjereh.analytics.shares import Figure
+from panjereh.analytics.sources import month_start
+from panjereh.catalog import selectors as catalog_selectors
 from panjereh.core.jalali import fiscal_year_bounds, fiscal_year_of, jalali_month_bounds, to_tehran
 
 
@@ -22,14 +31,76 @@ def agency_refs(session: Session) -> list[AgencyRef]:
     return [AgencyRef(a.code, a.name_fa, a.name_en) for a in agency_selectors.list_agencies(session)]
 
 
-def year_figures(session: Session, year: int, today: date | None = None) -> dict[tuple[str, str], Figure]:
+# The smart share as the catalog badges it: a published definition deriving level 5 (source of the figure).
+SMART_SOURCE = "catalog-inventory"
+
+
+def smart_is_live(year: int, today: date) -> bool:
+    """Whether a year's smart share is read from the published definitions now: the year the dashboard
+    opens on (the demo's 1402) and the running fiscal year. Earlier years keep their dated measurements."""
+    return year in (dashboard_year(), fiscal_year_of(today))
+
+
+def smart_figures(
+    session: Session, today: date, counts: dict[str, tuple[int, int]] | None = None
+) -> dict[str, Figure]:
+    """Per agency with cards: smart cards (a published definition derives level 5, as the badge) over all."""
+    period = month_start(today)
+    counts = catalog_selectors.smart_counts(session) if counts is None else counts
+    return {
+        code: Figure(smart / total, total, period, SMART_SOURCE, f"{smart}/{total}")
+        for code, (smart, total) in counts.items()
+        if total
+    }
+
+
+@dataclass(frozen=True)
+class NationalSmart:
+    """The national smart share: every smart card over every card (the catalog's own count)."""
+
+    smart: int
+    total: int
+
+    @property
+    def share(self) -> float | None:
+        return self.smart / self.total if self.total else None
+
+
+def national_smart(session: Session, counts: dict[str, tuple[int, int]] | None = None) -> NationalSmart:
+    counts = catalog_selectors.smart_counts(session) if counts is None else counts
+    return NationalSmart(
+        sum(smart for smart, _ in counts.values()), sum(total for _, total in counts.values())
+    )
+
+
+def standings_signature(session: Session, year: int, today: date) -> tuple[object, ...]:
+    """What `mandate_report` reads besides the mandate files, fingerprinted in three small queries: the
+    year's dated figures, the agencies (names, connection status) and, for a live year, the catalog."""
+    since, until = fiscal_year_bounds(year)
+    live = catalog_selectors.index_signature(session) if smart_is_live(year, today) else None
+    return (shares.signature(session, since, until), tuple(agency_selectors.agency_states(session)), live)
+
+
+def year_figures(
+    session: Session,
+    year: int,
+    today: date | None = None,
+    *,
+    smart_counts: dict[str, tuple[int, int]] | None = None,
+) -> dict[tuple[str, str], Figure]:
     """The newest figure per agency and metric inside a fiscal year.
 
-    For the running year, an agency with no dated connection figure yet is judged on its current
-    connection status (what the connection standard last found)."""
+    The smart share of a live year (`smart_is_live`) is the catalog's count now, the badge's own source,
+    so the dashboard, the API and the catalog agree. For the running year, an agency with no dated
+    connection figure yet is judged on its current connection status (what the connection standard last
+    found)."""
     since, until = fiscal_year_bounds(year)
     figures = shares.latest_figures(session, since, until)
     today = today or datetime.now(UTC).date()
+    if smart_is_live(year, today):
+        figures = {key: figure for key, figure in figures.items() if key[1] != "smart"}
+        for code, figure in smart_figures(session, today, smart_counts).items():
+            figures[(code, "smart")] = figure
     if fiscal_year_of(today) == year:
         for agency in agency_selectors.list_agencies(session):
             if (agency.code, "connected") not in figures:
@@ -44,6 +115,7 @@ def year_figures(session: Session, year: int, today: date | None = None) -> dict
 class MandateReport:
     mandate: Mandate
     rows: list[AgencyCompliance]
+    national_smart: NationalSmart | None = None  # a live year's (None: the year keeps dated figures)
 
     @property
     def leaders(self) -> list[AgencyCompliance]:
@@ -80,14 +152,17 @@ def mandate_report(
 ) -> MandateReport:
     """Every agency against the year's duties (by default without agencies with no dated figure that year)."""
     mandate = load_mandate(year)
-    figures = year_figures(session, year, today)
+    today = today or datetime.now(UTC).date()
+    counts = catalog_selectors.smart_counts(session) if smart_is_live(year, today) else None
+    figures = year_figures(session, year, today, smart_counts=counts)
     agencies = agency_refs(session)
     if with_data_only:
         with_figures = {
             code for (code, _metric), figure in figures.items() if figure.source != "agencies-status"
         }
         agencies = [a for a in agencies if a.code in with_figures]
-    return MandateReport(mandate, evaluate(mandate, agencies, figures))
+    national = None if counts is None else national_smart(session, counts)
+    return MandateReport(mandate, evaluate(mandate, agencies, figures), national)
 
 
 # The scorecard's figures over time, in the order its table and export show them.

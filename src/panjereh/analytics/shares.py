@@ -6,11 +6,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from panjereh.analytics.exceptions import InvalidShare
 from panjereh.analytics.models import METRICS, AgencyDecisionTime, AgencyShare
+from panjereh.core.db import utcnow
 
 # When two sources describe the same month, a measurement from the platform's own data beats a report.
 MEASURED_SOURCES = (
@@ -49,9 +50,20 @@ def record_share(
     if row is None:
         row = AgencyShare(agency_code=agency_code, metric=metric, period=period, source=source)
         session.add(row)
-    row.share, row.base, row.note = share, base, note
+    # A correction is recorded anew: `signature` (and so the dashboard's cached standings) sees it.
+    row.share, row.base, row.note, row.recorded_at = share, base, note, utcnow()
     session.flush()
     return row
+
+
+def signature(session: Session, since: date, until: date) -> tuple[int, str]:
+    """A cheap fingerprint of the figures with period in [since, until): it moves with every write."""
+    count, last = session.execute(
+        select(func.count(), func.max(AgencyShare.recorded_at)).where(
+            AgencyShare.period >= since, AgencyShare.period < until
+        )
+    ).one()
+    return int(count or 0), str(last)
 
 
 @dataclass(frozen=True)
@@ -65,21 +77,28 @@ class Figure:
     note: str | None = None
 
 
-def _priority(row: AgencyShare) -> tuple[date, int]:
-    return (row.period, 1 if row.source in MEASURED_SOURCES else 0)
-
-
 def latest_figures(session: Session, since: date, until: date) -> dict[tuple[str, str], Figure]:
-    """Per (agency, metric): the newest figure with period in [since, until)."""
-    rows = session.scalars(
-        select(AgencyShare).where(AgencyShare.period >= since, AgencyShare.period < until)
+    """Per (agency, metric): the newest figure with period in [since, until) (a measurement beats a
+    report of the same month)."""
+    # Plain rows, not AgencyShare objects: the dashboard's overview reads a year of figures per view.
+    rows = session.execute(
+        select(
+            AgencyShare.agency_code,
+            AgencyShare.metric,
+            AgencyShare.share,
+            AgencyShare.base,
+            AgencyShare.period,
+            AgencyShare.source,
+            AgencyShare.note,
+        ).where(AgencyShare.period >= since, AgencyShare.period < until)
     ).all()
-    best: dict[tuple[str, str], AgencyShare] = {}
-    for row in rows:
-        key = (row.agency_code, row.metric)
-        if key not in best or _priority(row) > _priority(best[key]):
-            best[key] = row
-    return {key: Figure(r.share, r.base, r.period, r.source, r.note) for key, r in best.items()}
+    best: dict[tuple[str, str], tuple[tuple[date, int], Figure]] = {}
+    for code, metric, share, base, period, source, note in rows:
+        key = (code, metric)
+        priority = (period, 1 if source in MEASURED_SOURCES else 0)
+        if key not in best or priority > best[key][0]:
+            best[key] = (priority, Figure(share, base, period, source, note))
+    return {key: figure for key, (_priority, figure) in best.items()}
 
 
 def history(session: Session, agency_code: str) -> Sequence[AgencyShare]:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
+from datetime import datetime
 from typing import TYPE_CHECKING
 
 from sqlalchemy import select
@@ -14,10 +16,12 @@ from panjereh.agencies.constants import ConnectionStatus
 from panjereh.conformance.checks import standard
 from panjereh.conformance.checks.base import SystemTarget
 from panjereh.conformance.constants import CheckStatus, RunTrigger, RunVerdict
+from panjereh.conformance.exceptions import RunTooSoon
 from panjereh.conformance.models import ConformanceResult, ConformanceRun, ConformanceState, StatusChange
 from panjereh.conformance.runner import AgencyPlan, AgencyReport, Finding, probe_sync
 from panjereh.core.config import ConformanceSettings, Settings
 from panjereh.core.db import utcnow
+from panjereh.core.persian import to_persian_digits
 from panjereh.exchange import selectors as exchange_selectors
 
 if TYPE_CHECKING:
@@ -34,6 +38,31 @@ def state_of(session: Session, agency: Agency) -> ConformanceState:
         session.add(state)
         session.flush()
     return state
+
+
+def refuse_if_too_soon(
+    session: Session, agency: Agency, config: ConformanceSettings, now: datetime | None = None
+) -> None:
+    """RunTooSoon (429, Retry-After) when the agency's last run ended within the on-demand cooldown: each run
+    probes the agency's systems many times, and a button pressed again and again must not load them."""
+    last = session.scalar(
+        select(ConformanceRun.finished_at)
+        .where(ConformanceRun.agency_id == agency.id)
+        .order_by(ConformanceRun.finished_at.desc())
+        .limit(1)
+    )
+    if last is None or config.manual_cooldown_seconds == 0:
+        return
+    wait = config.manual_cooldown_seconds - ((now or utcnow()) - last).total_seconds()
+    if wait > 0:
+        seconds = math.ceil(wait)
+        in_persian = to_persian_digits(str(seconds))
+        raise RunTooSoon(
+            f"The last run ended moments ago; run again in {seconds} s.",
+            f"آخرین بررسی همین چند لحظه پیش تمام شد؛ {in_persian} ثانیهٔ دیگر دوباره اجرا کنید.",
+            headers={"Retry-After": str(seconds)},
+            retry_after_seconds=seconds,
+        )
 
 
 def plan(session: Session, agency: Agency, settings: Settings) -> AgencyPlan:

@@ -15,7 +15,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from panjereh.core.config import BodyLimitSettings
 from panjereh.core.errors import PROBLEM_JSON, MalformedBody, PayloadTooLarge, ProblemError
 from panjereh.core.logging import get_logger
-from panjereh.core.requests import instance_uri
+from panjereh.core.requests import instance_uri, loggable_path
 
 log = get_logger(__name__)
 
@@ -202,7 +202,7 @@ def _replay(body: bytes, receive: Receive) -> Receive:
 
 async def _answer(scope: Scope, send: Send, problem: ProblemError) -> None:
     request_id = scope.get("state", {}).get("request_id", "unknown")
-    log.info("problem", code=problem.code, status=problem.status, path=scope["path"])
+    log.info("problem", code=problem.code, status=problem.status, path=loggable_path(scope))
     response = JSONResponse(
         problem.to_problem(instance_uri(request_id)), status_code=problem.status, media_type=PROBLEM_JSON
     )

@@ -11,7 +11,8 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
-from sqlalchemy import DateTime, Enum, MetaData, create_engine, event, text
+import sqlalchemy
+from sqlalchemy import DateTime, Enum, MetaData, event, text
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, SessionTransaction, mapped_column, sessionmaker
 from sqlalchemy.orm.attributes import instance_dict
@@ -87,6 +88,9 @@ class TimestampMixin:
 
 def make_engine(url: str, *, echo: bool = False, pool_size: int = 10) -> Engine:
     """An engine for the URL, with SQLite tuned for a busy single machine."""
+    # Looked up on the module at each call, not imported by name: OpenTelemetry's SQLAlchemy
+    # instrumentation (core/otel.py, when on) wraps `sqlalchemy.create_engine` to trace every engine.
+    create_engine = sqlalchemy.create_engine
     if url.startswith("sqlite"):
         engine = create_engine(url, echo=echo, connect_args={"check_same_thread": False, "timeout": 30})
         event.listen(engine, "connect", _sqlite_pragmas)
@@ -312,3 +316,28 @@ def ping(engine: Engine) -> None:
     """Raise if the database cannot answer a trivial query."""
     with engine.connect() as connection:
         connection.execute(text("SELECT 1"))
+
+
+# PostgreSQL's SQLSTATE classes that mean "the server cannot serve you now", not "your statement is
+# wrong": 08 connection exception, 53 insufficient resources, 57P operator intervention (shutdown,
+# crash, "the database system is starting up").
+_UNAVAILABLE_SQLSTATES = ("08", "53", "57P")
+
+
+def database_unavailable(error: BaseException) -> bool:
+    """Whether the error says the database cannot be reached now (a restart, a failover, no connection
+    free in the pool), as opposed to a fault of the statement or of the code."""
+    from sqlalchemy import exc as sa_exc
+
+    if isinstance(error, sa_exc.TimeoutError):  # the pool had no connection to give in time
+        return True
+    if not isinstance(error, sa_exc.DBAPIError):
+        return False
+    if error.connection_invalidated:  # SQLAlchemy recognised a disconnect
+        return True
+    orig = error.orig
+    if type(orig).__module__.split(".")[0] != "psycopg" or not isinstance(error, sa_exc.OperationalError):
+        return False
+    # A failure to connect has no SQLSTATE (refused, reset, DNS); a server's answer has one.
+    sqlstate: str | None = getattr(orig, "sqlstate", None)
+    return sqlstate is None or sqlstate.startswith(_UNAVAILABLE_SQLSTATES)

@@ -167,3 +167,17 @@ def problem_for_status(status: int) -> type[ProblemError]:
             f"ClientProblem{status}", (ClientProblem,), {"status": status, "code": f"client.http_{status}"}
         )
     return ProblemError
+
+
+class DatabaseUnavailable(ProblemError):
+    """The database cannot be reached now (restarting, failing over, every connection taken): the caller
+    may try again shortly, the request changed nothing (its unit of work was rolled back)."""
+
+    code = "platform.database_unavailable"
+    status = 503
+    title_en = "The service's database is temporarily unavailable; try again shortly"
+    title_fa = "پایگاه دادهٔ سامانه موقتاً در دسترس نیست؛ کمی بعد دوباره تلاش کنید"
+    retry_after_seconds: ClassVar[int] = 5
+
+    def __init__(self) -> None:
+        super().__init__(headers={"Retry-After": str(self.retry_after_seconds)})

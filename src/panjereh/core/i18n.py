@@ -15,6 +15,11 @@ DEFAULT_LOCALE = "fa"
 LOCALE_DIR = Path(__file__).resolve().parent.parent / "locale"
 
 
+def N_(message: str) -> str:  # noqa: N802 (gettext's own name for the marker)
+    """Mark a Persian message for the catalog where it is defined; the page translates it when shown."""
+    return message
+
+
 @lru_cache(maxsize=len(LOCALES))
 def translations(locale: str) -> NullTranslations:
     """The compiled catalog for a locale (compiled in memory from the .po, so no binary is committed)."""

@@ -24,6 +24,7 @@ __all__ = [
     "is_leap",
     "jalali_month_bounds",
     "jalali_month_name",
+    "tehran_today",
     "to_jalali",
     "to_tehran",
 ]
@@ -49,6 +50,11 @@ MONTH_NAMES_EN = (
     "Farvardin", "Ordibehesht", "Khordad", "Tir", "Mordad", "Shahrivar",
     "Mehr", "Aban", "Azar", "Dey", "Bahman", "Esfand",
 )  # fmt: skip
+
+
+def tehran_today(now: datetime | None = None) -> date:
+    """Today as Tehran sees it (the day an age, a right or a validity is judged on); of `now` when given."""
+    return (now or datetime.now(UTC)).astimezone(TEHRAN).date()
 
 
 def to_tehran(dt: datetime) -> datetime:

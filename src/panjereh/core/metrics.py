@@ -5,9 +5,11 @@ from __future__ import annotations
 import hmac
 import time
 from re import Pattern
-from typing import Any
+from typing import Annotated, Any
 
+from fastapi import Security
 from fastapi.routing import APIRoute, iter_route_contexts
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
 from starlette.requests import Request
 from starlette.responses import Response
@@ -17,6 +19,14 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from panjereh.core.errors import NotFound, Unauthenticated
 
 LATENCY_BUCKETS = (0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
+
+
+metrics_bearer = HTTPBearer(
+    scheme_name="metricsToken",
+    description="The Prometheus scraper's token (`PANJEREH_METRICS_TOKEN`); unset, /metrics is off (404).",
+    auto_error=False,  # a missing or wrong token is one problem (401 with WWW-Authenticate), as below
+)
+MetricsCredentials = Annotated[HTTPAuthorizationCredentials | None, Security(metrics_bearer)]
 
 
 class HttpMetrics:
@@ -38,13 +48,13 @@ class HttpMetrics:
             registry=self.registry,
         )
 
-    def render(self, request: Request) -> Response:
+    def render(self, request: Request, credentials: MetricsCredentials) -> Response:
         """The Prometheus text exposition, to the holder of the metrics token alone (off without one)."""
         token = request.app.state.settings.resolved_metrics_token
         if token is None:
             raise NotFound()
-        scheme, _, sent = request.headers.get("authorization", "").partition(" ")
-        if scheme.lower() != "bearer" or not hmac.compare_digest(sent.strip().encode(), token.encode()):
+        sent = credentials.credentials.strip() if credentials is not None else ""
+        if not sent or not hmac.compare_digest(sent.encode(), token.encode()):
             raise Unauthenticated(headers={"WWW-Authenticate": 'Bearer realm="metrics"'})
         return Response(generate_latest(self.registry), media_type=CONTENT_TYPE_LATEST)
 

@@ -12,6 +12,7 @@ from decimal import Decimal
 
 __all__ = [
     "fold_digits",
+    "fold_number",
     "format_number_fa",
     "matches",
     "search_key",
@@ -54,6 +55,13 @@ PERSIAN_DECIMAL_SEPARATOR = "٫"  # U+066B
 def fold_digits(text: str) -> str:
     """Persian and Arabic-Indic digits to ASCII; every other character, other digit-like ones too, kept."""
     return text.translate(_DIGITS_TO_ASCII)
+
+
+def fold_number(text: str) -> str:
+    """A number as people type it here, in ASCII: Persian or Arabic-Indic digits folded, the Persian
+    decimal separator «٫» read as a point and the Persian thousands separator «٬» dropped (۱٬۲۳۴٫۵ → 1234.5).
+    Whether the result is a number is the caller's check."""
+    return fold_digits(text).replace(PERSIAN_DECIMAL_SEPARATOR, ".").replace(PERSIAN_THOUSANDS_SEPARATOR, "")
 
 
 def _fold(text: str) -> str:

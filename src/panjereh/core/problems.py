@@ -8,21 +8,24 @@ from typing import Any
 from fastapi import FastAPI
 from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy import exc as sa_exc
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Match
 
 from panjereh.core.bodies import BodyTooLarge, too_large, unreadable
+from panjereh.core.db import database_unavailable
 from panjereh.core.errors import (
     PROBLEM_JSON,
+    DatabaseUnavailable,
     MalformedBody,
     ProblemError,
     ValidationFailed,
     problem_for_status,
 )
 from panjereh.core.logging import get_logger
-from panjereh.core.requests import instance_uri
+from panjereh.core.requests import instance_uri, loggable_path
 
 log = get_logger(__name__)
 
@@ -75,7 +78,8 @@ def install_problem_handlers(app: FastAPI, html_renderer: HtmlRenderer | None = 
         request_id = getattr(request.state, "request_id", "unknown")
         problem = error.to_problem(instance_uri(request_id))
         level = "error" if error.status >= 500 else "info"
-        getattr(log, level)("problem", code=error.code, status=error.status, path=request.url.path)
+        path = loggable_path(request.scope)
+        getattr(log, level)("problem", code=error.code, status=error.status, path=path)
         if html_renderer is not None and _wants_html(request):
             response = html_renderer(request, problem, error.status)
         else:
@@ -121,13 +125,36 @@ def install_problem_handlers(app: FastAPI, html_renderer: HtmlRenderer | None = 
             ),
         )
 
+    async def on_database(request: Request, exc: Exception) -> Response:
+        if isinstance(exc, sa_exc.DataError) and "NUL (0x00)" in str(exc.orig):
+            # A NUL byte in a text parameter (`?provider=%00`): SQLite stores it, PostgreSQL refuses it.
+            # The caller's input, not a crash: 422 on both databases' behalf.
+            return respond(
+                request,
+                ValidationFailed(
+                    "A text parameter holds a NUL character (0x00), which no field accepts.",
+                    "یکی از ورودی‌های متنی نویسهٔ NUL (0x00) دارد که هیچ فیلدی آن را نمی‌پذیرد.",
+                ),
+            )
+        if not database_unavailable(exc):
+            raise exc  # any other database error is a crash: on_unexpected answers it (500)
+        # A PostgreSQL restart or failover: the caller may retry, so 503 with Retry-After, not a crash
+        # (and, handled here rather than by on_unexpected, no "Exception in ASGI application" either).
+        log.warning("database_unavailable", error=type(exc).__name__, path=loggable_path(request.scope))
+        return respond(request, DatabaseUnavailable())
+
     async def on_unexpected(request: Request, exc: Exception) -> Response:
-        log.exception("unhandled", path=request.url.path)
+        if database_unavailable(exc):  # raised outside the routes (a middleware's own query)
+            log.warning("database_unavailable", error=type(exc).__name__, path=loggable_path(request.scope))
+            return respond(request, DatabaseUnavailable())
+        log.exception("unhandled", path=loggable_path(request.scope))
         return respond(request, ProblemError())
 
     app.add_exception_handler(ProblemError, on_problem)
     app.add_exception_handler(StarletteHTTPException, on_http)
     app.add_exception_handler(RequestValidationError, on_validation)
+    app.add_exception_handler(sa_exc.DBAPIError, on_database)
+    app.add_exception_handler(sa_exc.TimeoutError, on_database)
     app.add_exception_handler(Exception, on_unexpected)
 
 

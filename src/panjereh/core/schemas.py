@@ -4,11 +4,12 @@ sends can overflow a database column or a date calculation."""
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, date, datetime
 from typing import Annotated, Any, TypeVar
 
 from fastapi import Query
-from pydantic import AfterValidator, BaseModel, Field
+from pydantic import AfterValidator, BaseModel, BeforeValidator, Field
 
 Shape = TypeVar("Shape", bound=BaseModel)
 
@@ -35,6 +36,17 @@ def within_years(day: date) -> bool:
     return MIN_YEAR <= day.year <= MAX_YEAR
 
 
+# What pydantic's lax datetime would also read as seconds since 1970 ("0.5", "2024", 1700000000): the
+# document says ISO 8601, so a number is refused rather than taken for a moment in 1970.
+_NUMBER = re.compile(r"\s*[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?\s*")
+
+
+def _iso_moment(value: Any) -> Any:
+    if isinstance(value, int | float) or (isinstance(value, str) and _NUMBER.fullmatch(value)):
+        raise ValueError("an ISO 8601 date and time (2024-03-20T10:00:00Z), not a number")
+    return value
+
+
 def _bounded_moment(value: datetime) -> datetime:
     if not within_years(value):
         raise ValueError(f"the year must be between {MIN_YEAR} and {MAX_YEAR}")
@@ -45,6 +57,7 @@ def _bounded_moment(value: datetime) -> datetime:
 
 Moment = Annotated[
     datetime,
+    BeforeValidator(_iso_moment),
     AfterValidator(_bounded_moment),
     Field(description=f"ISO 8601; years {MIN_YEAR}–{MAX_YEAR}; without a zone it is UTC"),
 ]

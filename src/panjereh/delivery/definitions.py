@@ -175,6 +175,10 @@ class ServiceDefinition(BaseModel):
     outcomes: Outcomes
     time_objective: TimeObjective
     proactive: Proactive | None = None
+    # Who the service is for: people (G2C) or businesses (G2B, the subject a company), and which
+    # representatives it accepts (docs/protocols/representation.md); None: the audience's default.
+    audience: Literal["individual", "business"] = "individual"
+    representatives: list[Literal["parent", "company", "delegate"]] | None = None
     tests: list[TestCase] = Field(min_length=1)
 
     @field_validator("slug")
@@ -280,6 +284,7 @@ SERVICE_CONCEPTS: dict[str, tuple[str, ...]] = {
     "welfare.disability": ("disability",),
     "deeds.properties": ("property_deed",),
     "social-security.insurance-record": ("insurance_record",),
+    "companies.company": ("company_registration",),  # about a company (a business service's subject)
 }
 
 
@@ -323,6 +328,11 @@ def content_digest(definition: ServiceDefinition, model: dict[str, Any]) -> str:
     """A digest of what a version says (its number left out): the same content, the same digest."""
     body = stored_body(definition)
     body.pop("version")
+    # Left out at their defaults, so a definition written before they existed keeps its digest.
+    if body.get("audience") == "individual":
+        body.pop("audience")
+    if body.get("representatives") is None:
+        body.pop("representatives", None)
     return hashlib.sha256(
         json.dumps({"definition": body, "model": model}, sort_keys=True, ensure_ascii=False).encode()
     ).hexdigest()

@@ -3,7 +3,7 @@ card's agency's data service, and published through the definitions store like a
 
 The article's duty for 1402 is that 20% of services be smart; the demo reaches it for real: every card the
 agency declared smart (level 5), and then its most-used level-4 cards, until `DEMO_SMART_TARGET` cards have
-a published definition deriving level 5 (1,245 cards → at least 250). A card whose agency has no data
+a published definition deriving level 5 (1,246 cards → at least 250). A card whose agency has no data
 service in the exchange's directory is skipped: it stays unbadged, whatever it declares."""
 
 from __future__ import annotations

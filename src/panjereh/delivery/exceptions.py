@@ -92,3 +92,39 @@ class FourEyesRequired(Forbidden):
     code = "delivery.four_eyes_required"
     title_en = "A second person must publish: the publisher cannot be the author or the last editor"
     title_fa = "انتشار با شخص دوم است: نویسنده یا آخرین ویرایشگر پیش‌نویس نمی‌تواند آن را منتشر کند"
+
+
+class NotATestPersona(ValidationFailed):
+    code = "delivery.not_a_test_persona"
+    title_en = "A sandbox request is made for a test persona only"
+    title_fa = "درخواست محیط آزمایشی فقط برای اشخاص آزمونی ثبت می‌شود"
+
+
+class ReviewNotOpen(Conflict):
+    """A review asked too late (the window after the automatic refusal closed) or after the fee was
+    refunded (the refusal was taken as final and the money given back: a review would deliver the service
+    free; the citizen applies again instead)."""
+
+    code = "delivery.review_not_open"
+    title_en = "A review can no longer be asked for this refusal; you may apply again"
+    title_fa = "برای این ردّ دیگر نمی‌توان بازبینی خواست؛ می‌توانید دوباره درخواست دهید"
+
+
+class NotTheSubject(Forbidden):
+    code = "delivery.not_the_subject"
+    title_en = "Only the person this request is for can change it here; acting for another is on the portal"
+    title_fa = "فقط صاحب این درخواست می‌تواند اینجا آن را تغییر دهد؛ اقدام از طرف دیگری در درگاه است"
+
+
+class CannotWithdraw(Conflict):
+    """The request is being worked on (the worker deciding it, an officer holding it) or was decided."""
+
+    code = "delivery.cannot_withdraw"
+    title_en = "This request can no longer be withdrawn"
+    title_fa = "انصراف از این درخواست دیگر ممکن نیست"
+
+
+class WrongAudience(ValidationFailed):
+    code = "delivery.wrong_audience"
+    title_en = "This service is for companies: apply on behalf of a company you sign for"
+    title_fa = "این خدمت برای شرکت‌هاست: از طرف شرکتی که حق امضای آن را دارید درخواست دهید"

@@ -15,6 +15,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
     text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -98,7 +99,12 @@ class ServiceRequest(TimestampMixin, Base):
     slug: Mapped[str] = mapped_column(String(80), index=True)
     definition_id: Mapped[str] = mapped_column(ForeignKey("delivery_definition.id"), index=True)
     agency_code: Mapped[str] = mapped_column(String(40))
-    national_code: Mapped[str] = mapped_column(String(10), index=True)
+    # Whose request it is (the subject): a person's national code, or a company's legal-entity ID (11 digits).
+    national_code: Mapped[str] = mapped_column(String(11), index=True)
+    subject_kind: Mapped[str] = mapped_column(String(10), default="person", server_default="person")
+    # Who applied, when someone acted for the subject (a parent, a company's signatory, a delegate).
+    acted_by: Mapped[str | None] = mapped_column(String(10), index=True)
+    representation: Mapped[dict[str, Any] | None] = mapped_column(JSON)  # names and ground, as applied
     idempotency_key: Mapped[str] = mapped_column(String(80))
     submission_digest: Mapped[str] = mapped_column(String(64))
     origin: Mapped[str] = mapped_column(String(20), default="citizen")  # citizen | proactive
@@ -113,6 +119,8 @@ class ServiceRequest(TimestampMixin, Base):
     document_number: Mapped[str | None] = mapped_column(String(40))
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     decided_at: Mapped[datetime | None] = mapped_column()
+    # A request made in the sandbox (an authoring dry run): never in the citizen's list or the figures.
+    sandbox: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
     definition: Mapped[DefinitionRecord] = relationship()
     # Read-only links by code, for loading a request with its citizen and agency in one statement

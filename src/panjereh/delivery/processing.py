@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from datetime import date, datetime
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session, joinedload, sessionmaker
 from panjereh import jobs
 from panjereh.core.config import Settings
 from panjereh.core.db import one_statement, take_wait_slot, unit_of_work, utcnow
-from panjereh.core.jalali import TEHRAN
+from panjereh.core.jalali import tehran_today
 from panjereh.delivery import engine, loading, service
 from panjereh.delivery.constants import RequestState
 from panjereh.delivery.definitions import Evidence, LoadedDefinition
@@ -141,10 +141,6 @@ async def fetch_evidence(
     return await send_evidence(client, calls)
 
 
-def today_in_tehran() -> date:
-    return utcnow().astimezone(TEHRAN).date()
-
-
 def decide_and_record(
     session: Session,
     settings: Settings,
@@ -160,7 +156,7 @@ def decide_and_record(
     request is handed to people (`service.hand_to_people`) instead of failing on every retry.
     `document_number`: the number for the document an approval issues, if taken beforehand."""
     context = engine.decision_context(
-        request.inputs, facts, national_code=request.national_code, today=today_in_tehran()
+        request.inputs, facts, national_code=request.national_code, today=tehran_today(utcnow())
     )
     try:
         decision = engine.evaluate(loaded, context)
@@ -460,7 +456,8 @@ def _wait(
         detail = {"error": str(exc), "retry_in_seconds": round(delay, 1)}
     with unit_of_work(ctx.sessionmaker) as session:
         ctx.hold(session)
-        request = session.get(ServiceRequest, snapshot.request_id)
+        # Locked and read afresh: a withdrawal committed meanwhile is seen here, never overwritten.
+        request = session.get(ServiceRequest, snapshot.request_id, with_for_update=True)
         if request is None:
             ctx.complete(session)
             return
@@ -497,7 +494,7 @@ def _hand_over(
     """Give the request to people (`service.hand_to_people`) and finish the job, in one transaction."""
     with unit_of_work(ctx.sessionmaker) as session:
         ctx.hold(session)
-        request = session.get(ServiceRequest, request_id)
+        request = session.get(ServiceRequest, request_id, with_for_update=True)  # see `_wait`
         if request is not None:
             service.hand_to_people(session, settings, request, reason=reason, detail=detail)
         ctx.complete(session)
@@ -505,7 +502,7 @@ def _hand_over(
 
 def on_job_failed(session: Session, ctx: jobs.JobContext, reason: str) -> None:
     """The processing job's last attempt failed (a fault no one foresaw): the request goes to people."""
-    request = session.get(ServiceRequest, ctx.job.payload["request_id"])
+    request = session.get(ServiceRequest, ctx.job.payload["request_id"], with_for_update=True)  # see `_wait`
     if request is not None:
         settings: Settings = ctx.services["settings"]
         service.hand_to_people(

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Header, Request, Response
 
 from panjereh.core.deps import AppSettings, DbSession
 from panjereh.delivery import loading, selectors, service
+from panjereh.delivery.exceptions import NotTheSubject
 from panjereh.delivery.schemas import Application, Preview, RequestOut, preview_of
 from panjereh.identity.deps import CurrentCitizen, ensure_level
 
@@ -72,5 +73,7 @@ def ask_for_review(
 ) -> RequestOut:
     """Send an automatic refusal to a human for review."""
     request = selectors.request_of(db, citizen.national_code, tracking_code)
+    if request.national_code != citizen.national_code:  # made for another: the portal checks his right live
+        raise NotTheSubject()
     service.request_review(db, settings, request)
     return RequestOut.of(request)

@@ -5,52 +5,91 @@ from __future__ import annotations
 import statistics
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, Select, and_, or_, select
 from sqlalchemy.orm import Session, selectinload
 
 from panjereh.catalog import selectors as catalog_selectors
 from panjereh.catalog.exceptions import ServiceNotFound as CardNotFound
+from panjereh.core.config import Settings
+from panjereh.core.db import utcnow
 from panjereh.delivery import tracking
 from panjereh.delivery.constants import DefinitionStatus, RequestState
+from panjereh.delivery.definitions import concept_providers
 from panjereh.delivery.exceptions import DefinitionNotFound, RequestNotFound, ServiceNotExecutable
-from panjereh.delivery.models import DefinitionRecord, ServiceRequest
+from panjereh.delivery.models import DefinitionRecord, RequestEvent, ServiceRequest
 from panjereh.identity import constants as levels
 
 QUEUE_STATES = (RequestState.IN_QUEUE, RequestState.IN_REVIEW, RequestState.NEEDS_INFO)
 
 
-def requests_of(session: Session, national_code: str, limit: int = 100) -> Sequence[ServiceRequest]:
-    """The citizen's own requests, newest first."""
+def _mine(national_code: str) -> ColumnElement[bool]:
+    """A request is the subject's and, when someone acted for the subject, that actor's too."""
+    return or_(ServiceRequest.national_code == national_code, ServiceRequest.acted_by == national_code)
+
+
+def requests_for_subject(session: Session, subject_code: str, limit: int = 100) -> Sequence[ServiceRequest]:
+    """Every request whose subject this is (a child's, a company's), by whomever made it, newest first.
+    The caller has checked that the reader may act for the subject."""
     return session.scalars(
         select(ServiceRequest)
-        .where(ServiceRequest.national_code == national_code)
+        .where(ServiceRequest.national_code == subject_code, ServiceRequest.sandbox.is_(False))
         .order_by(ServiceRequest.created_at.desc())
         .limit(limit)
     ).all()
 
 
-def request_of(session: Session, national_code: str, tracking_code: str) -> ServiceRequest:
-    """One of the citizen's requests with its timeline; someone else's is simply not found."""
+def requests_of(session: Session, national_code: str, limit: int = 100) -> Sequence[ServiceRequest]:
+    """The citizen's requests, those made for him and those he made for others, newest first (never a
+    sandbox request: a dry run for a test persona)."""
+    return session.scalars(
+        select(ServiceRequest)
+        .where(_mine(national_code), ServiceRequest.sandbox.is_(False))
+        .order_by(ServiceRequest.created_at.desc())
+        .limit(limit)
+    ).all()
+
+
+def request_of(
+    session: Session, national_code: str, tracking_code: str, *, for_update: bool = False
+) -> ServiceRequest:
+    """One of the citizen's requests with its timeline; someone else's is simply not found.
+
+    `for_update`: locked for the caller's transaction, for a change made from the state read here (an
+    answer, a payment started): a withdrawal or a decision committed meanwhile is waited for and seen."""
     code = tracking.normalize(tracking_code)
-    request = session.scalar(
+    query = (
         select(ServiceRequest)
         .options(selectinload(ServiceRequest.events))
-        .where(ServiceRequest.tracking_code == code, ServiceRequest.national_code == national_code)
+        .where(
+            ServiceRequest.tracking_code == code,
+            _mine(national_code),
+            ServiceRequest.sandbox.is_(False),
+        )
     )
+    request = session.scalar(query.with_for_update() if for_update else query)
     if request is None:
         raise RequestNotFound()
     return request
 
 
-def request_by_tracking_code(session: Session, tracking_code: str) -> ServiceRequest:
-    """Any request by its code (officers and jobs; never shown to a citizen without an owner check)."""
-    request = session.scalar(
+def request_by_tracking_code(
+    session: Session, tracking_code: str, *, sandbox: bool = False, for_update: bool = False
+) -> ServiceRequest:
+    """Any request of one environment by its code (officers and jobs: production's; the authoring side:
+    `sandbox=True`); never shown to a citizen without an owner check. An officer never reaches a dry run.
+    `for_update` as for `request_of` (an officer's act: a withdrawal committed meanwhile is seen)."""
+    query = (
         select(ServiceRequest)
         .options(selectinload(ServiceRequest.events))
-        .where(ServiceRequest.tracking_code == tracking.normalize(tracking_code))
+        .where(
+            ServiceRequest.tracking_code == tracking.normalize(tracking_code),
+            ServiceRequest.sandbox.is_(sandbox),
+        )
     )
+    request = session.scalar(query.with_for_update() if for_update else query)
     if request is None:
         raise RequestNotFound()
     return request
@@ -129,7 +168,7 @@ class RequestStats:
 
 
 def request_stats(session: Session, since: datetime, until: datetime) -> list[RequestStats]:
-    """Figures per service slug for requests created in [since, until)."""
+    """Figures per service slug for requests created in [since, until); sandbox requests are no figures."""
     rows = session.execute(
         select(
             ServiceRequest.slug,
@@ -138,7 +177,11 @@ def request_stats(session: Session, since: datetime, until: datetime) -> list[Re
             ServiceRequest.human_touched,
             ServiceRequest.created_at,
             ServiceRequest.decided_at,
-        ).where(ServiceRequest.created_at >= since, ServiceRequest.created_at < until)
+        ).where(
+            ServiceRequest.created_at >= since,
+            ServiceRequest.created_at < until,
+            ServiceRequest.sandbox.is_(False),
+        )
     ).all()
     grouped: dict[tuple[str, str], list[tuple[bool, bool, float | None]]] = {}
     for slug, agency, auto, human, created, decided in rows:
@@ -180,6 +223,7 @@ def decision_times(session: Session, since: datetime, until: datetime) -> list[D
             ServiceRequest.created_at >= since,
             ServiceRequest.created_at < until,
             ServiceRequest.decided_at.is_not(None),
+            ServiceRequest.sandbox.is_(False),
         )
     ).all()
     durations: dict[str, list[float]] = {}
@@ -213,6 +257,63 @@ def evidence_sources(session: Session) -> list[EvidenceSources]:
     return [EvidenceSources(agency, dict(sorted(c.items()))) for agency, c in sorted(counts.items())]
 
 
+# Evidence asked of the person applying (a field, a document, a visit); an officer's decision ("human")
+# is a step of the process, not evidence the citizen brings.
+ASKED_OF_CITIZEN = ("citizen", "upload", "in_person")
+
+
+@dataclass(frozen=True)
+class NotByInquiry:
+    """One piece of evidence a published definition does not obtain by inquiry, and the data service whose
+    concept it is (None when no data service provides it)."""
+
+    slug: str
+    definition_id: str
+    title_fa: str
+    title_en: str
+    key: str
+    label_fa: str
+    label_en: str
+    source: str
+    provider: str | None
+
+    @property
+    def asked_of_citizen(self) -> bool:
+        return self.source in ASKED_OF_CITIZEN
+
+
+def not_by_inquiry(session: Session, agency_code: str) -> list[NotByInquiry]:
+    """Every piece of evidence the agency's published definitions obtain otherwise than by inquiry."""
+    providers = concept_providers()
+    found = []
+    for record in session.scalars(
+        select(DefinitionRecord)
+        .where(
+            DefinitionRecord.agency_code == agency_code, DefinitionRecord.status == DefinitionStatus.PUBLISHED
+        )
+        .order_by(DefinitionRecord.slug)
+    ):
+        for item in record.body.get("evidence", []):
+            if item["source"] == "inquiry":
+                continue
+            label = item.get("label") or {}
+            concept = item.get("concept")
+            found.append(
+                NotByInquiry(
+                    slug=record.slug,
+                    definition_id=record.id,
+                    title_fa=record.title_fa,
+                    title_en=record.title_en,
+                    key=item["key"],
+                    label_fa=label.get("fa", item["key"]),
+                    label_en=label.get("en") or label.get("fa", item["key"]),
+                    source=item["source"],
+                    provider=providers.get(concept) if concept else None,
+                )
+            )
+    return found
+
+
 def observed_flags(stats: RequestStats, *, is_smart: bool, objective_seconds: int) -> list[str]:
     """What requests actually did, against what the definition promises (smart: instant, no human)."""
     flags = []
@@ -229,3 +330,78 @@ def required_level(session: Session, slug: str) -> int:
         return catalog_selectors.get_service_by_slug(session, slug).assurance_level
     except CardNotFound:
         return levels.LEVEL_SMS
+
+
+def fee_of(session: Session, slug: str) -> int:
+    """The fee in rials a service's catalog card states (an uncarded service: none)."""
+    try:
+        return int(catalog_selectors.get_service_by_slug(session, slug).cost_rials or 0)
+    except CardNotFound:
+        return 0
+
+
+def review_can_be_asked(settings: Settings, request: ServiceRequest, now: datetime | None = None) -> bool:
+    """An automatic refusal the citizen may still send to a human: within `review_window_days` of the
+    decision (once: a reviewed refusal is an officer's, not automatic)."""
+    if request.state is not RequestState.REFUSED or not request.decided_automatically:
+        return False
+    if request.decided_at is None:
+        return True
+    return request.decided_at >= (now or utcnow()) - timedelta(days=settings.review_window_days)
+
+
+def finally_refused(settings: Settings, among: Select[Any], now: datetime | None = None) -> Select[Any]:
+    """The ids, among the request ids `among` selects (another domain's rows: payments), of requests whose
+    refusal is final: refused by an officer, or refused automatically and past the review window (no
+    review can still be asked: `review_can_be_asked`). A statement, so the caller pages it in SQL."""
+    bound = (now or utcnow()) - timedelta(days=settings.review_window_days)
+    return select(ServiceRequest.id).where(
+        ServiceRequest.id.in_(among),
+        ServiceRequest.state == RequestState.REFUSED,
+        or_(
+            ServiceRequest.decided_automatically.is_(False),
+            and_(ServiceRequest.decided_at.is_not(None), ServiceRequest.decided_at < bound),
+        ),
+    )
+
+
+def withdrawn(among: Select[Any]) -> Select[Any]:
+    """The ids, among the request ids `among` selects, of withdrawn requests (final at once: a withdrawal
+    is the citizen's own act, with no review window to wait for)."""
+    return select(ServiceRequest.id).where(
+        ServiceRequest.id.in_(among), ServiceRequest.state == RequestState.WITHDRAWN
+    )
+
+
+def approved(among: Select[Any]) -> Select[Any]:
+    """The ids, among the request ids `among` selects, of approved requests (a fee paid for them is kept)."""
+    return select(ServiceRequest.id).where(
+        ServiceRequest.id.in_(among), ServiceRequest.state == RequestState.APPROVED
+    )
+
+
+def fee_refunded(session: Session, request: ServiceRequest) -> bool:
+    """The request's fee was given back: its latest payment line on the timeline is a reversal (a later
+    payment would be a «paid» line)."""
+    kind = session.scalar(
+        select(RequestEvent.kind)
+        .where(RequestEvent.request_id == request.id, RequestEvent.kind.in_(("paid", "payment_reversed")))
+        .order_by(RequestEvent.seq.desc())
+        .limit(1)
+    )
+    return kind == "payment_reversed"
+
+
+def requests_by_ids(session: Session, ids: list[str]) -> dict[str, ServiceRequest]:
+    """Requests by id (another domain's rows that name them: payments)."""
+    if not ids:
+        return {}
+    rows = session.scalars(select(ServiceRequest).where(ServiceRequest.id.in_(ids)))
+    return {row.id: row for row in rows}
+
+
+def request_for_update(session: Session, request_id: str) -> ServiceRequest | None:
+    """One request by id, locked for the caller's transaction (SQLite's writer lock serializes anyway)."""
+    return session.scalars(
+        select(ServiceRequest).where(ServiceRequest.id == request_id).with_for_update()
+    ).first()

@@ -5,29 +5,35 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+import uuid
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from panjereh import jobs
 from panjereh.core.config import Settings
 from panjereh.core.db import utcnow
-from panjereh.core.persian import fold_digits
+from panjereh.core.persian import fold_digits, fold_number
+from panjereh.core.sandbox import is_test_persona
 from panjereh.delivery import loading, selectors, tracking, workbench
-from panjereh.delivery.constants import FINAL_STATES, RequestState
+from panjereh.delivery.constants import FINAL_STATES, WITHDRAWABLE_STATES, RequestState
 from panjereh.delivery.definitions import InputField, LoadedDefinition
 from panjereh.delivery.exceptions import (
+    CannotWithdraw,
     IdempotencyConflict,
     InvalidApplication,
     InvalidTransition,
     NotAnOfficer,
+    NotATestPersona,
     OwnRequest,
+    ReviewNotOpen,
+    WrongAudience,
 )
-from panjereh.delivery.models import RequestEvent, ServiceRequest
+from panjereh.delivery.models import DefinitionRecord, RequestEvent, ServiceRequest
 
 # The definitions store's writes (draft, review, publish, retire, import) live in `delivery.store`; they
 # are this domain's service API as well, named here for the pages and the other domains.
@@ -43,9 +49,13 @@ from panjereh.delivery.store import (
 )
 from panjereh.documents import service as documents_service
 from panjereh.identity import selectors as identity_selectors
+from panjereh.notify import constants as notify_constants
 from panjereh.notify import service as notify_service
 from panjereh.staff import selectors as staff_selectors
 from panjereh.staff.constants import Role
+
+if TYPE_CHECKING:
+    from panjereh.delivery.engine import Decision
 
 __all__ = [
     "ImportResult",
@@ -59,17 +69,22 @@ __all__ = [
 ]
 
 S = RequestState
+# The citizen may withdraw from every state in WITHDRAWABLE_STATES (`withdraw`, a conditional UPDATE
+# rather than `transition`: it must never overwrite a decision written meanwhile).
 TRANSITIONS: dict[RequestState, frozenset[RequestState]] = {
+    S.AWAITING_PAYMENT: frozenset({S.SUBMITTED, S.WITHDRAWN}),  # the fee is paid (`payment_received`)
     # From each state the platform works on, a way to people (`hand_to_people`): never stuck there.
-    S.SUBMITTED: frozenset({S.PROCESSING, S.IN_QUEUE, S.REFUSED}),
+    S.SUBMITTED: frozenset({S.PROCESSING, S.IN_QUEUE, S.REFUSED, S.WITHDRAWN}),
     S.PROCESSING: frozenset({S.WAITING, S.APPROVED, S.REFUSED, S.IN_QUEUE}),
-    S.WAITING: frozenset({S.PROCESSING, S.IN_QUEUE, S.REFUSED}),
-    S.IN_QUEUE: frozenset({S.IN_REVIEW}),
+    S.WAITING: frozenset({S.PROCESSING, S.IN_QUEUE, S.REFUSED, S.WITHDRAWN}),
+    S.IN_QUEUE: frozenset({S.IN_REVIEW, S.WITHDRAWN}),
     S.IN_REVIEW: frozenset({S.APPROVED, S.REFUSED, S.NEEDS_INFO, S.IN_QUEUE}),
-    S.NEEDS_INFO: frozenset({S.IN_QUEUE}),
+    S.NEEDS_INFO: frozenset({S.IN_QUEUE, S.WITHDRAWN}),
     S.REFUSED: frozenset({S.IN_QUEUE}),  # only an automatic refusal, sent to a human for review
     S.APPROVED: frozenset(),
+    S.WITHDRAWN: frozenset(),
 }
+assert all(S.WITHDRAWN in TRANSITIONS[state] for state in WITHDRAWABLE_STATES)
 # The states the platform works on by itself; people take over from any of them (`hand_to_people`).
 AUTOMATED_STATES = frozenset({S.SUBMITTED, S.PROCESSING, S.WAITING})
 PROCESS_JOB = "delivery.process"
@@ -116,6 +131,7 @@ def _clean_value(spec: InputField, value: Any) -> Any:
             raise ValueError(f"«{spec.label.fa}»: کد پستی ده‌رقمی معتبر نیست")
         return digits
     if spec.type == "number":
+        text = fold_number(text)  # «۵٫۵» is how a Persian keyboard writes 5.5
         # float() alone would take other scripts' digits, "1e9", "inf" and "nan".
         if not NUMBER.match(text):
             raise ValueError(f"«{spec.label.fa}»: عدد نیست")
@@ -148,6 +164,23 @@ class Snapshot:
     loaded: LoadedDefinition
 
 
+@dataclass(frozen=True)
+class OnBehalf:
+    """Someone applying for another (checked by the caller at this act): the request is the subject's
+    (`national_code`), made by the actor; its timeline says «ثبت‌شده توسط ... از طرف ...»."""
+
+    actor_code: str
+    actor_name: str
+    subject_kind: str  # person | company
+    subject_name: str
+    relation: str  # parent | company | delegate
+    role_fa: str
+    role_en: str
+
+    def as_dict(self) -> dict[str, str]:
+        return dict(self.__dict__)
+
+
 def submit(
     session: Session,
     settings: Settings,
@@ -157,10 +190,19 @@ def submit(
     inputs: dict[str, Any],
     idempotency_key: str | None,
     origin: str = "citizen",
+    on_behalf: OnBehalf | None = None,
 ) -> tuple[ServiceRequest, bool]:
-    """One request for one submission: the same key again returns the first request (created=False)."""
+    """One request for one submission: the same key again returns the first request (created=False).
+
+    `national_code` is the subject's; with `on_behalf` the actor applied for the subject."""
     record = selectors.published_definition(session, slug)
     loaded = loading.loaded_from_record(record)
+    subject_kind = on_behalf.subject_kind if on_behalf else "person"
+    if loaded.definition.audience == "business" and subject_kind != "company":
+        # A business service's evidence is about a company (its legal-entity ID): a person applying for
+        # himself would have the registries asked about no one. (A company named for a service for people
+        # is refused before this, by the representation check: such a service accepts no company.)
+        raise WrongAudience()
     cleaned = clean_inputs(loaded, inputs)
     digest = submission_digest(slug, cleaned)
     key = (idempotency_key or "").strip()[:80] or f"auto:{tracking.new_tracking_code()}"
@@ -179,7 +221,12 @@ def submit(
                 submission_digest=digest,
                 origin=origin,
                 inputs=cleaned,
-                state=S.SUBMITTED,
+                state=S.AWAITING_PAYMENT
+                if origin != "proactive" and selectors.fee_of(session, slug)
+                else S.SUBMITTED,
+                subject_kind=subject_kind,
+                acted_by=on_behalf.actor_code if on_behalf else None,
+                representation=on_behalf.as_dict() if on_behalf else None,
             )
             session.add(request)
             session.flush()
@@ -199,12 +246,195 @@ def submit(
         ),
         message_en=f"Request for “{record.title_en}” received",
     )
-    snapshot = Snapshot(request.id, national_code, request.tracking_code, dict(cleaned), loaded)
+    if on_behalf is not None:
+        who = on_behalf
+        record_event(
+            session,
+            request,
+            kind="on_behalf",
+            actor="citizen",
+            message_fa=f"ثبت‌شده توسط {who.actor_name} از طرف {who.subject_name} ({who.role_fa})",
+            message_en=f"Submitted by {who.actor_name} on behalf of {who.subject_name} ({who.role_en})",
+            detail=who.as_dict(),
+        )
+    if request.state is S.AWAITING_PAYMENT:  # its job is queued once the fee is paid (`payment_received`)
+        _notify(
+            session,
+            settings,
+            request,
+            f"درخواست «{record.title_fa}» ثبت شد؛ برای ادامه، هزینهٔ آن را بپردازید.",
+        )
+        return request, True
+    _enqueue_processing(session, request, loaded)
+    _notify(session, settings, request, f"درخواست «{record.title_fa}» ثبت شد.")
+    return request, True
+
+
+def _enqueue_processing(session: Session, request: ServiceRequest, loaded: LoadedDefinition) -> None:
+    snapshot = Snapshot(
+        request.id, request.national_code, request.tracking_code, dict(request.inputs), loaded
+    )
     jobs.enqueue(
         session, PROCESS_JOB, {"request_id": request.id}, dedupe_key=f"process:{request.id}", hint=snapshot
     )
-    _notify(session, settings, request, f"درخواست «{record.title_fa}» ثبت شد.")
-    return request, True
+
+
+def _ensure_awaiting_payment(request: ServiceRequest) -> None:
+    if request.state is not S.AWAITING_PAYMENT:
+        raise InvalidTransition(
+            f"{request.state.value}: the request is not waiting for a payment",
+            "این درخواست در انتظار پرداخت نیست",
+        )
+
+
+def payment_received(
+    session: Session, settings: Settings, request: ServiceRequest, *, reference: str, amount_rials: int
+) -> None:
+    """The fee is paid (verified and settled at the gateway): the request goes on to be processed, its
+    job queued in this transaction. Refused if the request is not waiting for its fee."""
+    _ensure_awaiting_payment(request)
+    transition(
+        session,
+        settings,
+        request,
+        S.SUBMITTED,
+        kind="paid",
+        message_fa="هزینهٔ خدمت پرداخت شد؛ درخواست برای بررسی فرستاده شد",
+        message_en="The fee was paid; the request went on to be processed",
+        detail={"reference": reference, "amount_rials": amount_rials},
+        notify=False,
+    )
+    _enqueue_processing(session, request, loading.loaded_from_record(request.definition))
+
+
+def fee_no_longer_due(session: Session, settings: Settings, request: ServiceRequest) -> None:
+    """The service's fee was dropped (the catalog card says none now) while the request waited for it:
+    it goes on to be processed as a fee-free one, its job queued in this transaction."""
+    _ensure_awaiting_payment(request)
+    transition(
+        session,
+        settings,
+        request,
+        S.SUBMITTED,
+        kind="fee_waived",
+        message_fa="این خدمت دیگر هزینه ندارد؛ درخواست بی‌پرداخت برای بررسی فرستاده شد",
+        message_en="The service no longer has a fee; the request went on to be processed without payment",
+        notify=False,
+    )
+    _enqueue_processing(session, request, loading.loaded_from_record(request.definition))
+
+
+def withdraw(session: Session, settings: Settings, request: ServiceRequest, *, actor_code: str) -> bool:
+    """The citizen gives the request up (from `WITHDRAWABLE_STATES`): True if it was withdrawn now, False if
+    it already was (a second click: no second line, no second notice); `CannotWithdraw` otherwise.
+
+    One conditional UPDATE (`... WHERE state IN <withdrawable>`), not a read and a write: a withdrawal and a
+    decision never both win. On PostgreSQL the UPDATE waits for the row lock the worker or an officer holds
+    while deciding, then finds the state they wrote; on SQLite the writer lock orders them. Who may withdraw
+    (the subject, or who applied for him while his right holds) is the caller's check; the fee (a token
+    still open, a settled payment to give back) is the payments domain's (`payments.service.withdraw`)."""
+    previous = request.state
+    if previous is S.WITHDRAWN:
+        return False
+    moved = session.execute(
+        update(ServiceRequest)
+        .where(ServiceRequest.id == request.id, ServiceRequest.state.in_(WITHDRAWABLE_STATES))
+        .values(state=S.WITHDRAWN, updated_at=utcnow())
+        .execution_options(synchronize_session=False)
+    )
+    session.refresh(request)
+    if moved.rowcount != 1:  # type: ignore[attr-defined]
+        if request.state is S.WITHDRAWN:  # two clicks at once: the other one withdrew it
+            return False
+        raise CannotWithdraw(
+            f"{request.state.value}: a request being decided, with an officer, or decided stays",
+            "درخواستی که در حال تصمیم‌گیری یا نزد کارشناس است یا تصمیمش گرفته شده، قابل انصراف نیست",
+            state=request.state.value,
+        )
+    # The timeline is read by the subject too: a withdrawal by who applied for him names that person.
+    actor_name = (request.representation or {}).get("actor_name") if actor_code == request.acted_by else None
+    record_event(
+        session,
+        request,
+        kind="withdrawn",
+        actor="citizen",
+        message_fa=f"{actor_name} از این درخواست انصراف داد؛ درخواست بسته شد"
+        if actor_name
+        else "از این درخواست انصراف داده شد؛ درخواست بسته شد",
+        message_en=f"{actor_name} withdrew this request; it is closed"
+        if actor_name
+        else "The request was withdrawn; it is closed",
+        detail={"from": previous.value, "by": actor_code},
+    )
+    # A fee to give back is told by the payments domain with its refund (`payments.service.withdraw`).
+    _notify(
+        session,
+        settings,
+        request,
+        f"از درخواست «{request.definition.title_fa}» انصراف دادید؛ درخواست بسته شد.",
+        f"You withdrew your request for “{request.definition.title_en}”; it is closed.",
+    )
+    return True
+
+
+def note_on_timeline(
+    session: Session,
+    request: ServiceRequest,
+    *,
+    kind: str,
+    message_fa: str,
+    message_en: str,
+    detail: dict[str, Any],
+) -> None:
+    """A line on the request's timeline from another domain (a payment refunded), in its current state."""
+    record_event(session, request, kind=kind, message_fa=message_fa, message_en=message_en, detail=detail)
+
+
+DRY_RUN_STATES = {"approve": S.APPROVED, "refuse": S.REFUSED, "refer": S.IN_QUEUE}
+
+
+def record_dry_run(
+    session: Session,
+    record: DefinitionRecord,
+    *,
+    national_code: str,
+    inputs: dict[str, Any],
+    facts: dict[str, Any],
+    decision: Decision,
+) -> ServiceRequest:
+    """Keep an authoring dry run as a sandbox request: the draft version, the persona, what the exchange
+    answered and what the model decided. No document, no notice, no job; a sandbox request is in no
+    citizen's list, no officer's queue and no figure (the selectors leave `sandbox` rows out)."""
+    if not is_test_persona(national_code):
+        raise NotATestPersona()
+    request = ServiceRequest(
+        tracking_code=_unused_tracking_code(session),
+        slug=record.slug,
+        definition_id=record.id,
+        agency_code=record.agency_code,
+        national_code=national_code,
+        idempotency_key=f"dry-run:{uuid.uuid4().hex}",
+        submission_digest=submission_digest(record.slug, inputs),
+        origin="sandbox",
+        inputs=inputs,
+        facts=facts,
+        state=DRY_RUN_STATES[decision.decision],
+        decision=decision.as_dict(),
+        decided_automatically=decision.decision != "refer",
+        decided_at=utcnow(),
+        sandbox=True,
+    )
+    session.add(request)
+    session.flush()
+    record_event(
+        session,
+        request,
+        kind="dry_run",
+        message_fa=f"آزمون «{record.title_fa}» (نسخهٔ {record.version}) در محیط آزمایشی",
+        message_en=f"Dry run of “{record.title_en}” (version {record.version}) in the sandbox",
+        detail={"decision": decision.decision, "version": record.version},
+    )
+    return request
 
 
 def _by_key(session: Session, national_code: str, key: str) -> ServiceRequest | None:
@@ -301,7 +531,7 @@ def transition(
         at=at,
     )
     if notify:
-        _notify(session, settings, request, message_fa)
+        _notify(session, settings, request, message_fa, message_en)
 
 
 # States that need the citizen (a decision, or a question from the officer) also go out by SMS;
@@ -309,19 +539,46 @@ def transition(
 SMS_STATES = FINAL_STATES | {RequestState.NEEDS_INFO}
 
 
-def _notify(session: Session, settings: Settings, request: ServiceRequest, body_fa: str) -> None:
-    citizen = identity_selectors.get_citizen_by_national_code(session, request.national_code)
-    mobile = citizen.mobile if citizen is not None else None
-    by_sms = mobile is not None and request.state in SMS_STATES
-    notify_service.send(
+def _notify(
+    session: Session, settings: Settings, request: ServiceRequest, body_fa: str, body_en: str = ""
+) -> None:
+    """Tell the citizen on the channels they chose: a proactive service's news, an issued document, or a
+    request's step (by SMS only the steps that need them; e-mail and the inbox every step)."""
+    # A request made for another reaches the one who made it too; a company has no inbox of its own.
+    if request.acted_by:
+        _notify_one(session, settings, request, body_fa, body_en, request.acted_by)
+    if request.subject_kind == "person":
+        _notify_one(session, settings, request, body_fa, body_en, request.national_code)
+
+
+def _notify_one(
+    session: Session,
+    settings: Settings,
+    request: ServiceRequest,
+    body_fa: str,
+    body_en: str,
+    national_code: str,
+) -> None:
+    citizen = identity_selectors.get_citizen_by_national_code(session, national_code)
+    if request.origin == "proactive":
+        kind = "delivery.proactive"
+    elif request.state is RequestState.APPROVED and request.document_number:
+        kind = "documents.issued"
+    else:
+        kind = "delivery.request"
+    notify_service.tell(
         session,
         settings,
-        national_code=request.national_code,
-        mobile=mobile if by_sms else None,
-        channels=frozenset({"inbox", "sms"}) if by_sms else frozenset({"inbox"}),
+        national_code=national_code,
+        mobile=citizen.mobile if citizen is not None else None,
+        kind=kind,
+        at_most=notify_constants.CHANNELS
+        if request.state in SMS_STATES
+        else frozenset({notify_constants.INBOX, notify_constants.EMAIL}),
         subject_fa=f"درخواست {tracking.in_sentence(request.tracking_code)}",
         body_fa=body_fa,
-        kind="delivery.request",
+        subject_en=f"Request {request.tracking_code}",
+        body_en=body_en or None,
         link=f"/account/requests/{request.tracking_code}",
     )
 
@@ -389,7 +646,8 @@ def subject_name(session: Session, request: ServiceRequest) -> str:
         return str(citizen.display_name)
     person = (request.facts or {}).get("person") or {}
     name = f"{person.get('first_name', '')} {person.get('last_name', '')}".strip()
-    return name or request.national_code
+    # A request made for another names its subject as the registry gave it at the act.
+    return name or str((request.representation or {}).get("subject_name") or "") or request.national_code
 
 
 # --- when the platform cannot finish a request itself -------------------------------------------------
@@ -674,10 +932,22 @@ def answer_info(session: Session, settings: Settings, request: ServiceRequest, a
 
 
 def request_review(session: Session, settings: Settings, request: ServiceRequest) -> None:
-    """Send an automatic refusal to a human for review (once)."""
+    """Send an automatic refusal to a human for review (once, within `review_window_days`). Refused once
+    the request's fee was refunded: the refusal was final and the money given back, so a review that
+    approved it would deliver the service free (the citizen applies again and pays again)."""
     if request.state != S.REFUSED or not request.decided_automatically:
         raise InvalidTransition(
             "only an automatic refusal can be reviewed", "فقط ردّ خودکار را می‌توان برای بازبینی فرستاد"
+        )
+    if selectors.fee_refunded(session, request):
+        raise ReviewNotOpen(
+            "the fee of this request was refunded, so its refusal is final; apply again for a review",
+            "هزینهٔ این درخواست به شما برگشت داده شده و ردّ آن قطعی است؛ برای بررسی دوباره، درخواست تازه دهید",
+        )
+    if not selectors.review_can_be_asked(settings, request):
+        raise ReviewNotOpen(
+            f"a review may be asked within {settings.review_window_days} days of the refusal",
+            f"بازبینی را تا {settings.review_window_days} روز پس از ردّ می‌توان خواست",
         )
     request.decided_automatically = False
     request.decided_at = None

@@ -46,7 +46,9 @@ def queue(
     For an officer (`officer_national_code`), without the requests they applied for or are the subject of
     (separation of duties: `service.take` refuses those anyway)."""
     query = select(ServiceRequest).where(
-        ServiceRequest.agency_code == agency_code, ServiceRequest.state.in_(QUEUE_STATES)
+        ServiceRequest.agency_code == agency_code,
+        ServiceRequest.state.in_(QUEUE_STATES),
+        ServiceRequest.sandbox.is_(False),  # a dry run's referral is no officer's work
     )
     if officer_national_code is not None:
         query = query.where(ServiceRequest.national_code != officer_national_code)
@@ -107,6 +109,7 @@ def workbench(
             ServiceRequest.agency_code == agency_code,
             ServiceRequest.state.in_(QUEUE_STATES),
             ServiceRequest.national_code != officer_national_code,
+            ServiceRequest.sandbox.is_(False),
         )
     )
     if state in {s.value for s in QUEUE_STATES}:

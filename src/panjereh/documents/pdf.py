@@ -4,9 +4,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from weasyprint import HTML
-from weasyprint.text.fonts import FontConfiguration
-
 from panjereh.core.config import Settings
 
 FONT_WEIGHTS = {400: "Regular", 700: "Bold"}
@@ -28,6 +25,11 @@ def font_faces(settings: Settings) -> str:
 
 def html_to_pdf(html: str, base_dir: Path | None = None) -> bytes:
     """Render a full HTML page (it brings its own @font-face rules) to PDF bytes."""
+    # Imported on the first PDF, not with the app: WeasyPrint (with Pango through cffi) was a quarter of
+    # the application's import, which each web process pays before it serves its first request.
+    from weasyprint import HTML
+    from weasyprint.text.fonts import FontConfiguration
+
     document = HTML(string=html, base_url=str(base_dir or Path.cwd()))
     pdf = document.write_pdf(font_config=FontConfiguration())
     assert pdf is not None  # write_pdf returns bytes when no target is given

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from panjereh.agencies import selectors as agency_selectors
 from panjereh.core.config import Settings
 from panjereh.core.db import utcnow
-from panjereh.core.identifiers import InvalidIdentifier, normalize_national_code
+from panjereh.core.identifiers import InvalidIdentifier, normalize_legal_entity_id, normalize_national_code
 from panjereh.core.logging import get_logger
 from panjereh.documents import payload as signed
 from panjereh.documents.exceptions import AlreadyRevoked, InvalidDocument, RevocationForbidden
@@ -47,10 +47,13 @@ def issue_document(
     registries are being asked); otherwise one is chosen here."""
     try:
         national_code = normalize_national_code(subject_national_code)
-    except InvalidIdentifier as exc:
-        raise InvalidDocument(
-            "The subject's national code is not valid.", "کد ملی صاحب سند معتبر نیست."
-        ) from exc
+    except InvalidIdentifier:
+        try:  # a company's document (a business service, applied for by its representative)
+            national_code = normalize_legal_entity_id(subject_national_code)
+        except InvalidIdentifier as exc:
+            raise InvalidDocument(
+                "The subject's national code is not valid.", "کد ملی صاحب سند معتبر نیست."
+            ) from exc
     agency = agency_selectors.find_agency_by_code(session, issuer_agency_code)
     if agency is None:
         raise InvalidDocument(

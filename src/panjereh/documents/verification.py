@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 
 from sqlalchemy.orm import Session
 
@@ -57,6 +57,10 @@ REASONS: dict[str, tuple[str, str]] = {
         "The issuing agency has revoked this document.",
         "دستگاه صادرکننده این سند را باطل کرده است.",
     ),
+    "document.superseded": (
+        "A newer copy of this document replaced it, or the registry no longer holds its record.",
+        "رونوشت تازه‌تری جای این سند را گرفته یا سابقهٔ آن دیگر در سامانهٔ صادرکننده نیست.",
+    ),
     "document.expired": ("The document's validity has ended.", "مدت اعتبار این سند به پایان رسیده است."),
     "document.valid": ("Genuine and in force.", "سند اصیل و معتبر است."),
 }
@@ -79,6 +83,9 @@ class Verification:
     masked_name: str | None = None
     issued_at: datetime | None = None
     expires_at: datetime | None = None
+    # The last day it is valid (the end of that day in Tehran is `expires_at`): what people are shown,
+    # the same date as on the document's page and its PDF.
+    valid_until: date | None = None
     revoked_at: datetime | None = None
     revocation_reason: str | None = None
     key_id: str | None = None
@@ -148,15 +155,27 @@ _SHOWN_AS_STORED = (
 )
 
 
-def _standing(document: IssuedDocument) -> Verification:
-    now = utcnow()
+def standing_of(document: IssuedDocument) -> Status:
+    """Valid, revoked or expired, now: the one rule for /verify, the document's page and its PDF."""
     expires_at = signed.expiry_instant(document.valid_until) if document.valid_until else None
     if document.revoked_at is not None:
-        status, reason = Status.REVOKED, "document.revoked"
-    elif expires_at is not None and expires_at <= now:
-        status, reason = Status.EXPIRED, "document.expired"
-    else:
-        status, reason = Status.VALID, "document.valid"
+        return Status.REVOKED
+    if expires_at is not None and expires_at <= utcnow():
+        return Status.EXPIRED
+    return Status.VALID
+
+
+_STANDING_REASONS = {
+    Status.REVOKED: "document.revoked",
+    Status.EXPIRED: "document.expired",
+    Status.VALID: "document.valid",
+}
+
+
+def _standing(document: IssuedDocument) -> Verification:
+    expires_at = signed.expiry_instant(document.valid_until) if document.valid_until else None
+    status = standing_of(document)
+    reason = "document.superseded" if document.is_superseded else _STANDING_REASONS[status]
     return Verification(
         status,
         reason,
@@ -165,4 +184,5 @@ def _standing(document: IssuedDocument) -> Verification:
         masked_subject=mask_national_code(document.subject_national_code),
         masked_name=mask_name(document.subject_name),
         expires_at=expires_at,
+        valid_until=document.valid_until,
     )

@@ -31,9 +31,12 @@ MAX_ASSERTION_LIFETIME = 300
 SCOPE = "exchange"
 
 
+TOKEN_PATH = "/exchange/v1/token"  # noqa: S105 (a path, not a secret)
+
+
 def token_url(settings: Settings) -> str:
     """The token endpoint: the audience client assertions must name."""
-    return f"{settings.base_url}/exchange/v1/token"
+    return f"{settings.base_url}{TOKEN_PATH}"
 
 
 def _refuse(detail: str) -> InvalidClientCredentials:
@@ -131,6 +134,7 @@ class ClientAuthenticator:
             "sub": client.client_id,
             "agency": client.agency.code,
             "rate": client.rate_per_second,
+            "sandbox": client.sandbox,
             "scope": SCOPE,
             "iat": now,
             "exp": now + self.ttl,
@@ -155,7 +159,10 @@ class ClientAuthenticator:
         if claims.get("iss") != self._issuer or not isinstance(exp, int) or exp <= now:
             raise _refuse("The access token has expired or was not issued here.")
         caller = Caller(
-            client_id=claims["sub"], agency_code=claims["agency"], rate_per_second=int(claims["rate"])
+            client_id=claims["sub"],
+            agency_code=claims["agency"],
+            rate_per_second=int(claims["rate"]),
+            sandbox=claims.get("sandbox") is True,
         )
         with self._lock:
             if len(self._verified) > 50_000:

@@ -28,7 +28,16 @@ CHAIN_FIELDS = (
     "duration_ms",
     "request_digest",
     "response_digest",
+    "sandbox",
+    "trace_id",
 )
+# Fields hashed only when set, together as one object at the end of the payload (`{"sandbox": true}`,
+# `{"trace_id": "…"}`, or both in this order): an entry without them hashes exactly as it did before
+# they existed, so the chains already written still verify, and flipping, adding, changing or removing
+# one (a production call passed off as a test, a trace id moved to another entry) breaks the hash.
+FLAG_FIELDS = ("sandbox",)  # hashed as `true` when true
+OPTIONAL_FIELDS = ("trace_id",)  # hashed as their value when not None
+_ALWAYS = tuple(name for name in CHAIN_FIELDS if name not in FLAG_FIELDS + OPTIONAL_FIELDS)
 
 
 def canonical_time(value: datetime) -> str:
@@ -46,7 +55,11 @@ def _canonical(value: Any) -> Any:
 
 def entry_hash(prev_hash: str, fields: dict[str, Any]) -> str:
     """SHA-256 over the previous hash and the entry's fields in a fixed, canonical order."""
-    payload = [prev_hash, *(_canonical(fields.get(name)) for name in CHAIN_FIELDS)]
+    payload: list[Any] = [prev_hash, *(_canonical(fields.get(name)) for name in _ALWAYS)]
+    extra: dict[str, Any] = {name: True for name in FLAG_FIELDS if fields.get(name)}
+    extra.update((name, fields[name]) for name in OPTIONAL_FIELDS if fields.get(name) is not None)
+    if extra:
+        payload.append(extra)
     encoded = json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode()
     return hashlib.sha256(encoded).hexdigest()
 

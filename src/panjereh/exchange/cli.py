@@ -15,7 +15,7 @@ from rich.console import Console
 from panjereh.agencies import selectors as agency_selectors
 from panjereh.core.config import Settings
 from panjereh.core.db import settings_sessionmaker, unit_of_work, utcnow
-from panjereh.exchange import service
+from panjereh.exchange import selectors, service
 from panjereh.exchange.findings import Finding, VerifyReport
 from panjereh.exchange.messagelog import seal_and_witness
 from panjereh.exchange.mirror import append_mirror, compare_with_witness, fetch_heads
@@ -34,7 +34,7 @@ def _witness(settings: Settings) -> Witness:
     return witness_for(settings.home, settings.exchange.witness_file, load_signer(settings.home))
 
 
-def _print_report(report: VerifyReport, title: str) -> None:
+def print_report(report: VerifyReport, title: str) -> None:
     for finding in report.findings:
         console.print(f"[red]{finding.kind:9}[/red] seq {finding.seq}: {finding.detail}")
     span = f"{report.first_seq}–{report.last_seq}" if report.checked else "empty"
@@ -70,7 +70,16 @@ def verify_log_command(
 ) -> None:
     """Check the hash chain, its archive files and the signed seals, and the database against the witness
     file; name every changed, removed, reordered, rewritten or truncated entry."""
-    settings: Settings = ctx.obj
+    report = check_message_log(ctx.obj, archive_dir, witness_file)
+    print_report(report, "message log")
+    if not report.ok:
+        raise typer.Exit(1)
+
+
+def check_message_log(
+    settings: Settings, archive_dir: Path | None = None, witness_file: Path | None = None
+) -> VerifyReport:
+    """`verify-log`'s check of the settings' message log (`panjereh restore` runs it on its restore)."""
     folder = archive_dir or settings.exchange.archive_dir or settings.home / "archive"
     witness = _witness(settings)
     path = witness_file or witness.path
@@ -83,9 +92,7 @@ def verify_log_command(
                     0, "witness", f"no witness file at {path} ({report.seals_checked} seals in the database)"
                 )
             )
-    _print_report(report, "message log")
-    if not report.ok:
-        raise typer.Exit(1)
+    return report
 
 
 @app.command("check-mirror")
@@ -106,7 +113,7 @@ def check_mirror_command(
     with unit_of_work(settings_sessionmaker(settings), writes=False) as session:
         report = verify_log(session, load_signer(settings.home), witness=source)
     report.findings.extend(compare_with_witness(lines, witness))
-    _print_report(report, "message log against the mirror:")
+    print_report(report, "message log against the mirror:")
     if not report.ok:
         raise typer.Exit(1)
 
@@ -140,6 +147,25 @@ def timestamp_command(ctx: typer.Context) -> None:
     console.print("time-stamped" if stamp_witness(settings, _witness(settings)) else "nothing time-stamped")
 
 
+@app.command("trace")
+def trace_command(
+    ctx: typer.Context,
+    trace_or_message_id: str = typer.Argument(..., help="A W3C trace id (32 hex) or a message id."),
+) -> None:
+    """The message-log entries of a trace, or a message's entry with its trace id (tracing.md)."""
+    with unit_of_work(settings_sessionmaker(ctx.obj), writes=False) as session:
+        entries = selectors.log_entries_of(session, trace_or_message_id)
+        for entry in entries:
+            typer.echo(
+                f"seq {entry.seq}  {entry.at:%Y-%m-%dT%H:%M:%S.%fZ}  message {entry.message_id}  "
+                f"trace {entry.trace_id or '-'}  {entry.client_id} → {entry.service_code}  "
+                f"{entry.status} {entry.outcome}"
+            )
+    if not entries:
+        console.print(f"no message-log entry for {trace_or_message_id[:64]!r}")
+        raise typer.Exit(1)
+
+
 @app.command("archive")
 def archive_command(
     ctx: typer.Context,
@@ -163,6 +189,7 @@ def new_client_command(
     client_id: str = typer.Option(..., help="The client id the agency system will use."),
     key_out: Path = typer.Option(..., help="Where to write the new private key (JWK, keep it secret)."),
     rate: int = typer.Option(200, help="Calls a second allowed."),
+    sandbox: bool = typer.Option(False, help="A sandbox client: sandbox grants, test personas only."),
 ) -> None:
     """Register an agency system as a client, with a fresh P-256 key pair (the private half to a file)."""
     key = ECKey.generate_key("P-256", parameters={"kid": f"{client_id}-{utcnow():%Y%m%d%H%M%S}"})
@@ -173,8 +200,10 @@ def new_client_command(
             client_id=client_id,
             name=f"{agency} system",
             rate_per_second=rate,
+            sandbox=sandbox,
         )
         service.add_client_key(session, client, key.as_dict(private=False))
     key_out.write_text(json.dumps(key.as_dict(private=True)), encoding="utf-8")
     key_out.chmod(0o600)
-    console.print(f"client {client_id} of {agency}; key {key.kid} written to {key_out}")
+    where = " (sandbox)" if sandbox else ""
+    console.print(f"client {client_id} of {agency}{where}; key {key.kid} written to {key_out}")

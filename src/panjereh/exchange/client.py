@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import copy
 from collections.abc import Callable
 from typing import Any, Required, TypedDict, Unpack
 
@@ -13,11 +14,14 @@ from panjereh.core.config import Settings
 from panjereh.exchange.auth import ClientAuthenticator
 from panjereh.exchange.metrics import ExchangeMetrics
 from panjereh.exchange.pipeline import Call, Caller, Exchange, InquiryResult
-from panjereh.exchange.service import PLATFORM_AGENCY, PLATFORM_CLIENT_ID
+from panjereh.exchange.service import PLATFORM_AGENCY, PLATFORM_CLIENT_ID, PLATFORM_SANDBOX_CLIENT_ID
 
 __all__ = ["InquiryResult", "PlatformClient"]
 
 PLATFORM_CALLER = Caller(client_id=PLATFORM_CLIENT_ID, agency_code=PLATFORM_AGENCY, rate_per_second=1_000_000)
+PLATFORM_SANDBOX_CALLER = Caller(
+    client_id=PLATFORM_SANDBOX_CLIENT_ID, agency_code=PLATFORM_AGENCY, rate_per_second=1_000_000, sandbox=True
+)
 
 
 class Inquiry(TypedDict, total=False):
@@ -45,6 +49,18 @@ class PlatformClient:
         self.settings = settings
         self.exchange = Exchange(settings, sessionmaker, ExchangeMetrics(metrics_registry))
         self.auth = ClientAuthenticator(settings, self.exchange.config.token_ttl_seconds)
+        self.caller = PLATFORM_CALLER
+
+    def in_sandbox(self) -> PlatformClient:
+        """The same client calling as the platform's sandbox client: sandbox grants, test personas only,
+        its calls logged as sandbox calls (never in the ledger or the figures). Shares this exchange."""
+        sandboxed = copy.copy(self)
+        sandboxed.caller = PLATFORM_SANDBOX_CALLER
+        return sandboxed
+
+    @property
+    def sandbox(self) -> bool:
+        return self.caller.sandbox
 
     def inquire(self, service_code: str, **inquiry: Unpack[Inquiry]) -> InquiryResult:
         """Ask a data service from synchronous code (blocking); raises GrantMissing or ProviderUnavailable."""
@@ -59,7 +75,7 @@ class PlatformClient:
         """Check an inquiry (service, parameters, subject, grant) without sending it: a caller with several
         inquiries learns of a fault in any before one is made. Raises the exchange's refusals."""
         # See Exchange.checks_on_loop and Exchange.checks_cached: no database round trip on the loop.
-        if self.exchange.checks_on_loop or self.exchange.checks_cached(PLATFORM_CALLER, service_code):
+        if self.exchange.checks_on_loop or self.exchange.checks_cached(self.caller, service_code):
             return self._prepare(service_code, inquiry)
         return await asyncio.to_thread(self._prepare, service_code, inquiry)
 
@@ -72,7 +88,7 @@ class PlatformClient:
 
     def _prepare(self, service_code: str, inquiry: Inquiry) -> Call:
         return self.exchange.prepare(
-            PLATFORM_CALLER,
+            self.caller,
             service_code,
             path_params=inquiry.get("path_params"),
             query=inquiry.get("query"),

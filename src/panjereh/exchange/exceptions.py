@@ -112,3 +112,9 @@ class InvalidPublication(ValidationFailed):
     code = "client.invalid_publication"
     title_en = "The data service cannot be published as described"
     title_fa = "خدمت داده را با این مشخصات نمی‌توان منتشر کرد"
+
+
+class SandboxSubject(Forbidden):
+    code = "client.sandbox_subject"
+    title_en = "A sandbox client may ask only about the test personas"
+    title_fa = "کارخواه محیط آزمایشی فقط دربارهٔ اشخاص آزمونی می‌تواند استعلام کند"

@@ -40,7 +40,7 @@ RECONNECT_SECONDS = 1.0
 _GRANTS: Table = Grant.__table__  # type: ignore[assignment]
 # Every approved grant of the pair, whatever its dates: the dates are checked per call, so an entry
 # stays right as grants start and end.
-_APPROVED = select(_GRANTS.c.purposes, _GRANTS.c.valid_from, _GRANTS.c.valid_until).where(
+_APPROVED = select(_GRANTS.c.purposes, _GRANTS.c.valid_from, _GRANTS.c.valid_until, _GRANTS.c.sandbox).where(
     _GRANTS.c.client_agency_code == bindparam("agency"),
     _GRANTS.c.service_code == bindparam("service"),
     _GRANTS.c.status == GrantStatus.APPROVED,
@@ -54,8 +54,13 @@ class GrantWindow:
     purposes: frozenset[str]
     valid_from: datetime
     valid_until: datetime | None
+    sandbox: bool = False
 
-    def covers(self, purpose: str, any_purpose: str, at: datetime) -> bool:
+    def covers(self, purpose: str, any_purpose: str, at: datetime, sandbox: bool = False) -> bool:
+        """Whether the grant lets a call through: the same environment as the client, in time, for
+        the purpose. A sandbox grant never serves a production client, nor the reverse."""
+        if self.sandbox != sandbox:
+            return False
         in_time = self.valid_from <= at and (self.valid_until is None or at < self.valid_until)
         return in_time and (any_purpose in self.purposes or purpose in self.purposes)
 
@@ -63,7 +68,9 @@ class GrantWindow:
 def read_windows(connection: Connection, agency: str, service: str) -> tuple[GrantWindow, ...]:
     """The approved grants of a client agency for a service, from the database."""
     rows = connection.execute(_APPROVED, {"agency": agency, "service": service}).all()
-    return tuple(GrantWindow(frozenset(purposes or ()), start, end) for purposes, start, end in rows)
+    return tuple(
+        GrantWindow(frozenset(purposes or ()), start, end, bool(flag)) for purposes, start, end, flag in rows
+    )
 
 
 class GrantCache:

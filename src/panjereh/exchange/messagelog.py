@@ -17,7 +17,6 @@ from panjereh.core.db import intend_to_write, utcnow
 from panjereh.core.logging import get_logger
 from panjereh.core.writer import BufferedWriter
 from panjereh.exchange.chain import GENESIS, entry_hash, seal_message
-from panjereh.exchange.constants import is_sandbox
 from panjereh.exchange.models import LATENCY_BOUNDS_MS, InquiryStat, LedgerEntry, LogEntry, LogHead, LogSeal
 from panjereh.exchange.signing import LogSigner
 from panjereh.exchange.witness import Witness
@@ -53,6 +52,8 @@ class LogRecord:
     response_digest: str
     request_body: str | None = None
     response_body: str | None = None
+    sandbox: bool = False  # a sandbox client's call: in the chain, never in the ledger or the figures
+    trace_id: str | None = None  # the W3C trace of the request that made the call (core.tracing)
 
     @property
     def side(self) -> str:
@@ -76,7 +77,7 @@ def _bucket_index(duration_ms: float) -> int:
 def _upsert_stats(session: Session, records: list[LogRecord]) -> None:
     rows: dict[tuple[datetime, str, str], dict[str, Any]] = {}
     for record in records:
-        if is_sandbox(record.purpose):  # sandbox calls are not the exchange's figures
+        if record.sandbox:  # sandbox calls are not the exchange's figures
             continue
         bucket = record.at.replace(minute=0, second=0, microsecond=0)
         key = (bucket, record.client_agency_code, record.service_code)
@@ -190,7 +191,7 @@ class LogWriter(BufferedWriter[LogRecord]):
             current = entry_hash(prev, fields)
             entries.append({**fields, "seq": seq, "prev_hash": prev, "entry_hash": current})
             prev = current
-            if record.subject and record.outcome in LEDGER_OUTCOMES and not is_sandbox(record.purpose):
+            if record.subject and record.outcome in LEDGER_OUTCOMES and not record.sandbox:
                 ledger.append(
                     {
                         "id": record.message_id,

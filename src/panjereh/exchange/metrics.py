@@ -7,6 +7,11 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from panjereh.core.metrics import LATENCY_BUCKETS
 
 
+def environment_of(sandbox: bool) -> str:
+    """The `environment` label's value for a call."""
+    return "sandbox" if sandbox else "production"
+
+
 class ExchangeMetrics:
     """The exchange's collectors, on the application's registry."""
 
@@ -14,14 +19,15 @@ class ExchangeMetrics:
         self.registry = registry or CollectorRegistry()
         self.inquiries = Counter(
             "panjereh_exchange_inquiries_total",
-            "Inquiries through the exchange by client agency, data service and outcome.",
-            ["client", "service", "outcome"],
+            "Inquiries through the exchange by client agency, data service, outcome and environment.",
+            # environment: production or sandbox, so a national figure or an alert sums production only.
+            ["client", "service", "outcome", "environment"],
             registry=self.registry,
         )
         self.latency = Histogram(
             "panjereh_exchange_inquiry_duration_seconds",
-            "Inquiry latency through the exchange, by data service.",
-            ["service"],
+            "Inquiry latency through the exchange, by data service and environment.",
+            ["service", "environment"],
             buckets=LATENCY_BUCKETS,
             registry=self.registry,
         )

@@ -16,6 +16,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -67,6 +68,8 @@ class ExchangeClient(TimestampMixin, Base):
     name: Mapped[str] = mapped_column(String(200))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     rate_per_second: Mapped[int] = mapped_column(Integer, default=200)
+    # A sandbox client calls with sandbox grants only, and only about the test personas (exchange.pipeline).
+    sandbox: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
     agency: Mapped[Agency] = relationship()
     keys: Mapped[list[ClientKey]] = relationship(
@@ -127,6 +130,8 @@ class Grant(TimestampMixin, Base):
     first_approved_by: Mapped[str | None] = mapped_column(String(80))
     first_approved_at: Mapped[datetime | None] = mapped_column()
     approved_by: Mapped[str | None] = mapped_column(String(80))
+    # A sandbox grant serves sandbox clients only; a production client never uses one (and the reverse).
+    sandbox: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
     client_agency: Mapped[Agency] = relationship()
     service: Mapped[DataService] = relationship()
@@ -156,6 +161,11 @@ class LogEntry(Base):
     response_digest: Mapped[str] = mapped_column(String(64))
     request_body: Mapped[str | None] = mapped_column(Text)
     response_body: Mapped[str | None] = mapped_column(Text)
+    # A sandbox call: hashed into the chain (exchange.chain), kept out of the ledger and the figures.
+    sandbox: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    # The W3C trace id of the request that made the call (core.tracing), hashed into the chain when set;
+    # None for a call made outside a request (a job, a command) and for entries older than the column.
+    trace_id: Mapped[str | None] = mapped_column(String(32), index=True)
     prev_hash: Mapped[str] = mapped_column(String(64))
     entry_hash: Mapped[str] = mapped_column(String(64))
 

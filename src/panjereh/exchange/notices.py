@@ -19,6 +19,7 @@ from panjereh.core.config import Settings
 from panjereh.core.db import utcnow
 from panjereh.exchange.models import DataService, LedgerEntry, LedgerNoticeCursor
 from panjereh.exchange.service import PLATFORM_AGENCY
+from panjereh.identity import selectors as identity_selectors
 from panjereh.notify import selectors as notify_selectors
 from panjereh.notify import service as notify_service
 
@@ -50,12 +51,16 @@ def notify_data_access(session: Session, settings: Settings, now: datetime | Non
         if entry.subject in subscribers:
             looks[entry.subject].add((entry.client_agency_code, entry.service_code))
     for national_code, pairs in looks.items():
-        notify_service.send(
+        body_fa, body_en = _describe(session, pairs)
+        notify_service.tell(  # on the channels the citizen chose for looks at their data
             session,
             settings,
             national_code=national_code,
+            mobile=_mobile_of(session, national_code),
             subject_fa="دستگاهی دادهٔ شما را استعلام کرد",
-            body_fa=_describe(session, pairs),
+            body_fa=body_fa,
+            subject_en="An agency looked at your data",
+            body_en=body_en,
             kind="exchange.data_access",
             link="/account/data-access",
         )
@@ -63,12 +68,24 @@ def notify_data_access(session: Session, settings: Settings, now: datetime | Non
     return len(looks)
 
 
-def _describe(session: Session, pairs: set[tuple[str, str]]) -> str:
-    lines = []
+def _mobile_of(session: Session, national_code: str) -> str | None:
+    citizen = identity_selectors.get_citizen_by_national_code(session, national_code)
+    return citizen.mobile if citizen is not None else None
+
+
+def _describe(session: Session, pairs: set[tuple[str, str]]) -> tuple[str, str]:
+    """Who looked at what, in Persian and in English (the inbox shows the citizen's language)."""
+    lines_fa, lines_en = [], []
     for agency_code, service_code in sorted(pairs):
         agency = agency_selectors.find_agency_by_code(session, agency_code)
         service = session.scalars(select(DataService).where(DataService.code == service_code)).one_or_none()
-        who = agency.name_fa if agency else agency_code
-        what = service.title_fa if service else service_code
-        lines.append(f"• {who}: {what}")
-    return "این دستگاه‌ها دادهٔ شما را دیدند:\n" + "\n".join(lines)
+        lines_fa.append(
+            f"• {agency.name_fa if agency else agency_code}: {service.title_fa if service else service_code}"
+        )
+        lines_en.append(
+            f"• {agency.name_en if agency else agency_code}: {service.title_en if service else service_code}"
+        )
+    return (
+        "این دستگاه‌ها دادهٔ شما را دیدند:\n" + "\n".join(lines_fa),
+        "These agencies looked at your data:\n" + "\n".join(lines_en),
+    )

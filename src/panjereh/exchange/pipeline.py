@@ -7,7 +7,9 @@ The same pipeline serves agency systems over HTTP (gateway.py) and the platform 
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import contextlib
+import contextvars
 import json
 import threading
 import time
@@ -26,11 +28,13 @@ from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.orm import Session
 
 from panjereh.agencies.models import Agency, AgencySystem
+from panjereh.core import tracing
 from panjereh.core.config import Settings
 from panjereh.core.db import autocommit_engine, utcnow
 from panjereh.core.errors import ProblemError
 from panjereh.core.publications import path_parameters, path_pattern
 from panjereh.core.ratelimit import Limiter, Window, make_storage
+from panjereh.core.sandbox import is_test_persona
 from panjereh.exchange import grants
 from panjereh.exchange.chain import digest
 from panjereh.exchange.exceptions import (
@@ -38,12 +42,13 @@ from panjereh.exchange.exceptions import (
     GrantMissing,
     InvalidInquiry,
     ProviderUnavailable,
+    SandboxSubject,
     ServiceNotFound,
     SubjectMismatch,
     WrongMethod,
 )
 from panjereh.exchange.messagelog import LogRecord, LogWriter
-from panjereh.exchange.metrics import ExchangeMetrics
+from panjereh.exchange.metrics import ExchangeMetrics, environment_of
 from panjereh.exchange.models import DataService
 from panjereh.exchange.resilience import CircuitBreaker
 from panjereh.exchange.service import ANY_PURPOSE
@@ -89,11 +94,13 @@ class InquiryResult:
 
 @dataclass(frozen=True)
 class Caller:
-    """The authenticated client: which agency system calls, and its rate limit."""
+    """The authenticated client: which agency system calls, its rate limit, and whether it is a sandbox
+    client (then only sandbox grants serve it, and it asks only about the test personas)."""
 
     client_id: str
     agency_code: str
     rate_per_second: int
+    sandbox: bool = False
 
 
 @dataclass(frozen=True)
@@ -129,6 +136,8 @@ class Call:
     url: str
     body: bytes | None
     timeout_s: float
+    # The W3C traceparent sent to the provider: a child span of the request that asked (core/tracing.py).
+    traceparent: str | None = None
 
 
 @dataclass(frozen=True)
@@ -397,6 +406,12 @@ class Exchange:
                 if body is None and json_body is not None:
                     body = json.dumps(json_body, ensure_ascii=False, separators=(",", ":")).encode()
                 subject = self._subject(route, subject, params, body, json_body)
+                if caller.sandbox and subject is not None and not is_test_persona(subject):
+                    # Nothing tried in the sandbox reaches a real person's data.
+                    raise SandboxSubject(
+                        "A sandbox client asks only about the test personas (docs/protocols/exchange.md).",
+                        "کارخواه محیط آزمایشی فقط دربارهٔ اشخاص آزمونی استعلام می‌کند؛ این کد ملی آزمونی نیست.",
+                    )
                 purpose = (purpose or "").strip()
                 if not purpose or len(purpose) > MAX_TEXT:
                     raise InvalidInquiry(
@@ -448,6 +463,7 @@ class Exchange:
             url=route.base_url + full_path,
             body=body,
             timeout_s=timeout_s,
+            traceparent=tracing.outgoing(),
         )
 
     @staticmethod
@@ -512,8 +528,17 @@ class Exchange:
             caller.agency_code,
             route.code,
         )
-        if any(window.covers(purpose, ANY_PURPOSE, at) for window in windows):
+        if any(window.covers(purpose, ANY_PURPOSE, at, caller.sandbox) for window in windows):
             return
+        if any(window.covers(purpose, ANY_PURPOSE, at, not caller.sandbox) for window in windows):
+            # Held, but for the other environment: say so, or the agency looks for a grant it has.
+            held, needed = ("production", "sandbox") if caller.sandbox else ("sandbox", "production")
+            held_fa, needed_fa = ("تولید", "محیط آزمایشی") if caller.sandbox else ("آزمایشی", "تولید")
+            raise GrantMissing(
+                f"Agency {caller.agency_code!r} holds a {held} grant for {route.code!r}, and this is a "
+                f"{needed} client: a {held} grant never serves it.",
+                f"مجوز «{route.code}» برای محیط {held_fa} است؛ کارخواه {needed_fa} با آن استعلام نمی‌کند.",
+            )
         raise GrantMissing(
             f"Agency {caller.agency_code!r} holds no valid grant for {route.code!r} for purpose {purpose!r}.",
             f"دستگاه «{caller.agency_code}» برای خدمت «{route.code}» با هدف «{purpose}» مجوز معتبر ندارد.",
@@ -525,6 +550,8 @@ class Exchange:
         headers = dict(self._provider_headers)
         headers["Panjereh-Message-Id"] = call.message_id
         headers["Panjereh-Client"] = call.caller.agency_code
+        if call.traceparent is not None:
+            headers[tracing.TRACEPARENT_HEADER] = call.traceparent
         if call.body is not None:
             headers["Content-Type"] = "application/json"
         return headers
@@ -552,8 +579,15 @@ class Exchange:
                 total=remaining, sock_connect=min(remaining, self.config.connect_timeout_ms / 1000)
             )
             try:
+                # A provider's redirect is not followed (ASVS 15.3.2): the grant names this system, not
+                # wherever it points; the answer is classified as a failure in `finish`.
                 async with session.request(
-                    call.method, call.url, data=call.body, headers=headers, timeout=timeout
+                    call.method,
+                    call.url,
+                    data=call.body,
+                    headers=headers,
+                    timeout=timeout,
+                    allow_redirects=False,
                 ) as response:
                     body = await response.read()
                     raw = Raw(response.status, body, response.headers.get("Content-Type", ""))
@@ -579,7 +613,24 @@ class Exchange:
         One loop thread serves every sync caller: aiohttp multiplexes their calls there, with one
         connection pool (docs/performance.md, "One HTTP client").
         """
-        return asyncio.run_coroutine_threadsafe(self.forward(call), self._loop_thread.loop).result()
+        # The call runs in the caller's context (its log fields, its OpenTelemetry span when on), so
+        # the client span of the call is a child of the request's, in the request's trace.
+        loop, context = self._loop_thread.loop, contextvars.copy_context()
+        done: concurrent.futures.Future[Raw | ProviderFailure] = concurrent.futures.Future()
+
+        def settle(task: asyncio.Task[Raw | ProviderFailure]) -> None:
+            if task.cancelled():
+                done.cancel()
+            elif (error := task.exception()) is not None:
+                done.set_exception(error)
+            else:
+                done.set_result(task.result())
+
+        def start() -> None:
+            loop.create_task(self.forward(call), context=context).add_done_callback(settle)
+
+        loop.call_soon_threadsafe(start)
+        return done.result()
 
     # -- finishing ----------------------------------------------------------------------------------
 
@@ -591,6 +642,8 @@ class Exchange:
         if raw is not None:
             if raw.status >= 500:
                 failure = ProviderFailure("down" if raw.status == 503 else "error", raw.status)
+            elif 300 <= raw.status < 400:
+                failure = ProviderFailure("redirect", raw.status)
             elif raw.body or raw.status != 204:
                 try:
                     document = json.loads(raw.body)
@@ -639,8 +692,9 @@ class Exchange:
     def _log(self, call: Call, status: int, outcome: str, duration_ms: float, response: bytes) -> None:
         request_bytes = f"{call.method} {call.path}\n".encode() + (call.body or b"")
         store = self.config.store_bodies
-        self.metrics.inquiries.labels(call.caller.agency_code, call.route.code, outcome).inc()
-        self.metrics.latency.labels(call.route.code).observe(duration_ms / 1000)
+        environment = environment_of(call.caller.sandbox)
+        self.metrics.inquiries.labels(call.caller.agency_code, call.route.code, outcome, environment).inc()
+        self.metrics.latency.labels(call.route.code, environment).observe(duration_ms / 1000)
         self.writer.submit(
             LogRecord(
                 message_id=call.message_id,
@@ -661,6 +715,8 @@ class Exchange:
                 response_digest=digest(response),
                 request_body=request_bytes.decode("utf-8", "replace") if store else None,
                 response_body=response.decode("utf-8", "replace") if store else None,
+                sandbox=call.caller.sandbox,
+                trace_id=tracing.trace_id_of(call.traceparent),
             )
         )
         self.metrics.log_queue.set(self.writer.pending())
@@ -698,6 +754,8 @@ class Exchange:
                 url="",
                 body=None,
                 timeout_s=0,
+                # Sent nowhere: it ties the refusal's log entry to the request's trace.
+                traceparent=tracing.outgoing(),
             ),
             error.status,
             error.code,
@@ -725,5 +783,6 @@ _REASON_FA = {
     "down": "سامانهٔ ارائه‌دهنده از کار افتاده است.",
     "error": "سامانهٔ ارائه‌دهنده با خطای داخلی پاسخ داد.",
     "garbage": "پاسخ سامانهٔ ارائه‌دهنده قابل خواندن نبود.",
+    "redirect": "سامانهٔ ارائه‌دهنده به نشانی دیگری ارجاع داد؛ درگاه ارجاع‌ها را دنبال نمی‌کند.",
     "circuit_open": "سامانهٔ ارائه‌دهنده پیاپی خطا داده است؛ کمی بعد دوباره تلاش کنید.",
 }

@@ -8,13 +8,16 @@ import json
 from datetime import timedelta
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi import APIRouter, Query, Request, Response, Security
+from fastapi.openapi.models import OAuthFlowClientCredentials, OAuthFlows
+from fastapi.security import OAuth2
 
 from panjereh.agencies import selectors as agency_selectors
 from panjereh.core.db import utcnow
 from panjereh.core.deps import AppSettings, DbSession
 from panjereh.core.schemas import Hours, Limit, Moment, Offset, shape_of
 from panjereh.exchange import selectors, service
+from panjereh.exchange.auth import TOKEN_PATH
 from panjereh.exchange.exceptions import GrantNotFound, GrantStateConflict
 from panjereh.exchange.models import DataService, Grant, GrantStatus
 from panjereh.exchange.pipeline import Caller
@@ -36,13 +39,30 @@ from panjereh.identity.deps import CurrentCitizen
 router = APIRouter(prefix="/exchange", tags=["exchange"])
 
 
-def current_caller(request: Request) -> Caller:
+# How an agency system calls (docs/protocols/exchange.md §2): OAuth 2 client credentials, the client
+# authenticated by a JWT signed with one of its registered keys (private_key_jwt, RFC 7523), then the
+# access token as a bearer token. No mutual TLS: the key pair is the client's credential.
+exchange_client = OAuth2(
+    flows=OAuthFlows(clientCredentials=OAuthFlowClientCredentials(tokenUrl=TOKEN_PATH, scopes={})),
+    scheme_name="exchangeClient",
+    description=(
+        "An agency system's access token from `POST /exchange/v1/token` (client credentials; the client "
+        "authenticates with a JWT assertion signed by one of its registered keys, RFC 7523), sent as "
+        "`Authorization: Bearer`."
+    ),
+    auto_error=False,  # a missing or bad token is the exchange's own problem (client.unauthenticated)
+)
+
+
+def current_caller(
+    request: Request, authorization: Annotated[str | None, Security(exchange_client)]
+) -> Caller:
     """The agency system calling, from its exchange access token."""
-    caller: Caller = request.app.state.exchange.auth.caller(request.headers.get("authorization"))
+    caller: Caller = request.app.state.exchange.auth.caller(authorization)
     return caller
 
 
-AgencyCaller = Annotated[Caller, Depends(current_caller)]
+AgencyCaller = Annotated[Caller, Security(current_caller)]
 
 
 def service_out(item: DataService) -> ServiceOut:
@@ -84,6 +104,7 @@ def request_grant(body: GrantIn, caller: AgencyCaller, db: DbSession) -> GrantOu
         valid_until=body.valid_until,
         note=body.note,
         requested_by=f"client:{caller.client_id}",
+        sandbox=caller.sandbox,  # a sandbox client asks for what it can use: a sandbox grant
     )
     return grant_out(grant)
 

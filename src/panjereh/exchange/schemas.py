@@ -71,6 +71,7 @@ class GrantOut(BaseModel):
     valid_until: datetime | None
     status: GrantStatus
     standing: bool
+    sandbox: bool = Field(False, description="A sandbox grant: it serves the agency's sandbox clients only")
     requested_note: str
     decided_at: datetime | None
     decision_note: str

@@ -20,8 +20,25 @@ from panjereh.exchange.models import (
     GrantStatus,
     InquiryStat,
     LedgerEntry,
+    LogEntry,
 )
 from panjereh.exchange.subjects import normalize_subject
+
+
+def log_entries_of(session: Session, trace_or_message_id: str, *, limit: int = 1000) -> Sequence[LogEntry]:
+    """The message-log entries of one W3C trace (by its trace id) or the one entry of a message id.
+
+    An operator goes from a trace (a log line's `trace_id`, a `traceresponse`) to the calls it made, and
+    from a message id (`Panjereh-Message-Id`) to its entry and, through its `trace_id`, back to the trace.
+    """
+    wanted = trace_or_message_id.strip().lower()
+    query = (
+        select(LogEntry)
+        .where((LogEntry.trace_id == wanted) | (LogEntry.message_id == wanted))
+        .order_by(LogEntry.seq)
+        .limit(limit)
+    )
+    return session.scalars(query).all()
 
 
 def list_services(session: Session, provider_code: str | None = None) -> Sequence[DataService]:

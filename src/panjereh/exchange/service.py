@@ -31,6 +31,8 @@ if TYPE_CHECKING:
 
 PLATFORM_AGENCY = "ito"
 PLATFORM_CLIENT_ID = "ito-platform"
+# The platform's sandbox client: the authoring dry runs call through it, with the sandbox's standing grants.
+PLATFORM_SANDBOX_CLIENT_ID = "ito-platform-sandbox"
 ANY_PURPOSE = "*"  # only the platform's standing grants carry it
 PLATFORM_LEGAL_BASIS = (
     "Budget law 1402, note 7, clause C: all inter-agency inquiries online through the national window"
@@ -200,9 +202,15 @@ def publish_registries(
 
 
 def register_client(
-    session: Session, agency: Agency, *, client_id: str, name: str, rate_per_second: int = 200
+    session: Session,
+    agency: Agency,
+    *,
+    client_id: str,
+    name: str,
+    rate_per_second: int = 200,
+    sandbox: bool = False,
 ) -> ExchangeClient:
-    """Create (or update) an agency system's client registration."""
+    """Create (or update) an agency system's client registration (`sandbox`: a sandbox client)."""
     client = session.scalars(
         select(ExchangeClient).where(ExchangeClient.client_id == client_id)
     ).one_or_none()
@@ -212,6 +220,7 @@ def register_client(
     client.agency = agency
     client.name = name
     client.rate_per_second = rate_per_second
+    client.sandbox = sandbox
     client.active = True
     session.flush()
     return client
@@ -259,8 +268,10 @@ def request_grant(
     valid_until: datetime | None = None,
     note: str = "",
     requested_by: str | None = None,
+    sandbox: bool = False,
 ) -> Grant:
-    """The client agency asks the provider for access; `requested_by`: who asked (see `approve_grant`)."""
+    """The client agency asks the provider for access; `requested_by`: who asked (see `approve_grant`);
+    `sandbox`: a grant for the agency's sandbox clients only."""
     purposes = sorted({p.strip() for p in purposes if p.strip()})
     if not purposes or ANY_PURPOSE in purposes:
         raise InvalidInquiry("Name at least one purpose.", "دست‌کم یک هدف را نام ببرید.")
@@ -281,6 +292,7 @@ def request_grant(
         status=GrantStatus.REQUESTED,
         requested_note=note,
         requested_by=requested_by,
+        sandbox=sandbox,
         # The policy the grant was asked under stays its own, whatever the service's later becomes.
         approvals_required=max(1, service.grant_approvals) if service.personal_data else 1,
     )
@@ -364,7 +376,8 @@ def revoke_grant(session: Session, grant: Grant, *, provider_agency_code: str, n
 
 
 def ensure_platform_grants(session: Session) -> int:
-    """The platform (agency `ito`) holds a standing grant for every data service; returns grants made."""
+    """The platform (agency `ito`) holds a standing grant for every data service, in production and in the
+    sandbox, with a client for each; returns grants made."""
     ito = agency_selectors.get_agency_by_code(session, PLATFORM_AGENCY)
     register_client(
         session,
@@ -373,18 +386,31 @@ def ensure_platform_grants(session: Session) -> int:
         name="Panjereh platform (in-process)",
         rate_per_second=100_000,
     )
+    register_client(
+        session,
+        ito,
+        client_id=PLATFORM_SANDBOX_CLIENT_ID,
+        name="Panjereh platform, sandbox (authoring dry runs)",
+        rate_per_second=100_000,
+        sandbox=True,
+    )
     have = set(
-        session.scalars(
-            select(Grant.service_code).where(
+        session.execute(
+            select(Grant.service_code, Grant.sandbox).where(
                 Grant.client_agency_code == PLATFORM_AGENCY,
                 Grant.standing.is_(True),
                 Grant.status == GrantStatus.APPROVED,
             )
-        )
+        ).all()
     )
     made = 0
-    for service in session.scalars(select(DataService).order_by(DataService.code)):
-        if service.code in have:
+    wanted = [
+        (service, sandbox)
+        for service in session.scalars(select(DataService).order_by(DataService.code))
+        for sandbox in (False, True)
+    ]
+    for service, sandbox in wanted:
+        if (service.code, sandbox) in have:
             continue
         session.add(
             Grant(
@@ -398,8 +424,9 @@ def ensure_platform_grants(session: Session) -> int:
                 valid_until=None,
                 status=GrantStatus.APPROVED,
                 standing=True,
+                sandbox=sandbox,
                 decided_at=utcnow(),
-                decision_note="standing grant of the national window",
+                decision_note="standing grant of the national window" + (" (sandbox)" if sandbox else ""),
             )
         )
         made += 1

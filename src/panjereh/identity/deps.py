@@ -6,10 +6,13 @@ from collections.abc import Callable
 from typing import Annotated, Any
 from urllib.parse import quote, urlsplit
 
-from fastapi import Depends, FastAPI, Request
+from fastapi import Depends, FastAPI, Request, Security
 from fastapi.responses import JSONResponse, RedirectResponse, Response
+from fastapi.security import APIKeyCookie
 from sqlalchemy import inspect
+from starlette.requests import HTTPConnection
 
+from panjereh.core.cookies import SESSION_COOKIE, read_cookie
 from panjereh.core.db import unit_of_work
 from panjereh.core.deps import DbSession
 from panjereh.core.errors import PROBLEM_JSON, ProblemError
@@ -19,24 +22,48 @@ from panjereh.identity import constants as levels
 from panjereh.identity import sessions
 from panjereh.identity.exceptions import CrossSiteRequest, LevelNotOffered, LoginRequired, StepUpRequired
 from panjereh.identity.models import Citizen, WebSession
-from panjereh.identity.sessions import SESSION_COOKIE
 
 _UNSET: Any = object()
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
-def _resolve(request: Request, db: Any) -> tuple[WebSession, Citizen] | None:
+class SessionCookie(APIKeyCookie):
+    """The citizen's session cookie, as the API document declares it (an API key in a cookie).
+
+    Read through `core.cookies`, so the name follows the deployment (`__Host-pj_session` over HTTPS); the
+    application factory writes that name into the document it serves.
+    """
+
+    async def __call__(self, request: HTTPConnection) -> str | None:
+        return read_cookie(request, SESSION_COOKIE)
+
+
+session_cookie = SessionCookie(
+    name=SESSION_COOKIE,
+    scheme_name="citizenSession",
+    description=(
+        "The citizen's web session, set by the portal's login (SMS code, then the second factor where a "
+        "service needs it). A state-changing call must come from the portal's own pages: `Sec-Fetch-Site: "
+        "same-origin` or an `Origin` naming this host (a call with neither is not from a browser page)."
+    ),
+    auto_error=False,  # an anonymous caller is answered by `current_citizen` (a problem, or the login page)
+)
+
+
+def _resolve(request: Request, db: Any, token: str | None) -> tuple[WebSession, Citizen] | None:
     cached: tuple[WebSession, Citizen] | None = getattr(request.state, "identity", _UNSET)
     if cached is not _UNSET:
         return cached
-    found = sessions.resolve(db, request.cookies.get(SESSION_COOKIE))
+    found = sessions.resolve(db, token)
     request.state.identity = found
     return found
 
 
-def optional_citizen(request: Request, db: DbSession) -> Citizen | None:
+def optional_citizen(
+    request: Request, db: DbSession, token: Annotated[str | None, Security(session_cookie)]
+) -> Citizen | None:
     """The signed-in citizen, or None."""
-    found = _resolve(request, db)
+    found = _resolve(request, db, token)
     return found[1] if found else None
 
 
@@ -133,7 +160,7 @@ def current_user_context(request: Request) -> dict[str, Any]:
     """Template context processor: `current_user` is the signed-in Citizen or None."""
     cached: tuple[WebSession, Citizen] | None = getattr(request.state, "identity", _UNSET)
     if cached is _UNSET or _expired_by_rollback(cached):
-        token = request.cookies.get(SESSION_COOKIE)
+        token = read_cookie(request, SESSION_COOKIE)
         if not token:
             return {"current_user": None}
         # A second session beside the request's own (which on SQLite holds the write lock): it only

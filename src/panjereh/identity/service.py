@@ -41,8 +41,6 @@ from panjereh.identity.ratelimit import FailureCounters, LoginLimits
 from panjereh.identity.registration import RegistrationChecks, RegistryPerson, check_person
 from panjereh.notify import service as notify
 
-LOGIN_COOKIE = "pj_login"  # binds a code to the browser that asked for it
-
 
 @dataclass(frozen=True)
 class StartedLogin:
@@ -229,7 +227,11 @@ def send_code(
         mobile=who.mobile,
         channels=frozenset({"sms"}),
         subject_fa="کد ورود پنجره",
-        body_fa=f"کد ورود شما به پنجره ملی: {code}\nاین کد تا {minutes} دقیقه معتبر است. آن را به کسی ندهید.",
+        # The code stays in ASCII digits (phones offer it to the form as typed); the sentence is Persian.
+        body_fa=(
+            f"کد ورود شما به پنجره ملی: {code}\n"
+            f"این کد تا {to_persian_digits(str(minutes))} دقیقه معتبر است. آن را به کسی ندهید."
+        ),
         kind="identity.login_code",
         expires_at=attempt.expires_at,
     )

@@ -15,8 +15,6 @@ from panjereh.identity import policy
 from panjereh.identity.exceptions import SessionNotFound
 from panjereh.identity.models import Citizen, WebSession
 
-SESSION_COOKIE = "pj_session"
-
 
 def open_session(
     session: Session,

@@ -261,6 +261,25 @@ def finish(
         raise LeaseLost(job_id)
 
 
+def release_lease(session: Session, job_id: str, worker_id: str) -> bool:
+    """Give a job we hold back to the queue, due now, its attempt not counted (a stopping worker's job:
+    another worker takes it at once instead of when the lease runs out). False if it is no longer ours
+    (finished meanwhile, or taken over): then there is nothing to give back."""
+    result = session.execute(
+        update(Job)
+        .where(Job.id == job_id, Job.locked_by == worker_id, Job.status == JobStatus.RUNNING)
+        .values(
+            status=JobStatus.QUEUED,
+            locked_by=None,
+            locked_until=None,
+            run_at=utcnow(),
+            attempts=Job.attempts - 1,
+        )
+        .execution_options(synchronize_session=False)
+    )
+    return result.rowcount == 1  # type: ignore[attr-defined]
+
+
 def _claimable(now: datetime, kinds: Collection[str] | None) -> Any:
     due = or_(
         and_(Job.status == JobStatus.QUEUED, Job.run_at <= now),

@@ -7,8 +7,10 @@ import contextlib
 import os
 import socket
 import threading
+import time
 from collections.abc import Collection
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
@@ -27,10 +29,13 @@ from panjereh.jobs.queue import (
     finish,
     handler_for,
     register_worker,
+    release_lease,
     unregister_worker,
 )
 
 log = get_logger(__name__)
+
+HEARTBEAT_EVERY_SECONDS = 5.0  # how often a turning loop touches its heartbeat file (a probe allows 30 s)
 
 
 class Worker:
@@ -47,8 +52,11 @@ class Worker:
         poll_interval: float = 0.5,
         backoff_base: float = BACKOFF_BASE_SECONDS,
         kinds: Collection[str] | None = None,
+        heartbeat_file: Path | None = None,
     ) -> None:
         self.backoff_base = backoff_base
+        self.heartbeat_file = heartbeat_file
+        self._beaten_at = -HEARTBEAT_EVERY_SECONDS
         self.kinds = kinds  # the kinds of job this worker claims (None: every kind)
         self.factory = factory
         self.services = services or {}
@@ -57,6 +65,10 @@ class Worker:
         self.lease_seconds = lease_seconds
         self.poll_interval = poll_interval
         self._stop = threading.Event()
+        # On stop: seconds the jobs in flight get to finish before they are given back (None: no limit),
+        # counted from when stop() was called (monotonic clock).
+        self._grace: float | None = None
+        self._stopped_at = 0.0
         self._thread: threading.Thread | None = None
         self.processed = 0
         # Jobs this worker has taken and not finished, kept from the moment they are promised: handed
@@ -66,7 +78,7 @@ class Worker:
         self._busy_lock = threading.Lock()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._wake: asyncio.Event | None = None
-        self._tasks: set[asyncio.Task[None]] = set()
+        self._tasks: dict[asyncio.Task[None], ClaimedJob] = {}
 
     async def run_job(self, job: ClaimedJob) -> None:
         """Run one claimed job: done, rescheduled with back-off, or failed after its last attempt."""
@@ -136,11 +148,11 @@ class Worker:
     def _start(self, job: ClaimedJob) -> None:
         """Run a job whose room is kept, as a task of its own; its end gives the room back."""
         task = asyncio.get_running_loop().create_task(self.run_job(job))
-        self._tasks.add(task)
+        self._tasks[task] = job
         task.add_done_callback(self._finished)
 
     def _finished(self, task: asyncio.Task[None]) -> None:
-        self._tasks.discard(task)
+        self._tasks.pop(task, None)
         self.release()
         if self._wake is not None:  # room again: claim what waits in the queue now, not at the next poll
             self._wake.set()
@@ -206,7 +218,8 @@ class Worker:
         """Poll and run until `stop()`; an in-process enqueue wakes the loop at once, or hands its job over.
 
         Each job claimed runs as a task of its own, and the worker claims again as soon as one ends (not
-        when a whole batch has). On stop, the jobs started are finished before it returns."""
+        when a whole batch has). On stop, the jobs started get the stop's grace period to finish; those
+        still running then are cancelled and given back to the queue (see `wind_down`)."""
         wake = self._wake = asyncio.Event()
         with self._busy_lock:
             self._loop = asyncio.get_running_loop()
@@ -214,6 +227,7 @@ class Worker:
         try:
             self._use_enough_threads()
             while not self._stop.is_set():
+                self._beat()
                 wake.clear()
                 try:
                     started = await self._claim_and_start()
@@ -228,9 +242,56 @@ class Worker:
             unregister_worker(self)
             with self._busy_lock:
                 self._loop = None  # a job handed over from now on goes back to the queue (see `take`)
-            await self.drain()
+            await self.wind_down()
 
-    def stop(self) -> None:
+    def _beat(self) -> None:
+        """Touch the heartbeat file (at most every few seconds): the loop turns, so the worker is live. A
+        worker whose loop is blocked stops touching it, and its liveness probe has it restarted."""
+        if self.heartbeat_file is None or time.monotonic() - self._beaten_at < HEARTBEAT_EVERY_SECONDS:
+            return
+        self._beaten_at = time.monotonic()
+        try:
+            self.heartbeat_file.touch()
+        except OSError as exc:  # a read-only or missing folder: say so, and keep working
+            log.warning("worker.heartbeat_failed", path=str(self.heartbeat_file), error=str(exc))
+
+    async def wind_down(self) -> None:
+        """Let the jobs in flight finish within the stop's grace period, then cancel the rest and give
+        their jobs back to the queue due now, so another worker takes them at once rather than when the
+        lease runs out. Nothing is done twice: a handler's work commits with its job's completion, and
+        both need the lease (`JobContext.hold`, `finish`), which the release takes away."""
+        while self._tasks:
+            grace = self._grace
+            left = None if grace is None else self._stopped_at + grace - time.monotonic()
+            if left is not None and left <= 0:
+                break
+            # In short steps: a second signal may shorten the grace period meanwhile (`stop(grace=0)`).
+            await asyncio.wait(list(self._tasks), timeout=0.5 if left is None else min(left, 0.5))
+        late = dict(self._tasks)
+        for task in late:
+            task.cancel()
+        await asyncio.gather(*late, return_exceptions=True)
+        for job in late.values():
+            released = await asyncio.to_thread(self._give_back, job)
+            log.warning("job.released_on_stop", job=job.id, kind=job.kind, released=released)
+
+    def _give_back(self, job: ClaimedJob) -> bool:
+        try:
+            with unit_of_work(self.factory) as session:
+                return release_lease(session, job.id, self.worker_id)
+        except Exception:  # the lease then runs out as after a crash: the job is resumed, later
+            log.exception("job.release_failed", job=job.id, kind=job.kind)
+            return False
+
+    def stop(self, grace: float | None = None) -> None:
+        """Stop claiming (from any thread or a signal handler); jobs in flight get `grace` seconds to
+        finish (None: as long as they take), then are given back to the queue. A second call may shorten
+        the grace period, never lengthen it."""
+        if not self._stop.is_set():
+            self._stopped_at = time.monotonic()
+            self._grace = grace
+        elif grace is not None and (self._grace is None or grace < self._grace):
+            self._grace = grace
         self._stop.set()
         self.wake()
 

@@ -15,8 +15,9 @@ from sqlalchemy.orm import Session
 
 from panjereh.core.crypto import sha256_hex
 from panjereh.core.db import utcnow
+from panjereh.core.sandbox import is_test_persona
 from panjereh.identity import constants as levels
-from panjereh.oidc import clients
+from panjereh.oidc import attributes, clients
 from panjereh.oidc.exceptions import InvalidClientRequest, OAuthError
 from panjereh.oidc.models import OidcAuthorizationCode, OidcClient, OidcConsent
 
@@ -103,7 +104,11 @@ def validate(
     requested = params.get("scope", "").split()
     if "openid" not in requested:
         raise fail("invalid_scope", "The openid scope is required")
-    allowed = set(client.scopes.split())
+    # Scopes the client is not registered for are dropped (RFC 6749 §3.3); so are attribute scopes an
+    # operator has not approved (oidc.attributes): a citizen is never asked for them.
+    allowed = (set(client.scopes.split()) - set(attributes.SCOPES)) | clients.approved_attribute_scopes(
+        client
+    )
     scopes = [scope for scope in dict.fromkeys(requested) if scope in allowed]
     challenge = params.get("code_challenge")
     method = params.get("code_challenge_method")
@@ -181,39 +186,97 @@ def add_query(uri: str, query: dict[str, str]) -> str:
     return uri + ("&" if "?" in uri else "?") + urlencode(query)
 
 
-def consent_covers(session: Session, citizen: Citizen, client: OidcClient, scopes: list[str]) -> bool:
-    """Has the citizen already agreed to share at least these scopes with this client?"""
-    consent = session.scalar(
-        select(OidcConsent).where(
-            OidcConsent.citizen_id == citizen.id,
-            OidcConsent.client_id == client.client_id,
-            OidcConsent.revoked_at.is_(None),
-        )
-    )
-    return consent is not None and set(scopes) <= set(consent.scope.split())
+SANDBOX_REFUSAL = "This app is in the sandbox: only the test personas sign in to it"
 
 
-def remember_consent(session: Session, citizen: Citizen, client: OidcClient, scopes: list[str]) -> None:
-    """Record the scopes agreed to (widening an earlier consent, reviving a revoked one)."""
-    consent = session.scalar(
+def admits(client: OidcClient, citizen: Citizen) -> bool:
+    """Whether the client may sign this citizen in: a sandbox client, only the test personas.
+
+    As a national IdP's test environment does (Singpass's sandbox, FranceConnect's integration
+    platform): an app still being built never receives a real person's identity, and a real person is
+    never asked to consent to it. Refused before the consent screen, with `access_denied`."""
+    return not client.sandbox or is_test_persona(citizen.national_code)
+
+
+def _consent(session: Session, citizen: Citizen, client: OidcClient) -> OidcConsent | None:
+    return session.scalar(
         select(OidcConsent).where(
             OidcConsent.citizen_id == citizen.id, OidcConsent.client_id == client.client_id
         )
     )
+
+
+def consented_scopes(session: Session, citizen: Citizen, client: OidcClient) -> set[str]:
+    """The scopes the citizen has agreed to share with this client (none once revoked)."""
+    consent = _consent(session, citizen, client)
+    return set(consent.scope.split()) if consent is not None and consent.revoked_at is None else set()
+
+
+def consent_covers(session: Session, citizen: Citizen, client: OidcClient, scopes: list[str]) -> bool:
+    """Has the citizen already agreed to share at least these scopes with this client?"""
+    return set(scopes) <= consented_scopes(session, citizen, client)
+
+
+def attributes_to_ask(
+    session: Session, citizen: Citizen, request: AuthorizationRequest
+) -> tuple[list[str], list[str]]:
+    """The attribute scopes of a request the consent screen asks about one by one, and those it only
+    names as agreed before: a later authorization asks only for what is not yet consented; `prompt=consent`
+    asks for all of them again."""
+    requested = attributes.attribute_scopes(request.scopes)
+    if "consent" in request.prompt:
+        return requested, []
+    agreed = consented_scopes(session, citizen, request.client)
+    return [s for s in requested if s not in agreed], [s for s in requested if s in agreed]
+
+
+def remember_consent(
+    session: Session,
+    citizen: Citizen,
+    client: OidcClient,
+    scopes: list[str],
+    withdrawn: Collection[str] = (),
+) -> None:
+    """Record the scopes agreed to (widening an earlier consent, reviving a revoked one); `withdrawn`:
+    attribute scopes the citizen unticked on this screen (an earlier consent to them ends)."""
+    consent = _consent(session, citizen, client)
     if consent is None:
         session.add(OidcConsent(citizen_id=citizen.id, client_id=client.client_id, scope=" ".join(scopes)))
     else:
         earlier = consent.scope.split() if consent.revoked_at is None else []
-        consent.scope = " ".join(dict.fromkeys([*earlier, *scopes]))
+        kept = [scope for scope in dict.fromkeys([*earlier, *scopes]) if scope not in withdrawn]
+        consent.scope = " ".join(kept)
         consent.revoked_at = None
         consent.granted_at = utcnow()
     session.flush()
+
+
+def withdraw_attribute(session: Session, citizen: Citizen, client_id: str, scope: str) -> bool:
+    """The citizen withdraws consent to one attribute (the account's connected apps): it is released no
+    more, even on tokens already issued (`oidc.release` checks the consent at every release). Returns
+    whether there was such a consent."""
+    consent = session.scalar(
+        select(OidcConsent).where(
+            OidcConsent.citizen_id == citizen.id,
+            OidcConsent.client_id == client_id,
+            OidcConsent.revoked_at.is_(None),
+        )
+    )
+    if consent is None or not attributes.is_attribute(scope) or scope not in consent.scope.split():
+        return False
+    consent.scope = " ".join(item for item in consent.scope.split() if item != scope)
+    session.flush()
+    return True
 
 
 def issue_code(
     session: Session, request: AuthorizationRequest, citizen: Citizen, web_session: WebSession
 ) -> str:
     """A single-use code bound to the client, redirect URI, PKCE challenge, nonce and this session."""
+    if not admits(request.client, citizen):  # the browser side refuses first; no path may get past this
+        raise RedirectError(
+            request.redirect_uri, request.state, "access_denied", SANDBOX_REFUSAL, request.response_mode
+        )
     code = secrets.token_urlsafe(32)
     now = utcnow()
     session.add(

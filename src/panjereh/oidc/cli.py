@@ -70,6 +70,15 @@ def add(
     backchannel_logout_uri: str | None = typer.Option(
         None, "--backchannel-logout-uri", help="Where logout tokens are POSTed (back-channel logout)"
     ),
+    sandbox: bool = typer.Option(
+        False, "--sandbox", help="A sandbox app: it signs in the test personas only"
+    ),
+    attribute_purpose: list[str] = typer.Option(
+        [],
+        "--attribute-purpose",
+        help="SCOPE=REASON for each verified attribute in --scope (address, education, vehicles, "
+        "properties, insurance); the reason is shown to the citizen. Approved at once: this is the operator",
+    ),
 ) -> None:
     """Register a client; the secret is printed once (only its hash is kept)."""
     if public:
@@ -92,6 +101,9 @@ def add(
             min_level=min_level,
             application_type=application_type,
             backchannel_logout_uri=backchannel_logout_uri,
+            sandbox=sandbox,
+            attribute_purposes=dict(item.partition("=")[::2] for item in attribute_purpose),
+            approve_attributes=True,
         )
         described = clients.describe(client)
     if secret:

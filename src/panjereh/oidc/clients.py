@@ -17,11 +17,13 @@ from sqlalchemy.orm import Session
 
 from panjereh.core.crypto import sha256_hex
 from panjereh.core.db import utcnow
+from panjereh.oidc import attributes
 from panjereh.oidc.exceptions import ClientExists, ClientNotFound, InvalidClientMetadata
 from panjereh.oidc.models import OidcClient
 
 AUTH_METHODS = ("client_secret_basic", "client_secret_post", "private_key_jwt", "none")  # none: public
-SCOPES = ("openid", "profile", "national_code", "phone", "offline_access")
+BASE_SCOPES = ("openid", "profile", "national_code", "phone", "offline_access")
+SCOPES = (*BASE_SCOPES, *attributes.SCOPES)  # the verified registry attributes (oidc.attributes)
 # How long the token endpoint trusts its copy of a client's registration: a client disabled by another
 # process (the CLI, another worker) stops getting tokens within this time; in this process, at once.
 CLIENT_CACHE_SECONDS = 10.0
@@ -201,8 +203,17 @@ def register(
     min_level: int = 1,
     application_type: str = "web",
     backchannel_logout_uri: str | None = None,
+    sandbox: bool = False,
+    attribute_purposes: dict[str, Any] | None = None,
+    approve_attributes: bool = False,
 ) -> tuple[OidcClient, str | None]:
-    """Register a client; returns it and its secret (shown once; only a hash is kept)."""
+    """Register a client; returns it and its secret (shown once; only a hash is kept). A `sandbox` client
+    signs in the test personas only (`oidc.authorize.admits`).
+
+    Attribute scopes (`oidc.attributes`) need a reason each (`attribute_purposes`); they are asked of
+    citizens only once approved: `approve_attributes` is for the operator's own paths (the admin API,
+    the command line, the demo seed); an agency's registration waits for `approve_attributes_of`.
+    """
     if not client_id or len(client_id) > 100 or not client_id.replace(".", "").replace("-", "").isalnum():
         raise InvalidClientMetadata("client_id: letters, digits, dots and dashes", "شناسهٔ برنامه نادرست است")
     if session.get(OidcClient, client_id) is not None:
@@ -230,6 +241,13 @@ def register(
     unknown = set(scopes) - set(SCOPES)
     if unknown or "openid" not in scopes:
         raise InvalidClientMetadata(f"Scopes must include openid and be among {SCOPES}", "دامنه‌ها نادرست است")
+    purposes = attributes.check_purposes(list(scopes), attribute_purposes)
+    if purposes and token_endpoint_auth_method == "none":  # noqa: S105
+        # Registry data goes only to a client that authenticates itself (as Myinfo asks of its partners).
+        raise InvalidClientMetadata(
+            "Verified attributes are released to confidential clients only",
+            "ویژگی‌های تأییدشده فقط به برنامه‌ای داده می‌شود که رمز یا کلید دارد",
+        )
     if min_level not in (1, 2):
         raise InvalidClientMetadata("min_level is 1 or 2", "سطح اطمینان ۱ یا ۲ است")
     secret: str | None = None
@@ -263,6 +281,9 @@ def register(
         min_level=min_level,
         application_type=application_type,
         backchannel_logout_uri=backchannel,
+        sandbox=sandbox,
+        attribute_purposes=purposes,
+        approved_attributes=" ".join(purposes) if approve_attributes else "",
         created_at=utcnow(),
     )
     session.add(client)
@@ -302,6 +323,9 @@ def describe(client: OidcClient) -> dict[str, Any]:
         "min_level": client.min_level,
         "application_type": client.application_type,
         "backchannel_logout_uri": client.backchannel_logout_uri,
+        "sandbox": client.sandbox,
+        "attribute_purposes": dict(client.attribute_purposes or {}),
+        "approved_attributes": client.approved_attributes,
         "disabled": client.disabled_at is not None,
     }
 
@@ -343,3 +367,30 @@ def enable(session: Session, client_id: str) -> OidcClient:
     session.flush()
     _forget_everywhere(client_id)
     return client
+
+
+def approve_attributes_of(session: Session, client_id: str) -> OidcClient:
+    """An operator approves the attributes the client registered with reasons: citizens are asked for them
+    from now on. Only the registered ones: approval never widens what the client asked for."""
+    client = session.get(OidcClient, client_id)
+    if client is None:
+        raise ClientNotFound()
+    client.approved_attributes = " ".join(attributes.attribute_scopes(list(client.attribute_purposes or {})))
+    session.flush()
+    return client
+
+
+def approved_attribute_scopes(client: OidcClient) -> set[str]:
+    """The attribute scopes this client may ask a citizen for: registered with a reason and approved."""
+    return set(client.approved_attributes.split()) & set(client.scopes.split()) & set(attributes.SCOPES)
+
+
+def attributes_asked(session: Session, client_id: str) -> list[tuple[str, str, str]]:
+    """The verified attributes a client registered, as (Persian label, English label, reason): what an
+    operator reads before approving it."""
+    client = session.get(OidcClient, client_id)
+    purposes = (client.attribute_purposes or {}) if client is not None else {}
+    return [
+        (attributes.ATTRIBUTES[scope].label_fa, attributes.ATTRIBUTES[scope].label_en, purposes[scope][0])
+        for scope in attributes.attribute_scopes(list(purposes))
+    ]

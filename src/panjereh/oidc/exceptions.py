@@ -2,20 +2,37 @@
 
 from __future__ import annotations
 
-from panjereh.core.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from panjereh.core.errors import Conflict, NotFound, Unauthenticated, ValidationFailed
 
 
 class OAuthError(Exception):
-    """An OAuth error answered as `{"error", "error_description"}` (or as a redirect to the client)."""
+    """An OAuth error answered as `{"error", "error_description"}` (or as a redirect to the client).
 
-    def __init__(self, error: str, description: str, status: int = 400) -> None:
+    `description_fa`, when given, goes out as `error_description#fa`: a language-tagged member, as OIDC
+    Core §5.2 and RFC 7591 §2.2 tag human-readable values. `headers` are added to the answer.
+    """
+
+    def __init__(
+        self,
+        error: str,
+        description: str,
+        status: int = 400,
+        *,
+        description_fa: str | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
         super().__init__(f"{error}: {description}")
         self.error = error
         self.description = description
         self.status = status
+        self.description_fa = description_fa
+        self.headers = dict(headers or {})
 
     def as_json(self) -> dict[str, str]:
-        return {"error": self.error, "error_description": self.description}
+        body = {"error": self.error, "error_description": self.description}
+        if self.description_fa:
+            body["error_description#fa"] = self.description_fa
+        return body
 
 
 class InvalidClientRequest(ValidationFailed):
@@ -44,7 +61,9 @@ class InvalidClientMetadata(ValidationFailed):
     title_fa = "اطلاعات ثبت برنامه معتبر نیست"
 
 
-class AdminTokenRejected(Forbidden):
+class AdminTokenRejected(Unauthenticated):
+    """No admin token, or the wrong one: 401 with a Bearer challenge (RFC 6750 §3), not 403."""
+
     code = "oidc.admin_token_rejected"
     title_en = "The client-registration API needs the administrator token"
     title_fa = "ثبت برنامه‌ها فقط با توکن مدیر ممکن است"

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Integer, String, UniqueConstraint
+from sqlalchemy import JSON, Boolean, ForeignKey, Integer, String, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from panjereh.core.db import Base, new_id, utcnow
@@ -33,6 +33,12 @@ class OidcClient(Base):
     application_type: Mapped[str] = mapped_column(String(10), default="web")
     # OIDC Back-Channel Logout 1.0 §2.2: where the provider POSTs a logout token when a session ends.
     backchannel_logout_uri: Mapped[str | None] = mapped_column(String(500))
+    # A sandbox app signs in the test personas only (oidc.authorize.admits; docs/protocols/oidc.md).
+    sandbox: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    # Verified registry attributes (oidc.attributes): the reason the client gave for each it asks for
+    # ({scope: [fa, en]}), and those an operator approved; only approved ones are ever asked of a citizen.
+    attribute_purposes: Mapped[dict[str, list[str]] | None] = mapped_column(JSON, default=dict)
+    approved_attributes: Mapped[str] = mapped_column(String(300), default="", server_default="")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     disabled_at: Mapped[datetime | None] = mapped_column()
 
@@ -95,7 +101,8 @@ class OidcToken(Base):
 
 
 class OidcConsent(Base):
-    """The scopes a citizen agreed to share with a client; remembered until revoked."""
+    """The scopes a citizen agreed to share with a client; remembered until revoked. Each attribute scope
+    (`oidc.attributes`) is consented to, and withdrawn, on its own: it is in `scope` or it is not."""
 
     __tablename__ = "oidc_consent"
     __table_args__ = (UniqueConstraint("citizen_id", "client_id"),)

@@ -24,7 +24,7 @@ from panjereh.core.crypto import sha256_hex, stable_keyed_hash
 from panjereh.core.db import new_id, utcnow
 from panjereh.identity import constants as levels
 from panjereh.identity import selectors as identity_selectors
-from panjereh.oidc import clients
+from panjereh.oidc import clients, release
 from panjereh.oidc.clients import ClientCache, ClientInfo
 from panjereh.oidc.exceptions import OAuthError
 from panjereh.oidc.keys import ALG, KeyRing
@@ -397,8 +397,11 @@ def refuse_duplicates(credentials: ClientCredentials) -> None:
         raise OAuthError("invalid_request", f"Parameters sent more than once: {names}")
 
 
-def userinfo(session: Session, settings: Settings, access_token: str) -> dict[str, Any]:
-    """Claims by scope for a live access token (OIDC Core §5.3); 401 invalid_token otherwise."""
+def userinfo(
+    session: Session, settings: Settings, access_token: str
+) -> tuple[dict[str, Any], release.Pending]:
+    """Claims by scope for a live access token (OIDC Core §5.3); 401 invalid_token otherwise. With them,
+    the verified attributes still to fetch from the registries (`oidc.release.fetch`, off this thread)."""
     row = session.get(OidcToken, sha256_hex(access_token)) if access_token else None
     if row is None or row.kind != "access" or utcnow() >= row.expires_at:
         raise OAuthError("invalid_token", "The access token is invalid or expired", 401)
@@ -426,7 +429,18 @@ def userinfo(session: Session, settings: Settings, access_token: str) -> dict[st
         claims["phone_number"] = "+98" + citizen.mobile[1:]
         claims["phone_number_verified"] = True
     claims["acr"] = grant.acr
-    return claims
+    releasable = release.releasable(session, client, citizen.id, scopes)
+    pending = release.Pending(
+        client_id=client.client_id,
+        sandbox=client.sandbox,
+        national_code=citizen.national_code,
+        scopes=releasable.scopes,
+        citizen_id=citizen.id,
+        token_hash=row.token_hash,
+        token_expires_at=row.expires_at,
+        consent_stamp=releasable.consent_stamp,
+    )
+    return claims, pending
 
 
 def revoke_client_for_citizen(session: Session, citizen: Citizen, client_id: str) -> None:

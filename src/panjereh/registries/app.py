@@ -7,8 +7,18 @@ from typing import Any
 from fastapi import APIRouter, Depends, FastAPI
 
 from panjereh.core.publications import RegistryRecord
+from panjereh.core.requests import RequestIdMiddleware
 from panjereh.registries import legacy_systems
-from panjereh.registries.apis import agency_files, civil_registry, inquiries, post, shahkar
+from panjereh.registries.apis import (
+    agency_files,
+    civil_registry,
+    companies,
+    inquiries,
+    ipg,
+    post,
+    shahkar,
+    sms_gateway,
+)
 from panjereh.registries.events import EventFeed
 from panjereh.registries.faults import FaultBoard, FaultMiddleware, FaultSpec
 from panjereh.registries.http import Context, RegistryError, bearer_guard, install_problem_handlers
@@ -24,6 +34,7 @@ ROUTERS: dict[str, list[RouterFactory]] = {
     "civil-registry": [civil_registry.router, civil_registry.admin_router],
     "shahkar": [shahkar.router],
     "post": [post.router],
+    "companies": [companies.router],
     **{code: [factory] for code, factory in inquiries.ROUTERS.items()},
 }
 
@@ -161,7 +172,7 @@ def create_app(
         population=population,
         token=token,
         admin_token=admin_token or token,
-        faults=FaultBoard([r.code for r in catalog]),
+        faults=FaultBoard([*(r.code for r in catalog), ipg.CODE, sms_gateway.CODE]),
         events=EventFeed(population, clock),
         clock=clock,
     )
@@ -180,4 +191,10 @@ def create_app(
     root.mount("/legacy", legacy_systems.create_app(token))  # subsidiaries' own systems (connection standard)
     root.mount("/agencies", legacy_systems.AgencySystems(token))  # a generic tested system per agency
     root.mount("/tsa", _LazyApp(lambda: _tsa_app(seed, clock)))  # a time-stamping authority (RFC 3161)
+    gateway = ipg.create_app(ctx)  # the internet payment gateway (payments), with its own fault switch
+    gateway.add_middleware(FaultMiddleware, board=ctx.faults, registry=ipg.CODE)
+    root.mount("/ipg", gateway)
+    root.mount(sms_gateway.PREFIX, sms_gateway.create_app(ctx))  # an SMS gateway speaking Kavenegar's API
+    # An agency's system continues the platform's trace: its log lines carry the caller's trace id.
+    root.add_middleware(RequestIdMiddleware)
     return root

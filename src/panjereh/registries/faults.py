@@ -27,6 +27,11 @@ class FaultSpec(BaseModel):
     error_rate: float = Field(0.0, ge=0.0, le=1.0, description="Share of requests answered 500")
     down: bool = Field(False, description="Answer 503 to everything, health check included")
     garbage: bool = Field(False, description="Answer 200 with a malformed, non-JSON body")
+    redirect_to: str | None = Field(
+        None,
+        max_length=2000,
+        description="Answer 307 with this Location (a system trying to send the caller elsewhere)",
+    )
 
 
 @dataclass(frozen=True)
@@ -37,6 +42,7 @@ class Fault:
     error_rate: float = 0.0
     down: bool = False
     garbage: bool = False
+    redirect_to: str | None = None
 
     @property
     def active(self) -> bool:
@@ -106,6 +112,9 @@ class FaultMiddleware:
                 f"The {self.registry} registry failed (injected fault).",
             )
             await _send(send, 500, body, b"application/problem+json")
+        elif fault.redirect_to:
+            headers = [(b"location", fault.redirect_to.encode())]
+            await _send(send, 307, b"", b"text/plain", headers)
         elif fault.garbage:
             # Claims JSON, is not: what a misconfigured gateway in front of a real registry sends.
             await _send(send, 200, GARBAGE_BODY, b"application/json")

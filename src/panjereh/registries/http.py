@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hmac
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 
 from fastapi import Depends, FastAPI, Request
@@ -15,6 +15,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from panjereh.core.identifiers import InvalidIdentifier, normalize_national_code
 from panjereh.registries.events import EventFeed
+from panjereh.registries.family import FamilyBook
 from panjereh.registries.faults import FaultBoard
 from panjereh.registries.population import Person, Population
 from panjereh.registries.problems import problem
@@ -73,6 +74,10 @@ class Context:
     faults: FaultBoard
     events: EventFeed
     clock: Callable[[], datetime]
+    family: FamilyBook = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.family = FamilyBook(self.population)
 
     @property
     def seed(self) -> int:

@@ -234,3 +234,64 @@ class AgencyFileOut(BaseModel):
     status: Literal["none", "active", "suspended", "closed"]
     opened_on: str | None
     in_good_standing: bool
+
+
+class FamilyLinkOut(BaseModel):
+    national_code: str = Field(description="The other person: the child, or the parent or guardian")
+    first_name: str
+    last_name: str
+    gender: Literal["male", "female"]
+    birth_date: date
+    alive: bool
+    relation: Literal["father", "mother", "guardian"] = Field(
+        description="The guardian's relation to the child"
+    )
+    since: date
+    guardianship_ended_on: date | None = Field(
+        description="The day a court ended this guardianship, if it did"
+    )
+
+
+class FamilyOut(BaseModel):
+    national_code: str
+    first_name: str
+    last_name: str
+    birth_date: date
+    alive: bool
+    children: list[FamilyLinkOut] = Field(
+        description="The children this person is recorded as parent or guardian of"
+    )
+    guardians: list[FamilyLinkOut] = Field(description="This person's recorded parents and guardians")
+
+
+class FamilyLinkIn(BaseModel):
+    child: str
+    guardian: str
+    relation: Literal["father", "mother", "guardian"] = "guardian"
+    since: date
+    ended_on: date | None = None
+
+
+class CompanyOfficerOut(BaseModel):
+    national_code: str
+    first_name: str
+    last_name: str
+    position: str
+    may_sign: bool = Field(description="Whether the registered minutes give this officer the right to sign")
+    since: date
+    until: date | None = Field(description="The end of the term; null when open-ended")
+
+
+class CompanyOut(BaseModel):
+    legal_entity_id: str
+    name: str
+    kind: str
+    registration_number: str
+    registered_on: date
+    status: Literal["active", "dissolved"]
+    officers: list[CompanyOfficerOut]
+
+
+class PersonCompaniesOut(BaseModel):
+    national_code: str
+    companies: list[CompanyOut] = Field(description="Companies this person sits (or sat) on the board of")

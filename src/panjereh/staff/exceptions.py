@@ -37,3 +37,9 @@ class RegistrationNotFound(NotFound):
     code = "staff.registration_not_found"
     title_en = "No such registration waiting for a decision"
     title_fa = "چنین ثبتی در انتظار تصمیم نیست"
+
+
+class RegistrationNotActive(Conflict):
+    code = "staff.registration_not_active"
+    title_en = "This registration is not in effect: an operator has not approved it (or refused it)"
+    title_fa = "این ثبت هنوز برقرار نیست: راهبر آن را تأیید نکرده (یا رد کرده) است"

@@ -14,6 +14,9 @@ from panjereh.catalog.search import SearchFilters, holder_of
 from panjereh.core.deps import DbSession
 from panjereh.core.persian import to_persian_digits
 from panjereh.core.schemas import Page
+from panjereh.identity.deps import OptionalCitizen
+from panjereh.web import delivery as web_delivery
+from panjereh.web import feedback as web_feedback
 
 router = APIRouter(include_in_schema=False)
 PER_PAGE = 20
@@ -107,15 +110,21 @@ def catalog_page(
 
 
 @router.get("/services/{slug}", response_class=HTMLResponse)
-def service_page(slug: str, request: Request, db: DbSession) -> HTMLResponse:
+def service_page(slug: str, request: Request, db: DbSession, citizen: OptionalCitizen) -> HTMLResponse:
     """A service card: what it is, what it needs, what it costs, how long, how to get it."""
     card = selectors.find_service(db, slug)
     # The slug, not the 11-digit id: the apply and request pages of the same service know only the slug.
     request.state.visit_agency, request.state.visit_service = card.agency.code, card.slug
+    # A service the window runs lists what it needs from its published definition, as its apply page does.
+    preview = web_delivery.published_preview(db, card.slug) if card.is_executable else None
+    asked = [item.data_service for item in preview.evidence if item.data_service] if preview else []
     context = {
         **label_context(request),
         "card": card,
         "versions": selectors.card_versions(db, card.service_id),
+        "evidence": web_delivery.evidence_rows(db, preview) if preview else None,
+        **web_feedback.feedback_context(request, db, card.slug, citizen, agency_code=card.agency.code),
+        **web_feedback.banner_context(request, db, card.agency.code, asked),
     }
     response: HTMLResponse = request.app.state.templates.render(request, "catalog/card.html", context)
     return response

@@ -14,12 +14,11 @@ from typing import Annotated, Any
 
 from fastapi import Depends, Form, Request
 
+from panjereh.core.cookies import CSRF_COOKIE, SESSION_COOKIE, read_cookie
 from panjereh.core.crypto import keyed_hash
 from panjereh.core.errors import Forbidden
 from panjereh.core.headers import csp_nonce
-from panjereh.identity.sessions import SESSION_COOKIE
 
-CSRF_COOKIE = "csrf"
 CSRF_FIELD = "csrf_token"
 PURPOSE = "csrf"  # the key derived for CSRF tokens alone (core.crypto)
 
@@ -38,12 +37,12 @@ def signature(secret: str, nonce: str, session: str | None = None) -> str:
 
 
 def _session_of(request: Request) -> str | None:
-    return request.cookies.get(SESSION_COOKIE) or None
+    return read_cookie(request, SESSION_COOKIE)
 
 
 def issue_token(request: Request) -> str:
     """The token for forms on this page; the cookie holding its nonce is set by `csrf_context`."""
-    nonce = request.cookies.get(CSRF_COOKIE) or getattr(request.state, "csrf_nonce", None)
+    nonce = read_cookie(request, CSRF_COOKIE) or getattr(request.state, "csrf_nonce", None)
     if nonce is None:
         nonce = secrets.token_urlsafe(24)
         request.state.csrf_nonce = nonce
@@ -61,7 +60,7 @@ def csrf_context(request: Request) -> dict[str, Any]:
 
 def verify(request: Request, token: str | None) -> None:
     """Refuse unless the token was signed by us for this browser's nonce cookie and its session."""
-    nonce = request.cookies.get(CSRF_COOKIE)
+    nonce = read_cookie(request, CSRF_COOKIE)
     if not token or not nonce or "." not in token:
         raise CsrfRejected()
     sent_nonce, sent_signature = token.rsplit(".", 1)

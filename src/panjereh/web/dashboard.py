@@ -3,19 +3,24 @@
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from typing import Any
 
 from fastapi import APIRouter, FastAPI, Query, Request
 from fastapi.responses import HTMLResponse, Response
 
-from panjereh.analytics import reports, selectors
+from panjereh.analytics import duties, reports, selectors
+from panjereh.analytics.cache import figures_of
 from panjereh.analytics.exceptions import MandateYearUnknown, UnknownExportFormat
-from panjereh.analytics.figures import JalaliMonth, growth, month_label, users_ever
-from panjereh.analytics.mandates import AgencyCompliance, available_years
+from panjereh.analytics.figures import JalaliMonth, growth, month_label
+from panjereh.analytics.mandates import AgencyCompliance, available_years, dashboard_year
+from panjereh.catalog import selectors as catalog_selectors
 from panjereh.core.deps import DbSession
 from panjereh.core.errors import ValidationFailed
 from panjereh.core.jalali import fiscal_year_bounds, from_jalali
 from panjereh.core.schemas import MAX_JALALI_YEAR, MIN_JALALI_YEAR, JalaliYear
+from panjereh.feedback import selectors as feedback_selectors
+from panjereh.feedback.constants import CATEGORY_LABELS, ProblemCategory
 from panjereh.web.templating import format_date, format_number
 
 router = APIRouter(prefix="/dashboard", include_in_schema=False)
@@ -40,10 +45,9 @@ def _parse_month(value: str | None) -> JalaliMonth | None:
 
 
 def _year_for(month: JalaliMonth | None) -> int:
-    years = available_years()
-    if month is not None and month[0] in years:
+    if month is not None and month[0] in available_years():
         return month[0]
-    return 1402 if 1402 in years else years[-1]
+    return dashboard_year()
 
 
 def _check_year(year: int) -> int:
@@ -52,34 +56,65 @@ def _check_year(year: int) -> int:
     return year
 
 
+@dataclass(frozen=True)
+class SeriesView:
+    """The overview's monthly series as the page shows it in one locale: formatted once per rollup change
+    (a table and chart of every month since 1401 cost more to format than the rest of the page)."""
+
+    chart: str  # the chart's JSON
+    rows: list[tuple[str, str, str, str, str]]  # month, users, new users, visits, active users
+    picker: list[tuple[str, str]]  # (1402-09, its label), newest first
+
+
+def series_view(data: selectors.Overview, locale: str) -> SeriesView:
+    labels = [month_label(m.month, locale) for m in data.series]
+    chart = json.dumps(
+        {
+            "labels": labels,
+            "users": [m.users_at_end for m in data.series],
+            "visits": [m.visits for m in data.series],
+            "rtl": locale == "fa",
+        },
+        ensure_ascii=False,
+    )
+    rows = [
+        (
+            label,
+            format_number(m.users_at_end, locale),
+            format_number(m.new_users, locale),
+            format_number(m.visits, locale),
+            format_number(m.active_users, locale),
+        )
+        for m, label in zip(data.series, labels, strict=True)
+    ]
+    picker = [(f"{m[0]}-{m[1]:02d}", month_label(m, locale)) for m in reversed(data.months)]
+    return SeriesView(chart, rows, picker)
+
+
 @router.get("", response_class=HTMLResponse)
 def overview(request: Request, session: DbSession, month: str | None = Query(None)) -> HTMLResponse:
     """The big numbers, growth by Jalali month, leaders and laggards."""
-    chosen = _parse_month(month) or selectors.default_month(session)
-    data = selectors.overview(session, chosen)
+    # The rollups' figures are computed once per change of the rollups (analytics/cache.py), not per view.
+    figures = figures_of(request.app.state).current(session)
+    chosen = _parse_month(month) or figures.default_month()
+    data = figures.overview(chosen)
     locale = request.app.state.templates.locale_of(request)
     context: dict[str, Any] = {"data": data, "month": chosen}
     if data is not None:
         year = _year_for(data.month)
         fy_start, _ = fiscal_year_bounds(data.month[0])
-        start_of_year = users_ever(session, fy_start)
+        start_of_year = figures.users_ever(fy_start)
+        view = figures.derived(("overview", data.month, locale), lambda: series_view(data, locale))
         context.update(
             year=year,
-            report=selectors.mandate_report(session, year),
+            report=figures.mandate_report(year),
             month_name=month_label(data.month, locale),
             year_growth=growth(start_of_year, data.current.users_at_end),
             start_of_year=start_of_year,
-            chart=json.dumps(
-                {
-                    "labels": [month_label(m.month, locale) for m in data.series],
-                    "users": [m.users_at_end for m in data.series],
-                    "visits": [m.visits for m in data.series],
-                    "rtl": locale == "fa",
-                },
-                ensure_ascii=False,
-            ),
-            months=[(m, month_label(m.month, locale)) for m in data.series],
-            picker=[(m, month_label(m, locale)) for m in data.months],
+            chart=view.chart,
+            rows=view.rows,
+            picker=view.picker,
+            selected=f"{data.month[0]}-{data.month[1]:02d}",
         )
     return request.app.state.templates.render(request, "dashboard/overview.html", context)
 
@@ -169,8 +204,29 @@ def agency(request: Request, session: DbSession, code: str) -> HTMLResponse:
             "table": table,
             "chart": json.dumps(chart, ensure_ascii=False),
             "duration": lambda seconds: duration_text(seconds, locale),
+            "todo": duties.todo(session, card.agency.code, duties.current_year()),
+            **feedback_view(request, session, card.agency.code),
         },
     )
+
+
+def feedback_view(request: Request, session: DbSession, agency_code: str) -> dict[str, Any]:
+    """The scorecard's citizens' feedback: ratings per service and for the agency (an average only from
+    `PANJEREH_FEEDBACK_MIN_RATINGS` ratings), and the unanswered problem reports by category."""
+    score = feedback_selectors.agency_score(
+        session, agency_code, request.app.state.settings.feedback_min_ratings
+    )
+    titles = {
+        slug: (card.title_fa, card.title_en or card.title_fa)
+        for slug, card in catalog_selectors.cards_by_slug(
+            session, [slug for slug, _ in score.services]
+        ).items()
+    }
+    return {
+        "feedback": score,
+        "feedback_titles": titles,
+        "feedback_categories": [(c, CATEGORY_LABELS[c]) for c in ProblemCategory],
+    }
 
 
 def duration_text(seconds: float, locale: str) -> str:
@@ -195,9 +251,10 @@ def mandates_index(request: Request, session: DbSession, year: JalaliYear = 1402
 
 
 @router.get("/export/months.{fmt}")
-def export_months(session: DbSession, fmt: str) -> Response:
+def export_months(request: Request, session: DbSession, fmt: str) -> Response:
     """The monthly series (users, visits, growth) as CSV or XLSX."""
-    data = selectors.overview(session, selectors.default_month(session))
+    figures = figures_of(request.app.state).current(session)
+    data = figures.overview(figures.default_month())
     header, rows = reports.series_rows(data.series if data else [])
     return _export(header, rows, fmt, "panjereh-months", "months")
 

@@ -1,27 +1,37 @@
-"""Document pages: public /verify (scan, paste or type), the published keys, and the owner's documents."""
+"""Document pages: public /verify (scan, paste or type), the published keys, and the owner's documents
+(the wallet's list and sharing are in `web.wallet`)."""
 
 from __future__ import annotations
 
+from datetime import date
 from typing import TYPE_CHECKING, Any
 
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import HTMLResponse, Response
 from sqlalchemy.orm import Session
 
-from panjereh.core import jalali
 from panjereh.core.config import Settings
-from panjereh.core.db import utcnow
 from panjereh.core.deps import AppSettings, DbSession
+from panjereh.core.errors import ProblemError
 from panjereh.core.i18n import translations
+from panjereh.delivery import selectors as delivery_selectors
 from panjereh.documents import pdf, qr
+from panjereh.documents.claims import DERIVED
 from panjereh.documents.deps import throttle_verification
 from panjereh.documents.exceptions import DocumentNotFound
 from panjereh.documents.masking import mask_national_code
 from panjereh.documents.numbers import format_number
-from panjereh.documents.selectors import documents_of, find_document, published_keys
-from panjereh.documents.verification import Verification, verify_number, verify_payload, verify_text
+from panjereh.documents.selectors import find_document, published_keys
+from panjereh.documents.verification import (
+    Verification,
+    standing_of,
+    verify_number,
+    verify_payload,
+    verify_text,
+)
 from panjereh.identity.deps import CurrentCitizen
-from panjereh.web.templating import Templates
+from panjereh.web import representation as acting
+from panjereh.web.templating import Templates, format_date
 
 if TYPE_CHECKING:
     from panjereh.documents.models import IssuedDocument
@@ -63,20 +73,13 @@ def keys_page(request: Request, settings: AppSettings) -> HTMLResponse:
     )
 
 
-@router.get("/documents", response_class=HTMLResponse)
-def my_documents(request: Request, db: DbSession, owner: CurrentCitizen) -> HTMLResponse:
-    """The signed-in citizen's documents."""
-    documents = documents_of(db, owner.national_code)
-    return _templates(request).render(request, "documents/list.html", {"documents": documents})
-
-
 @router.get("/documents/{number}.pdf")
 def document_pdf(
     number: str, db: DbSession, settings: AppSettings, request: Request, owner: CurrentCitizen
 ) -> Response:
     """The document as a Persian PDF with its QR code (owner only; anyone else gets 404)."""
-    document = _own_document(db, number, owner)
-    body = render_pdf(_templates(request), settings, document)
+    document = _own_document(request, db, number, owner)
+    body = render_pdf(_templates(request), settings, document, choice_labels(db, document))
     filename = f"panjereh-{document.number}.pdf"
     return Response(
         body,
@@ -93,35 +96,83 @@ def document_page(
     number: str, db: DbSession, settings: AppSettings, request: Request, owner: CurrentCitizen
 ) -> HTMLResponse:
     """One document (owner only; anyone else gets 404, so numbers cannot be probed for owners)."""
-    document = _own_document(db, number, owner)
-    context = document_context(settings, document)
+    document = _own_document(request, db, number, owner)
+    locale = _templates(request).locale_of(request)
+    context = document_context(settings, document, locale, choice_labels(db, document))
     response = _templates(request).render(request, "documents/detail.html", context)
     response.headers["Cache-Control"] = "private, no-store"
     return response
 
 
-def _own_document(db: Session, number: str, owner: Citizen) -> IssuedDocument:
+def _own_document(request: Request, db: Session, number: str, owner: Citizen) -> IssuedDocument:
     document = find_document(db, number)
     # The same 404 whether the number is unknown or someone else's: a 403 would confirm it exists.
-    if document is None or document.subject_national_code != owner.national_code:
+    if document is None:
+        raise DocumentNotFound()
+    if document.subject_national_code != owner.national_code and not _made_by(request, db, document, owner):
         raise DocumentNotFound()
     return document
 
 
-def document_context(settings: Settings, document: IssuedDocument) -> dict[str, Any]:
-    """What the document page and the PDF show."""
+def _made_by(request: Request, db: Session, document: IssuedDocument, owner: Citizen) -> bool:
+    """Whether the citizen applied, for the document's subject (a child, a company, a delegator), for the
+    request that issued it, and may still act for the subject now: the document is the subject's, not a
+    record of the actor's act, so once his right ends (a revoked delegation, a child turned 18, a board term
+    ended) he no longer opens it (docs/protocols/representation.md)."""
+    if not document.request_tracking_code:
+        return False
+    try:
+        made = delivery_selectors.request_of(db, owner.national_code, document.request_tracking_code)
+    except ProblemError:  # not found, or a reference that is no tracking code (a receipt's, a fixture's)
+        return False
+    if made.acted_by != owner.national_code or made.national_code != document.subject_national_code:
+        return False
+    return acting.may_act_now(request, db, owner, made)
+
+
+ChoiceLabels = dict[str, dict[str, dict[str, str]]]
+
+
+def choice_labels(db: Session, document: IssuedDocument) -> ChoiceLabels:
+    """claim → choice code → {fa, en}, for the claims that carry a choice from the request's form (the
+    purpose «employment» is shown as «استخدام»); empty for a document without a request."""
+    if not document.request_tracking_code:
+        return {}
+    try:
+        item = delivery_selectors.request_by_tracking_code(db, document.request_tracking_code)
+    except ProblemError:  # no such request, or a code that is not one (a document issued elsewhere)
+        return {}
+    body = item.definition.body or {}
+    choices = {str(field["key"]): field.get("choices") or {} for field in body.get("inputs", [])}
+    claims = ((body.get("outcomes") or {}).get("document") or {}).get("claims") or {}
+    return {
+        claim: choices[source.removeprefix("inputs.")]
+        for claim, source in claims.items()
+        if isinstance(source, str)
+        and source.startswith("inputs.")
+        and choices.get(source.removeprefix("inputs."))
+    }
+
+
+def document_context(
+    settings: Settings, document: IssuedDocument, locale: str = "fa", choices: ChoiceLabels | None = None
+) -> dict[str, Any]:
+    """What the document page (in the reader's language) and the PDF (Persian) show."""
+    labels = CLAIM_LABELS_FA if locale == "fa" else CLAIM_LABELS_EN
+    choices = choices or {}
     claims = dict(document.claims or {})
     summary = claims.pop("summary_fa", None)
-    verification_status = "revoked" if document.is_revoked else "valid"
-    if document.valid_until is not None and jalali.to_tehran(utcnow()).date() > document.valid_until:
-        verification_status = "expired"
+    verification_status = standing_of(document).value
     return {
         "document": document,
         "number_display": format_number(document.number),
         "masked_subject": mask_national_code(document.subject_national_code),
         "summary_fa": summary,
         "claim_rows": [
-            (CLAIM_LABELS_FA.get(key, key), _claim_value(value))
+            (
+                claim_label(key, locale) if key in WALLET_CLAIM_LABELS else labels.get(key, key),
+                _choice(choices.get(key), value, locale) or claim_text(key, value, locale),
+            )
             for key, value in claims.items()
             if key not in HIDDEN_CLAIMS
         ],
@@ -131,10 +182,12 @@ def document_context(settings: Settings, document: IssuedDocument) -> dict[str, 
     }
 
 
-def render_pdf(templates: Templates, settings: Settings, document: IssuedDocument) -> bytes:
+def render_pdf(
+    templates: Templates, settings: Settings, document: IssuedDocument, choices: ChoiceLabels | None = None
+) -> bytes:
     """The document's PDF: Persian, right to left, Vazirmatn, Jalali dates, the QR code."""
     catalog = translations("fa")
-    context = document_context(settings, document) | {
+    context = document_context(settings, document, "fa", choices) | {
         "locale": "fa",
         "dir": "rtl",
         "settings": settings,
@@ -174,17 +227,94 @@ CLAIM_LABELS_FA = {
     "valid_until": "معتبر تا",
     "vehicles": "خودروها",
 }
+CLAIM_LABELS_EN = {
+    "address": "Address",
+    "alive": "Alive",
+    "crop": "Crop",
+    "disability": "Kind of disability",
+    "enrollment": "Enrolled in education",
+    "fund": "Insurance fund",
+    "has_criminal_record": "Criminal record",
+    "has_disability_record": "Disability file",
+    "has_licence": "Holds a driving licence",
+    "institution": "Educational institution",
+    "insurer": "Insurer",
+    "last_filed_year": "Last tax return year",
+    "level": "Level",
+    "licence": "Licence",
+    "months": "Insured (months)",
+    "owner": "Owner",
+    "postal_code": "Postal code",
+    "properties": "Properties",
+    "purpose": "Purpose",
+    "sims": "SIM cards",
+    "status": "Status",
+    "trade": "Trade",
+    "valid_until": "Valid until",
+    "vehicles": "Vehicles",
+}
 # Machine bookkeeping that the document's title already says in words.
 HIDDEN_CLAIMS = frozenset({"service"})
 
+# The claims of the wallet's copies (documents.wallet) and of shares (documents.claims), by language.
+WALLET_CLAIM_LABELS = {
+    "birth_date": ("تاریخ تولد", "Date of birth"),
+    "color": ("رنگ", "Colour"),
+    "father_name": ("نام پدر", "Father's name"),
+    "fetched_on": ("رونوشت دریافت‌شده در", "Copy fetched on"),
+    "field": ("رشته", "Field of study"),
+    "first_name": ("نام", "First name"),
+    "gender": ("جنسیت", "Gender"),
+    "graduated_on": ("تاریخ دانش‌آموختگی", "Graduated on"),
+    "holder_name": ("نام دارنده", "Holder's name"),
+    "holder_national_code": ("کد ملی دارنده", "Holder's national code"),
+    "issued_on": ("تاریخ صدور", "Issued on"),
+    "last_name": ("نام خانوادگی", "Last name"),
+    "licence_class": ("پایهٔ گواهینامه", "Licence class"),
+    "licence_number": ("شمارهٔ گواهینامه", "Licence number"),
+    "model": ("خودرو", "Vehicle"),
+    "model_year": ("سال ساخت", "Model year"),
+    "plate": ("پلاک", "Plate"),
+} | {name: (item.label_fa, item.label_en) for name, item in DERIVED.items()}
+# Claims holding a day (ISO 8601 in the document), shown in Jalali.
+DATE_CLAIMS = frozenset({"birth_date", "fetched_on", "graduated_on", "issued_on", "valid_until"})
+GENDERS = {"male": ("مرد", "Male"), "female": ("زن", "Female")}
 
-def _claim_value(value: Any) -> Any:
+
+def claim_label(name: str, locale: str) -> str:
+    """A claim's name in words, in the page's language; an unknown name as it is."""
+    fa = locale == "fa"
+    if name in WALLET_CLAIM_LABELS:
+        return WALLET_CLAIM_LABELS[name][0 if fa else 1]
+    return (CLAIM_LABELS_FA if fa else CLAIM_LABELS_EN).get(name, name)
+
+
+def claim_text(name: str, value: Any, locale: str) -> Any:
+    """A claim's value in words: a day in Jalali, yes/no, a gender; anything else as `_claim_value` says."""
+    if name in DATE_CLAIMS and isinstance(value, str):
+        try:
+            return format_date(date.fromisoformat(value), locale)
+        except ValueError:
+            return value
+    if name == "gender" and value in GENDERS:
+        return GENDERS[value][0 if locale == "fa" else 1]
+    return _claim_value(value, locale)
+
+
+def _choice(labels: dict[str, dict[str, str]] | None, value: Any, locale: str) -> str | None:
+    label = (labels or {}).get(str(value))
+    return (label.get("fa") if locale == "fa" else label.get("en")) if label else None
+
+
+def _claim_value(value: Any, locale: str = "fa") -> Any:
+    fa = locale == "fa"
     if isinstance(value, bool):
-        return "بله" if value else "خیر"
+        return ("بله" if value else "خیر") if fa else ("yes" if value else "no")
     if isinstance(value, dict):
-        return "، ".join(str(_claim_value(item)) for item in value.values() if item not in (None, ""))
+        parts = (str(_claim_value(item, locale)) for item in value.values() if item not in (None, ""))
+        return ("، " if fa else ", ").join(parts)
     if isinstance(value, list | tuple):
-        return "؛ ".join(str(_claim_value(item)) for item in value) or "—"
+        return ("؛ " if fa else "; ").join(str(_claim_value(item, locale)) for item in value) or "—"
     return value
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -25,9 +26,12 @@ from panjereh.delivery import service as delivery_service
 from panjereh.delivery.exceptions import NotAnOfficer
 from panjereh.exchange import selectors, service
 from panjereh.exchange.exceptions import GrantNotFound, InvalidInquiry
+from panjereh.exchange.selectors import LedgerRow
 from panjereh.identity.deps import CurrentCitizen
 from panjereh.notify import selectors as notify_selectors
 from panjereh.notify import service as notify_service
+from panjereh.oidc import release as oidc_release
+from panjereh.oidc import selectors as oidc_selectors
 from panjereh.web.csrf import CsrfProtected
 
 if TYPE_CHECKING:
@@ -145,8 +149,10 @@ def request_grant_form(
     valid_from: Annotated[str, Form(max_length=20)] = "",
     valid_until: Annotated[str, Form(max_length=20)] = "",
     note: Annotated[str, Form(max_length=2000)] = "",
+    environment: Annotated[str, Form(max_length=20)] = "production",
 ) -> HTMLResponse | RedirectResponse:
-    """The client agency's officer asks a provider for access to one of its data services."""
+    """The client agency's officer asks a provider for access to one of its data services, for its
+    production clients or for its sandbox clients (`environment`)."""
     agency = _officers_agency(db, citizen, agency_code)
     form = {
         "service_code": service_code,
@@ -155,6 +161,7 @@ def request_grant_form(
         "valid_from": valid_from,
         "valid_until": valid_until,
         "note": note,
+        "environment": environment,
     }
     try:
         named = _purposes(purposes)
@@ -172,6 +179,7 @@ def request_grant_form(
             valid_until=_date_field(valid_until, end=True, label_en="end", label_fa="پایان"),
             note=note.strip(),
             requested_by=citizen.national_code,
+            sandbox=environment == "sandbox",  # anything else is production's, as the form's default
         )
     except ProblemError as error:
         db.rollback()
@@ -236,24 +244,102 @@ def _day(value: str | None, end: bool = False) -> datetime | None:
     return moment
 
 
-# The platform's own purposes, in words a citizen reads; agencies' purposes are shown as they sent them.
+# The platform's own purposes, in words a citizen reads (Persian, English); agencies' purposes are shown
+# as they sent them.
 PLATFORM_PURPOSES = {
-    "identity.registration": "بررسی هویت شما هنگام ثبت‌نام یا ورود به پنجره",
+    "identity.registration": (
+        "بررسی هویت شما هنگام ثبت‌نام یا ورود به پنجره",
+        "Checking who you are when you register or sign in to the window",
+    ),
+    "portal:my-data": (
+        "نمایش داده‌های شما به خودتان در «داده‌های من»",
+        "Showing you your own data on “My data”",
+    ),
+    "portal:wallet": (
+        "دریافت رونوشت مدارک شما برای «کیف مدارک»، به درخواست خودتان",
+        "Fetching a copy of your documents for your “Document wallet”, at your request",
+    ),
+    "delivery:proactive": (
+        "خواندن رویدادهای ثبت احوال برای خدمات بی‌درخواست",
+        "Reading the civil registry's events for services that start without an application",
+    ),
 }
 SERVICE_PURPOSE_PREFIX = "delivery:"
 
 
-def _purpose_label(db: Session, purpose: str) -> str:
-    """Why the data was read, in Persian: the service the citizen applied for, or the platform's reason."""
+def _purpose_label(db: Session, purpose: str, locale: str = "fa") -> str:
+    """Why the data was read, in the page's language: the service the citizen applied for, or the
+    platform's reason."""
+    fa = locale == "fa"
     if purpose in PLATFORM_PURPOSES:
-        return PLATFORM_PURPOSES[purpose]
+        return PLATFORM_PURPOSES[purpose][0 if fa else 1]
+    released_to = oidc_release.client_of_purpose(purpose)
+    if released_to is not None:
+        names = oidc_selectors.client_names(db, [released_to]).get(released_to, (released_to, released_to))
+        return (
+            f"فرستادن به «{names[0]}» با اجازهٔ شما (ورود با پنجره)"
+            if fa
+            else f"Sent to “{names[1]}” with your consent (sign-in with the window)"
+        )
     if purpose.startswith(SERVICE_PURPOSE_PREFIX):
         try:
             card = catalog_selectors.get_service_by_slug(db, purpose.removeprefix(SERVICE_PURPOSE_PREFIX))
         except ServiceNotFound:
             return purpose
-        return f"درخواست شما برای «{card.title_fa}»"
+        return f"درخواست شما برای «{card.title_fa}»" if fa else f"Your application for “{card.title_en}”"
     return purpose
+
+
+@dataclass(frozen=True)
+class NamedLook:
+    """A ledger row as the citizen reads it: who asked (the agency whose service it was, not the window
+    that carried the inquiry) and which registry answered."""
+
+    row: LedgerRow
+    asker_fa: str
+    asker_en: str
+    answerer_fa: str
+    answerer_en: str
+
+
+def ledger_rows_named(db: Session, rows: list[LedgerRow]) -> list[NamedLook]:
+    """Name each row's asker and answerer: an inquiry the window made for a service is the service's
+    agency asking; the window's own inquiries (sign-in, «my data») stay the window's."""
+    for_services = {
+        row.message_id: row.purpose.removeprefix(SERVICE_PURPOSE_PREFIX)
+        for row in rows
+        if row.client_agency_code == service.PLATFORM_AGENCY
+        and row.purpose.startswith(SERVICE_PURPOSE_PREFIX)
+        and row.purpose not in PLATFORM_PURPOSES
+    }
+    cards = catalog_selectors.cards_by_slug(db, list(for_services.values()))
+    providers = agency_selectors.agencies_by_code(db, {row.provider_agency_code for row in rows})
+    # A release of verified attributes to an app signed in with the window: that app's organisation asked.
+    released = {
+        row.message_id: client_id
+        for row in rows
+        if row.client_agency_code == service.PLATFORM_AGENCY
+        and (client_id := oidc_release.client_of_purpose(row.purpose)) is not None
+    }
+    apps = oidc_selectors.client_names(db, set(released.values()))
+    named = []
+    for row in rows:
+        card = cards.get(for_services.get(row.message_id, ""))
+        provider = providers.get(row.provider_agency_code)
+        asker = card.agency if card is not None else None
+        app = apps.get(released.get(row.message_id, ""))
+        asker_fa = asker.name_fa if asker else app[0] if app else row.client_agency_fa
+        asker_en = asker.name_en if asker else app[1] if app else row.client_agency_en
+        named.append(
+            NamedLook(
+                row=row,
+                asker_fa=asker_fa,
+                asker_en=asker_en,
+                answerer_fa=provider.name_fa if provider else row.provider_agency_code,
+                answerer_en=provider.name_en if provider else row.provider_agency_code,
+            )
+        )
+    return named
 
 
 @router.post("/account/data-access/notices")
@@ -276,7 +362,8 @@ def my_data(
     until: str | None = Query(None, alias="to"),
     page: Page = 1,
 ) -> HTMLResponse:
-    """«My data»: every time an agency, or the window itself, looked at this citizen's data."""
+    """The data-access ledger: every time an agency, or the window itself, looked at this citizen's data."""
+    locale = request.app.state.templates.locale_of(request)
     rows = selectors.ledger_for_subject(
         db,
         citizen.national_code,
@@ -291,7 +378,7 @@ def my_data(
         request,
         "exchange/data_access.html",
         {
-            "rows": rows[:PAGE_SIZE],
+            "rows": ledger_rows_named(db, rows[:PAGE_SIZE]),
             "has_more": len(rows) > PAGE_SIZE,
             "page": page,
             "total": selectors.ledger_count(db, citizen.national_code),
@@ -303,7 +390,7 @@ def my_data(
             },
             "agencies": agency_selectors.list_agencies(db),
             "services": selectors.list_services(db),
-            "purpose_label": lambda purpose: _purpose_label(db, purpose),
+            "purpose_label": lambda purpose: _purpose_label(db, purpose, locale),
             "notices_on": notify_selectors.wants_data_access_notices(db, citizen.national_code),
         },
     )

@@ -9,6 +9,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
 
 from panjereh.core.config import Settings
+from panjereh.core.cookies import LOCALE_COOKIE, LOCALE_MAX_AGE, set_cookie
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 
@@ -37,7 +38,7 @@ def choose_language(locale: str, request: Request) -> RedirectResponse:
         target = "/"
     response = RedirectResponse(target, status_code=303)
     if locale in ("fa", "en"):
-        response.set_cookie("lang", locale, max_age=365 * 86400, samesite="lax", httponly=True)
+        set_cookie(response, request.app.state.settings, LOCALE_COOKIE, locale, max_age=LOCALE_MAX_AGE)
     return response
 
 

@@ -10,6 +10,7 @@ import segno
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
+from panjereh.core.cookies import LOGIN_COOKIE, SESSION_COOKIE, delete_cookie, read_cookie, set_cookie
 from panjereh.core.deps import AppSettings, DbSession
 from panjereh.core.errors import ProblemError
 from panjereh.identity import constants as levels
@@ -17,12 +18,12 @@ from panjereh.identity import selectors, service, sessions, totp
 from panjereh.identity.deps import CurrentCitizen, CurrentWebSession, OptionalCitizen, require_level
 from panjereh.identity.exceptions import SecondFactorInvalid, WrongCode
 from panjereh.identity.ratelimit import FailureCounters, LoginLimits
-from panjereh.identity.service import LOGIN_COOKIE
-from panjereh.identity.sessions import SESSION_COOKIE
 from panjereh.notify import selectors as inbox_selectors
 from panjereh.notify import service as notify_service
+from panjereh.oidc import attributes as oidc_attributes
 from panjereh.oidc import logout as oidc_logout
 from panjereh.oidc import tokens as oidc_tokens
+from panjereh.web import oidc as oidc_web
 from panjereh.web.csrf import CsrfProtected
 
 if TYPE_CHECKING:
@@ -30,11 +31,17 @@ if TYPE_CHECKING:
 
 router = APIRouter(include_in_schema=False)
 
+# Logging out drops what this browser kept of the citizen: the service worker's copies of their documents
+# (Cache Storage) and the worker itself; cookies other than the session's (the language) stay.
+CLEAR_SITE_DATA = '"cache", "storage"'
+# Where a login lands when it was not asked for by a page: «my window», everything of mine on one page.
+LANDING = "/window"
+
 
 def safe_next(target: str | None) -> str:
     """Only a path on this site (never `//host` or a scheme): an open redirect is a phishing tool."""
     if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
-        return "/account"
+        return LANDING
     return target
 
 
@@ -65,25 +72,11 @@ def _problem_page(request: Request, name: str, context: dict[str, Any], error: P
     return response
 
 
-def _set_cookie(request: Request, response: Response, name: str, value: str, max_age: int | None) -> None:
-    response.set_cookie(
-        name,
-        value,
-        max_age=max_age,
-        httponly=True,
-        samesite="lax",
-        secure=request.app.state.settings.cookies_secure,
-        path="/",
-    )
-
-
 # --- login -----------------------------------------------------------------------------------
 
 
 @router.get("/login", response_class=HTMLResponse)
-def login_form(
-    request: Request, citizen: OptionalCitizen, next: str = "/account", force: int = 0
-) -> Response:
+def login_form(request: Request, citizen: OptionalCitizen, next: str = LANDING, force: int = 0) -> Response:
     """The login and registration form (one form: returning citizens may give only one identifier)."""
     if citizen is not None and not force:
         return RedirectResponse(safe_next(next), status_code=303)
@@ -99,7 +92,7 @@ def login_start(
     _: CsrfProtected,
     national_code: Annotated[str, Form()] = "",
     mobile: Annotated[str, Form()] = "",
-    next: Annotated[str, Form()] = "/account",
+    next: Annotated[str, Form()] = LANDING,
 ) -> Response:
     """Check the identifiers (and the registries on first login), then send the SMS code."""
     context = {"next": safe_next(next), "national_code": national_code, "mobile": mobile}
@@ -121,9 +114,8 @@ def login_start(
     response = RedirectResponse(
         f"/login/verify?attempt={started.attempt_id}&next={_quote(safe_next(next))}", status_code=303
     )
-    _set_cookie(
-        request, response, LOGIN_COOKIE, f"{started.attempt_id}.{started.binding}", settings.otp_ttl_seconds
-    )
+    binding = f"{started.attempt_id}.{started.binding}"
+    set_cookie(response, settings, LOGIN_COOKIE, binding, max_age=settings.otp_ttl_seconds)
     return response
 
 
@@ -132,13 +124,13 @@ def _quote(value: str) -> str:
 
 
 def _binding(request: Request, attempt_id: str) -> str | None:
-    raw = request.cookies.get(LOGIN_COOKIE, "")
+    raw = read_cookie(request, LOGIN_COOKIE) or ""
     cookie_attempt, _, binding = raw.partition(".")
     return binding if cookie_attempt == attempt_id else None
 
 
 @router.get("/login/verify", response_class=HTMLResponse)
-def verify_form(request: Request, db: DbSession, attempt: str = "", next: str = "/account") -> Response:
+def verify_form(request: Request, db: DbSession, attempt: str = "", next: str = LANDING) -> Response:
     """Enter the SMS code."""
     context: dict[str, Any] = {"attempt": attempt, "next": safe_next(next), "step": "sms"}
     try:
@@ -184,12 +176,12 @@ def _signed_in(
         amr=outcome.amr,
         ip=_ip(request),
         user_agent=request.headers.get("user-agent", ""),
-        replaces_token=request.cookies.get(SESSION_COOKIE),
+        replaces_token=read_cookie(request, SESSION_COOKIE),
     )
     db.commit()
     response = RedirectResponse(safe_next(next), status_code=303)
-    _set_cookie(request, response, SESSION_COOKIE, token, None)
-    response.delete_cookie(LOGIN_COOKIE, path="/")
+    set_cookie(response, request.app.state.settings, SESSION_COOKIE, token)
+    delete_cookie(response, request.app.state.settings, LOGIN_COOKIE)
     return response
 
 
@@ -204,7 +196,7 @@ def _code_submit(step: str, verify: Callable[..., Any], wrong: type[ProblemError
         _: CsrfProtected,
         attempt: Annotated[str, Form()] = "",
         code: Annotated[str, Form()] = "",
-        next: Annotated[str, Form()] = "/account",
+        next: Annotated[str, Form()] = LANDING,
     ) -> Response:
         context: dict[str, Any] = {"attempt": attempt, "next": safe_next(next), "step": step}
         outcome = _check(request, db, settings, verify, context, code, wrong)
@@ -227,7 +219,7 @@ router.post("/login/verify", response_class=HTMLResponse, name="verify_submit")(
 
 
 @router.get("/login/totp", response_class=HTMLResponse)
-def totp_form(request: Request, attempt: str = "", next: str = "/account") -> Response:
+def totp_form(request: Request, attempt: str = "", next: str = LANDING) -> Response:
     """Enter the authenticator app's code (second factor)."""
     return _render(
         request, "identity/verify.html", {"attempt": attempt, "next": safe_next(next), "step": "totp"}
@@ -240,7 +232,7 @@ router.post("/login/totp", response_class=HTMLResponse, name="totp_submit")(
 
 
 @router.get("/login/step-up", response_class=HTMLResponse)
-def step_up_form(request: Request, citizen: CurrentCitizen, next: str = "/account") -> Response:
+def step_up_form(request: Request, citizen: CurrentCitizen, next: str = LANDING) -> Response:
     """Raise this session's level with the second factor (or learn how to set one up)."""
     return _render(
         request,
@@ -258,7 +250,7 @@ def step_up_submit(
     web_session: CurrentWebSession,
     _: CsrfProtected,
     code: Annotated[str, Form()] = "",
-    next: Annotated[str, Form()] = "/account",
+    next: Annotated[str, Form()] = LANDING,
 ) -> Response:
     context: dict[str, Any] = {
         "next": safe_next(next),
@@ -277,14 +269,14 @@ def step_up_submit(
     token = sessions.raise_level(db, web_session, levels.LEVEL_TWO_FACTOR, "otp")
     db.commit()
     response = RedirectResponse(safe_next(next), status_code=303)
-    _set_cookie(request, response, SESSION_COOKIE, token, None)  # a new token for the new level
+    set_cookie(response, request.app.state.settings, SESSION_COOKIE, token)  # a new token for the new level
     return response
 
 
 @router.post("/logout")
 def logout(request: Request, db: DbSession, _: CsrfProtected) -> Response:
     """End this browser's session."""
-    token = request.cookies.get(SESSION_COOKIE)
+    token = read_cookie(request, SESSION_COOKIE)
     if token:
         ended = sessions.resolve(db, token, touch=False)
         sessions.end_session_by_token(db, token)
@@ -292,7 +284,8 @@ def logout(request: Request, db: DbSession, _: CsrfProtected) -> Response:
             oidc_logout.session_ended(db, ended[0].id)
     db.commit()
     response = RedirectResponse("/", status_code=303)
-    response.delete_cookie(SESSION_COOKIE, path="/")
+    delete_cookie(response, request.app.state.settings, SESSION_COOKIE)
+    response.headers["Clear-Site-Data"] = CLEAR_SITE_DATA
     return response
 
 
@@ -337,7 +330,9 @@ def revoke_session(session_id: str, citizen: CurrentCitizen, db: DbSession, _: C
 
 
 @router.post("/account/sessions/revoke-all")
-def revoke_all_sessions(citizen: CurrentCitizen, db: DbSession, _: CsrfProtected) -> Response:
+def revoke_all_sessions(
+    citizen: CurrentCitizen, db: DbSession, settings: AppSettings, _: CsrfProtected
+) -> Response:
     """Log out everywhere, this browser included."""
     ending = [row.id for row in selectors.active_sessions(db, citizen)]
     sessions.revoke_all(db, citizen)
@@ -345,13 +340,20 @@ def revoke_all_sessions(citizen: CurrentCitizen, db: DbSession, _: CsrfProtected
         oidc_logout.session_ended(db, session_id)
     db.commit()
     response = RedirectResponse("/", status_code=303)
-    response.delete_cookie(SESSION_COOKIE, path="/")
+    delete_cookie(response, settings, SESSION_COOKIE)
+    response.headers["Clear-Site-Data"] = CLEAR_SITE_DATA
     return response
 
 
 @router.get("/account/apps", response_class=HTMLResponse)
 def account_apps(request: Request, citizen: CurrentCitizen, db: DbSession) -> Response:
-    return _account(request, "apps", {"apps": oidc_tokens.connected_apps(db, citizen)})
+    locale = request.app.state.templates.locale_of(request)
+    context = {
+        "apps": oidc_tokens.connected_apps(db, citizen),
+        "scope_label": lambda scope: oidc_web.scope_label(scope, locale),
+        "is_attribute": oidc_attributes.is_attribute,
+    }
+    return _account(request, "apps", context)
 
 
 @router.post("/account/apps/{client_id}/revoke")
@@ -368,7 +370,10 @@ def account_logins(request: Request, citizen: CurrentCitizen, db: DbSession) -> 
 
 @router.get("/account/inbox", response_class=HTMLResponse)
 def account_inbox(request: Request, citizen: CurrentCitizen, db: DbSession) -> Response:
-    return _account(request, "inbox", {"messages": inbox_selectors.inbox(db, citizen.national_code)})
+    messages = inbox_selectors.inbox(db, citizen.national_code)
+    # How each message's SMS or e-mail went (queued, sent, delivered, failed), beside it.
+    deliveries = inbox_selectors.delivery_of(db, citizen.national_code, (message.id for message in messages))
+    return _account(request, "inbox", {"messages": messages, "deliveries": deliveries})
 
 
 @router.post("/account/inbox/{message_id}/read")
@@ -444,21 +449,27 @@ def totp_confirm(
         page.status_code = error.status
         return page
     token = sessions.raise_level(db, web_session, levels.LEVEL_TWO_FACTOR, "otp")
-    notify_service.send(
+    notify_service.tell(  # a security notice: the inbox and SMS always, e-mail too if chosen
         db,
         settings,
         national_code=citizen.national_code,
+        mobile=citizen.mobile,
         subject_fa="عامل دوم ورود فعال شد",
         body_fa=(
             "برنامهٔ احراز هویت برای حساب شما در پنجره فعال شد. "
             "اگر این کار را شما نکرده‌اید، همهٔ نشست‌ها را ببندید."
+        ),
+        subject_en="A second sign-in factor was turned on",
+        body_en=(
+            "An authenticator app was turned on for your Panjereh account. "
+            "If it was not you, end all sessions."
         ),
         kind="identity.second_factor_enabled",
         link="/account/security",
     )
     db.commit()
     response = RedirectResponse(back or "/account/security", status_code=303)
-    _set_cookie(request, response, SESSION_COOKIE, token, None)  # a new token for the new level
+    set_cookie(response, request.app.state.settings, SESSION_COOKIE, token)  # a new token for the new level
     return response
 
 

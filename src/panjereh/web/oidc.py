@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urlencode
@@ -11,13 +13,14 @@ from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import RedirectResponse, Response
 
+from panjereh.core.cookies import SESSION_COOKIE, delete_cookie, read_cookie
 from panjereh.core.db import utcnow
 from panjereh.core.deps import AppSettings, DbSession
 from panjereh.core.requests import instance_uri
 from panjereh.identity import sessions
-from panjereh.identity.deps import optional_citizen
+from panjereh.identity.deps import CurrentCitizen, optional_citizen
+from panjereh.oidc import attributes, clients, tokens
 from panjereh.oidc import authorize as authz
-from panjereh.oidc import clients, tokens
 from panjereh.oidc import logout as oidc_logout
 from panjereh.oidc.exceptions import InvalidClientRequest
 from panjereh.oidc.router import key_ring
@@ -53,6 +56,46 @@ SCOPE_LABELS = {
 }
 
 
+def scope_label(scope: str, locale: str = "fa") -> str:
+    """A scope in words a citizen reads (never the machine code where a label exists)."""
+    attribute = attributes.ATTRIBUTES.get(scope)
+    pair = (attribute.label_fa, attribute.label_en) if attribute else SCOPE_LABELS.get(scope, (scope, scope))
+    return pair[0] if locale == "fa" else pair[1]
+
+
+@dataclass(frozen=True)
+class AttributeAsked:
+    """One attribute on the consent screen: what, why (the client's words), and from which registry."""
+
+    scope: str
+    label_fa: str
+    label_en: str
+    reason_fa: str
+    reason_en: str
+    sources_fa: str
+    sources_en: str
+
+
+def _asked(client: Any, scopes: list[str]) -> list[AttributeAsked]:
+    purposes = client.attribute_purposes or {}
+    asked = []
+    for scope in scopes:
+        attribute = attributes.ATTRIBUTES[scope]
+        reason = purposes.get(scope) or ["", ""]
+        asked.append(
+            AttributeAsked(
+                scope,
+                attribute.label_fa,
+                attribute.label_en,
+                reason[0],
+                reason[1] or reason[0],
+                attribute.sources_fa,
+                attribute.sources_en,
+            )
+        )
+    return asked
+
+
 def _no_store(response: Response) -> Response:
     response.headers["Cache-Control"] = "no-store"
     return response
@@ -64,7 +107,7 @@ def _bad_request_page(request: Request, error: InvalidClientRequest) -> Response
 
 
 def _identity(request: Request, db: Any) -> tuple[WebSession, Citizen] | None:
-    optional_citizen(request, db)
+    optional_citizen(request, db, read_cookie(request, SESSION_COOKIE))
     found: tuple[WebSession, Citizen] | None = request.state.identity
     return found
 
@@ -105,8 +148,15 @@ def _duplicated(items: list[tuple[str, str]]) -> set[str]:
 
 
 def _handle(
-    request: Request, db: Any, settings: Any, params: dict[str, str], duplicated: set[str] | None = None
+    request: Request,
+    db: Any,
+    settings: Any,
+    params: dict[str, str],
+    duplicated: set[str] | None = None,
+    declined: frozenset[str] = frozenset(),
 ) -> Response:
+    """The authorization request, after login and consent; `declined`: the attribute scopes the citizen
+    unticked on the consent screen just answered (left out of this authorization)."""
     issuer = settings.base_url
     try:
         request_ = authz.validate(db, params, duplicated or set())
@@ -114,6 +164,7 @@ def _handle(
         return _bad_request_page(request, error)
     except authz.RedirectError as error:
         return _answer(request, error.response(issuer))
+    request_.scopes = [scope for scope in request_.scopes if scope not in declined]
 
     def fail(error: str, description: str) -> Response:
         refused = authz.RedirectError(
@@ -130,6 +181,8 @@ def _handle(
             else _login_redirect(params, request_, force=False)
         )
     web_session, citizen = found
+    if not authz.admits(request_.client, citizen):
+        return fail("access_denied", authz.SANDBOX_REFUSAL)
     too_old = request_.max_age is not None and utcnow() - web_session.auth_time > timedelta(
         seconds=request_.max_age
     )
@@ -150,20 +203,30 @@ def _handle(
     ):
         if none:
             return fail("consent_required", "The citizen has not consented to these scopes")
+        ask, agreed = authz.attributes_to_ask(db, citizen, request_)
         return _no_store(
             request.app.state.templates.render(
                 request,
                 "oidc/consent.html",
                 {
                     "client": request_.client,
-                    "scopes": [(scope, SCOPE_LABELS.get(scope, (scope, scope))) for scope in request_.scopes],
+                    "scopes": [
+                        (scope, SCOPE_LABELS.get(scope, (scope, scope)))
+                        for scope in request_.scopes
+                        if not attributes.is_attribute(scope)
+                    ],
+                    "attributes_asked": _asked(request_.client, ask),
+                    "attributes_agreed": _asked(request_.client, agreed),
                     "params": {key: value for key, value in params.items() if key in AUTHORIZE_FIELDS},
                     "redirect_host": request_.redirect_uri.split("/")[2],
                     "offline": "offline_access" in request_.scopes,
                 },
             )
         )
-    code = authz.issue_code(db, request_, citizen, web_session)
+    try:
+        code = authz.issue_code(db, request_, citizen, web_session)
+    except authz.RedirectError as error:
+        return _answer(request, error.response(issuer))
     db.commit()  # the client redeems the code at once; request-scoped teardown runs after the response
     return _answer(request, authz.success(request_, code, issuer))
 
@@ -193,11 +256,21 @@ async def authorize_post(request: Request) -> Response:
 async def consent(request: Request, db: DbSession, settings: AppSettings, _: CsrfProtected) -> Response:
     """The citizen's answer on the consent screen; the request is validated again from scratch."""
     items = [(key, str(value)) for key, value in (await request.form()).multi_items()]
-    return await run_in_threadpool(_consent, request, db, settings, dict(items), _duplicated(items))
+    ticked = [value for key, value in items if key == ATTRIBUTE_FIELD]
+    rest = [(key, value) for key, value in items if key != ATTRIBUTE_FIELD]
+    return await run_in_threadpool(_consent, request, db, settings, dict(rest), _duplicated(rest), ticked)
+
+
+ATTRIBUTE_FIELD = "attribute"  # one checkbox per attribute on the consent screen, its value the scope
 
 
 def _consent(
-    request: Request, db: Any, settings: Any, form: dict[str, str], duplicated: set[str]
+    request: Request,
+    db: Any,
+    settings: Any,
+    form: dict[str, str],
+    duplicated: set[str],
+    ticked_attributes: Sequence[str] = (),
 ) -> Response:
     params = {key: value for key, value in form.items() if key in AUTHORIZE_FIELDS}
     try:
@@ -209,18 +282,39 @@ def _consent(
     found = _identity(request, db)
     if found is None:
         return _login_redirect(params, request_, force=False)
-    if form.get("decision") != "allow":
+    if form.get("decision") != "allow" or not authz.admits(request_.client, found[1]):
         denied = authz.RedirectError(
             request_.redirect_uri,
             request_.state,
             "access_denied",
-            "The citizen declined",
+            "The citizen declined" if authz.admits(request_.client, found[1]) else authz.SANDBOX_REFUSAL,
             request_.response_mode,
         )
         return _answer(request, denied.response(settings.base_url))
-    authz.remember_consent(db, found[1], request_.client, request_.scopes)
+    # Each attribute asked about is its own checkbox: the ticked ones are agreed to, the rest declined.
+    asked, _agreed = authz.attributes_to_ask(db, found[1], request_)
+    ticked = set(ticked_attributes) & set(asked)
+    declined = frozenset(asked) - ticked
+    authz.remember_consent(
+        db,
+        found[1],
+        request_.client,
+        [scope for scope in request_.scopes if scope not in declined],
+        withdrawn=declined,
+    )
     params.pop("prompt", None)
-    return _handle(request, db, settings, params)
+    return _handle(request, db, settings, params, declined=declined)
+
+
+@router.post("/account/apps/{client_id}/attributes/{scope}/withdraw")
+def withdraw_attribute(
+    client_id: str, scope: str, citizen: CurrentCitizen, db: DbSession, _: CsrfProtected
+) -> Response:
+    """The citizen withdraws consent to one verified attribute of a connected app: it is released no more,
+    even on tokens the app already holds; the rest of the consent stays."""
+    authz.withdraw_attribute(db, citizen, client_id, scope)
+    db.commit()
+    return RedirectResponse("/account/apps", status_code=303)
 
 
 def _logout_target(
@@ -253,7 +347,7 @@ def logout(request: Request, db: DbSession, settings: AppSettings) -> Response:
         oidc_logout.session_ended(db, found[0].id)
         db.commit()
         response = RedirectResponse(target or "/", status_code=303)
-        response.delete_cookie(sessions.SESSION_COOKIE, path="/")
+        delete_cookie(response, request.app.state.settings, SESSION_COOKIE)
         return response
     if found is None:
         return RedirectResponse(target or "/", status_code=303)
@@ -289,5 +383,5 @@ def _logout(request: Request, db: Any, settings: Any, form: dict[str, str]) -> R
         oidc_logout.session_ended(db, found[0].id)
     db.commit()
     response = RedirectResponse(target or "/", status_code=303)
-    response.delete_cookie(sessions.SESSION_COOKIE, path="/")
+    delete_cookie(response, request.app.state.settings, SESSION_COOKIE)
     return response

@@ -15,11 +15,11 @@ from starlette.responses import HTMLResponse, Response
 
 from panjereh.core import jalali, persian
 from panjereh.core.config import Settings
+from panjereh.core.cookies import CSRF_COOKIE, LOCALE_COOKIE, LOCALE_MAX_AGE, read_cookie, set_cookie
 from panjereh.core.i18n import negotiate_locale, translations
-from panjereh.web.csrf import CSRF_COOKIE, csrf_context
+from panjereh.web.csrf import csrf_context
 
 TEMPLATE_DIR = Path(__file__).resolve().parent / "templates"
-LOCALE_COOKIE = "lang"
 
 ContextProcessor = Callable[[Request], dict[str, Any]]
 
@@ -38,11 +38,13 @@ class Templates:
         )
         self.env.install_null_translations(newstyle=True)  # type: ignore[attr-defined]
         self.env.filters.update({name: _in_page_locale(fn) for name, fn in PAGE_FILTERS.items()})
+        # `{% if value is date_value %}`: a date a registry sent, to be shown in Jalali.
+        self.env.tests["date_value"] = lambda value: isinstance(value, date)
         self.context_processors: list[ContextProcessor] = [csrf_context]
 
     def locale_of(self, request: Request) -> str:
         """The locale this request is served in."""
-        return negotiate_locale(request.query_params.get("lang"), request.cookies.get(LOCALE_COOKIE))
+        return negotiate_locale(request.query_params.get("lang"), read_cookie(request, LOCALE_COOKIE))
 
     def render(
         self, request: Request, name: str, context: dict[str, Any] | None = None, status_code: int = 200
@@ -69,16 +71,24 @@ class Templates:
         response = HTMLResponse(html, status_code=status_code)
         nonce = getattr(request.state, "csrf_nonce", None)
         if nonce is not None:  # a form on this page needs the matching cookie
-            response.set_cookie(
-                CSRF_COOKIE, nonce, httponly=True, samesite="lax", secure=self.settings.cookies_secure
-            )
+            set_cookie(response, self.settings, CSRF_COOKIE, nonce)
         if request.query_params.get("lang") in ("fa", "en"):
-            response.set_cookie(LOCALE_COOKIE, locale, max_age=365 * 86400, samesite="lax", httponly=True)
+            set_cookie(response, self.settings, LOCALE_COOKIE, locale, max_age=LOCALE_MAX_AGE)
         return response
 
     def render_problem(self, request: Request, problem: dict[str, Any], status: int) -> Response:
         """The browser face of a problem: the same code and instance, as a Persian page."""
         return self.render(request, "error.html", {"problem": problem}, status_code=status)
+
+
+def render_private(
+    request: Request, name: str, context: dict[str, Any] | None = None, status_code: int = 200
+) -> HTMLResponse:
+    """A page about one person (his wallet, whom he acts for): the app's templates, kept by no cache."""
+    templates: Templates = request.app.state.templates
+    response = templates.render(request, name, context, status_code=status_code)
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
 
 
 def locale_switch_url(request: Request, locale: str) -> str:
@@ -130,10 +140,20 @@ def format_datetime(value: datetime | None, locale: str = "fa") -> str:
     return f"{format_date(local, locale)}{list_separator(locale)}{format_digits(clock, locale)}"
 
 
+def format_money(rials: int | None, locale: str = "fa") -> str:
+    """An amount in rials, and in tomans (a tenth) as people say it: «۱٬۱۵۰٬۰۰۰ ریال (۱۱۵٬۰۰۰ تومان)»."""
+    if rials is None:
+        return "—"
+    if _is_fa(locale):
+        return f"{persian.format_number_fa(rials)} ریال ({persian.format_number_fa(rials // 10)} تومان)"
+    return f"{rials:,} rials ({rials // 10:,} tomans)"
+
+
 PAGE_FILTERS: dict[str, Callable[..., str]] = {
     "jdate": format_date,
     "jdatetime": format_datetime,
     "num": format_number,
+    "money": format_money,
     "digits": format_digits,
 }
 

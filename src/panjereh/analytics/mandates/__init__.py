@@ -69,6 +69,13 @@ def available_years() -> list[int]:
     return sorted(int(path.stem) for path in MANDATE_DIR.glob("[0-9][0-9][0-9][0-9].yaml"))
 
 
+def dashboard_year() -> int:
+    """The duties' year the dashboard opens on: 1402 (the article's year, the demo's) when its mandate is
+    on file, else the newest year on file."""
+    years = available_years()
+    return 1402 if 1402 in years else years[-1]
+
+
 @lru_cache(maxsize=16)
 def load_mandate(year: int) -> Mandate:
     """The mandate file of a fiscal year (MandateYearUnknown when there is none)."""

@@ -6,12 +6,15 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query
 
 from panjereh.registries.events import tehran_midnight
+from panjereh.registries.family import FamilyLink, link_out
 from panjereh.registries.http import Context, RegistryError, bearer_guard, national_code
 from panjereh.registries.population import Person
 from panjereh.registries.schemas import (
     EventIn,
     EventOut,
     EventPage,
+    FamilyLinkIn,
+    FamilyOut,
     IdentityMatchIn,
     IdentityMatchOut,
     PersonOut,
@@ -31,6 +34,26 @@ def person_out(ctx: Context, person: Person) -> dict[str, Any]:
         "alive": death is None,
         "death_date": death,
         "address": person.address.as_dict(),
+    }
+
+
+def family_out(ctx: Context, person: Person) -> dict[str, Any]:
+    """A person's recorded children and guardians, each named, with whether they are alive."""
+
+    def named(link: FamilyLink, code: str) -> dict[str, Any] | None:
+        other = ctx.population.person(code)
+        return None if other is None else link_out(link, other, ctx.death_date(other))
+
+    children = [named(link, link.child) for link in ctx.family.children_of(person.national_code)]
+    guardians = [named(link, link.guardian) for link in ctx.family.guardians_of(person.national_code)]
+    return {
+        "national_code": person.national_code,
+        "first_name": person.first_name,
+        "last_name": person.last_name,
+        "birth_date": person.birth_date,
+        "alive": ctx.death_date(person) is None,
+        "children": [c for c in children if c is not None],
+        "guardians": [g for g in guardians if g is not None],
     }
 
 
@@ -55,6 +78,11 @@ def router(ctx: Context) -> APIRouter:
     @api.get("/persons/{national_code}", response_model=PersonOut, summary="Identity details of a person")
     def get_person(national_code: str) -> dict[str, Any]:
         return person_out(ctx, ctx.person(national_code))
+
+    @api.get("/family/{national_code}", response_model=FamilyOut, summary="A person's children and guardians")
+    def family(national_code: str) -> dict[str, Any]:
+        person = ctx.person(national_code)
+        return family_out(ctx, person)
 
     @api.post(
         "/identity-match", response_model=IdentityMatchOut, summary="Does this birth date match this code?"
@@ -98,5 +126,22 @@ def admin_router(ctx: Context) -> APIRouter:
         if occurred is not None and occurred.tzinfo is None:
             occurred = occurred.replace(tzinfo=UTC)
         return ctx.events.inject(body.type, code, occurred, body.data).as_dict()
+
+    @api.put(
+        "/_admin/family-links", summary="Record a family link (or end a guardianship), as a court orders"
+    )
+    def record_link(body: FamilyLinkIn) -> dict[str, Any]:
+        child, guardian = ctx.person(body.child), ctx.person(body.guardian)
+        link = FamilyLink(
+            child.national_code, guardian.national_code, body.relation, body.since, body.ended_on
+        )
+        ctx.family.record(link)
+        return {
+            "child": link.child,
+            "guardian": link.guardian,
+            "relation": link.relation,
+            "since": link.since,
+            "ended_on": link.ended_on,
+        }
 
     return api

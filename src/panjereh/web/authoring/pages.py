@@ -15,6 +15,7 @@ from starlette.datastructures import FormData
 from panjereh.agencies import selectors as agency_selectors
 from panjereh.core.deps import DbSession
 from panjereh.core.errors import ProblemError
+from panjereh.core.sandbox import PERSONAS
 from panjereh.delivery import selectors as delivery_selectors
 from panjereh.delivery import service as delivery_service
 from panjereh.delivery.constants import DefinitionStatus
@@ -176,7 +177,7 @@ def editor(
             "error": error_of(request, error) if error else None,
             "check": trying.check_text(db, record, document_text, model_body),
             "directory": directory(db, ctx.agency_code),
-            "personas": trying.PERSONAS,
+            "personas": PERSONAS,
             "input_types": INPUT_TYPES,
             "base": base_url(ctx.agency_code),
             "published": _published_or_none(db, record.slug),

@@ -16,11 +16,12 @@ from starlette.datastructures import FormData
 
 from panjereh.core.deps import DbSession
 from panjereh.core.errors import ProblemError
+from panjereh.core.jalali import tehran_today
+from panjereh.core.sandbox import PERSONA_BY_KEY
 from panjereh.delivery import definitions as defs
 from panjereh.delivery import engine, loading, processing, store
 from panjereh.delivery import service as delivery_service
 from panjereh.delivery.exceptions import InvalidDefinition
-from panjereh.exchange.constants import SANDBOX_PURPOSE_PREFIX
 from panjereh.staff import service as staff_service
 from panjereh.web.authoring.common import (
     MAX_DOCUMENT,
@@ -38,35 +39,6 @@ if TYPE_CHECKING:
     from panjereh.delivery.models import DefinitionRecord
 
 router = APIRouter(prefix=PREFIX, include_in_schema=False)
-
-
-@dataclass(frozen=True)
-class TestPersona:
-    """A test persona of the simulated registries (docs/protocols/registries.md; a test holds the two
-    together): the platform reaches the registries over HTTP only, so it names them, never imports them."""
-
-    key: str
-    national_code: str
-    label_fa: str
-    label_en: str
-
-
-PERSONAS = (
-    TestPersona(
-        "demo", "0499370899", "بزرگسال با سابقهٔ پاک (شهروند نمونه)", "Adult with a clean record (demo)"
-    ),
-    TestPersona("minor", "0790419904", "زیر ۱۸ سال، دانش‌آموز", "Under 18, at school"),
-    TestPersona("deceased", "1583250689", "درگذشته", "Deceased"),
-    TestPersona("convicted", "0684159414", "دارای سابقهٔ کیفری", "Has a criminal record"),
-    TestPersona("tax_debtor", "0084575948", "بدهکار مالیاتی", "Owes tax"),
-    TestPersona("vehicle_owner", "0067749828", "مالک خودرو با گواهینامه", "Owns a car, holds a licence"),
-    TestPersona("property_owner", "4032152314", "مالک آپارتمان و زمین", "Owns an apartment and land"),
-    TestPersona("student", "0076229645", "دانشجو", "University student"),
-    TestPersona("disabled", "7400076205", "دارای پروندهٔ معلولیت", "Has a disability record"),
-    TestPersona("retiree", "2540201288", "بازنشسته", "Retired"),
-    TestPersona("uninsured", "0068415941", "بدون بیمهٔ درمان فعال", "No active health insurance"),
-)
-PERSONA_BY_KEY = {persona.key: persona for persona in PERSONAS}
 
 
 @dataclass
@@ -188,8 +160,10 @@ def dry_run(
     document: Annotated[str, Form(max_length=MAX_DOCUMENT)] = "",
     model: Annotated[str, Form(max_length=MAX_DOCUMENT)] = "",
 ) -> HTMLResponse:
-    """Run the draft for a test persona: its inquiries through the exchange, marked sandbox (kept out of
-    the citizen's ledger and the figures), then the decision; no request is made, nothing is saved."""
+    """Run the draft for a test persona: its inquiries through the exchange by the platform's sandbox client
+    (sandbox grants, test personas only; the log marks them sandbox, so they stay out of the citizen's
+    ledger and the figures), then the decision, kept as a sandbox request (in no citizen's list, queue or
+    figure)."""
     record = version_of_agency(db, ctx, definition_id)
     context: dict[str, Any] = {"persona": PERSONA_BY_KEY.get(persona), "result": None, "error": None}
     try:
@@ -208,21 +182,21 @@ def dry_run(
         facts = anyio.from_thread.run(
             functools.partial(
                 processing.fetch_evidence,
-                request.app.state.exchange,
+                request.app.state.exchange.in_sandbox(),
                 loaded,
                 national_code=subject.national_code,
                 inputs=inputs,
                 case=f"dry-run:{record.id}",
-                purpose=f"{SANDBOX_PURPOSE_PREFIX}{record.slug}",
             )
         )
         decision = engine.evaluate(
             loaded,
-            engine.decision_context(
-                inputs, facts, national_code=subject.national_code, today=processing.today_in_tehran()
-            ),
+            engine.decision_context(inputs, facts, national_code=subject.national_code, today=tehran_today()),
         )
-        context["result"] = {"decision": decision, "facts": facts, "inputs": inputs}
+        request_ = delivery_service.record_dry_run(
+            db, record, national_code=subject.national_code, inputs=inputs, facts=facts, decision=decision
+        )
+        context["result"] = {"decision": decision, "facts": facts, "inputs": inputs, "request": request_}
     except processing.EvidenceUnavailable as exc:
         fa = request.app.state.templates.locale_of(request) == "fa"
         context["error"] = {

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from panjereh.web.workspace import apps, common, staff
+from panjereh.web.workspace import apps, common, connection, feedback, staff
 
 
 def mount(app: FastAPI) -> None:
@@ -15,3 +15,5 @@ def mount(app: FastAPI) -> None:
     app.include_router(apps.operator_router)
     app.include_router(staff.router)
     app.include_router(apps.router)
+    app.include_router(connection.router)
+    app.include_router(feedback.router)

@@ -26,15 +26,18 @@ from panjereh.exchange.exceptions import (
     InvalidOpenApi,
     ServiceNotFound,
 )
+from panjereh.oidc import attributes as oidc_attributes
 from panjereh.oidc import clients as oidc_clients
 from panjereh.oidc.exceptions import ClientNotFound as AppNotFound
 from panjereh.staff import selectors as staff_selectors
 from panjereh.staff import service as staff_service
 from panjereh.staff.constants import Environment, RegistrationKind, RegistrationState, Role
 from panjereh.staff.deps import agency_staff
+from panjereh.staff.exceptions import RegistrationNotActive
 from panjereh.staff.service import StaffContext
+from panjereh.web import oidc as oidc_web
 from panjereh.web.csrf import CsrfProtected
-from panjereh.web.workspace.common import Operator, OperatorStepUp, render
+from panjereh.web.workspace.common import AdministratorStepUp, Operator, OperatorStepUp, render
 
 router = APIRouter(include_in_schema=False)
 operator_router = APIRouter(include_in_schema=False)
@@ -221,7 +224,8 @@ def test_call(
     path_params: Annotated[str, Form(max_length=2000)] = "",
     query: Annotated[str, Form(max_length=2000)] = "",
 ) -> HTMLResponse:
-    """Call one of the agency's own data services through the exchange, as the platform does."""
+    """Call one of the agency's own data services through the exchange, as the platform's sandbox client:
+    about a test persona only, logged as a sandbox call (in no ledger, no figure)."""
     try:
         service = exchange_selectors.get_service_by_code(db, code)
         if service.provider.code != ctx.agency_code:
@@ -232,7 +236,7 @@ def test_call(
             )
         params, query_params = _pairs(path_params), _pairs(query)
         db.commit()  # the exchange logs the call in its own transaction
-        answer = request.app.state.exchange.inquire(
+        answer = request.app.state.exchange.in_sandbox().inquire(
             code,
             subject=subject.strip() or None,
             purpose=TEST_PURPOSE,
@@ -269,6 +273,7 @@ def _apps_page(
     form: dict[str, str] | None = None,
 ) -> HTMLResponse:
     agency = agency_selectors.get_agency_by_code(db, ctx.agency_code)
+    locale = request.app.state.templates.locale_of(request)
     return render(
         request,
         "workspace/apps.html",
@@ -280,6 +285,10 @@ def _apps_page(
             "auth_methods": oidc_clients.AUTH_METHODS,
             "secret": secret,
             "form": form or {},
+            "attribute_choices": [
+                (scope, oidc_web.scope_label(scope, locale)) for scope in oidc_attributes.SCOPES
+            ],
+            "attribute_label": lambda scope: oidc_web.scope_label(scope, locale),
         },
         error=error,
     )
@@ -313,10 +322,20 @@ def register_app(
     subject_type: Annotated[str, Form(max_length=20)] = "public",
     min_level: Annotated[int, Form(ge=1, le=2)] = 1,
     environment: Annotated[str, Form(max_length=20)] = "sandbox",
+    reason_address: Annotated[str, Form(max_length=300)] = "",
+    reason_education: Annotated[str, Form(max_length=300)] = "",
+    reason_vehicles: Annotated[str, Form(max_length=300)] = "",
+    reason_properties: Annotated[str, Form(max_length=300)] = "",
+    reason_insurance: Annotated[str, Form(max_length=300)] = "",
 ) -> HTMLResponse:
-    """Register an app; its secret is shown once, on this answer only."""
+    """Register an app; its secret is shown once, on this answer only. A verified attribute is asked for
+    by giving the reason for it; a production app's attributes open when an operator approves the app."""
     form = {"slug": slug, "name_fa": name_fa, "name_en": name_en, "redirect_uris": redirect_uris,
             "auth_method": auth_method, "subject_type": subject_type, "environment": environment}  # fmt: skip
+    reasons = {"address": reason_address, "education": reason_education, "vehicles": reason_vehicles,
+               "properties": reason_properties, "insurance": reason_insurance}  # fmt: skip
+    purposes = {scope: reason.strip() for scope, reason in reasons.items() if reason.strip()}
+    form.update({f"reason_{scope}": reason for scope, reason in reasons.items()})
     env = staff_service.parse_environment(environment)
     try:
         key_set = json.loads(jwks) if jwks.strip() else None
@@ -332,6 +351,12 @@ def register_app(
             jwks=key_set if isinstance(key_set, dict) else None,
             subject_type=subject_type,
             min_level=min_level,
+            sandbox=env is Environment.SANDBOX,
+            scopes=[*oidc_clients.BASE_SCOPES, *purposes],
+            attribute_purposes=purposes,
+            # The sandbox signs in the test personas only, answered from the sandbox's own grants: its
+            # attributes open at once; production's wait for the operator (`_take_effect`).
+            approve_attributes=env is Environment.SANDBOX,
         )
         if env is Environment.PRODUCTION:
             oidc_clients.disable(db, client.client_id)  # until an operator approves
@@ -377,6 +402,25 @@ def disable_app(
         _own_app(db, ctx, client_id)
         oidc_clients.disable(db, client_id)
         staff_service.audit(db, ctx, "oidc_client.disabled", client_id)
+    except ProblemError as error:
+        db.rollback()
+        return _apps_page(request, db, ctx, error=error)
+    return RedirectResponse(f"/workspace/{ctx.agency_code}/apps", status_code=303)
+
+
+@router.post("/workspace/{agency_code}/apps/{client_id}/enable", response_class=HTMLResponse)
+def enable_app(
+    request: Request, client_id: str, db: DbSession, ctx: AdministratorStepUp, _: CsrfProtected
+) -> Response:
+    """An administrator lets a disabled app sign citizens in again. Not one an operator has yet to approve
+    (or refused): re-enabling must never open a path around the production approval."""
+    try:
+        _own_app(db, ctx, client_id)
+        registration = _states(db, ctx.agency_code, RegistrationKind.OIDC_CLIENT).get(client_id)
+        if registration is not None and registration.state != RegistrationState.ACTIVE:
+            raise RegistrationNotActive()
+        oidc_clients.enable(db, client_id)
+        staff_service.audit(db, ctx, "oidc_client.enabled", client_id)
     except ProblemError as error:
         db.rollback()
         return _apps_page(request, db, ctx, error=error)
@@ -438,7 +482,11 @@ def register_exchange_client(
             pass
         agency = agency_selectors.get_agency_by_code(db, ctx.agency_code)
         exchange_service.register_client(
-            db, agency, client_id=client_id, name=name.strip()[:200] or client_id
+            db,
+            agency,
+            client_id=client_id,
+            name=name.strip()[:200] or client_id,
+            sandbox=env is Environment.SANDBOX,
         )
         if env is Environment.PRODUCTION:
             exchange_service.set_client_active(db, client_id, False)  # until an operator approves
@@ -497,10 +545,20 @@ def retire_key(
 def _approvals_page(
     request: Request, db: Session, ctx: StaffContext, error: ProblemError | None = None
 ) -> HTMLResponse:
+    pending = staff_selectors.pending_registrations(db)
     return render(
         request,
         "workspace/approvals.html",
-        {"ctx": ctx, "pending": staff_selectors.pending_registrations(db)},
+        {
+            "ctx": ctx,
+            "pending": pending,
+            # What an app asks of citizens' registry data, and why: the operator approves it with the app.
+            "attributes_asked": {
+                item.reference: oidc_clients.attributes_asked(db, item.reference)
+                for item in pending
+                if item.kind is RegistrationKind.OIDC_CLIENT
+            },
+        },
         error=error,
     )
 
@@ -519,6 +577,7 @@ def _take_effect(db: Session, kind: RegistrationKind, reference: str) -> None:
         exchange_service.set_client_active(db, reference, True)
     else:
         oidc_clients.enable(db, reference)
+        oidc_clients.approve_attributes_of(db, reference)  # the verified attributes it gave reasons for
 
 
 @operator_router.post(

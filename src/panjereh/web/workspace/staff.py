@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from panjereh.agencies import selectors as agency_selectors
 from panjereh.agencies.constants import AgencyKind
+from panjereh.analytics import duties
 from panjereh.core.deps import DbSession
 from panjereh.core.errors import ProblemError
 from panjereh.identity import selectors as identity_selectors
@@ -232,7 +233,8 @@ def operator_audit(request: Request, db: DbSession, ctx: Operator) -> HTMLRespon
 def agency_home(request: Request, agency_code: str, db: DbSession, ctx: AnyStaff) -> HTMLResponse:
     """The agency's home: the parts of its workspace this person's roles open."""
     agency = agency_selectors.get_agency_by_code(db, agency_code)
-    return render(request, "workspace/agency.html", {"ctx": ctx, "agency": agency})
+    todo = duties.todo(db, agency.code, duties.current_year())
+    return render(request, "workspace/agency.html", {"ctx": ctx, "agency": agency, "todo": todo})
 
 
 def _staff_page(

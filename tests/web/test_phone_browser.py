@@ -1,0 +1,270 @@
+"""The window on a phone (390×844, headless Chromium) on the demo data: no page wider than the screen,
+the header folded into a menu, the installable app (manifest, icons, service worker) and a citizen's
+document readable offline after one visit, gone after logout."""
+
+from __future__ import annotations
+
+import re
+import struct
+from collections.abc import Iterator
+from datetime import date, timedelta
+from typing import Any
+
+import httpx
+import pytest
+
+from panjereh import seeding
+from panjereh.app import create_app
+from panjereh.core.config import Settings
+from panjereh.core.cookies import SESSION_COOKIE
+from panjereh.core.db import make_sessionmaker, unit_of_work
+from panjereh.documents.service import issue_document
+from panjereh.identity import sessions
+from panjereh.identity.selectors import get_citizen_by_national_code
+from panjereh.registries.services import published_services
+from tests.support import databases
+from tests.support.factories import DEMO_CITIZEN, create_citizen
+from tests.support.markers import seeds_whole_demo
+from tests.support.servers import free_port, running_server
+
+pytestmark = [pytest.mark.browser, seeds_whole_demo]
+
+PHONE = {"width": 390, "height": 844}
+PAGES = (
+    "/",
+    "/services",
+    "/services/no-criminal-record",
+    "/agencies",
+    "/dashboard",
+    "/dashboard/agencies",
+    "/dashboard/mandates",
+    "/verify",
+    "/window",
+    "/account",
+    "/account/requests",
+    "/documents",
+    "/account/data-access",
+    "/account/inbox",
+    "/account/notices",
+    "/account/sessions",
+    "/account/my-data",
+    "/account/feedback",
+    "/services/no-criminal-record/feedback",
+    "/status",
+    "/accessibility",
+)
+
+
+@pytest.fixture(scope="module")
+def phone_server(settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
+    """The portal on the demo data, a signed-in session of the demo citizen and one document of theirs."""
+    home = tmp_path_factory.mktemp("phone-home")
+    port = free_port()
+    phone = settings.model_copy(
+        update={
+            "home": home,
+            "database_url": databases.fresh_database("phone", str(home)),
+            "port": port,
+            "public_url": f"http://127.0.0.1:{port}",
+        }
+    )
+    engine = databases.migrated_engine(phone.resolved_database_url)
+    factory = make_sessionmaker(engine)
+    for step in seeding.demo_steps(published_services(), "demo"):
+        with unit_of_work(factory) as session:
+            step.run(session, phone, lambda _n: None)
+    with unit_of_work(factory) as session:
+        if get_citizen_by_national_code(session, DEMO_CITIZEN) is None:  # the demo's staff seed made one
+            create_citizen(session, DEMO_CITIZEN)
+        document = issue_document(
+            session,
+            phone,
+            document_type="no-criminal-record",
+            title_fa="گواهی عدم سوء پیشینه",
+            title_en="Certificate of no criminal record",
+            subject_national_code=DEMO_CITIZEN,
+            subject_name="علی رضایی",
+            issuer_agency_code="judiciary",
+            claims={"purpose": "employment"},
+            valid_until=date.today() + timedelta(days=90),
+        )
+        number = document.number
+
+    def sign_in() -> str:
+        """A new session of the demo citizen (a test that logs out ends only its own)."""
+        with unit_of_work(factory) as session:
+            citizen = get_citizen_by_national_code(session, DEMO_CITIZEN)
+            assert citizen is not None
+            return sessions.open_session(session, citizen, level=2, amr=["otp"])[1]
+
+    with running_server(create_app(phone), port=port) as url:
+        yield {"url": url, "sign_in": sign_in, "number": number}
+    engine.dispose()
+
+
+def _phone(browser: Any, server: dict[str, Any]) -> Any:
+    """A phone-sized browser context signed in as the demo citizen."""
+    # Not `is_mobile`: Chromium would then widen the layout viewport to fit the page, hiding the overflow.
+    context = browser.new_context(viewport=PHONE, has_touch=True)
+    context.add_cookies([{"name": SESSION_COOKIE, "value": server["sign_in"](), "url": server["url"]}])
+    return context
+
+
+def test_no_main_page_is_wider_than_a_phone(browser: Any, phone_server: dict[str, Any]) -> None:
+    context = _phone(browser, phone_server)
+    page = context.new_page()
+    wide = {}
+    for path in (*PAGES, f"/documents/{phone_server['number']}"):
+        response = page.goto(phone_server["url"] + path, wait_until="load")
+        assert response is not None and response.status == 200, path
+        width = page.evaluate("[document.documentElement.scrollWidth, window.innerWidth]")
+        if width[0] > min(width[1], PHONE["width"]):
+            wide[path] = width
+    assert wide == {}, f"pages wider than a 390px phone (scrollWidth, innerWidth): {wide}"
+    context.close()
+
+
+def test_the_header_folds_into_a_menu_with_my_pages(browser: Any, phone_server: dict[str, Any]) -> None:
+    context = _phone(browser, phone_server)
+    page = context.new_page()
+    page.goto(phone_server["url"] + "/window", wait_until="networkidle")
+    assert page.locator("#nav-toggler").is_visible()
+    assert not page.locator("#site-nav a[href='/services']").is_visible()  # folded away
+    menu = _open_user_menu(page)
+    for path in (
+        "/window",
+        "/account/requests",
+        "/documents",
+        "/account/inbox",
+        "/account/data-access",
+        "/account/feedback",
+    ):
+        assert menu.locator(f"a[href='{path}']").is_visible(), path
+    context.close()
+
+
+def _open_user_menu(page: Any) -> Any:
+    """Unfold the header (the toggler), then open the menu under the citizen's name."""
+    page.locator("#nav-toggler").click()
+    page.locator("#user-menu-button").wait_for(state="visible")
+    page.wait_for_selector("#site-nav.show:not(.collapsing)")
+    page.locator("#user-menu-button").click()
+    menu = page.locator("#user-menu .dropdown-menu")
+    menu.wait_for(state="visible")
+    return menu
+
+
+def _png_size(body: bytes) -> tuple[int, int]:
+    assert body[:8] == b"\x89PNG\r\n\x1a\n"
+    width, height = struct.unpack(">II", body[16:24])
+    return width, height
+
+
+def test_the_manifest_and_the_worker_are_served_with_their_types(phone_server: dict[str, Any]) -> None:
+    url = phone_server["url"]
+    manifest = httpx.get(url + "/manifest.webmanifest", timeout=60)
+    assert manifest.headers["content-type"].startswith("application/manifest+json")
+    body = manifest.json()
+    assert body["short_name"] == "پنجره" and body["lang"] == "fa" and body["dir"] == "rtl"
+    assert body["start_url"] == "/window" and body["display"] == "standalone"
+    sizes = set()
+    for icon in body["icons"]:
+        png = httpx.get(url + icon["src"], timeout=60)
+        assert png.status_code == 200 and png.headers["content-type"] == "image/png"
+        assert f"{_png_size(png.content)[0]}x{_png_size(png.content)[1]}" == icon["sizes"]
+        sizes.add(icon["sizes"])
+    assert {"192x192", "512x512"} <= sizes
+    worker = httpx.get(url + "/sw.js", timeout=60)
+    assert worker.headers["content-type"].startswith("text/javascript")
+    assert "no-cache" in worker.headers["cache-control"]
+    offline = httpx.get(url + "/offline", timeout=60)
+    assert offline.status_code == 200 and "به اینترنت وصل نیستید" in offline.text
+
+
+def _kept(page: Any) -> list[str]:
+    return page.evaluate(
+        """async () => {
+            if (!(await caches.has('pj-documents'))) return [];
+            const cache = await caches.open('pj-documents');
+            return (await cache.keys()).map((r) => new URL(r.url).pathname);
+        }"""
+    )
+
+
+def test_a_document_reads_offline_after_one_visit_and_is_gone_after_logout(
+    browser: Any, phone_server: dict[str, Any]
+) -> None:
+    url, number = phone_server["url"], phone_server["number"]
+    context = _phone(browser, phone_server)
+    page = context.new_page()
+    page.goto(url + "/window", wait_until="networkidle")
+    scope = page.evaluate("navigator.serviceWorker.ready.then((r) => r.scope)")
+    assert scope == url + "/"
+    page.goto(url + f"/documents/{number}", wait_until="networkidle")
+    page.wait_for_function(
+        f"caches.open('pj-documents').then((c) => c.match('/documents/{number}')).then(Boolean)"
+    )
+
+    context.set_offline(True)
+    page.goto(url + f"/documents/{number}")
+    shown = page.locator("main").inner_text()
+    assert "گواهی عدم سوء پیشینه" in shown
+    assert page.locator("main img, main svg").count() >= 1  # the QR code
+    page.goto(url + "/services")  # never kept: the offline page
+    assert "به اینترنت وصل نیستید" in page.locator("main").inner_text()
+    context.set_offline(False)
+
+    page.goto(url + "/window", wait_until="networkidle")
+    assert f"/documents/{number}" in _kept(page)
+    _open_user_menu(page).locator("button[type=submit]").click()
+    page.wait_for_url(url + "/")
+    page.wait_for_load_state("networkidle")
+    assert _kept(page) == []
+    context.close()
+
+
+def _read_text(html: str) -> str:
+    """What a reader sees of a page: no scripts, styles, drawings, code or form values; no addresses."""
+    html = re.sub(r"(?is)<(script|style|svg|code|pre|textarea)[^>]*>.*?</\1>", " ", html)
+    text = re.sub(r"(?s)<[^>]+>", " ", html)
+    return re.sub(r"https?://\S+", " ", text)
+
+
+def test_persian_pages_show_persian_digits(phone_server: dict[str, Any]) -> None:
+    """A scan of the main pages, signed in, for Latin digits and the Latin thousands separator."""
+    cookies = {SESSION_COOKIE: phone_server["sign_in"]()}
+    latin: dict[str, list[str]] = {}
+    with httpx.Client(base_url=phone_server["url"], cookies=cookies, timeout=30) as client:
+        for path in (*PAGES, f"/documents/{phone_server['number']}"):
+            text = _read_text(client.get(path).text)
+            found = [text[max(0, m.start() - 20) : m.end() + 20] for m in re.finditer(r"[0-9]+", text)]
+            found += re.findall(r".{0,20}[۰-۹],[۰-۹].{0,5}", text)
+            if found:
+                latin[path] = found[:3]
+    assert latin == {}
+
+
+def test_the_dashboard_names_its_ranking_and_its_scale(phone_server: dict[str, Any]) -> None:
+    page = httpx.get(phone_server["url"] + "/dashboard", timeout=60).text
+    heading = re.search(r'<h2 id="standings"[^>]*>(.*?)</h2>', page, re.S)
+    assert heading and "سهم خدمات از طریق پنجره" not in heading.group(1)  # ranked by the headline duty
+    assert "هوشمند" in heading.group(1)
+    assert 'id="demo-scale"' in page and "۱:۱٬۰۰۰" in page
+
+
+def test_the_charts_count_in_persian_digits_from_zero(browser: Any, phone_server: dict[str, Any]) -> None:
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    page.goto(phone_server["url"] + "/dashboard", wait_until="networkidle")
+    page.wait_for_function(
+        "document.getElementById('growth-chart') && !document.getElementById('growth-chart').hidden"
+    )
+    labels = page.evaluate(
+        """() => {
+            const chart = Chart.getChart(document.getElementById('growth-chart'));
+            const axes = ['users', 'visits'].map((axis) => chart.scales[axis]);
+            return axes.flatMap((scale) => scale.ticks.map((tick) => String(tick.label)));
+        }"""
+    )
+    assert "۰" in labels  # the axes start at zero, written as Persian zero
+    assert not [label for label in labels if re.search(r"[0-9,]", label)], labels
+    page.close()
