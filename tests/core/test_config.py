@@ -39,6 +39,22 @@ def test_outside_development_a_short_secret_is_refused(env: Environment) -> None
         Settings(env=env, secret_key="s" * 31, registry_token="x" * 40)
 
 
+def test_a_refused_setting_never_echoes_a_value_in_its_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    # pydantic prints the start of the input by default: for a model check that is the whole section,
+    # so a short PANJEREH_SECRET_KEY would land in the terminal or the log that shows the error.
+    secret = "short-but-real-secret-value"
+    monkeypatch.setenv("PANJEREH_ENV", "production")
+    monkeypatch.setenv("PANJEREH_SECRET_KEY", secret)
+    monkeypatch.setenv("PANJEREH_NOTIFY_SMTP_PASSWORD", "relay-secret")
+    with pytest.raises(ValidationError, match="SECRET_KEY") as refused:
+        Settings()
+    assert secret not in str(refused.value) and "input_value" not in str(refused.value)
+    monkeypatch.setenv("PANJEREH_NOTIFY_SMTP_PORT", "relay-secret-port")
+    with pytest.raises(ValidationError, match="smtp_port") as refused_section:
+        NotifySettings()
+    assert "relay-secret" not in str(refused_section.value)
+
+
 @pytest.mark.parametrize("env", ["test", "production"])
 def test_outside_development_the_placeholder_registry_token_is_refused(env: Environment) -> None:
     with pytest.raises(ValidationError, match="REGISTRY_TOKEN"):

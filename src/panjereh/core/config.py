@@ -19,11 +19,18 @@ REPO_ROOT = Path(__file__).resolve().parents[3]
 SECRET_FILE = "secret.key"  # noqa: S105 — a file name, under `home`: development's own random secret, made on first run
 
 
+def _section(prefix: str) -> SettingsConfigDict:
+    """How every settings section reads the environment. Errors never echo a value: pydantic would
+    otherwise print the start of the input (the whole environment section for a model check), and a
+    refused PANJEREH_SECRET_KEY or SMTP password would end up in a terminal or a log."""
+    return SettingsConfigDict(env_prefix=prefix, extra="ignore", hide_input_in_errors=True)
+
+
 class ExchangeSettings(BaseSettings):
     """The exchange's section (PANJEREH_EXCHANGE_*): the gateway, its timeouts, circuit breaker, rate
     limits, and its message log."""
 
-    model_config = SettingsConfigDict(env_prefix="PANJEREH_EXCHANGE_", extra="ignore")
+    model_config = _section("PANJEREH_EXCHANGE_")
 
     # auto: entries are written in batches by a writer thread, except where every session shares one
     # connection (the test harness): there they are written before the call returns.
@@ -58,7 +65,7 @@ class ConformanceSettings(BaseSettings):
     """The connection standard's section (PANJEREH_CONFORMANCE_*): how often agencies are checked, how
     many probes, and when a status moves."""
 
-    model_config = SettingsConfigDict(env_prefix="PANJEREH_CONFORMANCE_", extra="ignore")
+    model_config = _section("PANJEREH_CONFORMANCE_")
 
     interval_minutes: int = Field(
         default=60, ge=1, description="An agency is due again this long after its last run"
@@ -92,7 +99,7 @@ class BodyLimitSettings(BaseSettings):
     """Request body limits in bytes per route family (PANJEREH_MAX_BODY_*), enforced as the body arrives
     (core.bodies): the JSON API (any body not a form), urlencoded forms, multipart, the exchange gateway."""
 
-    model_config = SettingsConfigDict(env_prefix="PANJEREH_MAX_BODY_", extra="ignore")
+    model_config = _section("PANJEREH_MAX_BODY_")
 
     api: int = Field(default=1024 * 1024, ge=1024, description="Any body that is not a form (the JSON API)")
     form: int = Field(default=256 * 1024, ge=1024, description="application/x-www-form-urlencoded")
@@ -109,7 +116,7 @@ class NotifySettings(BaseSettings):
     deployment names `kavenegar` for SMS and `smtp` for e-mail, with the secrets below.
     """
 
-    model_config = SettingsConfigDict(env_prefix="PANJEREH_NOTIFY_", extra="ignore")
+    model_config = _section("PANJEREH_NOTIFY_")
 
     # The default of both channels (kept from before the channels were split).
     provider: Literal["outbox"] = "outbox"
@@ -184,7 +191,7 @@ class NotifySettings(BaseSettings):
 class Settings(BaseSettings):
     """Everything an operator can set; read once per process, passed explicitly after that."""
 
-    model_config = SettingsConfigDict(env_prefix="PANJEREH_", extra="ignore")
+    model_config = _section("PANJEREH_")
 
     env: Literal["development", "test", "production"] = "development"
     home: Path = Path("var")
