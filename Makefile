@@ -94,8 +94,11 @@ bench: install bench-packages ## Benchmarks: ratios measured in one run (see doc
 	@for b in bench/bench_*.py; do echo "== $$b"; $(PY) $$b || exit 1; done
 
 messages: install ## Extract translatable messages and update the English catalog
-	$(VENV)/bin/pybabel extract -F babel.cfg -o var/messages.pot src/panjereh
-	$(VENV)/bin/pybabel update -i var/messages.pot -d src/panjereh/locale -l en --no-fuzzy-matching
+	@# No source locations and messages sorted: the catalog then changes only where a message does (line
+	@# numbers moving in a template would otherwise rewrite half of it, and the union merge of branches
+	@# in .gitattributes keeps working). Messages no longer in the code are dropped, not kept as `#~`.
+	$(VENV)/bin/pybabel extract -F babel.cfg --no-location --sort-output -o var/messages.pot src/panjereh
+	$(VENV)/bin/pybabel update -i var/messages.pot -d src/panjereh/locale -l en --no-fuzzy-matching --ignore-obsolete
 
 clean: ## Remove the virtualenvs, assets and local data
 	rm -rf $(VENV) $(TOOLS) node_modules var
