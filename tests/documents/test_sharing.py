@@ -447,6 +447,103 @@ def test_reloading_the_share_page_makes_no_second_share_and_shows_the_link_once(
     assert db.query(DocumentShare).filter_by(document_id=document.id).count() == 1
 
 
+def _form_key(browser: TestClient, number: str) -> tuple[str, str]:
+    """The share form's CSRF token and its own key, as one rendering of the page holds them."""
+    page = browser.get(f"/documents/{number}/share", headers=HTML).text
+    csrf_token = re.search(r'name="csrf_token" value="([^"]+)"', page)
+    key = re.search(r'name="form_key" value="([^"]+)"', page)
+    assert csrf_token and key, page[:2000]
+    return csrf_token.group(1), key.group(1)
+
+
+def _send_form(browser: TestClient, number: str, csrf_token: str, claims: list[str], form_key: str):  # noqa: ANN202
+    data = {"csrf_token": csrf_token, "claims": claims, "lifetime": "60", "form_key": form_key}
+    return browser.post(f"/documents/{number}/share", data=data, headers=HTML, follow_redirects=False)
+
+
+def _opens(client: TestClient, token: str) -> bool:
+    return client.get(f"/api/v1/documents/shares/{token}").status_code == 200
+
+
+def test_the_same_form_sent_twice_makes_one_share_and_only_the_last_link_opens_it(
+    owner_client: TestClient, db: Session, document: IssuedDocument
+) -> None:
+    # A double click: two POSTs of one rendering of the form; the browser shows the second answer.
+    csrf_token, key = _form_key(owner_client, document.number)
+    first = _send_form(owner_client, document.number, csrf_token, ["purpose"], key)
+    owner_client.cookies.delete("share_link")  # the browser dropped the first answer for the second
+    second = _send_form(owner_client, document.number, csrf_token, ["purpose"], key)
+    assert first.status_code == second.status_code == 303
+    assert first.headers["location"] == second.headers["location"]
+    db.expire_all()
+    [row] = db.query(DocumentShare).filter_by(document_id=document.id).all()
+    assert row.idempotency_key == f"form:{key}"
+    page = owner_client.get(second.headers["location"], headers=HTML)
+    token = token_of(page.text)
+    assert _opens(owner_client, token)
+    # The first answer's link was never shown and no longer opens anything (its cookie is refused too).
+    owner_client.cookies.set("share_link", first.cookies["share_link"])
+    assert 'id="share-link"' not in owner_client.get(first.headers["location"], headers=HTML).text
+
+
+def test_the_same_form_sent_after_its_link_was_shown_shows_the_share_and_keeps_that_link(
+    owner_client: TestClient, db: Session, document: IssuedDocument
+) -> None:
+    csrf_token, key = _form_key(owner_client, document.number)
+    made = _send_form(owner_client, document.number, csrf_token, ["purpose"], key)
+    token = token_of(owner_client.get(made.headers["location"], headers=HTML).text)
+    again = _send_form(owner_client, document.number, csrf_token, ["purpose"], key)  # Back, then resend
+    assert again.status_code == 303 and again.headers["location"] == made.headers["location"]
+    assert "share_link" not in again.headers.get("set-cookie", "")
+    page = owner_client.get(again.headers["location"], headers=HTML)
+    assert 'id="share-link"' not in page.text and 'id="share-link-hidden"' in page.text
+    assert _opens(owner_client, token)  # the link a third party may hold already is never replaced
+    db.expire_all()
+    assert db.query(DocumentShare).filter_by(document_id=document.id).count() == 1
+
+
+def test_the_same_form_sent_back_with_other_choices_makes_a_second_share(
+    owner_client: TestClient, db: Session, document: IssuedDocument
+) -> None:
+    csrf_token, key = _form_key(owner_client, document.number)
+    made = _send_form(owner_client, document.number, csrf_token, ["purpose"], key)
+    other = _send_form(owner_client, document.number, csrf_token, ["holder_name"], key)
+    assert (
+        made.status_code == other.status_code == 303 and made.headers["location"] != other.headers["location"]
+    )
+    db.expire_all()
+    assert db.query(DocumentShare).filter_by(document_id=document.id).count() == 2
+
+
+@pytest.mark.parametrize(
+    "form_key", ["", "short", "<script>alert(1)</script>", "A" * 100, "٠١٢٣٤٥٦٧٨٩٠١٢٣٤٥٦٧"]
+)
+def test_a_missing_or_malformed_form_key_makes_a_share_each_time(
+    owner_client: TestClient, db: Session, document: IssuedDocument, form_key: str
+) -> None:
+    csrf_token, _ = _form_key(owner_client, document.number)
+    for _ in range(2):
+        assert _send_form(owner_client, document.number, csrf_token, ["purpose"], form_key).status_code == 303
+    db.expire_all()
+    rows = db.query(DocumentShare).filter_by(document_id=document.id).all()
+    assert len(rows) == 2 and {row.idempotency_key for row in rows} == {None}
+
+
+def test_a_form_key_is_the_citizens_own(
+    owner_client: TestClient, app: FastAPI, db: Session, document: IssuedDocument
+) -> None:
+    # Another citizen who learns the key sends it with his own document: his share, never a link to ours.
+    csrf_token, key = _form_key(owner_client, document.number)
+    ours = _send_form(owner_client, document.number, csrf_token, ["purpose"], key)
+    with TestClient(app) as stranger:
+        sign_in(db, stranger, OTHER)
+        theirs = _send_form(stranger, document.number, csrf(stranger, "/documents"), ["purpose"], key)
+        assert theirs.status_code == 404 and "share_link" not in theirs.headers.get("set-cookie", "")
+    assert ours.status_code == 303
+    db.expire_all()
+    assert db.query(DocumentShare).filter_by(document_id=document.id).count() == 1
+
+
 def test_the_sealed_link_opens_only_its_own_share_in_its_own_session(
     owner_client: TestClient, app: FastAPI, db: Session, document: IssuedDocument
 ) -> None:

@@ -26,6 +26,7 @@ from joserfc.jwk import KeySet
 from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
 from panjereh.core import jalali
 from panjereh.core.config import Settings
@@ -260,6 +261,25 @@ def show_link_once(session: Session, share: DocumentShare) -> bool:
         .execution_options(synchronize_session=False)
     )
     return bool(getattr(shown, "rowcount", 0) == 1)
+
+
+def rekey_unshown(session: Session, share: DocumentShare) -> str | None:
+    """A new link for a share whose link was never shown, or None once it was.
+
+    For a form sent twice (a double click): the first answer's link never reached a page, so the second
+    answer hands over a fresh one and the first stops opening the share. A link that was shown may be in a
+    third party's hands already, so it is never replaced."""
+    token = secrets.token_urlsafe(TOKEN_BYTES)
+    replaced = session.execute(
+        update(DocumentShare)
+        .where(DocumentShare.id == share.id, DocumentShare.link_shown_at.is_(None))
+        .values(token_hash=hash_token(token))
+        .execution_options(synchronize_session=False)
+    )
+    if getattr(replaced, "rowcount", 0) != 1:
+        return None
+    set_committed_value(share, "token_hash", hash_token(token))
+    return token
 
 
 def build_statement(document: IssuedDocument, share: DocumentShare, values: dict[str, Any]) -> dict[str, Any]:

@@ -4,6 +4,8 @@ registries, a share of chosen claims, its openings and revocation, and the publi
 
 from __future__ import annotations
 
+import re
+import secrets
 from datetime import timedelta
 from typing import TYPE_CHECKING, Annotated, Any
 from urllib.parse import urlencode
@@ -22,6 +24,7 @@ from panjereh.documents import sharing, wallet
 from panjereh.documents.deps import throttle_share_openings
 from panjereh.documents.exceptions import (
     InvalidShare,
+    ShareIdempotencyConflict,
     ShareNotFound,
     WalletSourceUnavailable,
 )
@@ -44,6 +47,7 @@ from panjereh.web.documents import claim_label, claim_text
 from panjereh.web.templating import render_private
 
 if TYPE_CHECKING:
+    from panjereh.core.config import Settings
     from panjereh.documents.models import DocumentShare, IssuedDocument
     from panjereh.identity.models import Citizen
 
@@ -57,6 +61,7 @@ LIFETIMES = {
     30 * 24 * 60: ("سی روز", "Thirty days"),
 }
 DEFAULT_LIFETIME = 24 * 60
+FORM_KEY = re.compile(r"[A-Za-z0-9_-]{16,43}")  # secrets.token_urlsafe(16): 22 characters
 PULL_RESULTS = frozenset({"issued", "kept", "none"})
 
 
@@ -167,6 +172,8 @@ def _form(
         "lifetime": lifetime,
         "recipient": recipient,
         "error": error,
+        # One key per rendering of the form: the same form sent twice (a double click) makes one share.
+        "form_key": secrets.token_urlsafe(16),
         "shareable": standing_of(document).value == "valid",
         "shares": [
             {"share": share, "status": sharing.status_of(share), "openings": counts.get(share.id, 0)}
@@ -227,9 +234,13 @@ def create_share(
     claims: Annotated[list[str] | None, Form()] = None,
     lifetime: Annotated[str, Form(max_length=20)] = "",
     recipient: Annotated[str, Form(max_length=1000)] = "",
+    form_key: Annotated[str, Form(max_length=100)] = "",
 ) -> Response:
     """Make the share and send the browser to its page, which shows the link and QR code once (POST →
-    redirect → GET: a reload makes no second share; only the link's hash is kept)."""
+    redirect → GET: a reload makes no second share; only the link's hash is kept).
+
+    The form carries a key of its own: the same form sent again (a double click, a resend after a lost
+    answer) makes no second share; it hands over a fresh link to the first one while that was never shown."""
     document = _own_document(db, number, owner)  # another's document: 404 before any step-up
     chosen = [name[:60] for name in (claims or [])[:100]]
     # A share discloses verified claims to a third party: a two-factor session, or a step-up that brings
@@ -241,9 +252,10 @@ def create_share(
     try:
         if duration is None:
             raise InvalidShare("Choose how long the link lasts.", "مدت اعتبار پیوند را برگزینید.")
-        share, token = sharing.create_share(
+        share, token = _make_share(
             db,
             settings,
+            form_key=form_key,
             document_number=document.number,
             owner_national_code=owner.national_code,
             claims=chosen,
@@ -257,8 +269,26 @@ def create_share(
         )
         return render_private(request, "documents/share_form.html", context, status_code=422)
     response = RedirectResponse(share_link.page_path(document.number, share.id), status_code=303)
-    share_link.hand_over(request, response, session_id=web_session.id, share=share, token=token)
+    if token is not None:  # None: the same form again after its link was shown; the page shows the share
+        share_link.hand_over(request, response, session_id=web_session.id, share=share, token=token)
     return response
+
+
+def _make_share(
+    db: Session, settings: Settings, *, form_key: str, **fields: Any
+) -> tuple[DocumentShare, str | None]:
+    """The form's share, made once per form key (the API's Idempotency-Key, in a namespace of its own)."""
+    key = form_key.strip()
+    if not FORM_KEY.fullmatch(key):  # no key (an old page or a script): every send makes a share
+        return sharing.create_share(db, settings, **fields)
+    try:
+        share, token = sharing.create_share_once(db, settings, idempotency_key=f"form:{key}", **fields)
+    except ShareIdempotencyConflict:
+        # The same form sent back with other choices (the browser's Back, then edited): a new share.
+        return sharing.create_share(db, settings, **fields)
+    if token is None:  # a repeat: the first answer's link never reached a page, unless it was shown
+        token = sharing.rekey_unshown(db, share)
+    return share, token
 
 
 def _qr(text: str) -> str:
