@@ -56,8 +56,8 @@ define debian
 	fi
 endef
 
-system-packages: ## Debian packages the tests use, when missing: Chromium (browser tests), poppler-utils (PDF tests)
-	$(call debian,chromium chromium pdftoppm poppler-utils)
+system-packages: ## Debian packages the tests use, when missing: Chromium (browser tests), poppler-utils (PDF tests), nginx (the reverse proxy's configuration)
+	$(call debian,chromium chromium pdftoppm poppler-utils nginx nginx)
 
 bench-packages: ## Debian packages the benchmarks use, when missing: wrk (the exchange's load generator), nginx (bench/load)
 	$(call debian,wrk wrk nginx nginx)

@@ -9,6 +9,7 @@ import subprocess
 from datetime import timedelta
 from pathlib import Path
 
+import promql_parser
 import pytest
 import yaml
 from fastapi import FastAPI
@@ -81,6 +82,34 @@ def test_the_queue_age_is_the_oldest_due_job(app: FastAPI, db: Session) -> None:
     text = generate_latest(app.state.metrics.registry).decode()
     age = float(re.search(rf"^{QUEUE_AGE} (\S+)$", text, re.M).group(1))  # type: ignore[union-attr]
     assert 595 <= age <= 700
+
+
+def _selected_metrics(expr: promql_parser.Expr) -> set[str]:
+    """The metric names an expression reads, from its syntax tree (a regex would also match label values)."""
+    if isinstance(expr, promql_parser.VectorSelector):
+        return {expr.name} if expr.name else set()
+    children = [getattr(expr, name, None) for name in ("expr", "lhs", "rhs", "vector_selector", "param")]
+    children += list(getattr(expr, "args", None) or [])
+    return set().union(
+        *(_selected_metrics(child) for child in children if isinstance(child, promql_parser.Expr))
+    )
+
+
+def test_every_rule_and_chart_is_valid_promql_reading_exported_metrics(app: FastAPI) -> None:
+    # Always runs (promtool below needs the Prometheus package): the Rust PromQL parser Prometheus-compatible
+    # tools use, so a typo in an expression fails here rather than when Prometheus loads the file.
+    exported = _exported(app)
+    dashboard = json.loads(GRAFANA.read_text())
+    charts = [str(target["expr"]) for panel in dashboard["panels"] for target in panel["targets"]]
+    for expr in [str(rule["expr"]) for rule in _rules()] + charts:
+        parsed = promql_parser.parse(expr)
+        metrics = _selected_metrics(parsed)
+        assert metrics and metrics <= exported, (expr, metrics - exported)
+    for rule in _rules():
+        if "for" in rule:
+            assert promql_parser.parse_duration(str(rule["for"])).total_seconds() > 0, rule["alert"]
+    with pytest.raises(ValueError, match="parenthesis"):
+        promql_parser.parse("sum(rate(panjereh_http_requests_total[5m])")  # the parser does refuse
 
 
 @pytest.mark.skipif(shutil.which("promtool") is None, reason="promtool is not installed")

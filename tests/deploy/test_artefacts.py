@@ -220,7 +220,7 @@ def test_nginx_sends_the_headers_the_app_reads_and_ends_tls() -> None:
     assert "ssl_certificate " in text and "ssl_protocols TLSv1.2 TLSv1.3;" in text
 
 
-@pytest.mark.skipif(shutil.which("nginx") is None, reason="nginx comes with `make bench-packages`")
+@pytest.mark.skipif(shutil.which("nginx") is None, reason="nginx comes with `make system-packages`")
 def test_nginx_accepts_the_configuration_as_the_load_test_runs_it(tmp_path: Path) -> None:
     nginx.self_signed(tmp_path / "tls")
     site = tmp_path / "site.conf"
@@ -270,7 +270,7 @@ def test_the_workers_probes_read_the_heartbeat_the_worker_is_given(tmp_path: Pat
         heartbeat.unlink()
 
 
-@pytest.mark.skipif(shutil.which("nginx") is None, reason="nginx comes with `make bench-packages`")
+@pytest.mark.skipif(shutil.which("nginx") is None, reason="nginx comes with `make system-packages`")
 def test_nginx_logs_a_link_or_a_callback_without_its_secret(tmp_path: Path) -> None:
     """The deployment's access log, as nginx writes it: a share link's token, an e-mail verification
     link's query and the delivery callback's path secret are secrets, and stay out of the line (the
