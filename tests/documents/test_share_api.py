@@ -304,3 +304,20 @@ def test_the_api_document_describes_the_holders_endpoints(client: TestClient) ->
     # No two templates for one address: the third party's /shares/{token} stands alone (OpenAPI §4.8.8).
     assert set(paths["/api/v1/documents/shares/{token}"]) == {"get"}
     assert "lifetime_minutes" in json.dumps(spec["components"]["schemas"]["ShareCreate"])
+
+
+def test_my_shares_come_a_page_at_a_time_newest_first(
+    owner_client: TestClient, db: Session, document: IssuedDocument
+) -> None:
+    made = [make(owner_client, document, {"claims": ["purpose"], "lifetime_minutes": 60}) for _ in range(5)]
+    assert {answer.status_code for answer in made} == {201}
+    everything = owner_client.get("/api/v1/documents/shares").json()
+    assert len(everything) == 5
+    url = "/api/v1/documents/shares"
+    pages = [owner_client.get(url, params={"limit": 2, "offset": at}).json() for at in (0, 2, 4)]
+    assert [len(page) for page in pages] == [2, 2, 1]
+    paged = [share["share_id"] for page in pages for share in page]
+    assert paged == [share["share_id"] for share in everything]
+    assert owner_client.get("/api/v1/documents/shares", params={"offset": 5}).json() == []
+    for bad in ({"limit": 0}, {"limit": 501}, {"offset": -1}, {"limit": "NaN"}, {"limit": "1e9"}):
+        assert_problem(owner_client.get("/api/v1/documents/shares", params=bad), 422)

@@ -11,6 +11,7 @@ from fastapi import APIRouter, Header, Request, Response
 from panjereh.core.deps import AppSettings, DbSession
 from panjereh.core.errors import PROBLEM_JSON
 from panjereh.core.problems import Problem
+from panjereh.core.schemas import Limit, Offset
 from panjereh.documents import sharing
 from panjereh.documents.deps import ShareOpeningThrottle, VerificationThrottle
 from panjereh.documents.exceptions import NothingToVerify, ShareAlreadyRevoked
@@ -193,9 +194,13 @@ def make_share(
 
 
 @router.get("/shares", response_model=list[ShareOut])
-def my_shares(response: Response, citizen: CurrentCitizen, db: DbSession) -> list[ShareOut]:
-    """My shares of every document (any state), newest first: what each discloses, never its link."""
-    shares = shares_of_owner(db, citizen.national_code)
+def my_shares(
+    response: Response, citizen: CurrentCitizen, db: DbSession, limit: Limit = 100, offset: Offset = 0
+) -> list[ShareOut]:
+    """My shares of every document (any state), newest first: what each discloses, never its link.
+
+    Paged like the platform's other lists (`limit` at most 500, `offset`)."""
+    shares = shares_of_owner(db, citizen.national_code, limit=limit, offset=offset)
     counts = opening_counts(db, [share.id for share in shares])
     response.headers["Cache-Control"] = PRIVATE
     return [ShareOut.model_validate(_share_out(share, counts.get(share.id, 0))) for share in shares]

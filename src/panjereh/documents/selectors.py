@@ -126,13 +126,16 @@ def find_share_by_idempotency_key(
     return session.scalars(query).unique().one_or_none()
 
 
-def shares_of_owner(session: Session, national_code: str, limit: int = 500) -> Sequence[DocumentShare]:
-    """A citizen's shares of every document (any state), newest first."""
+def shares_of_owner(
+    session: Session, national_code: str, *, limit: int = 100, offset: int = 0
+) -> Sequence[DocumentShare]:
+    """A citizen's shares of every document (any state), newest first, a page at a time."""
     query = (
         select(DocumentShare)
         .where(DocumentShare.owner_national_code == national_code)
         .order_by(DocumentShare.created_at.desc(), DocumentShare.id)
         .limit(limit)
+        .offset(offset)
     )
     return session.scalars(query).unique().all()
 
