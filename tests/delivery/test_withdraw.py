@@ -7,8 +7,10 @@ from __future__ import annotations
 import threading
 import time
 
+import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
 from panjereh.core.db import WRITE_INTENT
 from panjereh.delivery import selectors
@@ -266,3 +268,30 @@ def test_who_applied_for_another_withdraws_only_while_his_right_holds(login, see
     assert _state(seeded, second) is RequestState.SUBMITTED
     # The subject herself withdraws what was made for her.
     assert grantor.post(f"/api/v1/requests/{second}/withdraw").json()["state"] == "withdrawn"
+
+
+def test_the_timeline_names_the_state_the_request_really_left(login, seeded, settings) -> None:
+    """The request as last read said «awaiting payment», but a settlement had moved it on: the withdrawal's
+    line says it left «submitted» (the UPDATE names the state it moves from, and tries again on a miss)."""
+    client = login(DEMO)
+    code = _apply(client, key="stale-read")
+    seeded.rollback()  # a fresh transaction: an old read one cannot become a writer on SQLite
+    request = selectors.request_of(seeded, DEMO, code)
+    assert request.state is RequestState.SUBMITTED
+    set_committed_value(
+        request, "state", RequestState.AWAITING_PAYMENT
+    )  # what a read before the settlement saw
+    assert delivery_service.withdraw(seeded, settings, request, actor_code=DEMO) is True
+    seeded.commit()
+    line = seeded.scalars(
+        select(RequestEvent).where(RequestEvent.request_id == request.id, RequestEvent.kind == "withdrawn")
+    ).one()
+    assert line.detail["from"] == "submitted" and request.state is RequestState.WITHDRAWN
+    # A stale read of a request that was decided meanwhile: refused with the state it is really in.
+    other_code = _apply(client, key="stale-decided")
+    _set_state(seeded, other_code, RequestState.APPROVED)
+    other = selectors.request_of(seeded, DEMO, other_code)
+    set_committed_value(other, "state", RequestState.SUBMITTED)
+    with pytest.raises(CannotWithdraw) as refused:
+        delivery_service.withdraw(seeded, settings, other, actor_code=DEMO)
+    assert "approved" in str(refused.value)

@@ -324,27 +324,40 @@ def fee_no_longer_due(session: Session, settings: Settings, request: ServiceRequ
     _enqueue_processing(session, request, loading.loaded_from_record(request.definition))
 
 
+WITHDRAW_ATTEMPTS = 5  # more than the withdrawable states a request can pass through while one click waits
+
+
 def withdraw(session: Session, settings: Settings, request: ServiceRequest, *, actor_code: str) -> bool:
     """The citizen gives the request up (from `WITHDRAWABLE_STATES`): True if it was withdrawn now, False if
     it already was (a second click: no second line, no second notice); `CannotWithdraw` otherwise.
 
-    One conditional UPDATE (`... WHERE state IN <withdrawable>`), not a read and a write: a withdrawal and a
+    A conditional UPDATE (`... WHERE state = <the state read>`), not a read and a write: a withdrawal and a
     decision never both win. On PostgreSQL the UPDATE waits for the row lock the worker or an officer holds
     while deciding, then finds the state they wrote; on SQLite the writer lock orders them. Who may withdraw
     (the subject, or who applied for him while his right holds) is the caller's check; the fee (a token
     still open, a settled payment to give back) is the payments domain's (`payments.service.withdraw`)."""
-    previous = request.state
-    if previous is S.WITHDRAWN:
-        return False
-    moved = session.execute(
-        update(ServiceRequest)
-        .where(ServiceRequest.id == request.id, ServiceRequest.state.in_(WITHDRAWABLE_STATES))
-        .values(state=S.WITHDRAWN, updated_at=utcnow())
-        .execution_options(synchronize_session=False)
-    )
-    session.refresh(request)
-    if moved.rowcount != 1:  # type: ignore[attr-defined]
-        if request.state is S.WITHDRAWN:  # two clicks at once: the other one withdrew it
+    # Compare and swap: the UPDATE names the state it moves from, so the timeline's "from" is the state the
+    # request really left (a payment settled a moment earlier moves `awaiting_payment` to `submitted`). A
+    # miss reads the row again and tries from what it finds; each try either wins or finds a later state.
+    withdrawn_now = False
+    for _attempt in range(WITHDRAW_ATTEMPTS):
+        previous = request.state
+        if previous is S.WITHDRAWN:  # a second click, or two at once: the other one withdrew it
+            return False
+        if previous not in WITHDRAWABLE_STATES:
+            break
+        moved = session.execute(
+            update(ServiceRequest)
+            .where(ServiceRequest.id == request.id, ServiceRequest.state == previous)
+            .values(state=S.WITHDRAWN, updated_at=utcnow())
+            .execution_options(synchronize_session=False)
+        )
+        session.refresh(request)
+        withdrawn_now = moved.rowcount == 1  # type: ignore[attr-defined]
+        if withdrawn_now:
+            break
+    if not withdrawn_now:
+        if request.state is S.WITHDRAWN:
             return False
         raise CannotWithdraw(
             f"{request.state.value}: a request being decided, with an officer, or decided stays",
