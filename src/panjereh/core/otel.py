@@ -12,6 +12,8 @@ header and the exported spans name the same ids (docs/protocols/tracing.md). Imp
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
 from panjereh.core import tracing
@@ -46,6 +48,7 @@ def install(provider: TracerProvider | None = None) -> TracerProvider:
     # Its declared range stops below SQLAlchemy 2.1, which it traces all the same (tests/core/test_otel.py).
     SQLAlchemyInstrumentor().instrument(tracer_provider=provider, skip_dep_check=True)
     tracing.adopt(_current_span)
+    tracing.open_resumed_with(_resumed_span)
     _installed = provider
     return provider
 
@@ -63,6 +66,7 @@ def uninstall() -> None:
     HTTPXClientInstrumentor().uninstrument()
     SQLAlchemyInstrumentor().uninstrument()
     tracing.adopt(None)
+    tracing.open_resumed_with(None)
     _installed = None
 
 
@@ -76,6 +80,32 @@ def _current_span() -> tracing.TraceParent | None:
     return tracing.TraceParent(
         format(context.trace_id, "032x"), format(context.span_id, "016x"), int(context.trace_flags)
     )
+
+
+@contextmanager
+def _resumed_span(parent: tracing.TraceParent | None, name: str) -> Iterator[tracing.TraceParent]:
+    """A span of work resumed later (a job), the child of its stored parent, current while it runs: the
+    client spans of its calls (and the traceparent they send) are of the parent's trace."""
+    from opentelemetry import context, trace
+    from opentelemetry.trace import NonRecordingSpan, SpanContext, SpanKind, TraceFlags
+
+    assert _installed is not None  # opened only while installed
+    if parent is None:
+        # A root span: never one under whatever context the work happened to inherit.
+        under = context.Context()
+    else:
+        remote = SpanContext(
+            int(parent.trace_id, 16),
+            int(parent.span_id, 16),
+            is_remote=True,
+            trace_flags=TraceFlags(parent.flags),
+        )
+        under = trace.set_span_in_context(NonRecordingSpan(remote), context.Context())
+    tracer = _installed.get_tracer("panjereh.jobs")
+    with tracer.start_as_current_span(name, context=under, kind=SpanKind.CONSUMER):
+        span = _current_span()
+        assert span is not None
+        yield span
 
 
 def provider_from_environment() -> TracerProvider:

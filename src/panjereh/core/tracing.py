@@ -1,6 +1,6 @@
 """W3C Trace Context (https://www.w3.org/TR/trace-context/): the `traceparent` header, honoured when it
 comes in valid, started otherwise, bound to every log line of the request and carried on every call the
-request makes (the exchange's calls to the registries).
+request makes (the exchange's calls to the registries), and on through the jobs it queues (`resumed`).
 
     traceparent: 00-<trace-id: 32 hex>-<parent-id: 16 hex>-<trace-flags: 2 hex>
 
@@ -13,7 +13,8 @@ from __future__ import annotations
 
 import re
 import secrets
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from contextvars import ContextVar
 from dataclasses import dataclass
 
@@ -88,6 +89,36 @@ def enter(incoming: str | None) -> TraceParent:
         span = parent.child() if parent is not None else start()
     _current.set(span)
     return span
+
+
+# When OpenTelemetry is on, work resumed later (a job) is a span it exports, opened under the stored
+# parent: the job's registry calls are then client spans of the same exported trace, not of a new one.
+Opener = Callable[["TraceParent | None", str], AbstractContextManager["TraceParent"]]
+_opener: Opener | None = None
+
+
+def open_resumed_with(opener: Opener | None) -> None:
+    """Open the span of resumed work with `opener` (OpenTelemetry's); None: our own span, exported nowhere."""
+    global _opener
+    _opener = opener
+
+
+@contextmanager
+def resumed(stored: str | None, name: str) -> Iterator[TraceParent]:
+    """Continue, later and elsewhere, the trace a stored traceparent names (a job queued by a request):
+    a new span that is the stored one's child, current for the block. A new trace when `stored` is None or
+    invalid. `name` names the span where one is exported (OpenTelemetry)."""
+    parent = parse(stored)
+    if _opener is not None:
+        opened = _opener(parent, name)
+    else:
+        opened = nullcontext(parent.child() if parent is not None else start())
+    with opened as span:
+        token = _current.set(span)
+        try:
+            yield span
+        finally:
+            _current.reset(token)
 
 
 def trace_id_of(header: str | None) -> str | None:

@@ -40,3 +40,7 @@ class Job(Base):
     last_error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     finished_at: Mapped[datetime | None] = mapped_column()
+    # The W3C traceparent of the request (or job) that queued it: each run is a new span of that trace,
+    # so a request's later work is found under its trace id (docs/protocols/tracing.md). None: queued
+    # outside a trace (a schedule, a command), and each run starts a trace of its own.
+    traceparent: Mapped[str | None] = mapped_column(String(55))

@@ -39,12 +39,22 @@ PERIODIC: dict[str, Periodic] = {}
 
 
 def ensure_queued(session: Session, kind: str, *, delay: float = 0.0) -> None:
-    """Queue a job that queues its own next run, unless one of its kind is already queued or running."""
+    """Queue a job that queues its own next run, unless one of its kind is already queued or running.
+
+    Untraced: the next run is not caused by the run (or request) that queues it, and each run is a trace
+    of its own, not one trace that grows for as long as the schedule lasts."""
     pending = session.scalar(
         select(Job.id).where(Job.kind == kind, Job.status.in_((JobStatus.QUEUED, JobStatus.RUNNING)))
     )
     if pending is None:
-        enqueue(session, kind, {}, run_at=utcnow() + timedelta(seconds=delay), max_attempts=1_000_000)
+        enqueue(
+            session,
+            kind,
+            {},
+            run_at=utcnow() + timedelta(seconds=delay),
+            max_attempts=1_000_000,
+            traced=False,
+        )
 
 
 def ensure_periodic(session: Session, settings: Settings) -> None:

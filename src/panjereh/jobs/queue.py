@@ -23,6 +23,7 @@ from sqlalchemy import and_, or_, select, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from panjereh.core import tracing
 from panjereh.core.db import on_commit, one_statement, utcnow
 from panjereh.jobs.models import Job, JobStatus
 
@@ -88,6 +89,7 @@ def enqueue(
     dedupe_key: str | None = None,
     max_attempts: int = 25,
     hint: Any = None,
+    traced: bool = True,
 ) -> Job:
     """Add a job in the caller's transaction; workers see it (and are woken) only once that commits.
 
@@ -95,18 +97,24 @@ def enqueue(
     to it, and the worker starts it when the transaction commits (never before, never after a
     rollback). `hint` travels with such a job in memory only: what its handler would otherwise read
     back from the database (the handler must work without it, as when another worker resumes the job).
+
+    The job keeps the trace it is queued in (a request's, or the job's that queues it): each of its runs
+    is a new span of that trace. `traced=False` for work the current trace does not cause (a schedule's
+    next run): its runs start traces of their own.
     """
     if dedupe_key is not None:
         existing = session.scalar(select(Job).where(Job.dedupe_key == dedupe_key))
         if existing is not None:
             return existing
     now = utcnow()
+    span = tracing.current() if traced else None
     job = Job(
         kind=kind,
         payload=payload,
         run_at=run_at or now,
         dedupe_key=dedupe_key,
         max_attempts=max_attempts,
+        traceparent=span.header() if span is not None else None,
     )
     taker = _worker_with_room(session, kind) if job.run_at <= now else None
     if taker is not None:
@@ -119,7 +127,9 @@ def enqueue(
     if taker is None:
         on_commit(session, wake_workers)
     else:
-        claimed = ClaimedJob(job.id, kind, dict(payload), job.attempts, max_attempts, hint)
+        claimed = ClaimedJob(
+            job.id, kind, dict(payload), job.attempts, max_attempts, hint, traceparent=job.traceparent
+        )
         on_commit(session, lambda: taker.take(claimed), on_rollback=taker.release)
     return job
 
@@ -158,6 +168,7 @@ class ClaimedJob:
     attempts: int
     max_attempts: int
     hint: Any = None  # handed over in memory with the job (see `enqueue`); None when claimed
+    traceparent: str | None = None  # as stored: the span that queued the job (read, never trusted)
 
 
 @dataclass
@@ -322,10 +333,10 @@ def claim(
                 locked_until=now + timedelta(seconds=lease_seconds),
                 attempts=Job.attempts + 1,
             )
-            .returning(Job.id, Job.kind, Job.payload, Job.attempts, Job.max_attempts)
+            .returning(Job.id, Job.kind, Job.payload, Job.attempts, Job.max_attempts, Job.traceparent)
             .execution_options(synchronize_session=False)
         ).all()
     return [
-        ClaimedJob(job_id, kind, dict(payload or {}), attempts, top)
-        for job_id, kind, payload, attempts, top in rows
+        ClaimedJob(job_id, kind, dict(payload or {}), attempts, top, traceparent=traceparent)
+        for job_id, kind, payload, attempts, top, traceparent in rows
     ]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 import os
 import socket
 import threading
@@ -13,8 +14,10 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
+import structlog
 from sqlalchemy.orm import Session, sessionmaker
 
+from panjereh.core import tracing
 from panjereh.core.db import unit_of_work, utcnow
 from panjereh.core.logging import get_logger
 from panjereh.jobs.models import JobStatus
@@ -36,6 +39,15 @@ from panjereh.jobs.queue import (
 log = get_logger(__name__)
 
 HEARTBEAT_EVERY_SECONDS = 5.0  # how often a turning loop touches its heartbeat file (a probe allows 30 s)
+
+
+def _why_a_new_trace(stored: str | None) -> str | None:
+    """Why a job's run starts a trace of its own rather than continue a stored one (None: it continues)."""
+    if stored is None:
+        return "queued outside a trace"
+    if tracing.parse(stored) is None:
+        return f"stored traceparent {stored[:80]!r} is not a valid W3C traceparent"
+    return None
 
 
 class Worker:
@@ -81,7 +93,21 @@ class Worker:
         self._tasks: dict[asyncio.Task[None], ClaimedJob] = {}
 
     async def run_job(self, job: ClaimedJob) -> None:
-        """Run one claimed job: done, rescheduled with back-off, or failed after its last attempt."""
+        """Run one claimed job: done, rescheduled with back-off, or failed after its last attempt.
+
+        As a span of the trace that queued it (a new trace if none did): its log lines, its calls'
+        traceparent and their message-log entries name that trace (docs/protocols/tracing.md)."""
+        with (
+            tracing.resumed(job.traceparent, f"job {job.kind}") as span,
+            structlog.contextvars.bound_contextvars(trace_id=span.trace_id, span_id=span.span_id),
+        ):
+            why_new = _why_a_new_trace(job.traceparent)
+            if why_new is not None:
+                log.debug("job.trace_started", job=job.id, kind=job.kind, reason=why_new)
+            await self._run(job)
+        self.processed += 1
+
+    async def _run(self, job: ClaimedJob) -> None:
         context = JobContext(
             self.factory, self.worker_id, job, self.services, self.backoff_base, self.lease_seconds
         )
@@ -100,7 +126,6 @@ class Worker:
         except Exception as exc:  # a handler's bug must not kill the worker; the job keeps the error
             log.exception("job.error", job=job.id, kind=job.kind)
             self._requeue_or_fail(context, f"{type(exc).__name__}: {exc}", None)
-        self.processed += 1
 
     def _requeue_or_fail(self, context: JobContext, reason: str, delay: float | None) -> None:
         job = context.job
@@ -147,7 +172,9 @@ class Worker:
 
     def _start(self, job: ClaimedJob) -> None:
         """Run a job whose room is kept, as a task of its own; its end gives the room back."""
-        task = asyncio.get_running_loop().create_task(self.run_job(job))
+        # In a context of its own: a job handed over at commit would otherwise inherit the committing
+        # request's (its request id, its span), and a claimed one the loop's. Its trace is its row's.
+        task = asyncio.get_running_loop().create_task(self.run_job(job), context=contextvars.Context())
         self._tasks[task] = job
         task.add_done_callback(self._finished)
 
