@@ -130,6 +130,42 @@ def test_an_exchange_call_is_a_client_span_of_the_request(
     assert _hex(server)[1] in ancestors
 
 
+def test_a_job_is_a_span_of_the_trace_that_queued_it_and_its_calls_are_under_it(
+    traced_app: FastAPI, spans: InMemorySpanExporter, seeded: Session
+) -> None:
+    create_grant(seeded, "ito", "police.vehicles", ["tax-audit"])
+    seeded.commit()
+    # As the worker runs a job whose row keeps the queuing request's span (jobs/worker.py).
+    with tracing.resumed(INCOMING, "job test.queued") as resumed:
+        assert tracing.current() == resumed
+        traced_app.state.exchange.inquire(
+            "police.vehicles",
+            subject=helpers.DEMO_CODE,
+            purpose="tax-audit",
+            path_params={"national_code": helpers.DEMO_CODE},
+        )
+    with tracing.resumed(None, "job test.scheduled") as fresh:
+        pass
+    assert tracing.current() is None
+    by_name = {span.name: span for span in spans.get_finished_spans() if span.kind is SpanKind.CONSUMER}
+    job, scheduled = by_name["job test.queued"], by_name["job test.scheduled"]
+    # The logs' span is the exported one, the child of the span that queued the job.
+    assert _hex(job) == (TRACE, resumed.span_id)
+    assert job.parent is not None and format(job.parent.span_id, "016x") == CALLER_SPAN
+    calls = [
+        span
+        for span in spans.get_finished_spans()
+        if span.kind is SpanKind.CLIENT
+        and "/police/vehicles/" in str((span.attributes or {}).get("http.url"))
+    ]
+    assert len(calls) == 1, _dump(spans)
+    assert calls[0].parent is not None and _hex(calls[0])[0] == TRACE
+    assert format(calls[0].parent.span_id, "016x") == resumed.span_id
+    # Queued outside a trace: a root span of a trace of its own.
+    assert scheduled.parent is None and _hex(scheduled) == (fresh.trace_id, fresh.span_id)
+    assert fresh.trace_id != TRACE
+
+
 def test_an_engine_made_while_on_traces_its_queries(spans: InMemorySpanExporter) -> None:
     engine = make_engine("sqlite://")
     try:
