@@ -14,7 +14,7 @@ import asyncio
 from datetime import timedelta
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
 from panjereh.core.config import Settings
 from panjereh.core.db import unit_of_work, utcnow
@@ -23,7 +23,14 @@ from panjereh.jobs import JobContext, LeaseLost, handler
 from panjereh.jobs.periodic import periodic
 from panjereh.notify.constants import SMS, VERBATIM_KINDS
 from panjereh.notify.models import Notification, NotificationStatus
-from panjereh.notify.providers import DeliveryReports, Message, Provider, Refused, provider_for
+from panjereh.notify.providers import (
+    DeliveryReport,
+    DeliveryReports,
+    Message,
+    Provider,
+    Refused,
+    provider_for,
+)
 from panjereh.notify.texts import sms_text
 
 log = get_logger(__name__)
@@ -151,10 +158,23 @@ def _record_failure(ctx: JobContext, notification_id: str, error: str, refused: 
 def delivery_reports(ctx: JobContext) -> None:
     """Ask the SMS provider what became of the messages it accepted (within the polling window)."""
     provider = provider_for(ctx.services["notify_provider"], SMS)
-    settings: Settings = ctx.services["settings"]
     if isinstance(provider, DeliveryReports):
-        with unit_of_work(ctx.sessionmaker) as session:
-            record_delivery_reports(session, settings, provider)
+        poll_delivery_reports(ctx.sessionmaker, ctx.services["settings"], provider)
+
+
+def poll_delivery_reports(
+    factory: sessionmaker[Session], settings: Settings, provider: DeliveryReports
+) -> int:
+    """`record_delivery_reports` in two short transactions with the provider asked between them, none
+    open meanwhile: on SQLite a unit of work holds the database's one write lock, and every citizen's
+    request would wait for as long as the gateway takes to answer (up to its timeout)."""
+    with unit_of_work(factory) as session:
+        asked = messages_to_ask(session, settings, provider.name)
+    if not asked:
+        return 0
+    reports = provider.reports(list(asked))
+    with unit_of_work(factory) as session:
+        return take_delivery_reports(session, asked, reports)
 
 
 def record_delivery_reports(session: Session, settings: Settings, provider: DeliveryReports) -> int:
@@ -164,28 +184,45 @@ def record_delivery_reports(session: Session, settings: Settings, provider: Deli
     The messages are read without a lock, since the provider is asked over the network and a callback
     must not wait for that; a callback may settle one of them meanwhile. So the reports are applied to the
     rows read again under a row lock (`Notification.take_report` moves only a `sent` one): a final status
-    taken in between is never overturned, nor its `report` replaced by the poll's older word.
+    taken in between is never overturned, nor its `report` replaced by the poll's older word. (The job
+    runs the same steps in transactions of their own: `poll_delivery_reports`.)
     """
+    asked = messages_to_ask(session, settings, provider.name)
+    if not asked:
+        return 0
+    return take_delivery_reports(session, asked, provider.reports(list(asked)))
+
+
+def messages_to_ask(session: Session, settings: Settings, provider_name: str) -> dict[str, str]:
+    """The sent SMS to ask the provider about (its reference → the message's id), the least recently
+    asked first; each is marked as asked now, so a message that is never settled does not hold the others
+    back."""
     since = utcnow() - timedelta(hours=settings.notify.delivery_poll_hours)
     waiting = session.scalars(
         select(Notification)
         .where(
             Notification.status == NotificationStatus.SENT,
             Notification.channel == SMS,
-            Notification.provider == provider.name,
+            Notification.provider == provider_name,
             Notification.provider_reference.is_not(None),
             Notification.sent_at >= since,
         )
         .order_by(Notification.report_checked_at.is_not(None), Notification.report_checked_at)
         .limit(REPORTS_PER_RUN)
     ).all()
-    if not waiting:
-        return 0
-    id_of = {row.provider_reference: row.id for row in waiting if row.provider_reference}
     now = utcnow()
     for row in waiting:
-        row.report_checked_at = now  # this column only: the status is written below, from a locked read
-    reports = [report for report in provider.reports(list(id_of)) if report.reference in id_of]
+        row.report_checked_at = now  # this column only: the status is written from a locked read
+    return {row.provider_reference: row.id for row in waiting if row.provider_reference}
+
+
+def take_delivery_reports(session: Session, id_of: dict[str, str], answered: list[DeliveryReport]) -> int:
+    """Apply the provider's reports on the asked messages (reference → id), read again under a row lock;
+    how many changed."""
+    now = utcnow()
+    reports = [report for report in answered if report.reference in id_of]
+    if not reports:
+        return 0
     locked = session.scalars(
         select(Notification)
         .where(Notification.id.in_({id_of[report.reference] for report in reports}))
