@@ -11,6 +11,7 @@ from fastapi.responses import HTMLResponse, Response
 from sqlalchemy.orm import Session
 
 from panjereh.core.config import Settings
+from panjereh.core.db import utcnow
 from panjereh.core.deps import AppSettings, DbSession
 from panjereh.core.errors import ProblemError
 from panjereh.core.i18n import translations
@@ -99,6 +100,7 @@ def document_page(
     document = _own_document(request, db, number, owner)
     locale = _templates(request).locale_of(request)
     context = document_context(settings, document, locale, choice_labels(db, document))
+    context["saved_at"] = utcnow()  # what the copy the service worker keeps says it was saved at
     response = _templates(request).render(request, "documents/detail.html", context)
     response.headers["Cache-Control"] = "private, no-store"
     return response

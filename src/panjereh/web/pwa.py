@@ -1,5 +1,6 @@
 """The installable web app: the manifest, the service worker (served at the root so its scope is the
-whole site), the offline page, and the page marker that tells the worker whose documents it keeps."""
+whole site), the offline page, the page marker that tells the worker whose documents it keeps, and the list
+of the wallet's documents it keeps for reading offline."""
 
 from __future__ import annotations
 
@@ -9,13 +10,22 @@ from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse
 
 from panjereh.core.crypto import keyed_hash
-from panjereh.identity.deps import current_user_context
+from panjereh.core.deps import DbSession
+from panjereh.documents.selectors import wallet_documents_of
+from panjereh.documents.verification import standing_of
+from panjereh.identity.deps import CurrentCitizen, current_user_context
 from panjereh.web.home import STATIC_DIR
 
 router = APIRouter(include_in_schema=False)
 
 MANIFEST_TYPE = "application/manifest+json"
 OWNER_PURPOSE = "service-worker-owner"  # the key derived for the page marker alone (core.crypto)
+# How many of the wallet's documents (the newest) the worker keeps for reading offline. A citizen's wallet
+# rarely holds more; a page is about 19 KB (its QR code is an inline SVG), so the copies stay near a
+# megabyte; and a full wallet's first showing asks the server for this many pages (about 40 ms each), once:
+# the worker fetches a page again only when its version changes. PDFs are not kept: each is drawn on request
+# (about 0.4 s), and the page shows all the PDF does, QR code included.
+OFFLINE_DOCUMENTS = 50
 
 # The Web App Manifest (W3C): Persian name, right to left, starting at «my window».
 MANIFEST: dict[str, Any] = {
@@ -63,6 +73,23 @@ def offline(request: Request) -> HTMLResponse:
     """What a page that is not kept shows with no connection (the worker keeps this page)."""
     response: HTMLResponse = request.app.state.templates.render(request, "offline.html")
     return response
+
+
+@router.get("/offline/documents.json")
+def offline_documents(request: Request, db: DbSession, owner: CurrentCitizen) -> JSONResponse:
+    """The pages the worker keeps when the wallet is shown: the newest documents in the wallet, each with a
+    version that changes when its page would (revoked, expired, another language), and whose list it is."""
+    locale = request.app.state.templates.locale_of(request)
+    documents = wallet_documents_of(db, owner.national_code, limit=OFFLINE_DOCUMENTS)
+    body = {
+        "owner": owner_marker(request)["sw_owner"],
+        "limit": OFFLINE_DOCUMENTS,
+        "pages": [
+            {"url": f"/documents/{document.number}", "version": f"{standing_of(document).value}.{locale}"}
+            for document in documents
+        ],
+    }
+    return JSONResponse(body, headers={"Cache-Control": "private, no-store"})
 
 
 def owner_marker(request: Request) -> dict[str, Any]:

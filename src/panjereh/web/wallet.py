@@ -16,6 +16,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 
+from panjereh.core.db import utcnow
 from panjereh.core.deps import AppSettings, DbSession
 from panjereh.core.jalali import tehran_today
 from panjereh.core.persian import fold_digits
@@ -81,6 +82,7 @@ def _wallet_context(db: Session, citizen: Citizen) -> dict[str, Any]:
         "copies": copies,
         "sources": wallet.SOURCES,
         "checked_at": wallet_checked_at(db, citizen.national_code),
+        "saved_at": utcnow(),  # what the copy the service worker keeps says it was saved at
     }
 
 
