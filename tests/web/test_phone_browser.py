@@ -1,6 +1,7 @@
 """The window on a phone (390×844, headless Chromium) on the demo data: no page wider than the screen,
-the header folded into a menu, the installable app (manifest, icons, service worker) and a citizen's
-document readable offline after one visit, gone after logout."""
+the header folded into a menu, the installable app (manifest, icons, service worker), a citizen's documents
+readable offline (each one opened, and every one his wallet lists once the wallet was shown), gone after
+logout and never shown to the next citizen on the same phone."""
 
 from __future__ import annotations
 
@@ -22,6 +23,7 @@ from panjereh.documents.service import issue_document
 from panjereh.identity import sessions
 from panjereh.identity.selectors import get_citizen_by_national_code
 from panjereh.registries.services import published_services
+from panjereh.web.pwa import OFFLINE_DOCUMENTS
 from tests.support import databases
 from tests.support.factories import DEMO_CITIZEN, create_citizen
 from tests.support.markers import seeds_whole_demo
@@ -30,6 +32,7 @@ from tests.support.servers import free_port, running_server
 pytestmark = [pytest.mark.browser, seeds_whole_demo]
 
 PHONE = {"width": 390, "height": 844}
+SECOND_CITIZEN = "2540201288"  # a demo officer, here a citizen with a full wallet on the same phone
 PAGES = (
     "/",
     "/services",
@@ -74,32 +77,49 @@ def phone_server(settings: Settings, tmp_path_factory: pytest.TempPathFactory) -
         with unit_of_work(factory) as session:
             step.run(session, phone, lambda _n: None)
     with unit_of_work(factory) as session:
-        if get_citizen_by_national_code(session, DEMO_CITIZEN) is None:  # the demo's staff seed made one
-            create_citizen(session, DEMO_CITIZEN)
-        document = issue_document(
-            session,
-            phone,
-            document_type="no-criminal-record",
-            title_fa="گواهی عدم سوء پیشینه",
-            title_en="Certificate of no criminal record",
-            subject_national_code=DEMO_CITIZEN,
-            subject_name="علی رضایی",
-            issuer_agency_code="judiciary",
-            claims={"purpose": "employment"},
-            valid_until=date.today() + timedelta(days=90),
-        )
+        for national_code in (DEMO_CITIZEN, SECOND_CITIZEN):
+            if get_citizen_by_national_code(session, national_code) is None:  # the demo's staff seed made one
+                create_citizen(session, national_code)
+        document = _issue(session, phone, DEMO_CITIZEN, "گواهی عدم سوء پیشینه")
         number = document.number
+        unopened = _issue(session, phone, DEMO_CITIZEN, "گواهی اشتغال به تحصیل").number
+        # One more than the worker keeps; the first a day older, so the newest are the other ones.
+        second = [_issue(session, phone, SECOND_CITIZEN, "گواهی سکونت") for _ in range(OFFLINE_DOCUMENTS + 1)]
+        second[0].issued_at -= timedelta(days=1)
+        second_numbers = [item.number for item in second]
 
-    def sign_in() -> str:
-        """A new session of the demo citizen (a test that logs out ends only its own)."""
+    def sign_in(national_code: str = DEMO_CITIZEN) -> str:
+        """A new session of the citizen (a test that logs out ends only its own)."""
         with unit_of_work(factory) as session:
-            citizen = get_citizen_by_national_code(session, DEMO_CITIZEN)
+            citizen = get_citizen_by_national_code(session, national_code)
             assert citizen is not None
             return sessions.open_session(session, citizen, level=2, amr=["otp"])[1]
 
     with running_server(create_app(phone), port=port) as url:
-        yield {"url": url, "sign_in": sign_in, "number": number}
+        yield {
+            "url": url,
+            "sign_in": sign_in,
+            "number": number,
+            "unopened": unopened,
+            "second_numbers": second_numbers,
+        }
     engine.dispose()
+
+
+def _issue(session: Any, settings: Settings, national_code: str, title_fa: str) -> Any:
+    """A valid document of the citizen's, as a decided request issues one."""
+    return issue_document(
+        session,
+        settings,
+        document_type="no-criminal-record",
+        title_fa=title_fa,
+        title_en="A certificate",
+        subject_national_code=national_code,
+        subject_name="علی رضایی",
+        issuer_agency_code="judiciary",
+        claims={"purpose": "employment"},
+        valid_until=date.today() + timedelta(days=90),
+    )
 
 
 def _phone(browser: Any, server: dict[str, Any]) -> Any:
@@ -191,19 +211,33 @@ def _kept(page: Any) -> list[str]:
     )
 
 
+def _wait_until_kept(page: Any, paths: list[str], *, dropped: bool = False) -> None:
+    """Wait (up to a minute: the worker works in the background) until it keeps these pages (or none of
+    them, `dropped`). Polled from here: `wait_for_function` does not await a promise, so an async check
+    would pass at once."""
+    for _ in range(240):
+        kept = set(_kept(page))
+        if kept.isdisjoint(paths) if dropped else kept >= set(paths):
+            return
+        page.wait_for_timeout(250)
+    raise AssertionError(f"the worker keeps {sorted(kept)[:5]}, not as awaited for {sorted(paths)[:5]}")
+
+
+def _with_worker(page: Any, url: str) -> None:
+    """Open «my window» and wait until the service worker is active for the whole site."""
+    page.goto(url + "/window", wait_until="networkidle")
+    assert page.evaluate("navigator.serviceWorker.ready.then((r) => r.scope)") == url + "/"
+
+
 def test_a_document_reads_offline_after_one_visit_and_is_gone_after_logout(
     browser: Any, phone_server: dict[str, Any]
 ) -> None:
     url, number = phone_server["url"], phone_server["number"]
     context = _phone(browser, phone_server)
     page = context.new_page()
-    page.goto(url + "/window", wait_until="networkidle")
-    scope = page.evaluate("navigator.serviceWorker.ready.then((r) => r.scope)")
-    assert scope == url + "/"
+    _with_worker(page, url)
     page.goto(url + f"/documents/{number}", wait_until="networkidle")
-    page.wait_for_function(
-        f"caches.open('pj-documents').then((c) => c.match('/documents/{number}')).then(Boolean)"
-    )
+    _wait_until_kept(page, [f"/documents/{number}"])
 
     context.set_offline(True)
     page.goto(url + f"/documents/{number}")
@@ -220,7 +254,125 @@ def test_a_document_reads_offline_after_one_visit_and_is_gone_after_logout(
     page.wait_for_url(url + "/")
     page.wait_for_load_state("networkidle")
     assert _kept(page) == []
+    # Logging out removed the worker too (Clear-Site-Data); the one this page registers again keeps nothing.
+    page.evaluate("navigator.serviceWorker.ready.then(() => true)")
+    context.set_offline(True)
+    page.goto(url + f"/documents/{number}")
+    shown = page.locator("main").inner_text()
+    assert "به اینترنت وصل نیستید" in shown and "گواهی عدم سوء پیشینه" not in shown
     context.close()
+
+
+def test_the_wallet_shown_once_keeps_every_document_it_lists_for_offline_reading(
+    browser: Any, phone_server: dict[str, Any]
+) -> None:
+    url, unopened = phone_server["url"], phone_server["unopened"]
+    context = _phone(browser, phone_server)
+    page = context.new_page()
+    _with_worker(page, url)
+    page.goto(url + "/documents", wait_until="networkidle")
+    _wait_until_kept(page, ["/documents", f"/documents/{unopened}", f"/documents/{phone_server['number']}"])
+
+    context.set_offline(True)
+    page.goto(url + f"/documents/{unopened}")  # never opened on this phone
+    assert "گواهی اشتغال به تحصیل" in page.locator("main h1").inner_text()
+    qr = page.locator("main img.document-qr")
+    assert (
+        qr.get_attribute("src").startswith("data:image/svg+xml")
+        and qr.evaluate("(img) => img.naturalWidth") > 0
+    )
+    note = page.locator("#offline-copy")
+    assert note.is_visible() and "ذخیره‌شده در" in note.inner_text()
+    page.goto(url + "/documents")
+    assert page.locator("#offline-copy").is_visible()
+    assert page.locator(f"a[href='/documents/{unopened}']").count() == 1
+    context.set_offline(False)
+
+    page.goto(url + f"/documents/{unopened}", wait_until="networkidle")  # online: the page itself, no note
+    assert page.locator("#offline-copy").count() == 1 and not page.locator("#offline-copy").is_visible()
+    context.close()
+
+
+def test_the_next_citizen_on_the_same_phone_never_sees_the_first_ones_documents(
+    browser: Any, phone_server: dict[str, Any]
+) -> None:
+    """The first citizen's session ends without a logout (it expired, so no Clear-Site-Data) and another
+    signs in on the same phone: the first one's kept documents go at his first page; his own wallet is
+    kept, bounded to the newest."""
+    url, second = phone_server["url"], phone_server["second_numbers"]
+    firsts = [f"/documents/{phone_server['number']}", f"/documents/{phone_server['unopened']}"]
+    context = _phone(browser, phone_server)
+    page = context.new_page()
+    _with_worker(page, url)
+    page.goto(url + "/documents", wait_until="networkidle")
+    _wait_until_kept(page, firsts)
+
+    context.clear_cookies()
+    context.add_cookies(
+        [{"name": SESSION_COOKIE, "value": phone_server["sign_in"](SECOND_CITIZEN), "url": url}]
+    )
+    page.goto(url + "/window", wait_until="networkidle")  # not the wallet: its list would replace them too
+    _wait_until_kept(page, ["/documents", *firsts], dropped=True)
+    context.set_offline(True)
+    page.goto(url + firsts[0])
+    shown = page.locator("main").inner_text()
+    assert "به اینترنت وصل نیستید" in shown and "گواهی" not in shown
+    context.set_offline(False)
+
+    page.goto(url + "/documents", wait_until="networkidle")
+    newest = [f"/documents/{item}" for item in second[1:]]
+    _wait_until_kept(page, newest)
+    assert sorted(_kept(page)) == sorted(["/documents", *newest])  # not the oldest: past the bound
+    assert len(newest) == OFFLINE_DOCUMENTS
+    context.set_offline(True)
+    page.goto(url + newest[-1])
+    assert "گواهی سکونت" in page.locator("main h1").inner_text()
+    page.goto(url + f"/documents/{second[0]}")
+    assert "به اینترنت وصل نیستید" in page.locator("main").inner_text()
+    context.set_offline(False)
+    context.close()
+
+
+def test_the_worker_s_list_is_the_signed_in_citizen_s_newest_documents(phone_server: dict[str, Any]) -> None:
+    url, second = phone_server["url"], phone_server["second_numbers"]
+    assert httpx.get(url + "/offline/documents.json", timeout=60).status_code == 401
+    cookies = {SESSION_COOKIE: phone_server["sign_in"](SECOND_CITIZEN)}
+    with httpx.Client(base_url=url, cookies=cookies, timeout=60) as client:
+        listed = client.get("/offline/documents.json")
+        owner = re.search(r'<meta name="pj-owner" content="([^"]*)">', client.get("/window").text)
+        english = client.get("/offline/documents.json", params={"lang": "en"}).json()
+    assert listed.headers["cache-control"] == "private, no-store"
+    body = listed.json()
+    assert owner and body["owner"] == owner.group(1) != ""
+    assert body["limit"] == OFFLINE_DOCUMENTS
+    assert {page["url"] for page in body["pages"]} == {f"/documents/{item}" for item in second[1:]}
+    assert {page["version"] for page in body["pages"]} == {"valid.fa"}
+    assert {page["version"] for page in english["pages"]} == {"valid.en"}  # an English page is another copy
+
+
+def test_a_kept_page_carries_its_offline_note_hidden_in_the_page_s_language(
+    phone_server: dict[str, Any],
+) -> None:
+    cookies = {SESSION_COOKIE: phone_server["sign_in"]()}
+    path = f"/documents/{phone_server['number']}"
+    with httpx.Client(base_url=phone_server["url"], cookies=cookies, timeout=60) as client:
+        persian = client.get(path).text
+        english = client.get(path, params={"lang": "en"}).text
+        wallet = client.get("/documents", params={"lang": "en"}).text
+    persian_note = _offline_note(persian)
+    assert "برای خواندن بی‌اینترنت" in persian_note
+    assert re.search("ذخیره‌شده در [۰-۹]+ [^ ]+ [۰-۹]{4}", persian_note)  # a Jalali date in Persian digits
+    assert "kept on this device for reading offline, saved on" in _offline_note(english)
+    assert "a copy of your wallet" in _offline_note(wallet)
+
+
+def _offline_note(html: str) -> str:
+    """The page's offline note, written exactly as sw.js looks for it (OFFLINE_NOTE) to show it offline."""
+    found = re.search(
+        r'<p class="alert alert-secondary small" id="offline-copy" hidden role="status">(.*?)</p>', html
+    )
+    assert found is not None
+    return found.group(1)
 
 
 def _read_text(html: str) -> str:
