@@ -4,17 +4,22 @@ of the wallet's documents it keeps for reading offline."""
 
 from __future__ import annotations
 
+import hashlib
+import re
+from functools import lru_cache
+from pathlib import Path
 from typing import Any
 
 from fastapi import APIRouter, FastAPI, Request
-from fastapi.responses import FileResponse, HTMLResponse, JSONResponse
+from fastapi.responses import HTMLResponse, JSONResponse, Response
 
 from panjereh.core.crypto import keyed_hash
-from panjereh.core.deps import DbSession
+from panjereh.core.deps import AppSettings, DbSession
 from panjereh.documents.selectors import wallet_documents_of
 from panjereh.documents.verification import standing_of
 from panjereh.identity.deps import CurrentCitizen, current_user_context
-from panjereh.web.home import STATIC_DIR
+from panjereh.web.home import STATIC_DIR, VENDOR_FOLDERS
+from panjereh.web.templating import TEMPLATE_DIR
 
 router = APIRouter(include_in_schema=False)
 
@@ -58,11 +63,47 @@ def manifest() -> JSONResponse:
     return JSONResponse(MANIFEST, media_type=MANIFEST_TYPE, headers={"Cache-Control": "public, max-age=3600"})
 
 
+SERVICE_WORKER = STATIC_DIR / "js" / "sw.js"
+SHELL_VERSION_MARK = "%SHELL_VERSION%"
+
+
+def shell_files(assets_dir: Path) -> list[Path]:
+    """The files behind the worker's shell (its `SHELL_URLS`, read from the script itself, so the list is
+    kept in one place): package files under /static, npm packages' under /vendor, templates for pages."""
+    script = SERVICE_WORKER.read_text(encoding="utf-8")
+    listed = re.search(r"const SHELL_URLS = \[(.*?)\];", script, re.S)
+    if listed is None:
+        raise RuntimeError("sw.js lists no SHELL_URLS")
+    files = [SERVICE_WORKER]
+    for url in re.findall(r'"([^"]+)"', listed.group(1)):
+        if url.startswith("/static/"):
+            files.append(STATIC_DIR / url.removeprefix("/static/"))
+        elif url.startswith("/vendor/"):
+            name, _, rest = url.removeprefix("/vendor/").partition("/")
+            files.append(assets_dir / VENDOR_FOLDERS[name] / rest)
+        else:  # a page: its template and the layout it extends
+            files += [TEMPLATE_DIR / f"{url.strip('/')}.html", TEMPLATE_DIR / "base.html"]
+    return files
+
+
+@lru_cache(maxsize=4)
+def shell_version(assets_dir: Path) -> str:
+    """A digest of the shell's files: the worker's cache name follows it, so a change to a style, a script
+    or the offline page reaches every installed window without anyone remembering to bump a number. Read
+    once per process (the files change only with a release)."""
+    digest = hashlib.sha256()
+    for path in shell_files(assets_dir):
+        digest.update(path.read_bytes() if path.is_file() else b"missing:" + path.name.encode())
+    return digest.hexdigest()[:16]
+
+
 @router.get("/sw.js")
-def service_worker() -> FileResponse:
-    """The worker's script; never cached by the browser's HTTP cache, so a new version is seen at once."""
-    return FileResponse(
-        STATIC_DIR / "js" / "sw.js",
+def service_worker(settings: AppSettings) -> Response:
+    """The worker's script, with the shell's version written in; never cached by the browser's HTTP cache,
+    so a new version is seen at once."""
+    script = SERVICE_WORKER.read_text(encoding="utf-8")
+    return Response(
+        script.replace(SHELL_VERSION_MARK, shell_version(settings.assets_dir), 1),
         media_type="text/javascript",
         headers={"Cache-Control": "no-cache", "Service-Worker-Allowed": "/"},
     )

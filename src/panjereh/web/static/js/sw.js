@@ -9,7 +9,9 @@
    also sends Clear-Site-Data, which drops every cache and this worker with it. */
 "use strict";
 
-const VERSION = "2"; // a new shell (pwa.js, styles): the shell is served from the cache first
+// The digest of the shell's files, written in as /sw.js is served (web/pwa.py, shell_version): any change
+// to them is a new shell, so its old cache is dropped (the shell is served from the cache first).
+const VERSION = "%SHELL_VERSION%";
 const SHELL = "pj-shell-" + VERSION;
 const DOCUMENTS = "pj-documents";
 const OWNER_KEY = "/__pj-owner";
