@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
+import panjereh.web.pwa as pwa
 from panjereh.core.config import Settings
-from panjereh.web import pwa
 
 
 def test_the_served_worker_names_its_shell_by_the_digest_of_the_shell_files(
