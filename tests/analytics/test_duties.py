@@ -39,7 +39,15 @@ def _document(slug: str, *, upload: bool = False) -> tuple[dict[str, Any], dict[
     return body, copy.deepcopy(SHIPPED.model)
 
 
+def _reads_the_civil_registry(db: Session) -> None:
+    """The judiciary holds the grant its certificates need to ask the civil registry (publishing checks)."""
+    exchange_service.record_agreements(
+        db, {("judiciary", "civil-registry.person"): ["delivery:test"]}, legal_basis="test", by="test"
+    )
+
+
 def _publish(db: Session, slug: str, *, upload: bool = False) -> DefinitionRecord:
+    _reads_the_civil_registry(db)
     body, model = _document(slug, upload=upload)
     record = delivery_service.create_draft(
         db, agency_code="judiciary", author=AUTHOR, document=body, model=model
@@ -101,6 +109,7 @@ def test_evidence_no_data_service_provides_is_not_a_once_only_breach(seeded: Ses
     create_card(seeded, "judiciary", slug="clean-record", offered_through_window=True)
     body, model = _document("clean-record", upload=True)
     body["evidence"][1]["concept"] = "something_no_registry_holds"
+    _reads_the_civil_registry(seeded)
     record = delivery_service.create_draft(
         seeded, agency_code="judiciary", author=AUTHOR, document=body, model=model
     )

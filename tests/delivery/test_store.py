@@ -21,12 +21,13 @@ from panjereh.delivery.exceptions import (
     DefinitionLifecycleConflict,
     DefinitionNotEditable,
     FourEyesRequired,
+    GrantMissing,
     InvalidDefinition,
     ServiceNotExecutable,
     SlugOfAnotherAgency,
 )
 from panjereh.delivery.models import DefinitionRecord
-from tests.support.factories import create_card
+from tests.support.factories import create_card, create_grant
 
 AUTHOR, EDITOR, REVIEWER = "1111111111", "2222222222", "3333333333"
 SHIPPED = defs.bundled()["no-criminal-record"]
@@ -242,3 +243,67 @@ def test_cli_import_and_export(
         assert result.exit_code != 0
     finally:
         get_settings.cache_clear()
+
+
+def test_an_import_without_its_grants_is_refused_and_publishes_nothing(seeded: Session) -> None:
+    # Police's own certificate of good conduct: it reads the civil registry and the judiciary, and holds
+    # neither grant (its shipped definitions read only its own services).
+    body, model = document("police-good-conduct", agency="police")
+    reads = ["civil-registry.person", "judiciary.criminal-record"]
+    with pytest.raises(GrantMissing) as caught:
+        store.import_definitions(seeded, [(body, model)], by="test")
+    assert caught.value.status == 403 and caught.value.extra["services"] == reads
+    assert "judiciary.criminal-record" in str(caught.value.detail_en) and "ask judiciary" in str(
+        caught.value.detail_en
+    )
+    assert "judiciary.criminal-record" in str(caught.value.detail_fa)
+    assert not [
+        r for r in selectors.definitions_of_agency(seeded, "police") if r.slug == "police-good-conduct"
+    ]
+    # Sandbox grants serve the sandbox: production publishing needs production's.
+    for code in reads:
+        create_grant(seeded, "police", code, ["delivery:police-good-conduct"], sandbox=True)
+    with pytest.raises(GrantMissing):
+        store.import_definitions(seeded, [(body, model)], by="test")
+    for code in reads:
+        create_grant(seeded, "police", code, ["delivery:police-good-conduct"])
+    [record] = store.import_definitions(seeded, [(body, model)], by="test").published
+    assert record.status == DefinitionStatus.PUBLISHED
+    # The service had no card: the import made one, in the catalog and badged.
+    card = catalog_selectors.get_service_by_slug(seeded, "police-good-conduct")
+    assert (card.agency_code, card.title_fa, card.title_en) == (
+        "police",
+        body["title"]["fa"],
+        body["title"]["en"],
+    )
+    assert (card.is_smart, card.offered_through_window, card.channels, card.cost_rials) == (
+        True,
+        True,
+        ["web"],
+        0,
+    )
+
+
+def test_a_draft_reads_anything_but_goes_to_review_only_with_its_grants(seeded: Session) -> None:
+    body, model = document("police-good-conduct", agency="police")
+    record = service.create_draft(seeded, agency_code="police", author=AUTHOR, document=body, model=model)
+    assert [m.service for m in selectors.missing_grants(seeded, "police", record.body)] == [
+        "civil-registry.person",
+        "judiciary.criminal-record",
+    ]
+    with pytest.raises(GrantMissing, match="judiciary.criminal-record"):
+        service.submit_for_review(seeded, record, by=AUTHOR)
+    assert record.status == DefinitionStatus.DRAFT
+    for code in ("civil-registry.person", "judiciary.criminal-record"):
+        create_grant(seeded, "police", code, ["delivery:police-good-conduct"])
+    assert selectors.missing_grants(seeded, "police", record.body) == []
+    service.submit_for_review(seeded, record, by=AUTHOR)
+    service.publish(seeded, record, by=REVIEWER)
+    assert catalog_selectors.get_service_by_slug(seeded, "police-good-conduct").is_smart
+
+
+def test_publishing_keeps_the_card_its_agency_wrote(seeded: Session) -> None:
+    create_card(seeded, "judiciary", slug="good-conduct", title_fa="گواهی عدم سوءپیشینه", cost_rials=90_000)
+    published(seeded)
+    card = catalog_selectors.get_service_by_slug(seeded, "good-conduct")
+    assert (card.title_fa, card.cost_rials, card.is_smart) == ("گواهی عدم سوءپیشینه", 90_000, True)

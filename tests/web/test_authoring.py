@@ -26,7 +26,7 @@ from panjereh.staff.constants import Role
 from panjereh.web.authoring import blueprints
 from panjereh.web.authoring.common import document_yaml, model_json
 from tests.support.browsers import csrf_token, signed_in_browsers
-from tests.support.factories import create_citizen, create_staff
+from tests.support.factories import create_citizen, create_grant, create_staff
 
 AGENCY = "police"  # provides police.driving-licence, which the demo citizen holds
 OTHER = "welfare"
@@ -40,6 +40,7 @@ DESIGNER, REVIEWER, OFFICER, DEVELOPER, OUTSIDER, BOTH = (
 )
 BASE = f"/workspace/{AGENCY}/services"
 SLUG = "authored-identity-check"
+IDENTITY = "civil-registry.person"
 ANY_FORM = "/account/data-access"  # a page with a form for anyone signed in
 
 
@@ -51,6 +52,9 @@ def people(seeded: Session, app: FastAPI) -> Iterator[Callable[[str], TestClient
     create_staff(seeded, DEVELOPER, AGENCY, Role.DEVELOPER)
     create_staff(seeded, OUTSIDER, OTHER, Role.DESIGNER, Role.REVIEWER)
     create_staff(seeded, BOTH, AGENCY, Role.DESIGNER, Role.REVIEWER)
+    # Every definition asks the civil registry who the applicant is: the agency holds that grant (its own
+    # police.* services need none). Publishing without it is tests/web/test_agency_journey.py's.
+    create_grant(seeded, AGENCY, IDENTITY, [f"delivery:{SLUG}"])
     seeded.commit()
     with signed_in_browsers(seeded, app) as sign_in:
         yield sign_in
@@ -305,7 +309,8 @@ def test_evidence_comes_only_from_held_data_services_and_a_grant_can_be_asked(pe
     )
     assert response.status_code == 303
     grants = exchange_selectors.list_grants(db, client_agency_code=AGENCY, include_standing=False)
-    assert [(g.service_code, str(g.status)) for g in grants] == [("tax.clearance", "requested")]
+    asked = [(g.service_code, str(g.status), g.requested_by) for g in grants if g.service_code != IDENTITY]
+    assert asked == [("tax.clearance", "requested", DESIGNER)]  # who asked: the approver must be another
 
 
 def test_inputs_and_outcomes_are_edited_in_forms(people, db: Session) -> None:

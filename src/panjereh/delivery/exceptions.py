@@ -128,3 +128,12 @@ class WrongAudience(ValidationFailed):
     code = "delivery.wrong_audience"
     title_en = "This service is for companies: apply on behalf of a company you sign for"
     title_fa = "این خدمت برای شرکت‌هاست: از طرف شرکتی که حق امضای آن را دارید درخواست دهید"
+
+
+class GrantMissing(Forbidden):
+    """A definition reads a data service its agency holds no approved production grant for (publishing,
+    submitting for review, importing); `services` names them, and the detail says whom to ask."""
+
+    code = "delivery.grant_missing"
+    title_en = "The agency holds no grant for a data service this definition reads"
+    title_fa = "دستگاه مجوز یکی از سرویس‌های داده‌ای را که این تعریف خدمت می‌خواند ندارد"

@@ -3,16 +3,20 @@
 from __future__ import annotations
 
 import copy
+from collections.abc import Iterable
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy.orm import Session
 
 from panjereh.delivery import definitions as defs
-from panjereh.delivery import selectors, store
+from panjereh.delivery import grants, selectors, store
 from panjereh.delivery.definitions import LoadedDefinition
 from panjereh.delivery.models import DefinitionRecord
+from panjereh.exchange import service as exchange_service
 
 SEED_ACTOR = "seed"
+DEMO_AGREEMENT = "آیین‌نامه اجرایی خدمات دولت هوشمند (۱۴۰۲): توافق‌نامهٔ تبادل داده (داده‌های نمایشی)"
 
 
 def sync_definitions(
@@ -23,8 +27,29 @@ def sync_definitions(
     The shipped files are the demo's import set, not the source of truth: the store is
     (`delivery.store`); this is `panjereh definitions import` of `definitions/` in code."""
     items = list((loaded if loaded is not None else defs.bundled()).values())
+    agree_demo_grants(session, (item.definition.model_dump(mode="json") for item in items))
     store.import_loaded(session, items, by=SEED_ACTOR)
     return [selectors.published_definition(session, item.slug) for item in items]
+
+
+def agree_demo_grants(session: Session, documents: Iterable[dict[str, Any]]) -> int:
+    """The demo's data-sharing agreements: every grant its definitions need (what they read from other
+    agencies), recorded as requested and approved by the exchange; returns how many were made.
+
+    Importing publishes, and publishing needs the grants (delivery.grants), so the demo's import set comes
+    with the agreements its agencies would have signed, as demo data of its own: nothing grants itself on
+    publishing. Each grant names the definitions that read the service (`delivery:<slug>`)."""
+    wanted: dict[tuple[str, str], set[str]] = {}
+    for body in documents:
+        for code in grants.inquired_services(body):
+            wanted.setdefault((str(body["agency"]), code), set()).add(f"delivery:{body['slug']}")
+    made = exchange_service.record_agreements(
+        session,
+        {pair: sorted(purposes) for pair, purposes in wanted.items()},
+        legal_basis=DEMO_AGREEMENT,
+        by=SEED_ACTOR,
+    )
+    return len(made)
 
 
 def loaded_from_record(record: DefinitionRecord) -> LoadedDefinition:

@@ -54,6 +54,7 @@ def seed_demo_definitions(session: Session) -> store.ImportResult:
         source = demo.source_of(card.agency, known)
         assert source is not None  # `choose` keeps only cards with a source
         documents.append(demo.render_card(card, source))
+    loading.agree_demo_grants(session, (document for document, _ in documents))
     return store.import_definitions(session, documents, by=SEED_ACTOR)
 
 

@@ -7,7 +7,12 @@ every caller (pages, API, CLI, seed):
 - only a draft changes; a published or retired version never does (a change is a new draft);
 - at most one version of a slug is published; publishing retires the one before;
 - four eyes: the publisher is neither the draft's author nor its last editor;
-- a slug belongs to one agency (its catalog card's, and its first version's).
+- a slug belongs to one agency (its catalog card's, and its first version's);
+- a version goes to review, and is published (by a reviewer or an import), only when its agency holds every
+  data service its evidence reads: its own, or under an approved production grant in force (a draft may
+  read any, and the editor shows what is missing);
+- a published service has a catalog card: publishing makes one when the catalog has none, and records the
+  level the definition derives on it (the smart badge); retiring the last published version takes it away.
 
 Who may do what (designer, reviewer) is the pages' check (the staff domain); the store only knows names.
 Everything flushes, nothing commits (the caller owns the transaction).
@@ -29,6 +34,7 @@ from panjereh.catalog import selectors as catalog_selectors
 from panjereh.catalog import service as catalog_service
 from panjereh.core.db import utcnow
 from panjereh.delivery import definitions as defs
+from panjereh.delivery import grants
 from panjereh.delivery.constants import DefinitionStatus
 from panjereh.delivery.exceptions import (
     DefinitionLifecycleConflict,
@@ -103,6 +109,23 @@ def _owner_check(session: Session, slug: str, agency_code: str) -> None:
             f"{slug!r} belongs to {', '.join(sorted(owners))}, not {agency_code}",
             f"شناسهٔ «{slug}» از آنِ دستگاه دیگری است",
         )
+
+
+def _executable_service(definition: defs.ServiceDefinition) -> catalog_service.ExecutableService:
+    """The card a published definition gets when its service has none (`catalog_service.ensure_cards`)."""
+    return catalog_service.ExecutableService(
+        slug=definition.slug,
+        agency_code=definition.agency,
+        title_fa=definition.title.fa,
+        title_en=definition.title.en,
+        summary_fa=definition.summary_fa,
+        # A definition states no fee (the card does): a service the catalog did not know costs nothing.
+        cost_rials=0,
+        business=definition.audience == "business",
+        proactive=definition.proactive is not None,
+        duration_minutes=definition.time_objective.seconds // 60,
+        in_person_visits=sum(e.source == defs.Source.IN_PERSON for e in definition.evidence),
+    )
 
 
 def _with_agency(document: dict[str, Any], agency_code: str, where: str) -> dict[str, Any]:
@@ -217,8 +240,11 @@ def _must_be(record: DefinitionRecord, *wanted: DefinitionStatus) -> None:
 
 
 def submit_for_review(session: Session, record: DefinitionRecord, *, by: str) -> DefinitionRecord:
-    """A draft goes to review; it no longer changes unless a reviewer sends it back."""
+    """A draft goes to review, once its agency holds every data service it reads; it no longer changes
+    unless a reviewer sends it back."""
     _must_be(record, Status.DRAFT)
+    # Checked here as well as at publishing: a reviewer should not be handed what cannot be published.
+    grants.require_grants(session, [(record.slug, record.agency_code, record.body)])
     record.status = Status.IN_REVIEW
     record.submitted_by = by
     record.submitted_at = utcnow()
@@ -249,6 +275,8 @@ def publish(session: Session, record: DefinitionRecord, *, by: str) -> Definitio
         )
     # The declared level may have changed since the draft was written: derive again at publishing.
     checked = check(session, record.body, record.model, where=record.slug, known=known_data_services(session))
+    # And the grants: one may have been revoked, or may have ended, since the draft went to review.
+    grants.require_grants(session, [(record.slug, record.agency_code, record.body)])
     now = utcnow()
     _retire_published(session, [record.slug], by=by, at=now)
     record.derived_level = checked.derivation.level
@@ -259,6 +287,7 @@ def publish(session: Session, record: DefinitionRecord, *, by: str) -> Definitio
     record.published_by = by
     record.published_at = now
     session.flush()
+    catalog_service.ensure_cards(session, [_executable_service(checked.definition)], actor=f"publish:{by}")
     catalog_service.record_derived_maturities(
         session, {record.slug: (record.derived_level, record.flags)}, source=CATALOG_SOURCE
     )
@@ -365,6 +394,13 @@ def import_definitions(
     )
     unchanged = sorted(slug for slug, c in checked_items.items() if published_digest.get(slug) == c.digest)
     fresh = {slug: c for slug, c in checked_items.items() if slug not in unchanged}
+    # An import publishes, so it is held to publishing's grants: refused, naming each service, rather than
+    # published with a flag. A flag would put a service before citizens that reads what its agency was never
+    # granted, the very gap the check closes; the operator records the agreement first (docs/protocols/
+    # service-definitions.md). Only what this import publishes is checked: an unchanged version stays.
+    grants.require_grants(
+        session, [(slug, c.definition.agency, defs.stored_body(c.definition)) for slug, c in fresh.items()]
+    )
     now = utcnow()
     _retire_published(session, list(fresh), by=actor, at=now)
     records = []
@@ -383,6 +419,11 @@ def import_definitions(
         records.append(record)
     session.add_all(records)
     session.flush()
+    catalog_service.ensure_cards(
+        session,
+        [_executable_service(c.definition) for slug, c in checked_items.items() if slug not in cards],
+        actor=actor,
+    )
     catalog_service.record_derived_maturities(
         session,
         {slug: (c.derivation.level, c.derivation.flags) for slug, c in checked_items.items()},

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -11,6 +11,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, joinedload, selectinload
 
 from panjereh.agencies import selectors as agency_selectors
+from panjereh.core.db import utcnow
 from panjereh.exchange.exceptions import ClientNotFound, GrantNotFound, ServiceNotFound
 from panjereh.exchange.models import (
     LATENCY_BOUNDS_MS,
@@ -89,6 +90,51 @@ def list_grants(
     if not include_standing:
         query = query.where(Grant.standing.is_(False))
     return session.scalars(query.order_by(Grant.created_at.desc())).unique().all()
+
+
+def services_not_held(
+    session: Session,
+    wanted: Mapping[str, Collection[str]],
+    *,
+    sandbox: bool = False,
+    at: datetime | None = None,
+) -> dict[str, list[str]]:
+    """Agency code → those of the wanted data services it may not read, sorted: neither its own (it
+    provides them) nor under an approved grant in force at `at` (now) for its environment (`sandbox`).
+
+    What authoring and publishing call "held" (one rule for both: delivery.store, the editor's directory).
+    Purposes are not compared: the gateway checks them per call; this is the provider's agreement that
+    the agency reads the service at all. A code the directory does not list is never held (nobody can
+    grant it). Two queries whatever the number of agencies and services (the demo imports ~270 at once)."""
+    codes = sorted({code for agency_codes in wanted.values() for code in agency_codes})
+    if not codes:
+        return {agency: [] for agency in wanted}
+    moment = at or utcnow()
+    providers = {
+        service.code: service.provider.code
+        for service in session.scalars(
+            select(DataService).options(joinedload(DataService.provider)).where(DataService.code.in_(codes))
+        )
+    }
+    granted: set[tuple[str, str]] = set()
+    for agency, code, start, end in session.execute(
+        select(Grant.client_agency_code, Grant.service_code, Grant.valid_from, Grant.valid_until).where(
+            Grant.client_agency_code.in_(list(wanted)),
+            Grant.service_code.in_(codes),
+            Grant.status == GrantStatus.APPROVED,
+            Grant.sandbox.is_(sandbox),
+        )
+    ):
+        if start <= moment and (end is None or moment < end):
+            granted.add((agency, code))
+
+    def held(agency: str, code: str) -> bool:
+        return code in providers and (providers[code] == agency or (agency, code) in granted)
+
+    return {
+        agency: sorted(code for code in set(agency_codes) if not held(agency, code))
+        for agency, agency_codes in wanted.items()
+    }
 
 
 def services_of(session: Session, provider_code: str) -> Sequence[DataService]:

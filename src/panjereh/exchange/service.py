@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -16,7 +16,7 @@ from panjereh.agencies import selectors as agency_selectors
 from panjereh.agencies import service as agency_service
 from panjereh.core.db import utcnow
 from panjereh.core.publications import RegistryRecord
-from panjereh.exchange import grants
+from panjereh.exchange import grants, selectors
 from panjereh.exchange.exceptions import (
     GrantSelfApproval,
     GrantStateConflict,
@@ -433,6 +433,49 @@ def ensure_platform_grants(session: Session) -> int:
     session.flush()
     if made:
         grants.announce_change(session)
+    return made
+
+
+def record_agreements(
+    session: Session,
+    wanted: Mapping[tuple[str, str], Collection[str]],
+    *,
+    legal_basis: str,
+    by: str,
+) -> list[Grant]:
+    """Grants agreed outside the platform (the demo's data-sharing agreements), recorded as requested and
+    approved: (client agency code, service code) → purposes. A pair the agency already holds (its own
+    service, or an approved production grant in force) gets nothing; returns the grants made.
+
+    Through `request_grant` and `approve_grant`, the path every grant takes, so each one carries who
+    asked (`by`) and who approved (`by:<provider>`, and a second name where the service's policy wants
+    two), and the grants caches hear of it; never rows written past the rules."""
+    pairs = sorted(wanted)
+    by_agency: dict[str, set[str]] = {}
+    for agency_code, service_code in pairs:
+        by_agency.setdefault(agency_code, set()).add(service_code)
+    lacking = selectors.services_not_held(session, by_agency)
+    made = []
+    for agency_code, service_code in pairs:
+        if service_code not in lacking[agency_code]:
+            continue
+        service = session.scalars(select(DataService).where(DataService.code == service_code)).one_or_none()
+        if service is None:
+            continue  # not in the directory: nothing to grant (whoever reads it is refused by name)
+        grant = request_grant(
+            session,
+            client_agency=agency_selectors.get_agency_by_code(session, agency_code),
+            service=service,
+            purposes=list(wanted[(agency_code, service_code)]),
+            legal_basis=legal_basis,
+            requested_by=by,
+            note="agreed outside the platform",
+        )
+        provider = service.provider.code
+        approvers = [f"{by}:{provider}"] + ([f"{by}:{provider}:2"] if grant.approvals_required > 1 else [])
+        for approver in approvers:  # a two-approval grant becomes approved at the second, different name
+            approve_grant(session, grant, provider_agency_code=provider, by=approver)
+        made.append(grant)
     return made
 
 

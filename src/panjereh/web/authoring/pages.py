@@ -177,6 +177,11 @@ def editor(
             "error": error_of(request, error) if error else None,
             "check": trying.check_text(db, record, document_text, model_body),
             "directory": directory(db, ctx.agency_code),
+            # Shown on every version (a draft from a template or a YAML save too): what its agency still
+            # needs a grant for. A draft may be saved with it; it goes to review and is published without.
+            "missing_grants": delivery_selectors.missing_grants(db, record.agency_code, document),
+            "requested_grants": requested_grants(db, ctx.agency_code),
+            "request_form": "designer" in {str(r) for r in ctx.roles},
             "personas": PERSONAS,
             "input_types": INPUT_TYPES,
             "base": base_url(ctx.agency_code),
@@ -204,19 +209,31 @@ def _published_or_none(db: Session, slug: str) -> Any:
         return None
 
 
+def requested_grants(db: Session, agency_code: str) -> set[str]:
+    """The data services the agency has asked a production grant for that their providers have not decided."""
+    return {
+        grant.service_code
+        for grant in exchange_selectors.list_grants(
+            db, client_agency_code=agency_code, include_standing=False
+        )
+        if str(grant.status) == "requested" and not grant.sandbox
+    }
+
+
 def directory(db: Session, agency_code: str) -> list[dict[str, Any]]:
-    """The exchange's data services as the editor offers them: held (an approved grant, or the agency's own
-    service) or not, with a grant request waiting when there is one."""
-    grants: dict[str, str] = {}
-    for grant in exchange_selectors.list_grants(db, client_agency_code=agency_code):
-        status = str(grant.status)
-        if grants.get(grant.service_code) != "approved":
-            grants[grant.service_code] = status
+    """The exchange's data services as the editor offers them: held or not, by the rule publishing applies
+    (the agency's own, or an approved production grant in force: `exchange_selectors.services_not_held`),
+    with a grant request waiting when there is one."""
+    services = exchange_selectors.list_services(db)
+    lacking = set(
+        exchange_selectors.services_not_held(db, {agency_code: [s.code for s in services]})[agency_code]
+    )
+    requested = requested_grants(db, agency_code)
     rows = []
-    for service in exchange_selectors.list_services(db):
-        own = service.provider.code == agency_code
-        status = "approved" if own else grants.get(service.code, "")
-        rows.append({"service": service, "held": status == "approved", "grant": status})
+    for service in services:
+        held = service.code not in lacking
+        status = "approved" if held else "requested" if service.code in requested else ""
+        rows.append({"service": service, "held": held, "grant": status})
     return rows
 
 
@@ -429,7 +446,9 @@ def request_grant(
     service_code: Annotated[str, Form(max_length=80)] = "",
     legal_basis: Annotated[str, Form(max_length=2000)] = "",
 ) -> HTMLResponse | RedirectResponse:
-    """Ask a provider for a missing grant from the editor (the exchange's grant request)."""
+    """Ask a provider for a missing grant from the editor (the exchange's grant request, for production:
+    what publishing needs). Any version: a grant revoked while the version waits in review is asked again
+    here."""
     record = version_of_agency(db, ctx, definition_id)
     try:
         grant = exchange_service.request_grant(
@@ -439,6 +458,8 @@ def request_grant(
             purposes=[f"delivery:{record.slug}"],
             legal_basis=legal_basis,
             note=f"authoring {record.slug} v{record.version}",
+            # Who asked: the provider's approver must be someone else (four eyes, exchange.service).
+            requested_by=ctx.national_code,
         )
     except ProblemError as error:
         db.rollback()
@@ -446,7 +467,7 @@ def request_grant(
     staff_service.audit(
         db, ctx, "grant.request", service_code.strip(), {"grant": grant.id, "for": record.slug}
     )
-    return RedirectResponse(f"{base_url(agency_code)}/{record.id}#evidence", status_code=303)
+    return RedirectResponse(f"{base_url(agency_code)}/{record.id}#grants", status_code=303)
 
 
 @router.post("/{definition_id}/submit", response_model=None)

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from panjereh.core.deps import DbSession
 from panjereh.core.errors import ProblemError
+from panjereh.delivery import selectors as delivery_selectors
 from panjereh.delivery import service as delivery_service
 from panjereh.delivery.constants import DefinitionStatus
 from panjereh.delivery.exceptions import InvalidDefinition
@@ -77,6 +78,10 @@ def _review_page(
             "cases": cases,
             "all_pass": all(case.passed for case in cases),
             "own": ctx.national_code in (record.created_by, record.updated_by),
+            # Publishing refuses these (delivery.grants); the designer asks for them in the editor.
+            "missing_grants": delivery_selectors.missing_grants(db, record.agency_code, record.body),
+            "requested_grants": pages.requested_grants(db, record.agency_code),
+            "request_form": False,
             "error": error_of(request, error) if error else None,
             "base": base_url(ctx.agency_code),
         },
