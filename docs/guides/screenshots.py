@@ -6,8 +6,9 @@ Starts `panjereh demo` on a home and ports of its own (a fresh SQLite database),
 headless Chromium, each person signing in as anyone would (the SMS code from the demo's outbox, then the
 authenticator app: the script reads the key the page shows and computes the code): the operator opens an
 agency and names its administrator, the administrator appoints a designer and a reviewer, the designer
-starts a service from a template, tries it and submits it, the reviewer publishes it, and the demo citizen
-uses it. Every picture is taken from the pages on the way, into docs/guides/img/.
+starts a service from a template and asks for the grants it needs, the providers' officers approve them,
+the designer tries the service and submits it, the reviewer publishes it, and the demo citizen uses it.
+Every picture is taken from the pages on the way, into docs/guides/img/.
 """
 
 from __future__ import annotations
@@ -34,9 +35,14 @@ IMAGES = Path(__file__).resolve().parent / "img"
 MOBILES = {persona.national_code: persona.mobile for persona in PERSONAS}
 
 OPERATOR = "0499370899"  # the demo citizen is also the demo's platform operator
-ADMINISTRATOR, DESIGNER, REVIEWER, CITIZEN = "0067749828", "0076229645", "4032152314", "0499370899"
+ADMINISTRATOR, DESIGNER, REVIEWER, CITIZEN = "0067749828", "0084575948", "4032152314", "0499370899"
 AGENCY = ("road-safety", "مرکز ایمنی راه", "Road Safety Centre")
 SLUG = "driving-licence-statement"
+# The data services the template's definition reads, each with the demo officer of its provider who
+# decides the new agency's grant (delivery/seed.py, DEMO_PROVIDER_OFFICERS). The designer who asks is none
+# of them: nobody approves a grant they asked for.
+GRANTS = (("civil-registry.person", "nocr", "0076229645"), ("police.driving-licence", "police", "7400076205"))
+LEGAL_BASIS = "آیین‌نامه اجرایی خدمات دولت هوشمند (۱۴۰۲)"
 
 
 class Guide:
@@ -114,7 +120,8 @@ def walk(guide: Guide) -> None:
         admin.wait_for_load_state()
     guide.shot(admin, "04-administrator-staff")
 
-    # 3. The designer starts the service from a template, sees it tested live, tries it, submits it.
+    # 3. The designer starts the service from a template, asks for the grants it needs, sees it tested
+    # live, tries it, submits it.
     designer = guide.person(DESIGNER)
     designer.goto(f"{url}/workspace/{code}")
     guide.shot(designer, "05-workspace-home")
@@ -134,8 +141,33 @@ def walk(guide: Guide) -> None:
     guide.shot(designer, "06-designer-template", full=True)
     form.locator("button[type=submit]").click()
     designer.wait_for_selector("[data-check=pass]")
+    editor_url = designer.url.split("#")[0]
+    # The draft is saved; the editor names the data services the agency holds no grant for, and asks for
+    # each from the same screen (a production grant, what publishing needs).
+    designer.wait_for_selector("#grants[data-missing-grants]")
     designer.wait_for_selector("#jdm-editor .react-flow", timeout=20_000)
     guide.shot(designer, "07-designer-editor")
+    for service, _provider, _officer in GRANTS:
+        request = designer.locator(f'form[data-request-grant="{service}"]')
+        request.locator("input[name=legal_basis]").fill(LEGAL_BASIS)
+        request.locator("button[type=submit]").click()
+        designer.wait_for_selector(f'[data-missing-grant="{service}"] [data-grant=requested]')
+
+    # 4. Each provider's officer approves the new agency's request on the exchange's grants page.
+    for service, provider, officer in GRANTS:
+        approver = guide.person(officer)
+        approver.goto(f"{url}/exchange/grants/{provider}")
+        row = approver.locator(
+            f'tr.grant[data-client="{code}"][data-service="{service}"][data-status=requested]'
+        )
+        row.locator("form[action$='/approve'] button[type=submit]").click()
+        approver.wait_for_selector(
+            f'tr.grant[data-client="{code}"][data-service="{service}"][data-status=approved]'
+        )
+
+    designer.goto(editor_url)
+    designer.wait_for_selector("[data-check=pass]")
+    designer.wait_for_selector("#jdm-editor .react-flow", timeout=20_000)
     designer.evaluate("document.getElementById('definition-title').scrollIntoView()")
     guide.shot(designer, "08-designer-decision-model")
     designer.select_option("#persona", "demo")
@@ -145,16 +177,16 @@ def walk(guide: Guide) -> None:
     guide.shot(designer, "09-designer-dry-run")
     designer.locator("#submit-review").click()
     designer.wait_for_selector("#status[data-status=in_review]")
-    editor_url = designer.url.split("#")[0]
 
-    # 4. The reviewer, a second person, reads the changes and the tests, and publishes.
+    # 5. The reviewer, a second person, reads the changes and the tests, and publishes.
     reviewer = guide.person(REVIEWER)
     reviewer.goto(editor_url + "/review")
     guide.shot(reviewer, "10-reviewer", full=True)
     reviewer.locator("#publish").click()
     reviewer.wait_for_selector("#status[data-status=published]")
 
-    # 5. The demo citizen uses the service; the published version decides at once.
+    # 6. The service now has its catalog card, badged smart; the demo citizen uses it and the published
+    # version decides at once.
     citizen = guide.person(CITIZEN)
     citizen.goto(f"{url}/services/{SLUG}/apply")
     guide.shot(citizen, "11-citizen-apply")

@@ -15,10 +15,11 @@ from panjereh.staff.constants import Role
 
 # Registries personas who double as officers in the demo (see docs/protocols/registries.md).
 DEMO_OFFICERS = {"agriculture": "2540201288", "heritage": "4032152314", "industry": "0067749828"}
-# Officers of two data providers, so the exchange's grants pages (`/exchange/grants/{agency}`) can be
-# tried from both sides: agriculture, heritage or industry request, the judiciary or the civil registry
-# decides.
-DEMO_PROVIDER_OFFICERS = {"judiciary": "0068415941", "nocr": "0076229645"}
+# Officers of three data providers, so the exchange's grants pages (`/exchange/grants/{agency}`) can be
+# tried from both sides: agriculture, heritage or industry request, the judiciary, the civil registry or
+# the police decides. The onboarding guide's new agency asks the civil registry and the police
+# (docs/guides/agency-onboarding.md).
+DEMO_PROVIDER_OFFICERS = {"judiciary": "0068415941", "nocr": "0076229645", "police": "7400076205"}
 
 
 def seed_delivery(session: Session, settings: Settings, advance: Advance) -> None:
