@@ -14,7 +14,7 @@ from panjereh.delivery import loading, tracking
 from panjereh.delivery.constants import RequestState
 from panjereh.delivery.models import ServiceRequest
 from panjereh.exchange.models import InquiryStat
-from tests.support.factories import create_demo_agencies
+from tests.support.factories import create_demo_agencies, seed_exchange_data
 
 MEASURED_ON = date(2023, 12, 5)  # 14 Azar 1402: the month the measured figures describe
 
@@ -42,6 +42,13 @@ def demo(agencies: Session, settings: Settings) -> Session:
     return agencies
 
 
+def publish_shipped(db: Session, settings: Settings) -> None:
+    """The shipped definitions, published as the seed does: after the exchange's directory, whose data
+    services they read (publishing needs the agencies' grants for them, which the import records)."""
+    seed_exchange_data(db, settings)
+    loading.sync_definitions(db)
+
+
 def add_request(
     db: Session, slug: str, *, after_seconds: float | None, automatic: bool = False, human: bool = False
 ) -> ServiceRequest:
@@ -62,10 +69,10 @@ def add_request(
 
 
 @pytest.fixture
-def measured(demo: Session) -> Session:
+def measured(demo: Session, settings: Settings) -> Session:
     """The demo plus a month of measurement: the executable definitions, requests, gateway inquiries."""
     db = demo
-    loading.sync_definitions(db)
+    publish_shipped(db, settings)
     # Cultural Heritage's excavation permit: an officer decides, after a minute, an hour, two hours.
     for seconds in (60, 3_600, 7_200):
         add_request(db, "excavation-permit", after_seconds=seconds, human=True)

@@ -19,8 +19,8 @@ from panjereh.catalog import selectors as catalog_selectors
 from panjereh.core.config import Settings
 from panjereh.core.cookies import SESSION_COOKIE
 from panjereh.core.jalali import to_jalali
-from panjereh.delivery import loading
 from panjereh.identity import sessions
+from tests.analytics.conftest import publish_shipped
 from tests.support.factories import create_citizen
 
 BROWSER = {"user-agent": "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 Chrome/126.0 Safari/537.36"}
@@ -165,7 +165,7 @@ def test_service_agency_and_apply_pages_name_their_agency_and_service(
     app: FastAPI, agencies: Session, settings: Settings
 ) -> None:
     db = agencies
-    loading.sync_definitions(db)
+    publish_shipped(db, settings)
     citizen = create_citizen(db, NATIONAL_CODE)
     _, token = sessions.open_session(db, citizen, level=2, amr=["otp"])
     card = catalog_selectors.find_service(db, "tax-clearance")

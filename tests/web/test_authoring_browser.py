@@ -19,6 +19,7 @@ from panjereh.core.config import Settings
 from panjereh.core.cookies import SESSION_COOKIE
 from panjereh.core.db import make_sessionmaker, unit_of_work
 from panjereh.delivery import selectors as delivery_selectors
+from panjereh.exchange import service as exchange_service
 from panjereh.exchange.seed import seed_exchange
 from panjereh.identity import sessions
 from panjereh.registries.services import published_services
@@ -66,6 +67,11 @@ def workspace(settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> I
         seed_exchange(session, live, lambda _n: None, published=published_services())
         create_staff(session, DESIGNER, AGENCY, Role.DESIGNER)
         create_staff(session, REVIEWER, AGENCY, Role.REVIEWER)
+        # The template asks the civil registry who the applicant is: publishing needs the police to hold
+        # that grant (police.driving-licence is its own).
+        exchange_service.record_agreements(
+            session, {(AGENCY, "civil-registry.person"): [f"delivery:{SLUG}"]}, legal_basis="test", by="test"
+        )
         for code in (DESIGNER, REVIEWER, CITIZEN):
             _, tokens[code] = sessions.open_session(
                 session, create_citizen(session, code), level=2, amr=["otp"]

@@ -16,7 +16,7 @@ from panjereh.core.identifiers import make_national_code
 from panjereh.delivery import loading, selectors, service
 from panjereh.delivery.constants import RequestState
 from panjereh.identity import sessions
-from tests.support.factories import create_citizen, create_demo_agencies, create_officer
+from tests.support.factories import create_citizen, create_demo_agencies, create_officer, seed_exchange_data
 from tests.web.csp import run_axe
 
 pytestmark = pytest.mark.browser
@@ -44,6 +44,9 @@ def test_an_officer_works_a_case_on_a_phone(
     rng = random.Random()
     applicant_code, officer_code = make_national_code(rng), make_national_code(rng)
     create_demo_agencies(db)  # an upsert: other browser tests may have made them
+    # The directory first, as the seed does: publishing the definitions needs their agencies' grants for
+    # the data services they read (the import records the demo's agreements). Idempotent as well.
+    seed_exchange_data(db, live_settings)
     loading.sync_definitions(db)
     create_citizen(db, applicant_code, first="زهرا", last="کشاورز")
     create_officer(db, officer_code, "agriculture")
