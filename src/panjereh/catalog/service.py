@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import Table, delete, insert, select, update
 from sqlalchemy.orm import Session
 
 from panjereh.agencies import selectors as agency_selectors
@@ -108,6 +108,9 @@ def upsert_card(
     return card, True
 
 
+_CARDS: Table = ServiceCard.__table__  # type: ignore[assignment]
+_CARD_VERSIONS: Table = ServiceCardVersion.__table__  # type: ignore[assignment]
+
 # The note of a card's first version when publishing made it (`ensure_cards`): until its agency or the
 # inventory writes the card, it is provisional.
 MADE_ON_PUBLISHING = "made on publishing"
@@ -133,7 +136,7 @@ def _adopt_service_id(session: Session, card: ServiceCard, service_id: str) -> S
     id, its versions re-pointed, the old row deleted (foreign keys hold at every step, on SQLite and
     PostgreSQL alike, so no deferred constraint is needed)."""
     session.flush()
-    table, versions = ServiceCard.__table__, ServiceCardVersion.__table__
+    table, versions = _CARDS, _CARD_VERSIONS
     old_id = card.service_id
     row = {column.key: getattr(card, column.key) for column in table.columns}
     for version in list(card.versions):
