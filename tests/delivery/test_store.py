@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import json
 from pathlib import Path
 from typing import Any
 
@@ -241,6 +242,15 @@ def test_cli_import_and_export(
         (broken / "x-y.yaml").write_text("slug: x-y\nversion: 1\n", encoding="utf-8")
         result = runner.invoke(app, ["definitions", "import", str(broken)])
         assert result.exit_code != 0
+        # A definition its agency holds no grant for: refused with the reason, nothing imported.
+        ungranted = tmp_path / "ungranted"
+        body, model = document("police-good-conduct", agency="police")
+        body["decision"]["model"] = "police-good-conduct.decision.json"
+        ungranted.mkdir()
+        (ungranted / "police-good-conduct.yaml").write_text(yaml.safe_dump(body, allow_unicode=True), "utf-8")
+        (ungranted / "police-good-conduct.decision.json").write_text(json.dumps(model), "utf-8")
+        result = runner.invoke(app, ["definitions", "import", str(ungranted)])
+        assert result.exit_code == 1 and "judiciary.criminal-record" in result.output, result.output
     finally:
         get_settings.cache_clear()
 

@@ -9,6 +9,7 @@ import typer
 from rich.console import Console
 
 from panjereh.core.db import settings_sessionmaker, unit_of_work
+from panjereh.core.errors import ProblemError
 from panjereh.delivery import definitions as defs
 from panjereh.delivery import engine, loading, selectors, store
 
@@ -50,9 +51,13 @@ def import_(
     if failed:
         console.print(f"[red]test cases fail: {', '.join(failed)} (see `panjereh definitions check`)[/red]")
         raise typer.Exit(1)
-    with unit_of_work(settings_sessionmaker(ctx.obj)) as session:
-        result = store.import_loaded(session, items, by=by)
-        published = [f"{r.slug} v{r.version}" for r in result.published]
+    try:
+        with unit_of_work(settings_sessionmaker(ctx.obj)) as session:
+            result = store.import_loaded(session, items, by=by)
+            published = [f"{r.slug} v{r.version}" for r in result.published]
+    except ProblemError as error:  # a grant missing, a slug of another agency: nothing was imported
+        console.print(f"[red]{error.title_en}[/red] {error.detail_en or ''}")
+        raise typer.Exit(1) from error
     console.print(f"[green]{len(published)} published, {len(result.unchanged)} unchanged[/green]")
     for line in published:
         console.print(f"  {line}")
