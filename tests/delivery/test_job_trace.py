@@ -252,7 +252,7 @@ def test_a_job_handed_over_at_commit_continues_the_trace_and_not_the_commits_con
     running = jobs.Worker(session_factory, concurrency=1, poll_interval=60)
     running.start_in_thread()
     try:
-        _eventually(lambda: running._loop is not None)  # polling: a job queued now is handed to it
+        _eventually(lambda: running in queue._running)  # registered: a job queued now is handed to it
         with in_request(INCOMING) as request_span, session_factory() as session:
             structlog.contextvars.bind_contextvars(request_id="the-committing-request")
             try:

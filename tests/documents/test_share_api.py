@@ -319,5 +319,8 @@ def test_my_shares_come_a_page_at_a_time_newest_first(
     paged = [share["share_id"] for page in pages for share in page]
     assert paged == [share["share_id"] for share in everything]
     assert owner_client.get("/api/v1/documents/shares", params={"offset": 5}).json() == []
+    full = owner_client.get(url, params={"limit": 2, "offset": 2})
+    assert full.headers["link"] == '</api/v1/documents/shares?limit=2&offset=4>; rel="next"'
+    assert "link" not in owner_client.get(url, params={"limit": 2, "offset": 4}).headers  # the last page
     for bad in ({"limit": 0}, {"limit": 501}, {"offset": -1}, {"limit": "NaN"}, {"limit": "1e9"}):
         assert_problem(owner_client.get("/api/v1/documents/shares", params=bad), 422)

@@ -508,6 +508,8 @@ def test_the_same_form_sent_back_with_other_choices_makes_a_second_share(
     csrf_token, key = _form_key(owner_client, document.number)
     made = _send_form(owner_client, document.number, csrf_token, ["purpose"], key)
     other = _send_form(owner_client, document.number, csrf_token, ["holder_name"], key)
+    again = _send_form(owner_client, document.number, csrf_token, ["holder_name"], key)  # a double click
+    assert again.headers["location"] == other.headers["location"]
     assert (
         made.status_code == other.status_code == 303 and made.headers["location"] != other.headers["location"]
     )
@@ -530,18 +532,31 @@ def test_a_missing_or_malformed_form_key_makes_a_share_each_time(
 
 
 def test_a_form_key_is_the_citizens_own(
-    owner_client: TestClient, app: FastAPI, db: Session, document: IssuedDocument
+    owner_client: TestClient, app: FastAPI, db: Session, settings: Settings, document: IssuedDocument
 ) -> None:
-    # Another citizen who learns the key sends it with his own document: his share, never a link to ours.
+    # Another citizen who learns our form's key sends it with his own document: a share of his own (keys are
+    # per citizen), and ours is neither found, nor re-keyed, nor its link handed to him.
+    theirs_document = issue(db, settings, subject_national_code=OTHER, request_tracking_code="14059876543")
+    db.commit()
     csrf_token, key = _form_key(owner_client, document.number)
     ours = _send_form(owner_client, document.number, csrf_token, ["purpose"], key)
-    with TestClient(app) as stranger:
-        sign_in(db, stranger, OTHER)
-        theirs = _send_form(stranger, document.number, csrf(stranger, "/documents"), ["purpose"], key)
-        assert theirs.status_code == 404 and "share_link" not in theirs.headers.get("set-cookie", "")
     assert ours.status_code == 303
     db.expire_all()
-    assert db.query(DocumentShare).filter_by(document_id=document.id).count() == 1
+    [our_share] = db.query(DocumentShare).filter_by(document_id=document.id).all()
+    our_hash = our_share.token_hash
+    db.commit()
+    with TestClient(app) as stranger:
+        sign_in(db, stranger, OTHER)
+        theirs = _send_form(
+            stranger, theirs_document.number, csrf(stranger, f"/documents/{theirs_document.number}/share"),
+            ["purpose"], key,
+        )  # fmt: skip
+        assert theirs.status_code == 303 and theirs.headers["location"] != ours.headers["location"]
+    db.expire_all()
+    [their_share] = db.query(DocumentShare).filter_by(document_id=theirs_document.id).all()
+    assert their_share.idempotency_key == f"form:{key}" and their_share.owner_national_code == OTHER
+    [again] = db.query(DocumentShare).filter_by(document_id=document.id).all()
+    assert again.token_hash == our_hash and again.id == our_share.id
 
 
 def test_the_sealed_link_opens_only_its_own_share_in_its_own_session(

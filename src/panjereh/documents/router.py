@@ -181,7 +181,7 @@ def make_share(
     links: dict[str, str | None] = {"token": None, "url": None, "api_url": None}
     if token is None:
         response.status_code = 200  # a retry: the share exists, its link was shown in the first answer
-    elif sharing.show_link_once(db, share):  # this answer is its one showing
+    elif sharing.show_link_once(db, share, token):  # this answer is its one showing
         links = {
             "token": token,
             "url": sharing.share_url(settings, token),
@@ -199,8 +199,14 @@ def my_shares(
 ) -> list[ShareOut]:
     """My shares of every document (any state), newest first: what each discloses, never its link.
 
-    Paged like the platform's other lists (`limit` at most 500, `offset`)."""
+    Paged like the platform's other lists (`limit` at most 500, `offset`); a full page carries a
+    `Link: <…>; rel="next"` header (RFC 8288) to the next one."""
     shares = shares_of_owner(db, citizen.national_code, limit=limit, offset=offset)
+    if len(shares) == limit:
+        response.headers["Link"] = (
+            f'</api/v1/documents/shares?limit={limit}&offset={offset + limit}>; rel="next"'
+        )
+
     counts = opening_counts(db, [share.id for share in shares])
     response.headers["Cache-Control"] = PRIVATE
     return [ShareOut.model_validate(_share_out(share, counts.get(share.id, 0))) for share in shares]

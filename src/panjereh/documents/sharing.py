@@ -203,6 +203,13 @@ def create_share(
     return share, token
 
 
+def request_digest(document_number: str, claims: list[str], lifetime: timedelta, recipient_label: str) -> str:
+    """What a share request asks for, as a digest: the same key with another request is a conflict."""
+    return hashlib.sha256(
+        _canonical([document_number.strip(), sorted(set(claims)), lifetime.total_seconds(), recipient_label])
+    ).hexdigest()
+
+
 def create_share_once(
     session: Session,
     settings: Settings,
@@ -218,9 +225,7 @@ def create_share_once(
     share without its token (that was shown once and is not kept); the same key with another request is a
     conflict. The key is the citizen's own: two citizens' keys never meet."""
     key = idempotency_key.strip()[:MAX_IDEMPOTENCY_KEY]
-    digest = hashlib.sha256(
-        _canonical([document_number.strip(), sorted(set(claims)), lifetime.total_seconds(), recipient_label])
-    ).hexdigest()
+    digest = request_digest(document_number, claims, lifetime, recipient_label)
     existing = find_share_by_idempotency_key(session, owner_national_code, key)
     if existing is not None:
         return _same_or_conflict(existing, digest), None
@@ -251,12 +256,17 @@ def _same_or_conflict(existing: DocumentShare, digest: str) -> DocumentShare:
     return existing
 
 
-def show_link_once(session: Session, share: DocumentShare) -> bool:
-    """Whether this is the one showing of the share's link (the page right after making it, or the API's
-    answer): a conditional update, so of two racing reloads only one shows it."""
+def show_link_once(session: Session, share: DocumentShare, token: str) -> bool:
+    """Whether this is the one showing of the share's link `token` (the page right after making it, or the
+    API's answer): a conditional update, so of two racing reloads only one shows it, and only the current
+    link is ever marked shown (a form sent twice replaces a link no page showed: `rekey_unshown`)."""
     shown = session.execute(
         update(DocumentShare)
-        .where(DocumentShare.id == share.id, DocumentShare.link_shown_at.is_(None))
+        .where(
+            DocumentShare.id == share.id,
+            DocumentShare.link_shown_at.is_(None),
+            DocumentShare.token_hash == hash_token(token),
+        )
         .values(link_shown_at=utcnow())
         .execution_options(synchronize_session=False)
     )

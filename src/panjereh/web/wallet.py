@@ -286,8 +286,14 @@ def _make_share(
     try:
         share, token = sharing.create_share_once(db, settings, idempotency_key=f"form:{key}", **fields)
     except ShareIdempotencyConflict:
-        # The same form sent back with other choices (the browser's Back, then edited): a new share.
-        return sharing.create_share(db, settings, **fields)
+        # The same form sent back with other choices (the browser's Back, then edited): a new share, itself
+        # made once (a double click on the edited form too), under the key and what it asks for.
+        asked = sharing.request_digest(
+            fields["document_number"], fields["claims"], fields["lifetime"], fields["recipient_label"]
+        )
+        share, token = sharing.create_share_once(
+            db, settings, idempotency_key=f"form:{key}:{asked[:16]}", **fields
+        )
     if token is None:  # a repeat: the first answer's link never reached a page, unless it was shown
         token = sharing.rekey_unshown(db, share)
     return share, token
@@ -330,7 +336,7 @@ def share_page(
         **_disclosed(share, _locale(request)),
     }
     token = share_link.take(request, session_id=web_session.id, share=share)
-    if token is not None and sharing.show_link_once(db, share):
+    if token is not None and sharing.show_link_once(db, share, token):
         link = sharing.share_url(settings, token)
         context |= {"link": link, "qr_uri": _qr(link)}
     response = render_private(request, "documents/share.html", context)
