@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+import re
 from urllib.parse import quote
 
+import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
@@ -13,6 +15,7 @@ from panjereh.documents.models import IssuedDocument
 from panjereh.documents.numbers import format_number
 from panjereh.documents.qr import qr_text
 from panjereh.documents.service import revoke_document
+from panjereh.web import pwa
 from tests.documents.conftest import OTHER, OWNER, sign_in
 
 HTML = {"accept": "text/html"}
@@ -169,3 +172,52 @@ def test_claims_are_shown_with_persian_labels_and_readable_values() -> None:
     vehicles = [{"plate": "۱۲ ب ۳۴۵ ایران ۶۷", "model": "پژو ۲۰۶"}, {"plate": "x", "model": None}]
     assert _claim_value(vehicles) == "۱۲ ب ۳۴۵ ایران ۶۷، پژو ۲۰۶؛ x"
     assert _claim_value([]) == "—"
+
+
+# --- what the service worker is told about a page ------------------------------------------------
+
+
+def test_a_document_page_names_its_owner_and_its_offline_version_for_the_worker(
+    owner_client: TestClient, settings: Settings, document: IssuedDocument
+) -> None:
+    """The worker keeps a page only for the owner its response names, at the version the server says,
+    the same the wallet's list names (web/pwa.py, offline_version)."""
+    page = owner_client.get(f"/documents/{document.number}", headers=HTML)
+    marker = re.search(r'<meta name="pj-owner" content="([0-9a-f]+)">', page.text)
+    assert marker and page.headers[pwa.OWNER_HEADER] == marker.group(1)
+    version = page.headers[pwa.OFFLINE_VERSION_HEADER]
+    assert version == pwa.offline_version(document, "fa", settings)
+    assert version.startswith("valid.fa.") and version.endswith(pwa.shell_version(settings.assets_dir))
+    listed = owner_client.get("/offline/documents.json").json()
+    assert {"url": f"/documents/{document.number}", "version": version} in listed["pages"]
+    english = owner_client.get(f"/documents/{document.number}", params={"lang": "en"}, headers=HTML)
+    assert (
+        english.headers[pwa.OFFLINE_VERSION_HEADER]
+        == pwa.offline_version(document, "en", settings)
+        != version
+    )
+    wallet = owner_client.get("/documents", headers=HTML)
+    assert wallet.headers[pwa.OWNER_HEADER] == marker.group(1)
+    assert pwa.OFFLINE_VERSION_HEADER not in wallet.headers  # kept whenever shown, never by version
+
+
+def test_a_release_or_a_revocation_is_a_new_offline_version(
+    owner_client: TestClient,
+    db: Session,
+    settings: Settings,
+    document: IssuedDocument,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    path = f"/documents/{document.number}"
+    first = owner_client.get(path, headers=HTML).headers[pwa.OFFLINE_VERSION_HEADER]
+    monkeypatch.setattr(pwa, "shell_version", lambda _assets: "0123456789abcdef")  # a new document template
+    released = owner_client.get(path, headers=HTML).headers[pwa.OFFLINE_VERSION_HEADER]
+    listed = owner_client.get("/offline/documents.json").json()["pages"]
+    assert released != first and released == "valid.fa.0123456789abcdef"
+    assert {"url": path, "version": released} in listed
+    revoke_document(db, document.number, agency_code="judiciary", reason="ابطال به حکم دادگاه")
+    db.commit()
+    assert (
+        owner_client.get(path, headers=HTML).headers[pwa.OFFLINE_VERSION_HEADER]
+        == "revoked.fa.0123456789abcdef"
+    )

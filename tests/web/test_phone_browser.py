@@ -23,7 +23,8 @@ from panjereh.documents.service import issue_document
 from panjereh.identity import sessions
 from panjereh.identity.selectors import get_citizen_by_national_code
 from panjereh.registries.services import published_services
-from panjereh.web.pwa import OFFLINE_DOCUMENTS
+from panjereh.web import pwa
+from panjereh.web.pwa import OFFLINE_DOCUMENTS, shell_version
 from tests.support import databases
 from tests.support.factories import DEMO_CITIZEN, create_citizen
 from tests.support.markers import seeds_whole_demo
@@ -202,11 +203,36 @@ def test_the_manifest_and_the_worker_are_served_with_their_types(phone_server: d
 
 
 def _kept(page: Any) -> list[str]:
+    """The pages the worker keeps, in any cache of documents (each owner's, and the one that names him)."""
     return page.evaluate(
         """async () => {
-            if (!(await caches.has('pj-documents'))) return [];
-            const cache = await caches.open('pj-documents');
-            return (await cache.keys()).map((r) => new URL(r.url).pathname);
+            const kept = [];
+            for (const name of (await caches.keys()).filter((key) => key.startsWith('pj-documents'))) {
+                const cache = await caches.open(name);
+                kept.push(...(await cache.keys()).map((r) => new URL(r.url).pathname));
+            }
+            return kept.filter((path) => path !== '/__pj-owner');
+        }"""
+    )
+
+
+def _kept_header(page: Any, path: str, header: str) -> str | None:
+    """A header of the worker's kept copy of a page (None when it keeps none)."""
+    return page.evaluate(
+        """async ([path, header]) => {
+            const kept = await caches.match(path);
+            return kept ? kept.headers.get(header) : null;
+        }""",
+        [path, header],
+    )
+
+
+def _owner(page: Any) -> str:
+    """Whose documents the worker keeps, wherever it stores that ("" when nobody's)."""
+    return page.evaluate(
+        """async () => {
+            const stored = await caches.match('/__pj-owner');
+            return stored ? stored.text() : '';
         }"""
     )
 
@@ -333,7 +359,100 @@ def test_the_next_citizen_on_the_same_phone_never_sees_the_first_ones_documents(
     context.close()
 
 
-def test_the_worker_s_list_is_the_signed_in_citizen_s_newest_documents(phone_server: dict[str, Any]) -> None:
+def test_a_release_keeps_the_owner_and_his_documents(
+    browser: Any, phone_server: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A new shell (any change to a static file is one) replaces the worker and its shell cache; whose the
+    documents are is kept with them, so the next page does not take the same citizen for a new one."""
+    url, number = phone_server["url"], phone_server["number"]
+    context = _phone(browser, phone_server)
+    page = context.new_page()
+    _with_worker(page, url)
+    page.goto(url + f"/documents/{number}", wait_until="networkidle")
+    _wait_until_kept(page, [f"/documents/{number}"])
+    owner = _owner(page)
+    assert owner != ""
+
+    monkeypatch.setattr(pwa, "shell_version", lambda _assets: "0123456789abcdef")  # the next release
+    page.evaluate("navigator.serviceWorker.getRegistration().then((r) => r.update())")
+    for _ in range(240):  # installed and activated: the last release's shell cache is gone
+        shells = page.evaluate(
+            "caches.keys().then((keys) => keys.filter((key) => key.startsWith('pj-shell-')))"
+        )
+        if shells == ["pj-shell-0123456789abcdef"]:
+            break
+        page.wait_for_timeout(250)
+    assert shells == ["pj-shell-0123456789abcdef"]
+    assert _owner(page) == owner and f"/documents/{number}" in _kept(page)
+
+    context.set_offline(True)  # the page names its owner again: the same one, so his documents stay
+    for _ in range(2):
+        page.goto(url + f"/documents/{number}")
+        assert "گواهی عدم سوء پیشینه" in page.locator("main h1").inner_text()
+        page.wait_for_timeout(500)  # the worker has heard whose page it is
+    context.set_offline(False)
+    context.close()
+
+
+def test_a_page_answered_for_another_citizen_is_never_kept_for_the_one_the_worker_knows(
+    browser: Any, phone_server: dict[str, Any]
+) -> None:
+    """The worker knows the first citizen; the session becomes the second one's without a page telling it
+    (a page fetched as he signs in, a store racing a logout): the page the server answers for the second is
+    not kept, since its response names him, not the owner the worker knows."""
+    url, second = phone_server["url"], phone_server["second_numbers"]
+    context = _phone(browser, phone_server)
+    page = context.new_page()
+    _with_worker(page, url)
+    page.goto(url + "/window", wait_until="networkidle")  # controlled by the worker, which knows its owner
+    first_owner = _owner(page)
+    assert first_owner != "" and page.evaluate("Boolean(navigator.serviceWorker.controller)")
+
+    context.clear_cookies()
+    context.add_cookies(
+        [{"name": SESSION_COOKIE, "value": phone_server["sign_in"](SECOND_CITIZEN), "url": url}]
+    )
+    path = f"/documents/{second[-1]}"
+    assert page.evaluate("(path) => fetch(path).then((r) => r.status)", path) == 200  # through the worker
+    assert path not in _kept(page) and _owner(page) == first_owner
+    context.set_offline(True)
+    page.goto(url + path)
+    assert "به اینترنت وصل نیستید" in page.locator("main").inner_text()
+    context.set_offline(False)
+    context.close()
+
+
+def test_a_document_opened_online_is_kept_at_the_server_s_version_and_not_fetched_again(
+    browser: Any, phone_server: dict[str, Any]
+) -> None:
+    url, number = phone_server["url"], phone_server["number"]
+    path = f"/documents/{number}"
+    context = _phone(browser, phone_server)
+    page = context.new_page()
+    _with_worker(page, url)
+    page.goto(url + path, wait_until="networkidle")
+    _wait_until_kept(page, [path])
+    listed = page.evaluate("fetch('/offline/documents.json').then((r) => r.json())")
+    versions = {item["url"]: item["version"] for item in listed["pages"]}
+    assert _kept_header(page, path, "X-Pj-Offline-Version") == versions[path]  # as the list names it
+    drawn = _kept_header(page, path, "Date")
+
+    page.wait_for_timeout(1100)  # a page drawn again would carry a later Date
+    page.goto(url + "/documents", wait_until="networkidle")
+    for _ in range(240):
+        if all(
+            _kept_header(page, item, "X-Pj-Offline-Version") == version for item, version in versions.items()
+        ):
+            break
+        page.wait_for_timeout(250)
+    assert {item: _kept_header(page, item, "X-Pj-Offline-Version") for item in versions} == versions
+    assert _kept_header(page, path, "Date") == drawn  # the wallet's pass did not fetch it again
+    context.close()
+
+
+def test_the_worker_s_list_is_the_signed_in_citizen_s_newest_documents(
+    settings: Settings, phone_server: dict[str, Any]
+) -> None:
     url, second = phone_server["url"], phone_server["second_numbers"]
     assert httpx.get(url + "/offline/documents.json", timeout=60).status_code == 401
     cookies = {SESSION_COOKIE: phone_server["sign_in"](SECOND_CITIZEN)}
@@ -346,8 +465,9 @@ def test_the_worker_s_list_is_the_signed_in_citizen_s_newest_documents(phone_ser
     assert owner and body["owner"] == owner.group(1) != ""
     assert body["limit"] == OFFLINE_DOCUMENTS
     assert {page["url"] for page in body["pages"]} == {f"/documents/{item}" for item in second[1:]}
-    assert {page["version"] for page in body["pages"]} == {"valid.fa"}
-    assert {page["version"] for page in english["pages"]} == {"valid.en"}  # an English page is another copy
+    shell = shell_version(settings.assets_dir)  # a release that changes the page's shell is another copy
+    assert {page["version"] for page in body["pages"]} == {f"valid.fa.{shell}"}
+    assert {page["version"] for page in english["pages"]} == {f"valid.en.{shell}"}  # another language too
 
 
 def test_a_kept_page_carries_its_offline_note_hidden_in_the_page_s_language(

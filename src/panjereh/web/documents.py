@@ -32,6 +32,7 @@ from panjereh.documents.verification import (
 )
 from panjereh.identity.deps import CurrentCitizen
 from panjereh.web import representation as acting
+from panjereh.web.pwa import mark_offline_page, offline_version
 from panjereh.web.templating import Templates, format_date
 
 if TYPE_CHECKING:
@@ -103,6 +104,7 @@ def document_page(
     context["saved_at"] = utcnow()  # what the copy the service worker keeps says it was saved at
     response = _templates(request).render(request, "documents/detail.html", context)
     response.headers["Cache-Control"] = "private, no-store"
+    mark_offline_page(request, response, offline_version(document, locale, settings))
     return response
 
 

@@ -45,6 +45,7 @@ from panjereh.identity.deps import CurrentCitizen, CurrentWebSession, ensure_lev
 from panjereh.web import share_link
 from panjereh.web.csrf import CsrfProtected
 from panjereh.web.documents import claim_label, claim_text
+from panjereh.web.pwa import mark_offline_page
 from panjereh.web.templating import render_private
 
 if TYPE_CHECKING:
@@ -94,7 +95,9 @@ def my_documents(request: Request, db: DbSession, owner: CurrentCitizen) -> HTML
     result = request.query_params.get("result")
     if pulled in wallet.SOURCES_BY_KEY and result in PULL_RESULTS:
         context["pulled"] = (wallet.SOURCES_BY_KEY[pulled], result)
-    return render_private(request, "documents/list.html", context)
+    page = render_private(request, "documents/list.html", context)
+    mark_offline_page(request, page)  # kept by the worker for reading offline, for this owner alone
+    return page
 
 
 @router.post("/documents/wallet/{source_key}")

@@ -4,20 +4,32 @@
    newest 50, from /offline/documents.json), fetched again only when its version changes. Pages of documents
    no longer listed are dropped. Served at /sw.js so that its scope is the whole site.
 
+   The shell's cache is named by VERSION, a digest of every file this worker may serve from it (all of
+   /static and /vendor, and the offline page's templates): a release that changes any of them is a new cache.
+
    Only the citizen who saw them keeps them: every page tells the worker whose it is (a keyed hash, never
-   the national code; empty when signed out), and the documents are dropped when that changes. Logging out
-   also sends Clear-Site-Data, which drops every cache and this worker with it. */
+   the national code; empty when signed out), and a document page's response says so too (X-Pj-Owner). The
+   current owner is kept in the documents' own cache (pj-documents, never versioned, so a release keeps it)
+   and his pages in his own (pj-documents-<owner>): a page is stored only there and only when its response
+   names him, he is checked again once it is stored, and offline only his cache is read. When the owner
+   changes, every other owner's cache goes. Logging out also sends Clear-Site-Data, which drops every cache
+   and this worker with it.
+
+   The server says which version of a page is kept (X-Pj-Offline-Version, the same as the wallet's list
+   names, web/pwa.py offline_version); the worker stores what it says. */
 "use strict";
 
-// The digest of the shell's files, written in as /sw.js is served (web/pwa.py, shell_version): any change
-// to them is a new shell, so its old cache is dropped (the shell is served from the cache first).
+// The digest written in as /sw.js is served (web/pwa.py, shell_version): any change to what the worker
+// serves from its shell cache is a new shell, so its old cache is dropped (it is served from the cache first).
 const VERSION = "%SHELL_VERSION%";
 const SHELL = "pj-shell-" + VERSION;
-const DOCUMENTS = "pj-documents";
+const DOCUMENTS = "pj-documents"; // whose documents are kept (OWNER_KEY), never the pages themselves
 const OWNER_KEY = "/__pj-owner";
+const OWNER_PAGES = "pj-documents-"; // + the owner: his pages
+const OWNER_HEADER = "X-Pj-Owner"; // whose page a response is (web/pwa.py, mark_offline_page)
+const OFFLINE_VERSION = "X-Pj-Offline-Version"; // the version of a document page's offline copy
 const WALLET = "/documents";
 const WALLET_LIST = "/offline/documents.json";
-const SAVED_VERSION = "X-Pj-Offline-Version"; // stamped on a page the wallet's list had kept, with its version
 const FETCHING_AT_ONCE = 3; // the wallet's pages are fetched a few at a time, not all at once
 // Written so in the page (templates/_macros.html, offline_copy): a kept page served with no connection
 // shows its note, which says it is an offline copy and when it was saved.
@@ -45,23 +57,66 @@ self.addEventListener("activate", (event) => {
   event.waitUntil(
     caches.keys()
       .then((keys) => Promise.all(keys.filter((key) => key.startsWith("pj-shell-") && key !== SHELL).map((key) => caches.delete(key))))
+      .then(dropUnowned)
       .then(() => self.clients.claim()),
   );
 });
 
+// Pages an earlier worker kept in the owner's cache itself (before pages had a cache per owner) go.
+async function dropUnowned() {
+  const cache = await caches.open(DOCUMENTS);
+  for (const request of await cache.keys()) {
+    if (new URL(request.url).pathname !== OWNER_KEY) await cache.delete(request);
+  }
+}
+
 async function owner() {
-  const cache = await caches.open(SHELL);
-  const stored = await cache.match(OWNER_KEY);
+  const stored = await (await caches.open(DOCUMENTS)).match(OWNER_KEY);
   return stored ? stored.text() : "";
 }
 
-// Whether the owner changed (then the page just served was dropped with the last one's documents).
-async function setOwner(user) {
-  if (user === (await owner())) return false;
-  await caches.delete(DOCUMENTS); // another person (or nobody) now: the last one's documents go
-  const cache = await caches.open(SHELL);
-  await cache.put(OWNER_KEY, new Response(user));
-  return true;
+// Owner changes run one after another (two tabs may each report one). Whether the owner changed (then the
+// page just served was not kept: it named another owner than the worker knew).
+let owning = Promise.resolve();
+function setOwner(user) {
+  const change = owning.then(() => changeOwner(user));
+  owning = change.catch(() => undefined);
+  return change;
+}
+
+async function changeOwner(user) {
+  const changed = user !== (await owner());
+  if (changed) {
+    const cache = await caches.open(DOCUMENTS);
+    await (user ? cache.put(OWNER_KEY, new Response(user)) : cache.delete(OWNER_KEY));
+  }
+  // Every other owner's pages go (also ones a store that raced a change left behind); the owner is set
+  // first, so a store that starts now no longer matches the last one.
+  const mine = user ? OWNER_PAGES + user : null;
+  const others = (await caches.keys()).filter((key) => key.startsWith(OWNER_PAGES) && key !== mine);
+  await Promise.all(others.map((key) => caches.delete(key)));
+  return changed;
+}
+
+// Keep a page in its owner's cache: only when the response names the current owner, and, should the owner
+// change (another citizen, a logout's Clear-Site-Data) while it is being stored, the cache it went into goes.
+async function keep(request, response) {
+  const user = response.headers.get(OWNER_HEADER);
+  if (!user || user !== (await owner())) return;
+  const pages = OWNER_PAGES + user;
+  await (await caches.open(pages)).put(request, response);
+  if ((await owner()) !== user) await caches.delete(pages);
+}
+
+// The current owner's kept copy of a page, if any.
+async function keptPage(request) {
+  const user = await owner();
+  return user ? caches.match(request, { cacheName: OWNER_PAGES + user }) : undefined;
+}
+
+async function dropPage(request) {
+  const pages = OWNER_PAGES + (await owner());
+  if (await caches.has(pages)) await (await caches.open(pages)).delete(request);
 }
 
 // A page names its owner and itself. One the worker did not serve (it was loaded before the worker could
@@ -98,6 +153,7 @@ function keepWallet() {
 
 async function keepListed() {
   const user = await owner();
+  if (!user) return;
   let listed;
   try {
     const response = await fetch(WALLET_LIST, { credentials: "same-origin", cache: "no-store" });
@@ -106,9 +162,9 @@ async function keepListed() {
   } catch (error) {
     return; // no connection: what is kept stays
   }
-  if (!user || listed.owner !== user) return; // someone else signed in since: not his list to keep
+  if (listed.owner !== user || (await owner()) !== user) return; // someone else signed in since: not his list
   const versions = new Map(listed.pages.map((page) => [page.url, page.version]));
-  const cache = await caches.open(DOCUMENTS);
+  const cache = await caches.open(OWNER_PAGES + user);
   for (const request of await cache.keys()) {
     const path = new URL(request.url).pathname;
     if (path !== WALLET && !versions.has(path)) await cache.delete(request); // replaced, or past the newest
@@ -116,33 +172,26 @@ async function keepListed() {
   const due = [];
   for (const [url, version] of versions) {
     const kept = await cache.match(url);
-    if (!kept || kept.headers.get(SAVED_VERSION) !== version) due.push([url, version]);
+    if (!kept || kept.headers.get(OFFLINE_VERSION) !== version) due.push(url);
   }
   const fetching = [];
   for (let i = 0; i < FETCHING_AT_ONCE; i += 1) {
     fetching.push((async () => {
-      while (due.length) {
-        const [url, version] = due.shift();
-        await keepListedPage(url, version, user);
-      }
+      while (due.length) await keepListedPage(due.shift());
     })());
   }
   await Promise.all(fetching);
 }
 
-async function keepListedPage(url, version, user) {
+// Stored as the server sent it: its own X-Pj-Offline-Version and X-Pj-Owner decide (keep).
+async function keepListedPage(url) {
   let response;
   try {
     response = await fetch(url, { credentials: "same-origin" });
   } catch (error) {
     return; // the connection went: the next showing of the wallet tries again
   }
-  if (!response.ok || response.redirected) return;
-  const headers = new Headers(response.headers);
-  headers.set(SAVED_VERSION, version);
-  const stamped = new Response(await response.blob(), { status: response.status, statusText: response.statusText, headers });
-  if ((await owner()) !== user) return; // signed out or someone else since the list was read
-  await (await caches.open(DOCUMENTS)).put(url, stamped);
+  if (response.ok && !response.redirected) await keep(new Request(url), response);
 }
 
 // A kept page served with no connection says so (its note, hidden when served online, is shown).
@@ -154,21 +203,21 @@ async function offlineCopy(kept) {
 }
 
 async function documentPage(request) {
+  let response;
   try {
-    const response = await fetch(request);
-    // A redirect (to the login page) or an error is never kept: only the owner's own page. A page that is
-    // no longer his (404: a document of a child he no longer acts for) goes.
-    if (response.ok && !response.redirected && (await owner())) {
-      const cache = await caches.open(DOCUMENTS);
-      await cache.put(request, response.clone());
-    } else if (response.status === 404) {
-      await caches.open(DOCUMENTS).then((cache) => cache.delete(request));
-    }
-    return response;
+    response = await fetch(request);
   } catch (error) {
-    const kept = await caches.match(request, { cacheName: DOCUMENTS });
+    const kept = await keptPage(request);
     return kept ? offlineCopy(kept) : await caches.match("/offline", { cacheName: SHELL });
   }
+  // A redirect (to the login page) or an error is never kept: only the owner's own page. A page that is no
+  // longer his (404: a document of a child he no longer acts for) goes. A failed store still shows the page.
+  if (response.ok && !response.redirected) {
+    await keep(request, response.clone()).catch(() => undefined);
+  } else if (response.status === 404) {
+    await dropPage(request).catch(() => undefined);
+  }
+  return response;
 }
 
 async function shellFile(request) {
