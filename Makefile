@@ -47,7 +47,7 @@ demo: install ## Run the product on its embedded default (SQLite under ./var, de
 
 # $(call debian,command package ...): install from the Debian packages each package whose command is missing.
 define debian
-	@missing=""; \
+	@missing=""; PATH="$$PATH:/usr/sbin:/sbin"; \
 	set -- $(1); while [ $$# -gt 1 ]; do command -v $$1 >/dev/null || missing="$$missing $$2"; shift 2; done; \
 	if [ -n "$$missing" ]; then \
 	  echo "installing from the Debian packages:$$missing"; \
@@ -99,6 +99,8 @@ messages: install ## Extract translatable messages and update the English catalo
 	@# in .gitattributes keeps working). Messages no longer in the code are dropped, not kept as `#~`.
 	$(VENV)/bin/pybabel extract -F babel.cfg --no-location --sort-output -o var/messages.pot src/panjereh
 	$(VENV)/bin/pybabel update -i var/messages.pot -d src/panjereh/locale -l en --no-fuzzy-matching --ignore-obsolete
+	@# The template's creation time changes at every run, and no reader of the catalog needs it.
+	sed -i '/^"POT-Creation-Date: /d' src/panjereh/locale/en/LC_MESSAGES/messages.po
 
 clean: ## Remove the virtualenvs, assets and local data
 	rm -rf $(VENV) $(TOOLS) node_modules var

@@ -30,6 +30,9 @@ DEPLOY = REPO / "deploy"
 BIN = Path(sys.executable).parent
 K8S_VERSION = "1.31"
 
+# Debian installs nginx in /usr/sbin, which is not on an ordinary user's PATH.
+NGINX = shutil.which("nginx", path=os.pathsep.join([os.environ.get("PATH", ""), "/usr/sbin", "/sbin"]))
+
 
 def settings_for_test(**values: Any) -> Settings:
     token = secrets.token_urlsafe(32)
@@ -220,7 +223,7 @@ def test_nginx_sends_the_headers_the_app_reads_and_ends_tls() -> None:
     assert "ssl_certificate " in text and "ssl_protocols TLSv1.2 TLSv1.3;" in text
 
 
-@pytest.mark.skipif(shutil.which("nginx") is None, reason="nginx comes with `make system-packages`")
+@pytest.mark.skipif(NGINX is None, reason="nginx comes with `make system-packages`")
 def test_nginx_accepts_the_configuration_as_the_load_test_runs_it(tmp_path: Path) -> None:
     nginx.self_signed(tmp_path / "tls")
     site = tmp_path / "site.conf"
@@ -236,7 +239,7 @@ def test_nginx_accepts_the_configuration_as_the_load_test_runs_it(tmp_path: Path
     main = tmp_path / "nginx.conf"
     main.write_text(nginx.main_conf(tmp_path, site), encoding="utf-8")
     result = subprocess.run(
-        ["nginx", "-t", "-p", str(tmp_path), "-c", str(main)], capture_output=True, text=True, check=False
+        [str(NGINX), "-t", "-p", str(tmp_path), "-c", str(main)], capture_output=True, text=True, check=False
     )
     assert result.returncode == 0, result.stderr
 
@@ -270,7 +273,7 @@ def test_the_workers_probes_read_the_heartbeat_the_worker_is_given(tmp_path: Pat
         heartbeat.unlink()
 
 
-@pytest.mark.skipif(shutil.which("nginx") is None, reason="nginx comes with `make system-packages`")
+@pytest.mark.skipif(NGINX is None, reason="nginx comes with `make system-packages`")
 def test_nginx_logs_a_link_or_a_callback_without_its_secret(tmp_path: Path) -> None:
     """The deployment's access log, as nginx writes it: a share link's token, an e-mail verification
     link's query and the delivery callback's path secret are secrets, and stay out of the line (the
@@ -284,7 +287,7 @@ def test_nginx_logs_a_link_or_a_callback_without_its_secret(tmp_path: Path) -> N
     main = tmp_path / "nginx.conf"
     main.write_text(nginx.main_conf(tmp_path, site).replace("access_log off;", ""), encoding="utf-8")
     process = subprocess.Popen(
-        ["nginx", "-p", str(tmp_path), "-c", str(main), "-g", "daemon off;"], stderr=subprocess.PIPE
+        [str(NGINX), "-p", str(tmp_path), "-c", str(main), "-g", "daemon off;"], stderr=subprocess.PIPE
     )
     try:
         secret = secrets.token_urlsafe(32)

@@ -14,15 +14,16 @@ import pytest
 from fastapi import FastAPI
 from fastapi.responses import JSONResponse
 from fastapi.testclient import TestClient
-from sqlalchemy import select
+from sqlalchemy import Engine, delete, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from panjereh.app import create_app
 from panjereh.core.config import Settings
-from panjereh.core.db import utcnow
+from panjereh.core.db import make_sessionmaker, unit_of_work, utcnow
 from panjereh.notify import providers, service
 from panjereh.notify.models import Notification, NotificationStatus
-from panjereh.notify.tasks import poll_delivery_reports, record_delivery_reports
+from panjereh.notify.tasks import poll_delivery_reports
+from tests.delivery.conftest import committed_engine  # noqa: F401 — a database the code commits to
 from tests.notify.helpers import send_queued
 from tests.notify.test_kavenegar import ADMIN, only, text
 from tests.support.servers import running_server
@@ -108,7 +109,9 @@ def test_the_gateway_calls_back_and_the_sms_is_delivered_without_polling(
     assert delivered.report == "10 (callback)"
     reporter = providers.from_settings(callback_settings).for_channel("sms")
     assert isinstance(reporter, providers.DeliveryReports)
-    assert record_delivery_reports(db, callback_settings, reporter) == 0  # settled: polling leaves it
+    assert (
+        poll_delivery_reports(session_factory, callback_settings, reporter) == 0
+    )  # settled: polling leaves it
 
 
 @pytest.mark.usefixtures("gateway_calls_back")
@@ -278,7 +281,7 @@ def test_a_lost_callback_is_settled_by_polling(
     sent = sent_sms(db, session_factory, callback_settings, KNOWN_MOBILE)  # no callback address set: lost
     reporter = providers.from_settings(callback_settings).for_channel("sms")
     assert isinstance(reporter, providers.DeliveryReports)
-    assert record_delivery_reports(db, callback_settings, reporter) == 1
+    assert poll_delivery_reports(session_factory, callback_settings, reporter) == 1
     db.commit()
     polled = only(db)
     assert polled.status is NotificationStatus.DELIVERED and polled.delivered_at is not None
@@ -289,17 +292,15 @@ def test_a_lost_callback_is_settled_by_polling(
     assert (kept.status, kept.delivered_at) == (NotificationStatus.DELIVERED, delivered_at)
 
 
-@pytest.mark.parametrize("poller", ["job", "one_session"])
 def test_a_callback_taken_while_the_poll_asks_the_provider_is_not_overturned(
-    db: Session, callback_settings: Settings, session_factory: sessionmaker[Session], poller: str
+    db: Session, callback_settings: Settings, session_factory: sessionmaker[Session]
 ) -> None:
     """The poll reads the `sent` messages, then asks the provider over the network; a callback committed
     meanwhile (another session) settled one. The poll's own report, contradicting and older in the
     database's eyes, must neither overturn the final status nor replace the callback's `report`.
 
-    Both ways in: the job's (`poll_delivery_reports`: two transactions, none open while the provider
-    answers, so on SQLite no write lock is held over the network) and one session's. The test harness
-    shares one connection between sessions, so this shows the job's result, not its locking."""
+    (`poll_delivery_reports` runs two transactions, none open while the provider answers, so on SQLite no
+    write lock is held over the network: `test_no_transaction_is_open_while_the_provider_answers`.)"""
     sent = sent_sms(db, session_factory, callback_settings, NO_SUBSCRIBER)  # the gateway polls it as 11
     reference = str(sent.provider_reference)
     found = providers.from_settings(callback_settings).for_channel("sms")
@@ -321,20 +322,47 @@ def test_a_callback_taken_while_the_poll_asks_the_provider_is_not_overturned(
             assert taken
             return reporter.reports(references)
 
-    if poller == "job":
-        assert poll_delivery_reports(session_factory, callback_settings, CallbackMeanwhile()) == 0
-    else:
-        poll = session_factory()
-        try:
-            assert record_delivery_reports(poll, callback_settings, CallbackMeanwhile()) == 0
-            poll.commit()
-        finally:
-            poll.close()
+    assert poll_delivery_reports(session_factory, callback_settings, CallbackMeanwhile()) == 0
     kept = only(db)
     assert (kept.status, kept.report, kept.failed_at, kept.last_error) == (
         NotificationStatus.DELIVERED, "10 (callback)", None, None,
     )  # fmt: skip
     assert kept.delivered_at is not None and kept.report_checked_at is not None
+
+
+def test_no_transaction_is_open_while_the_provider_answers(
+    committed_engine: Engine,  # noqa: F811 — the fixture imported above
+    callback_settings: Settings,
+) -> None:
+    """On a database the poll really commits to (each session its own connection), not one of the pool's
+    connections is checked out while the provider is asked: on SQLite a transaction that writes holds the
+    database's one write lock, and every citizen's request would wait behind the gateway's answer."""
+    factory = make_sessionmaker(committed_engine)
+    with unit_of_work(factory) as session:
+        message = Notification(
+            channel="sms", recipient=KNOWN_MOBILE, kind="test.poll", subject_fa="آزمون", body_sealed="-",
+            status=NotificationStatus.SENT, provider="kavenegar", provider_reference="90001",
+            sent_at=utcnow(),
+        )  # fmt: skip
+        session.add(message)
+    checked_out: list[int] = []
+
+    class Watching:
+        name = "kavenegar"
+
+        def reports(self, references: Sequence[str]) -> list[providers.DeliveryReport]:
+            checked_out.append(committed_engine.pool.checkedout())  # type: ignore[attr-defined]
+            return [providers.kavenegar_report(reference, 10) for reference in references]
+
+    try:
+        assert poll_delivery_reports(factory, callback_settings, Watching()) == 1
+        assert checked_out == [0]
+        with factory() as session:
+            stored = session.get(Notification, message.id)
+            assert stored is not None and stored.status is NotificationStatus.DELIVERED
+    finally:
+        with unit_of_work(factory) as session:
+            session.execute(delete(Notification).where(Notification.id == message.id))
 
 
 def test_the_gateway_calls_back_by_itself_and_tries_again_until_the_report_is_taken(

@@ -18,7 +18,7 @@ from panjereh.core.db import utcnow
 from panjereh.jobs import Job
 from panjereh.notify import providers, service
 from panjereh.notify.models import Notification, NotificationStatus
-from panjereh.notify.tasks import LASTING_ATTEMPTS, record_delivery_reports
+from panjereh.notify.tasks import LASTING_ATTEMPTS, poll_delivery_reports
 from tests.notify.conftest import SENDER, TOKEN
 from tests.notify.helpers import send_queued
 
@@ -85,12 +85,14 @@ def test_an_sms_is_sent_then_reported_delivered(
     assert received["message"] == f"پنجره ملی: درخواست\nدرخواست ۱۴۰۲ تأیید شد\n{link}"
     reporter = provider.for_channel("sms")
     assert isinstance(reporter, providers.DeliveryReports)
-    assert record_delivery_reports(db, kavenegar_settings, reporter) == 1
+    assert poll_delivery_reports(session_factory, kavenegar_settings, reporter) == 1
     db.commit()
     delivered = only(db)
     assert delivered.status == NotificationStatus.DELIVERED and delivered.delivered_at is not None
     assert delivered.report is not None and delivered.report.startswith("10 ")
-    assert record_delivery_reports(db, kavenegar_settings, reporter) == 0  # settled: not asked again
+    assert (
+        poll_delivery_reports(session_factory, kavenegar_settings, reporter) == 0
+    )  # settled: not asked again
 
 
 def test_an_sms_to_a_number_without_a_subscriber_is_reported_undelivered(
@@ -101,7 +103,7 @@ def test_an_sms_to_a_number_without_a_subscriber_is_reported_undelivered(
     assert send_queued(session_factory, kavenegar_settings, provider) == 1
     reporter = provider.for_channel("sms")
     assert isinstance(reporter, providers.DeliveryReports)
-    assert record_delivery_reports(db, kavenegar_settings, reporter) == 1
+    assert poll_delivery_reports(session_factory, kavenegar_settings, reporter) == 1
     db.commit()
     undelivered = only(db)
     assert undelivered.status == NotificationStatus.FAILED
@@ -119,7 +121,7 @@ def test_an_sms_older_than_the_polling_window_is_not_asked_about(
     db.commit()
     reporter = provider.for_channel("sms")
     assert isinstance(reporter, providers.DeliveryReports)
-    assert record_delivery_reports(db, kavenegar_settings, reporter) == 0
+    assert poll_delivery_reports(session_factory, kavenegar_settings, reporter) == 0
     assert only(db).status == NotificationStatus.SENT
 
 

@@ -20,9 +20,11 @@ SECRET_FILE = "secret.key"  # noqa: S105 — a file name, under `home`: developm
 
 
 def _section(prefix: str) -> SettingsConfigDict:
-    """How every settings section reads the environment. Errors never echo a value: pydantic would
-    otherwise print the start of the input (the whole environment section for a model check), and a
-    refused PANJEREH_SECRET_KEY or SMTP password would end up in a terminal or a log."""
+    """How every settings section reads the environment. An error's text never echoes the input: pydantic
+    would otherwise print its start (the whole environment section for a model check), and a refused
+    PANJEREH_SECRET_KEY or SMTP password would end up in a terminal or a log. (`ValidationError.errors()`
+    still carries the input: print the messages, as `panjereh serve` does, or `errors(include_input=False)`.
+    Our own messages name a path or a proxy address at most, never a secret.)"""
     return SettingsConfigDict(env_prefix=prefix, extra="ignore", hide_input_in_errors=True)
 
 

@@ -165,9 +165,15 @@ def delivery_reports(ctx: JobContext) -> None:
 def poll_delivery_reports(
     factory: sessionmaker[Session], settings: Settings, provider: DeliveryReports
 ) -> int:
-    """`record_delivery_reports` in two short transactions with the provider asked between them, none
-    open meanwhile: on SQLite a unit of work holds the database's one write lock, and every citizen's
-    request would wait for as long as the gateway takes to answer (up to its timeout)."""
+    """Update sent SMS from the provider's delivery reports: delivered, or failed (undelivered, with the
+    provider's reason); how many changed. Messages older than the window are no longer asked about.
+
+    Two short transactions with the provider asked between them, none open meanwhile: on SQLite a unit of
+    work holds the database's one write lock, and every citizen's request would wait for as long as the
+    gateway takes to answer (up to its timeout). A callback may settle a message meanwhile, so the reports
+    are applied to the rows read again under a row lock (`Notification.take_report` moves only a `sent`
+    one): a final status taken in between is never overturned, nor its `report` replaced by the poll's
+    older word."""
     with unit_of_work(factory) as session:
         asked = messages_to_ask(session, settings, provider.name)
     if not asked:
@@ -175,22 +181,6 @@ def poll_delivery_reports(
     reports = provider.reports(list(asked))
     with unit_of_work(factory) as session:
         return take_delivery_reports(session, asked, reports)
-
-
-def record_delivery_reports(session: Session, settings: Settings, provider: DeliveryReports) -> int:
-    """Update sent SMS from the provider's delivery reports: delivered, or failed (undelivered, with the
-    provider's reason); how many changed. Messages older than the window are no longer asked about.
-
-    The messages are read without a lock, since the provider is asked over the network and a callback
-    must not wait for that; a callback may settle one of them meanwhile. So the reports are applied to the
-    rows read again under a row lock (`Notification.take_report` moves only a `sent` one): a final status
-    taken in between is never overturned, nor its `report` replaced by the poll's older word. (The job
-    runs the same steps in transactions of their own: `poll_delivery_reports`.)
-    """
-    asked = messages_to_ask(session, settings, provider.name)
-    if not asked:
-        return 0
-    return take_delivery_reports(session, asked, provider.reports(list(asked)))
 
 
 def messages_to_ask(session: Session, settings: Settings, provider_name: str) -> dict[str, str]:
