@@ -3,14 +3,18 @@ the inventory names the service (it then takes the inventory's id, its history k
 
 from __future__ import annotations
 
+import csv
 from dataclasses import replace
+from pathlib import Path
 
 import pytest
 from sqlalchemy.orm import Session
 
 from panjereh.agencies.models import Agency
-from panjereh.catalog import selectors, service
-from panjereh.catalog.exceptions import InvalidServiceCard, ServiceNotFound
+from panjereh.catalog import search, selectors, service, spreadsheet
+from panjereh.catalog.exceptions import ImportRejected, InvalidServiceCard, ServiceNotFound
+from panjereh.catalog.models import ServiceCard
+from panjereh.catalog.schemas import ServiceCardIn
 from tests.support.factories import create_card, create_flagship_cards
 
 PUBLISHED = service.ExecutableService(
@@ -60,3 +64,80 @@ def test_a_card_someone_wrote_keeps_its_id(db: Session, agencies: dict[str, Agen
     create_card(db, "judiciary", slug=PUBLISHED.slug, title_fa="گواهی عدم سوء پیشینهٔ کیفری")  # by slug
     with pytest.raises(InvalidServiceCard, match="already belongs"):
         create_flagship_cards(db)
+
+
+INVENTORY_ID = "11030100099"  # the id the national inventory gives the published service
+
+
+def _inventory_row(tmp_path: Path) -> Path:
+    """The inventory's spreadsheet naming the published service's slug with its official id."""
+    path = tmp_path / "inventory.csv"
+    with path.open("w", encoding="utf-8", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(
+            ["service_id", "slug", "title_fa", "title_en", "life_event", "channels", "cost_rials"]
+        )
+        writer.writerow(
+            [
+                INVENTORY_ID,
+                PUBLISHED.slug,
+                "گواهی عدم سوءپیشینه",
+                "No criminal record",
+                "documents",
+                "web",
+                "0",
+            ]
+        )
+    return path
+
+
+def test_the_catalog_import_gives_a_provisional_card_its_id(
+    db: Session, agencies: dict[str, Agency], tmp_path: Path
+) -> None:
+    [card] = service.ensure_cards(db, [PUBLISHED], actor="publish:test")
+    provisional = card.service_id
+    report = spreadsheet.import_file(db, _inventory_row(tmp_path), agency_code="judiciary", actor="officer")
+    assert (report.rows, report.created, report.changed) == (1, 0, 1)
+    adopted = selectors.get_service_by_slug(db, PUBLISHED.slug)
+    assert (adopted.service_id, adopted.agency_code) == (INVENTORY_ID, "judiciary")
+    notes = [version.note for version in reversed(selectors.card_versions(db, INVENTORY_ID))]
+    assert notes == ["made on publishing", "import inventory.csv"]
+    with pytest.raises(ServiceNotFound):
+        selectors.get_service(db, provisional)
+
+
+def test_a_provisional_card_of_another_agency_is_not_adopted(
+    db: Session, agencies: dict[str, Agency], tmp_path: Path
+) -> None:
+    [card] = service.ensure_cards(db, [PUBLISHED], actor="publish:test")  # the judiciary's
+    with pytest.raises(ImportRejected) as caught:
+        spreadsheet.import_file(db, _inventory_row(tmp_path), agency_code="ict", actor="officer")
+    assert [(e["column"], e["message"]) for e in caught.value.errors] == [
+        ("slug", f"Slug belongs to service {card.service_id}")
+    ]
+    data = _authored(card, service_id=INVENTORY_ID)
+    with pytest.raises(InvalidServiceCard, match="already belongs"):
+        service.upsert_card(db, data, agency=agencies["ict"], actor="x")
+    assert selectors.get_service_by_slug(db, PUBLISHED.slug).service_id == card.service_id
+
+
+def _authored(card: ServiceCard, service_id: str) -> ServiceCardIn:
+    """What the card says, as the inventory would write it back under `service_id`."""
+    data = service.snapshot(card)
+    values = {field: data[field] for field in service.AUTHORED_FIELDS}
+    return ServiceCardIn(**values, maturity_level=data["declared_maturity_level"], service_id=service_id)
+
+
+def test_an_adoption_alone_is_a_change_the_search_index_hears_of(
+    db: Session, agencies: dict[str, Agency]
+) -> None:
+    [card] = service.ensure_cards(db, [PUBLISHED], actor="publish:test")
+    provisional = card.service_id
+    holder = search.IndexHolder(recheck_seconds=3600)  # only a write of this process makes it rebuild
+    assert [hit.service_id for hit in holder.get(db).search("سوءپیشینه").hits] == [provisional]
+    adopted, changed = service.upsert_card(
+        db, _authored(card, service_id=INVENTORY_ID), agency=agencies["judiciary"], actor="inventory"
+    )
+    assert (adopted.service_id, changed, adopted.version) == (INVENTORY_ID, True, 2)
+    assert selectors.card_versions(db, INVENTORY_ID)[0].note == f"took the inventory's id (was {provisional})"
+    assert [hit.service_id for hit in holder.get(db).search("سوءپیشینه").hits] == [INVENTORY_ID]

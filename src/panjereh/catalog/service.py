@@ -84,7 +84,7 @@ def upsert_card(
     if card is None:
         card = session.scalars(select(ServiceCard).where(ServiceCard.slug == data.slug)).one_or_none()
         if card is not None and data.service_id and card.service_id != data.service_id:
-            if card.agency_id != agency.id or not _provisional(card):
+            if not can_adopt(session, card, agency.code, data.service_id):
                 raise InvalidServiceCard(
                     f"Slug {data.slug!r} already belongs to service {card.service_id}.",
                     f"نشانی «{data.slug}» از آنِ خدمت {card.service_id} است.",
@@ -98,7 +98,11 @@ def upsert_card(
         changed = True
     else:
         before = snapshot(card)
-        changed = card.agency_id != agency.id or any(before.get(k) != v for k, v in values.items())
+        # An adoption alone is a change: the id moved, so a version records it and the search index,
+        # which keys its entries by id, hears of it.
+        changed = (
+            bool(adopted) or card.agency_id != agency.id or any(before.get(k) != v for k, v in values.items())
+        )
     if not changed:
         return card, False
     card.agency = agency
@@ -123,6 +127,20 @@ def _provisional(card: ServiceCard) -> bool:
         bool(notes)
         and notes[0][0] == MADE_ON_PUBLISHING
         and all(by.startswith("derived:") for _, by in notes[1:])
+    )
+
+
+def can_adopt(session: Session, card: ServiceCard, agency_code: str, service_id: str) -> bool:
+    """Whether the inventory's row (`agency_code`, `service_id`) may give `card`, found by its slug, that id:
+    the card is provisional, of the same agency, and no other card has the id yet.
+
+    The one rule of adoption: the import's row check (`catalog.spreadsheet`) asks it before writing
+    anything, and `upsert_card` before moving the card, so the two never disagree."""
+    return (
+        card.service_id != service_id
+        and card.agency_code == agency_code
+        and _provisional(card)
+        and session.get(ServiceCard, service_id) is None
     )
 
 

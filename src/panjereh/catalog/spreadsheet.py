@@ -274,7 +274,13 @@ def _ownership_errors(
     errors = []
     by_slug = session.scalars(select(ServiceCard).where(ServiceCard.slug == card.slug)).one_or_none()
     existing = session.get(ServiceCard, card.service_id) if card.service_id else by_slug
-    if by_slug is not None and card.service_id and by_slug.service_id != card.service_id:
+    if (
+        by_slug is not None
+        and card.service_id
+        and by_slug.service_id != card.service_id
+        # A card its agency's publishing made takes the inventory's id (`upsert_card` moves it).
+        and not service.can_adopt(session, by_slug, agency.code, card.service_id)
+    ):
         errors.append(
             _error(
                 row, "slug", f"Slug belongs to service {by_slug.service_id}", "این نشانی از آنِ خدمت دیگری است"
