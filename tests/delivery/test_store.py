@@ -188,6 +188,24 @@ def test_a_slug_belongs_to_one_agency(seeded: Session) -> None:
         service.create_draft(seeded, agency_code="police", author=AUTHOR, document=body, model=model)
 
 
+def test_a_slug_another_agency_carded_since_the_draft_is_neither_reviewed_nor_published(
+    seeded: Session,
+) -> None:
+    in_review = draft(seeded, "good-conduct")
+    service.submit_for_review(seeded, in_review, by=AUTHOR)
+    still_draft = draft(seeded, "good-behaviour")
+    # The police's inventory names both slugs after the judiciary's drafts were made.
+    create_card(seeded, "police", slug="good-conduct")
+    create_card(seeded, "police", slug="good-behaviour")
+    with pytest.raises(SlugOfAnotherAgency, match="police"):
+        service.publish(seeded, in_review, by=REVIEWER)
+    with pytest.raises(SlugOfAnotherAgency, match="police"):
+        service.submit_for_review(seeded, still_draft, by=AUTHOR)
+    assert (in_review.status, still_draft.status) == (DefinitionStatus.IN_REVIEW, DefinitionStatus.DRAFT)
+    card = catalog_selectors.get_service_by_slug(seeded, "good-conduct")
+    assert (card.agency_code, card.is_smart) == ("police", False)
+
+
 def test_the_shipped_definitions_arrive_published_and_import_is_idempotent(seeded: Session) -> None:
     records = selectors.published_definitions(seeded)
     assert {r.slug for r in records} == set(defs.bundled())

@@ -244,6 +244,8 @@ def submit_for_review(session: Session, record: DefinitionRecord, *, by: str) ->
     unless a reviewer sends it back."""
     _must_be(record, Status.DRAFT)
     # Checked here as well as at publishing: a reviewer should not be handed what cannot be published.
+    # The slug was free when the draft was made, but another agency's card may have taken it since.
+    _owner_check(session, record.slug, record.agency_code)
     grants.require_grants(session, [(record.slug, record.agency_code, record.body)])
     record.status = Status.IN_REVIEW
     record.submitted_by = by
@@ -275,6 +277,9 @@ def publish(session: Session, record: DefinitionRecord, *, by: str) -> Definitio
         )
     # The declared level may have changed since the draft was written: derive again at publishing.
     checked = check(session, record.body, record.model, where=record.slug, known=known_data_services(session))
+    # Whose the slug is, again: a card of another agency written since review would otherwise get this
+    # agency's definition behind its badge and its start button.
+    _owner_check(session, record.slug, record.agency_code)
     # And the grants: one may have been revoked, or may have ended, since the draft went to review.
     grants.require_grants(session, [(record.slug, record.agency_code, record.body)])
     now = utcnow()
