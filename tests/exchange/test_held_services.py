@@ -47,3 +47,45 @@ def test_own_services_and_approved_production_grants_in_force_are_held(seeded: S
     assert selectors.services_not_held(seeded, {"police": ["nobody.nothing"]}) == {
         "police": ["nobody.nothing"]
     }
+
+
+AGREED = {
+    ("police", "civil-registry.person"): ["delivery:x"],
+    ("police", "judiciary.criminal-record"): ["delivery:x"],
+}
+
+
+def test_agreements_recorded_again_never_undo_a_providers_decision(seeded: Session) -> None:
+    revoked, refused_later = service.record_agreements(seeded, AGREED, legal_basis="test", by="seed")
+    assert {(g.service_code, g.approved_by) for g in (revoked, refused_later)} == {
+        ("civil-registry.person", "seed:nocr"),
+        ("judiciary.criminal-record", "seed:judiciary"),
+    }
+    service.revoke_grant(seeded, revoked, provider_agency_code="nocr", note="agreement ended")
+    asked = service.request_grant(
+        seeded,
+        client_agency=agency_selectors.get_agency_by_code(seeded, "police"),
+        service=selectors.get_service_by_code(seeded, "tax.clearance"),
+        purposes=["delivery:x"],
+        legal_basis="test",
+    )
+    service.refuse_grant(seeded, asked, provider_agency_code="tax", note="no agreement")
+    # A re-run of the seed: the revoked and the refused pair stay as their providers left them.
+    again = {**AGREED, ("police", "tax.clearance"): ["delivery:x"]}
+    assert service.record_agreements(seeded, again, legal_basis="test", by="seed") == []
+    assert selectors.services_not_held(seeded, {"police": READS})["police"] == [
+        "civil-registry.person",
+        "tax.clearance",
+    ]
+
+
+def test_a_service_its_provider_switched_off_is_not_held(seeded: Session) -> None:
+    create_grant(seeded, "police", "civil-registry.person", ["delivery:x"])
+    assert selectors.services_not_held(seeded, {"police": READS})["police"] == [
+        "judiciary.criminal-record",
+        "tax.clearance",
+    ]
+    for code in ("civil-registry.person", "police.driving-licence"):  # a granted one, and its own
+        selectors.get_service_by_code(seeded, code).active = False
+    seeded.flush()
+    assert selectors.services_not_held(seeded, {"police": READS})["police"] == READS

@@ -105,7 +105,7 @@ def services_not_held(
     What authoring and publishing call "held" (one rule for both: delivery.store, the editor's directory).
     Purposes are not compared: the gateway checks them per call; this is the provider's agreement that
     the agency reads the service at all. A code the directory does not list is never held (nobody can
-    grant it). Two queries whatever the number of agencies and services (the demo imports ~270 at once)."""
+    grant it), nor is one its provider has switched off (`DataService.active`). Two queries whatever the number of agencies and services (the demo imports ~270 at once)."""
     codes = sorted({code for agency_codes in wanted.values() for code in agency_codes})
     if not codes:
         return {agency: [] for agency in wanted}
@@ -113,7 +113,10 @@ def services_not_held(
     providers = {
         service.code: service.provider.code
         for service in session.scalars(
-            select(DataService).options(joinedload(DataService.provider)).where(DataService.code.in_(codes))
+            select(DataService)
+            .options(joinedload(DataService.provider))
+            # A service its provider has switched off answers nobody: neither it nor a grant on it is held.
+            .where(DataService.code.in_(codes), DataService.active.is_(True))
         )
     }
     granted: set[tuple[str, str]] = set()
@@ -135,6 +138,27 @@ def services_not_held(
         agency: sorted(code for code in set(agency_codes) if not held(agency, code))
         for agency, agency_codes in wanted.items()
     }
+
+
+def pairs_with_grants(
+    session: Session, pairs: Collection[tuple[str, str]], *, sandbox: bool = False
+) -> set[tuple[str, str]]:
+    """Those (client agency code, service code) pairs that have a grant for the environment in any state:
+    asked, approved, refused, revoked or ended. One query."""
+    if not pairs:
+        return set()
+    agencies = sorted({agency for agency, _ in pairs})
+    codes = sorted({code for _, code in pairs})
+    rows = session.execute(
+        select(Grant.client_agency_code, Grant.service_code)
+        .where(
+            Grant.client_agency_code.in_(agencies),
+            Grant.service_code.in_(codes),
+            Grant.sandbox.is_(sandbox),
+        )
+        .distinct()
+    )
+    return {(agency, code) for agency, code in rows} & set(pairs)
 
 
 def services_of(session: Session, provider_code: str) -> Sequence[DataService]:

@@ -445,7 +445,12 @@ def record_agreements(
 ) -> list[Grant]:
     """Grants agreed outside the platform (the demo's data-sharing agreements), recorded as requested and
     approved: (client agency code, service code) → purposes. A pair the agency already holds (its own
-    service, or an approved production grant in force) gets nothing; returns the grants made.
+    service, or an approved production grant in force) gets nothing, and so does a pair that has a
+    production grant in any other state; returns the grants made.
+
+    A grant asked, refused, revoked or ended is the provider's say on that pair: a re-run (`panjereh seed`,
+    `panjereh definitions load`) must not request and approve it again in the provider's name
+    (`<by>:<provider>`), which would undo a revocation behind the provider's back.
 
     Through `request_grant` and `approve_grant`, the path every grant takes, so each one carries who
     asked (`by`) and who approved (`by:<provider>`, and a second name where the service's policy wants
@@ -455,9 +460,10 @@ def record_agreements(
     for agency_code, service_code in pairs:
         by_agency.setdefault(agency_code, set()).add(service_code)
     lacking = selectors.services_not_held(session, by_agency)
+    decided = selectors.pairs_with_grants(session, pairs)
     made = []
     for agency_code, service_code in pairs:
-        if service_code not in lacking[agency_code]:
+        if service_code not in lacking[agency_code] or (agency_code, service_code) in decided:
             continue
         service = session.scalars(select(DataService).where(DataService.code == service_code)).one_or_none()
         if service is None:
