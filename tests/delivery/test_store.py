@@ -16,7 +16,7 @@ from typer.testing import CliRunner
 from panjereh.catalog import selectors as catalog_selectors
 from panjereh.core.config import Settings
 from panjereh.delivery import definitions as defs
-from panjereh.delivery import selectors, service, store
+from panjereh.delivery import loading, selectors, service, store
 from panjereh.delivery.constants import DefinitionStatus
 from panjereh.delivery.exceptions import (
     DefinitionLifecycleConflict,
@@ -28,6 +28,7 @@ from panjereh.delivery.exceptions import (
     SlugOfAnotherAgency,
 )
 from panjereh.delivery.models import DefinitionRecord
+from panjereh.exchange import selectors as exchange_selectors
 from tests.support.factories import create_card, create_grant
 
 AUTHOR, EDITOR, REVIEWER = "1111111111", "2222222222", "3333333333"
@@ -267,8 +268,15 @@ def test_cli_import_and_export(
         ungranted.mkdir()
         (ungranted / "police-good-conduct.yaml").write_text(yaml.safe_dump(body, allow_unicode=True), "utf-8")
         (ungranted / "police-good-conduct.decision.json").write_text(json.dumps(model), "utf-8")
+        # The reason names the data service's title: printed as text, never read as Rich markup.
+        exchange_selectors.get_service_by_code(
+            seeded, "judiciary.criminal-record"
+        ).title_en = "Record [/beta]"
+        seeded.commit()
         result = runner.invoke(app, ["definitions", "import", str(ungranted)])
-        assert result.exit_code == 1 and "judiciary.criminal-record" in result.output, result.output
+        assert result.exit_code == 1 and "judiciary.criminal-record (Record [/beta])" in result.output, (
+            result.output
+        )
     finally:
         get_settings.cache_clear()
 
@@ -335,3 +343,13 @@ def test_publishing_keeps_the_card_its_agency_wrote(seeded: Session) -> None:
     published(seeded)
     card = catalog_selectors.get_service_by_slug(seeded, "good-conduct")
     assert (card.title_fa, card.cost_rials, card.is_smart) == ("گواهی عدم سوءپیشینه", 90_000, True)
+
+
+def test_the_demo_agreements_are_not_recorded_in_production(seeded: Session, settings: Settings) -> None:
+    body, _ = document("police-good-conduct", agency="police")
+    production = settings.model_copy(update={"env": "production"})
+    assert loading.agree_demo_grants(seeded, [body], settings=production) == 0
+    reads = ["civil-registry.person", "judiciary.criminal-record"]
+    assert [m.service for m in selectors.missing_grants(seeded, "police", body)] == reads
+    assert loading.agree_demo_grants(seeded, [body], settings=settings) == 2  # the demo's, elsewhere
+    assert selectors.missing_grants(seeded, "police", body) == []

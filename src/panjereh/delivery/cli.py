@@ -7,6 +7,7 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from panjereh.core.db import settings_sessionmaker, unit_of_work
 from panjereh.core.errors import ProblemError
@@ -56,7 +57,8 @@ def import_(
             result = store.import_loaded(session, items, by=by)
             published = [f"{r.slug} v{r.version}" for r in result.published]
     except ProblemError as error:  # a grant missing, a slug of another agency: nothing was imported
-        console.print(f"[red]{error.title_en}[/red] {error.detail_en or ''}")
+        # Escaped: the detail names titles and codes, and a "[" in one would be read as Rich markup.
+        console.print(f"[red]{escape(error.title_en)}[/red] {escape(error.detail_en or '')}")
         raise typer.Exit(1) from error
     console.print(f"[green]{len(published)} published, {len(result.unchanged)} unchanged[/green]")
     for line in published:
@@ -89,6 +91,10 @@ def export(
 @app.command("load")
 def load(ctx: typer.Context) -> None:
     """Import the shipped definitions (the demo's import set), published."""
-    with unit_of_work(settings_sessionmaker(ctx.obj)) as session:
-        records = loading.sync_definitions(session)
+    try:
+        with unit_of_work(settings_sessionmaker(ctx.obj)) as session:
+            records = loading.sync_definitions(session, settings=ctx.obj)
+    except ProblemError as error:  # in production, a grant not yet approved: nothing was loaded
+        console.print(f"[red]{escape(error.title_en)}[/red] {escape(error.detail_en or '')}")
+        raise typer.Exit(1) from error
     console.print(f"[green]{len(records)} definitions loaded[/green]")

@@ -24,16 +24,17 @@ DEMO_PROVIDER_OFFICERS = {"judiciary": "0068415941", "nocr": "0076229645", "poli
 
 def seed_delivery(session: Session, settings: Settings, advance: Advance) -> None:
     """Import the shipped definitions and the demo's smart services, and the demo officers (idempotent)."""
-    records = loading.sync_definitions(session)
+    records = loading.sync_definitions(session, settings=settings)
     advance(len(records))
-    result = seed_demo_definitions(session)
+    result = seed_demo_definitions(session, settings=settings)
     advance(len(result.published) + len(result.unchanged))
     for agency, national_code in {**DEMO_OFFICERS, **DEMO_PROVIDER_OFFICERS}.items():
         staff_service.grant(session, national_code, Role.OFFICER, agency)
 
 
-def seed_demo_definitions(session: Session) -> store.ImportResult:
-    """Render a definition for each card the demo makes smart and import them all in one go."""
+def seed_demo_definitions(session: Session, *, settings: Settings | None = None) -> store.ImportResult:
+    """Render a definition for each card the demo makes smart and import them all in one go (`settings`:
+    as `loading.sync_definitions` takes them)."""
     shipped = defs.bundled()
     cards = [
         demo.CardView(
@@ -55,7 +56,7 @@ def seed_demo_definitions(session: Session) -> store.ImportResult:
         source = demo.source_of(card.agency, known)
         assert source is not None  # `choose` keeps only cards with a source
         documents.append(demo.render_card(card, source))
-    loading.agree_demo_grants(session, (document for document, _ in documents))
+    loading.agree_demo_grants(session, (document for document, _ in documents), settings=settings)
     return store.import_definitions(session, documents, by=SEED_ACTOR)
 
 
