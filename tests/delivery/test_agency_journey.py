@@ -198,7 +198,10 @@ def test_retiring_takes_the_badge_away_and_another_agency_cannot_publish(
     draft_id = new_version.headers["location"].rsplit("/", 1)[-1]
     assert _post(designer, f"{BASE}/{draft_id}/submit", page=f"{BASE}/{draft_id}").status_code == 303
     outsider = people(OUTSIDER)
-    assert _post(outsider, f"{BASE}/{draft_id}/publish").status_code == 403
+    refused = _post(outsider, f"{BASE}/{draft_id}/publish")
+    # Refused for the missing role (a refused CSRF token would be a 403 too, with another code).
+    assert (refused.status_code, refused.json()["code"]) == (403, "staff.forbidden"), refused.text
+    assert AGENCY in refused.json()["detail"]
     assert _post(outsider, f"/workspace/welfare/services/{draft_id}/publish").status_code == 404
     seeded.commit()  # end the read: on SQLite a later write from this session must not be refused
     assert delivery_selectors.definition_version(seeded, draft_id).status.value == "in_review"

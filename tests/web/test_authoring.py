@@ -53,7 +53,7 @@ def people(seeded: Session, app: FastAPI) -> Iterator[Callable[[str], TestClient
     create_staff(seeded, OUTSIDER, OTHER, Role.DESIGNER, Role.REVIEWER)
     create_staff(seeded, BOTH, AGENCY, Role.DESIGNER, Role.REVIEWER)
     # Every definition asks the civil registry who the applicant is: the agency holds that grant (its own
-    # police.* services need none). Publishing without it is tests/web/test_agency_journey.py's.
+    # police.* services need none). Publishing without it is tests/delivery/test_agency_journey.py's.
     create_grant(seeded, AGENCY, IDENTITY, [f"delivery:{SLUG}"])
     seeded.commit()
     with signed_in_browsers(seeded, app) as sign_in:
