@@ -103,9 +103,12 @@ def services_not_held(
     provides them) nor under an approved grant in force at `at` (now) for its environment (`sandbox`).
 
     What authoring and publishing call "held" (one rule for both: delivery.store, the editor's directory).
-    Purposes are not compared: the gateway checks them per call; this is the provider's agreement that
-    the agency reads the service at all. A code the directory does not list is never held (nobody can
-    grant it), nor is one its provider has switched off (`DataService.active`). Two queries whatever the number of agencies and services (the demo imports ~270 at once)."""
+    Purposes are not compared: this is the provider's agreement that the agency reads the service at all.
+    (Nor does the gateway compare them later for the agency: a published service's evidence is fetched
+    by the platform's own client under its standing grant, so this check at submit, publish and import is
+    the only one; docs/protocols/service-definitions.md, "Grants".) A code the directory does not list is
+    never held (nobody can grant it), nor is one its provider has switched off (`DataService.active`).
+    Two queries whatever the number of agencies and services (the demo imports ~270 at once)."""
     codes = sorted({code for agency_codes in wanted.values() for code in agency_codes})
     if not codes:
         return {agency: [] for agency in wanted}
