@@ -353,3 +353,29 @@ def test_the_demo_agreements_are_not_recorded_in_production(seeded: Session, set
     assert [m.service for m in selectors.missing_grants(seeded, "police", body)] == reads
     assert loading.agree_demo_grants(seeded, [body], settings=settings) == 2  # the demo's, elsewhere
     assert selectors.missing_grants(seeded, "police", body) == []
+
+
+def test_definitions_load_in_production_records_no_agreement_and_says_what_is_missing(
+    db: Session, settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from panjereh.cli import app
+    from panjereh.core.config import get_settings
+    from tests.support.factories import seed_exchange_data
+
+    seed_exchange_data(db, settings)  # the directory, no definition and no agency's grant yet
+    db.commit()
+    for name, value in {
+        "PANJEREH_ENV": "production", "PANJEREH_SECRET_KEY": "s" * 40, "PANJEREH_REGISTRY_TOKEN": "t" * 40,
+        "PANJEREH_PUBLIC_URL": "https://my.example", "PANJEREH_HOME": str(settings.home),
+        "PANJEREH_DATABASE_URL": db.get_bind().engine.url.render_as_string(hide_password=False),
+    }.items():  # fmt: skip
+        monkeypatch.setenv(name, value)
+    get_settings.cache_clear()
+    try:
+        result = CliRunner().invoke(app, ["definitions", "load"])
+    finally:
+        get_settings.cache_clear()
+    assert result.exit_code == 1 and "civil-registry.person" in result.output, result.output
+    db.rollback()  # a fresh read: the command wrote through a connection of its own
+    assert selectors.published_definitions(db) == []
+    assert list(exchange_selectors.list_grants(db, include_standing=False)) == []
