@@ -87,6 +87,9 @@ def settings(home: Path, registries_url: str) -> Settings:
         # Likewise the userinfo limits (tests/oidc/test_userinfo_polling.py sets its own).
         oidc_userinfo_per_minute=1_000_000,
         oidc_userinfo_per_citizen_per_minute=1_000_000,
+        # The simulated gateway shares a loaded 2-core runner with the suite: a slow answer is not a fault
+        # under test (tests/payments set their own faults).
+        payment_gateway_timeout_seconds=60,
         # Links in SMS and e-mail are absolute: the address the test client calls the app at.
         public_url="http://testserver",
         log_json=True,

@@ -169,6 +169,7 @@ def test_the_reconcile_command(seeded, settings: Settings, registries_url) -> No
         "PANJEREH_HOME": str(settings.home),
         "PANJEREH_REGISTRIES_URL": registries_url,
         "PANJEREH_REGISTRY_TOKEN": settings.registry_token,
+        "PANJEREH_PAYMENT_GATEWAY_TIMEOUT_SECONDS": "60",
         "PANJEREH_DATABASE_URL": str(seeded.get_bind().engine.url.render_as_string(hide_password=False)),
     }
     result = runner.invoke(cli_app, ["payments", "reconcile", "--day", "2000-01-01"], env=env)

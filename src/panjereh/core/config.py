@@ -282,6 +282,8 @@ class Settings(BaseSettings):
     payment_gateway_url: str | None = None
     payment_public_gateway_url: str | None = None
     payment_merchant_id: str = Field(default="panjereh-ito", min_length=1, max_length=40)
+    # How long one server-to-server call to the gateway may take (token, verify, settle, reverse, report).
+    payment_gateway_timeout_seconds: float = Field(default=10.0, gt=0, le=120)
     # A payment the gateway reported paid (or a token the citizen took to the gateway) that is not verified
     # and settled within this many seconds is reversed by the sweep (payments.sweep, run this often); a
     # settled payment whose request was then refused is refunded by the same sweep.

@@ -19,7 +19,7 @@ import httpx
 from panjereh.core.config import Settings
 from panjereh.payments.exceptions import GatewayUnavailable
 
-TIMEOUT = httpx.Timeout(10.0, connect=3.0)
+CONNECT_TIMEOUT = 3.0
 
 
 @dataclass(frozen=True)
@@ -94,6 +94,7 @@ class SimulatedIpg:
         self.base = settings.resolved_payment_gateway_url
         self.public = settings.resolved_payment_public_gateway_url
         self.merchant_id = settings.payment_merchant_id
+        self.timeout = httpx.Timeout(settings.payment_gateway_timeout_seconds, connect=CONNECT_TIMEOUT)
         self.headers = {"Authorization": f"Bearer {settings.registry_token}"}
         # The merchant's callback key; the simulator derives it from the shared registry token.
         self.key = hmac.new(settings.registry_token.encode(), b"ipg-callback-v1", hashlib.sha256).digest()
@@ -104,7 +105,7 @@ class SimulatedIpg:
                 method,
                 f"{self.base}{path}",
                 headers=self.headers,
-                timeout=TIMEOUT,
+                timeout=self.timeout,
                 follow_redirects=False,
                 **kwargs,
             )
